@@ -1,0 +1,84 @@
+/**
+ * The CLI entry. The only place that catches errors: user errors (CnnCheckError and
+ * commander's usage errors) become one line on stderr and exit code 2; a failed check is
+ * exit code 1; anything else is a bug and exits 3 with its stack.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { isUserError } from '../errors.js';
+import { LAYERS } from '../layers/registry.js';
+import { processIO, wantColor, type CliIO } from './io.js';
+import { registerLayerCommands } from './commands/layer.js';
+import { renderLayerList } from './render.js';
+
+/** Exit codes of every command. */
+export const EXIT = { ok: 0, checkFailed: 1, usage: 2, internal: 3 } as const;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Build the commander program; `exit.code` is set by the command that runs. */
+export function buildProgram(io: CliIO, exit: { code: number }): Command {
+  const program = new Command('cnn-check')
+    .description('check and time convolutional-network layers: gradient checks, numpy fixtures, benchmarks')
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s.trimEnd().replace(/\n+/g, ' ') + ' (see cnn-check --help)\n'),
+    });
+  registerLayerCommands(program, io, exit);
+  program
+    .command('list')
+    .description('list the layers with their inputs, params and defaults')
+    .option('--json', 'print the registry as JSON')
+    .option('--no-color', 'never colour the output')
+    .action((o: { json?: boolean; color?: boolean }) => {
+      if (o.json) {
+        const layers = LAYERS.map((l) => ({
+          name: l.name, summary: l.summary,
+          inputs: l.inputs.map((i) => ({ name: i.name, grad: i.grad, defaultShape: Array.isArray(i.shape) ? i.shape : null })),
+          params: l.params.map((p) => ({ name: p.name, flag: p.flag, kind: p.kind, default: p.default, choices: p.choices })),
+          impls: Object.keys(l.impls), tolerance: l.tolerance,
+        }));
+        io.stdout.write(JSON.stringify({ layers }, null, 2) + '\n');
+      } else {
+        io.stdout.write(renderLayerList(LAYERS, wantColor(io, o)));
+      }
+      exit.code = EXIT.ok;
+    });
+  // Subcommands inherit the error handling and output configuration.
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput(program.configureOutput());
+  }
+  return program;
+}
+
+/** Run the CLI on `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const exit = { code: EXIT.ok as number };
+  try {
+    const program = buildProgram(io, exit);
+    if (argv.length === 0) {
+      program.outputHelp();
+      return EXIT.usage;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return exit.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; every other commander error has already printed its line.
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    }
+    if (isUserError(err)) {
+      io.stderr.write(`cnn-check: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`cnn-check: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return EXIT.internal;
+  }
+}

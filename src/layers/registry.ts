@@ -1,0 +1,31 @@
+/**
+ * The layer registry: every layer the CLI, gradient checker, benchmarks, fixtures and tests know.
+ * Adding a layer means adding its spec to LAYERS, nothing else.
+ */
+import { UsageError } from '../errors.js';
+import type { LayerSpec } from './types.js';
+import { conv } from './conv.js';
+import { maxpool } from './maxpool.js';
+
+/** All registered layers, in the order `cnn-check list` shows them. */
+export const LAYERS: readonly LayerSpec[] = [conv, maxpool];
+
+/** `spatial-batchnorm` -> `spatial_batchnorm`. */
+export function canonicalLayerName(name: string): string {
+  return name.trim().toLowerCase().replace(/-/g, '_');
+}
+
+/** The CLI spelling of a layer name: `spatial_batchnorm` -> `spatial-batchnorm`. */
+export function kebabName(name: string): string {
+  return name.replace(/_/g, '-');
+}
+
+/** Look a layer up by snake_case or kebab-case name; throws UsageError naming the known ones. */
+export function getLayer(name: string): LayerSpec {
+  const key = canonicalLayerName(name);
+  const spec = LAYERS.find((l) => l.name === key);
+  if (!spec) {
+    throw new UsageError(`unknown layer '${name}': expected one of ${LAYERS.map((l) => l.name).join(', ')}`);
+  }
+  return spec;
+}
