@@ -1,0 +1,22 @@
+import type { CliIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+
+/** Result of an in-process CLI run. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI in-process with captured streams. */
+export async function run(argv: string[], opts: { isTTY?: boolean; env?: Record<string, string> } = {}): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = {
+    stdout: { write: (s: string) => (stdout += s), isTTY: opts.isTTY ?? false },
+    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    env: opts.env ?? {},
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
