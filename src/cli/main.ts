@@ -9,6 +9,7 @@ import { isUserError } from '../errors.js';
 import { LAYERS } from '../layers/registry.js';
 import { processIO, wantColor, type CliIO } from './io.js';
 import { registerLayerCommands } from './commands/layer.js';
+import { registerFixtureCommands } from './commands/fixtures.js';
 import { renderLayerList } from './render.js';
 
 /** Exit codes of every command. */
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
       outputError: (s, write) => write(s.trimEnd().replace(/\n+/g, ' ') + ' (see cnn-check --help)\n'),
     });
   registerLayerCommands(program, io, exit);
+  registerFixtureCommands(program, io, exit);
   program
     .command('list')
     .description('list the layers with their inputs, params and defaults')
@@ -52,9 +54,13 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
       exit.code = EXIT.ok;
     });
   // Subcommands inherit the error handling and output configuration.
-  for (const cmd of program.commands) {
-    cmd.exitOverride().configureOutput(program.configureOutput());
-  }
+  const inherit = (parent: Command): void => {
+    for (const cmd of parent.commands) {
+      cmd.exitOverride().configureOutput(program.configureOutput());
+      inherit(cmd);
+    }
+  };
+  inherit(program);
   return program;
 }
 

@@ -6,6 +6,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { LayerCheckReport } from '../gradcheck/check-layer.js';
+import type { FixtureReport } from '../fixtures/compare.js';
 import type { LayerSpec } from '../layers/types.js';
 import { describeDomain, isSettable } from '../layers/params.js';
 import { kebabName } from '../layers/registry.js';
@@ -102,4 +103,48 @@ export function renderLayerList(layers: readonly LayerSpec[], color: boolean): s
     t.push([kebabName(l.name), l.summary, inputs, params]);
   }
   return t.toString() + '\n';
+}
+
+/** `compare`: one table per fixture and a closing line. */
+export function renderCompareReports(reports: FixtureReport[], color: boolean): string {
+  const c = painter(color);
+  const lines: string[] = [];
+  for (const r of reports) {
+    lines.push(`${c.bold(r.path)}  ${r.layer}  ${fmtParams(r.params)}`);
+    const t = makeTable(['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'], color);
+    for (const a of r.arrays) {
+      const worst = a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '');
+      t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), worst, fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
+    }
+    lines.push(t.toString());
+  }
+  const failed = reports.filter((r) => !r.pass).length;
+  lines.push(failed ? c.red(`FAIL: ${failed} of ${reports.length} fixtures differ from the reference`) : c.green(`PASS: ${reports.length} fixture(s) match the reference`));
+  return lines.join('\n') + '\n';
+}
+
+/** One member listed by `inspect`. */
+export interface InspectRow {
+  name: string;
+  dtype: string;
+  shape: number[];
+  order: string;
+  min?: number | null;
+  max?: number | null;
+  mean?: number | null;
+  nanCount?: number;
+  /** The text of a string member (meta). */
+  value?: string;
+}
+
+/** `inspect`: a table of members. */
+export function renderInspect(path: string, rows: InspectRow[], color: boolean): string {
+  const t = makeTable(['member', 'dtype', 'shape', 'order', 'min', 'max', 'mean', 'NaN'], color);
+  const num = (v: number | null | undefined) => (v === null || v === undefined ? '-' : fmtVal(v));
+  const strings: string[] = [];
+  for (const r of rows) {
+    if (r.value !== undefined) strings.push(`${r.name} (${r.dtype}): ${r.value}`);
+    else t.push([r.name, r.dtype, formatShape(r.shape), r.order, num(r.min), num(r.max), num(r.mean), String(r.nanCount ?? 0)]);
+  }
+  return [painter(color).bold(path), ...strings, ...(t.length ? [t.toString()] : [])].join('\n') + '\n';
 }

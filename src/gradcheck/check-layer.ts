@@ -2,7 +2,8 @@
  * One complete check of a layer, as the layer commands run it: resolve shapes, generate
  * (or take) inputs, gradient-check every implementation, and time them. Returns plain data.
  */
-import type { Tensor } from '../tensor/tensor.js';
+import { formatShape, sameShape, type Tensor } from '../tensor/tensor.js';
+import { ShapeError } from '../errors.js';
 import { XoshiroRng, type Rng } from '../tensor/rng.js';
 import type { ImplName, LayerSpec, Params, Shapes } from '../layers/types.js';
 import { generateInput, resolveShapes } from '../layers/params.js';
@@ -68,6 +69,13 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
   const inputs: Record<string, Tensor> = {};
   for (const input of spec.inputs) {
     inputs[input.name] = opts.inputs?.[input.name] ?? generateInput(input, shapes[input.name], rng);
+  }
+  if (opts.dout) {
+    // A loaded dout must match the output: a mismatch is the user's input error, not a failed check.
+    const outShape = spec.impls.naive.forward(inputs, opts.params).out.shape;
+    if (!sameShape(opts.dout.shape, outShape)) {
+      throw new ShapeError(`${spec.name}: dout must have the output's shape ${formatShape(outShape)}, got ${formatShape(opts.dout.shape)}`);
+    }
   }
   const h = opts.h ?? DEFAULT_H;
   const implNames = opts.impls ?? (Object.keys(spec.impls) as ImplName[]);

@@ -27,12 +27,14 @@ export function relErrorOf(a: number, b: number): number {
 /**
  * Compare two equally long arrays of the given shape. `skip`, when given, marks
  * elements to leave out (kinks); they count neither for the worst element nor the maxima.
+ * `floor` is the denominator floor of the relative error (1e-8 as in cs231n by default).
  */
 export function compareArrays(
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
   shape: readonly number[],
   skip?: Uint8Array,
+  floor: number = REL_ERROR_FLOOR,
 ): ArrayComparison {
   if (actual.length !== expected.length) {
     throw new RangeError(`compareArrays: expected equal lengths, got ${actual.length} and ${expected.length}`);
@@ -51,7 +53,7 @@ export function compareArrays(
       continue;
     }
     const abs = Math.abs(a - b);
-    const rel = abs / Math.max(REL_ERROR_FLOOR, Math.abs(a) + Math.abs(b));
+    const rel = abs / Math.max(floor, Math.abs(a) + Math.abs(b));
     if (abs > maxAbsError) maxAbsError = abs;
     if (nonFinite === 0 && (worstFlat < 0 || rel > relError)) {
       relError = rel;

@@ -5,9 +5,13 @@
 import type { Command } from 'commander';
 import { LAYERS, kebabName } from '../../layers/registry.js';
 import type { LayerSpec, Shapes } from '../../layers/types.js';
-import { describeDomain, isSettable, parseShape, resolveParams } from '../../layers/params.js';
+import { describeDomain, isSettable, parseShape, resolveParams, resolveShapes } from '../../layers/params.js';
 import { checkLayer, DEFAULT_SEED } from '../../gradcheck/check-layer.js';
-import { optionKey, parseCommonFlags } from '../options.js';
+import { INIT_NAMES, RNG_NAMES, linspaceInput, loadCase, makeRng, shapesOf, type InitName, type RngName } from '../../fixtures/inputs.js';
+import { UsageError } from '../../errors.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { Rng } from '../../tensor/rng.js';
+import { optionKey, parseCommonFlags, parseNumberFlag } from '../options.js';
 import { renderLayerReport } from '../render.js';
 import { wantColor, type CliIO } from '../io.js';
 
@@ -23,22 +27,85 @@ export function addCommonCheckOptions(cmd: Command): Command {
     .option('--no-color', 'never colour the output');
 }
 
-/** Params and shapes of `spec` from parsed commander options. */
-export function layerArgsFromOptions(spec: LayerSpec, o: Record<string, unknown>): { params: Record<string, number | string>; shapes: Shapes } {
-  const raw: Record<string, unknown> = {};
+/** Add a layer's own flags: one per param, `--<input>-shape` per settable input. */
+export function addLayerOptions(cmd: Command, spec: LayerSpec): Command {
+  for (const p of spec.params) {
+    cmd.option(`--${p.flag} <${p.kind === 'enum' ? 'value' : 'n'}>`, `${p.help}: ${describeDomain(p)} (default ${p.default})`);
+  }
+  for (const input of spec.inputs) {
+    if (isSettable(input)) {
+      cmd.option(`--${input.name}-shape <dims>`, `shape of ${input.help} (default ${(input.shape as number[]).join(',')})`);
+    }
+  }
+  return cmd;
+}
+
+/** Add the flags that choose where inputs come from. */
+export function addInputSourceOptions(cmd: Command): Command {
+  return cmd
+    .option('--inputs <path>', 'load inputs (and dout, and params from meta) from a fixture: .npz or a directory of .npy')
+    .option('--input <name=path>', 'load one input (or dout) from a .npy file; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--rng <name>', `generator of random inputs: ${RNG_NAMES.join(' or ')} (numpy: identical to np.random.seed(seed); np.random.randn(...))`)
+    .option('--init <kind>', `fill generated inputs with: ${INIT_NAMES.join(' or ')} (linspace as the cs231n notebooks do)`)
+    .option('--max-bytes <n>', 'largest array data accepted from a file, in bytes (default 1 GiB)');
+}
+
+/** A fully resolved case of a layer: params, shapes, inputs (some may still be generated), dout, generator. */
+export interface LayerCase {
+  params: Record<string, number | string>;
+  shapes: Shapes;
+  inputs: Record<string, Tensor>;
+  dout?: Tensor;
+  rng: Rng;
+  seed: number;
+}
+
+/** Resolve a layer's case from parsed commander options: flags, then files, then generated values. */
+export function layerCaseFromOptions(spec: LayerSpec, o: Record<string, unknown>, seed: number): LayerCase {
+  const rngName = (o.rng ?? 'default') as string;
+  if (!(RNG_NAMES as readonly string[]).includes(rngName)) {
+    throw new UsageError(`--rng: expected ${RNG_NAMES.join(' or ')}, got '${rngName}'`);
+  }
+  const init = (o.init ?? 'randn') as string;
+  if (!(INIT_NAMES as readonly string[]).includes(init)) {
+    throw new UsageError(`--init: expected ${INIT_NAMES.join(' or ')}, got '${init}'`);
+  }
+  const maxBytes = o.maxBytes === undefined ? undefined : parseNumberFlag('max-bytes', o.maxBytes, { integer: true, min: 1, what: 'a positive number of bytes' });
+  const inputFiles = (o.input as string[] | undefined) ?? [];
+  const loaded = o.inputs !== undefined || inputFiles.length
+    ? loadCase(spec, o.inputs as string | undefined, inputFiles, maxBytes)
+    : { inputs: {}, dout: undefined, metaParams: undefined };
+
+  const raw: Record<string, unknown> = { ...(loaded.metaParams ?? {}) };
+  const fromFlag = new Set<string>();
   for (const p of spec.params) {
     const v = o[optionKey(p.flag)];
-    if (v !== undefined) raw[p.name] = v;
+    if (v !== undefined) {
+      raw[p.name] = v;
+      fromFlag.add(p.name);
+    }
   }
-  const params = resolveParams(spec, raw, (p) => `--${p.flag}`);
-  const shapes: Shapes = {};
+  const params = resolveParams(spec, raw, (p) => (fromFlag.has(p.name) ? `--${p.flag}` : `${String(o.inputs)}: meta.params.${p.name}`));
+
+  const given: Shapes = shapesOf(loaded.inputs);
   for (const input of spec.inputs) {
     if (!isSettable(input)) continue;
     const flag = `${input.name}-shape`;
     const v = o[optionKey(flag)];
-    if (v !== undefined) shapes[input.name] = parseShape(`--${flag}`, String(v));
+    if (v === undefined) continue;
+    if (given[input.name]) throw new UsageError(`--${flag}: ${input.name} is loaded from a file, so its shape comes from the file; drop --${flag}`);
+    given[input.name] = parseShape(`--${flag}`, String(v));
   }
-  return { params, shapes };
+  const shapes = resolveShapes(spec, given, params);
+  const inputs = { ...loaded.inputs };
+  if ((init as InitName) === 'linspace') {
+    for (const input of spec.inputs) {
+      if (inputs[input.name]) continue;
+      const t = linspaceInput(input, shapes[input.name]);
+      if (t) inputs[input.name] = t;
+    }
+  }
+  return { params, shapes, inputs, dout: loaded.dout, rng: makeRng(rngName as RngName, seed), seed };
 }
 
 /** Register one command per layer. Sets `exit.code` to 0 (pass) or 1 (a check failed). */
@@ -47,21 +114,15 @@ export function registerLayerCommands(program: Command, io: CliIO, exit: { code:
     const name = kebabName(spec.name);
     const cmd = program.command(name).description(`check ${spec.summary}`);
     if (name !== spec.name) cmd.alias(spec.name);
-    for (const p of spec.params) {
-      cmd.option(`--${p.flag} <${p.kind === 'enum' ? 'value' : 'n'}>`, `${p.help}: ${describeDomain(p)} (default ${p.default})`);
-    }
-    for (const input of spec.inputs) {
-      if (isSettable(input)) {
-        cmd.option(`--${input.name}-shape <dims>`, `shape of ${input.help} (default ${(input.shape as number[]).join(',')})`);
-      }
-    }
+    addLayerOptions(cmd, spec);
+    addInputSourceOptions(cmd);
     addCommonCheckOptions(cmd);
     cmd.action((o: Record<string, unknown>) => {
       const common = parseCommonFlags(o, DEFAULT_SEED);
-      const { params, shapes } = layerArgsFromOptions(spec, o);
+      const c = layerCaseFromOptions(spec, o, common.seed);
       const report = checkLayer(spec, {
-        params, shapes, seed: common.seed, h: common.h, maxError: common.maxError,
-        strictKinks: common.strictKinks, repeat: common.repeat,
+        params: c.params, shapes: c.shapes, inputs: c.inputs, dout: c.dout, rng: c.rng, seed: c.seed,
+        h: common.h, maxError: common.maxError, strictKinks: common.strictKinks, repeat: common.repeat,
       });
       if (common.json) io.stdout.write(JSON.stringify(report, jsonReplacer, 2) + '\n');
       else io.stdout.write(renderLayerReport(report, wantColor(io, common)));
