@@ -1,0 +1,170 @@
+/**
+ * A synchronous worker-thread pool for the fast layers. Layer passes are synchronous
+ * (LayerImpl), so `parallelFor` posts chunks of an index range to idle workers, runs the first
+ * chunk on the calling thread, then blocks in Atomics.wait until every worker has stored its
+ * completion flag. Data moves through SharedArrayBuffers (src/parallel/shared.ts); a task is a
+ * function exported by name from an ES module, which each worker imports once.
+ *
+ * Workers are created lazily, kept for reuse and unref'ed, so an idle pool never keeps the
+ * process (or a test runner) alive. Inside a pool worker, `parallelFor` runs serially.
+ */
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { ParamError } from '../errors.js';
+
+/** A function workers can run: exported as `name` from the module at `url` (its import.meta.url). */
+export interface ParallelTask<A> {
+  url: string;
+  name: string;
+  /** The same function, called directly for the calling thread's chunk. */
+  run(args: A, start: number, end: number, slot: number): void;
+}
+
+/** Completion flags in the shared signal array. */
+const IDLE = 0;
+const BUSY = 1;
+const DONE = 2;
+const FAILED = 3;
+/** Most threads `setThreads` accepts. */
+export const MAX_THREADS = 64;
+/** How long to wait for a new worker to load before giving up on the pool (ms). */
+const STARTUP_TIMEOUT_MS = 60_000;
+
+/** True inside one of this pool's workers (nested parallelism runs serially). */
+const IN_POOL_WORKER = !isMainThread && (workerData as { cnnCheckPool?: boolean } | null)?.cnnCheckPool === true;
+
+/** The machine's cores as Node sees them. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
+}
+
+let threads = defaultThreads();
+/**
+ * Least work per thread (in flops or comparable element operations) worth a worker: posting a
+ * chunk and waking up costs some 50-100 us, about 1e6 flops of the WASM kernels.
+ */
+export const DEFAULT_MIN_WORK_PER_THREAD = 2e6;
+let minWorkPerThread = DEFAULT_MIN_WORK_PER_THREAD;
+
+/** Threads the fast layers may use (1 turns threading off). Default: the machine's cores. */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new ParamError(`setThreads: expected an integer in [1, ${MAX_THREADS}], got ${n}`);
+  }
+  threads = n;
+}
+
+/** The current thread setting. */
+export function getThreads(): number {
+  return threads;
+}
+
+/** Least work per thread before a problem is split (0 splits everything; tests use it). */
+export function setMinWorkPerThread(work: number): void {
+  if (!(work >= 0)) throw new ParamError(`setMinWorkPerThread: expected a number >= 0, got ${work}`);
+  minWorkPerThread = work;
+}
+
+/** The current least work per thread. */
+export function getMinWorkPerThread(): number {
+  return minWorkPerThread;
+}
+
+/** How many threads to use for `count` independent items costing `work` in total. */
+export function planThreads(count: number, work: number): number {
+  if (IN_POOL_WORKER || threads <= 1 || count <= 1) return 1;
+  const byWork = minWorkPerThread > 0 ? Math.floor(work / minWorkPerThread) : threads;
+  return Math.max(1, Math.min(threads, count, byWork));
+}
+
+interface PoolWorker {
+  worker: Worker;
+  /** Receives the error text of a failed task. */
+  errors: MessagePort;
+  index: number;
+  started: boolean;
+}
+
+/** signal[i]: worker i's task state; ready[i]: 1 once worker i has loaded. */
+let signal: Int32Array | undefined;
+let ready: Int32Array | undefined;
+const workers: PoolWorker[] = [];
+
+/** How a worker is started: the compiled worker.js, or worker.ts through tsx when running from src/. */
+function spawn(index: number): PoolWorker {
+  signal ??= new Int32Array(new SharedArrayBuffer(4 * MAX_THREADS));
+  ready ??= new Int32Array(new SharedArrayBuffer(4 * MAX_THREADS));
+  const { port1, port2 } = new MessageChannel();
+  const data = { cnnCheckPool: true, signal, ready, index, errors: port2 };
+  let worker: Worker;
+  if (import.meta.url.endsWith('.ts')) {
+    // NOTE: running from TypeScript sources (vitest, tsx): register tsx in the worker first so it
+    // can import the .ts modules tasks live in.
+    const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+    const entry = new URL('./worker.ts', import.meta.url).href;
+    const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    worker = new Worker(code, { eval: true, workerData: data, transferList: [port2] });
+  } else {
+    worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data, transferList: [port2] });
+  }
+  // An 'error' event without a listener would be rethrown on this thread; the task's own
+  // failure is reported through `errors` instead.
+  worker.on('error', () => {});
+  worker.unref();
+  port1.unref();
+  return { worker, errors: port1, index, started: false };
+}
+
+function waitReady(w: PoolWorker): void {
+  if (w.started) return;
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Atomics.load(ready!, w.index) === 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`parallel: worker ${w.index} did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
+    Atomics.wait(ready!, w.index, 0, Math.min(left, 1000));
+  }
+  w.started = true;
+}
+
+/**
+ * Run `task` over [0, count) split into `nThreads` contiguous chunks, chunk t as
+ * task.run(args, start, end, t); chunk 0 runs on this thread. Blocks until all chunks are done.
+ * `args` is structured-cloned to workers: arrays they write must be on SharedArrayBuffers.
+ */
+export function parallelFor<A>(task: ParallelTask<A>, args: A, count: number, nThreads: number): void {
+  const n = Math.max(1, Math.min(nThreads, count));
+  if (n === 1 || IN_POOL_WORKER) {
+    task.run(args, 0, count, 0);
+    return;
+  }
+  while (workers.length < n - 1) workers.push(spawn(workers.length));
+  const bounds = Array.from({ length: n + 1 }, (_, t) => Math.floor((count * t) / n));
+  const used = workers.slice(0, n - 1);
+  for (const w of used) {
+    const t = w.index + 1;
+    Atomics.store(signal!, w.index, BUSY);
+    w.worker.postMessage({ url: task.url, name: task.name, args, start: bounds[t], end: bounds[t + 1], slot: t });
+  }
+  let mainError: unknown;
+  try {
+    task.run(args, bounds[0], bounds[1], 0);
+  } catch (err) {
+    mainError = err;
+  }
+  const failures: string[] = [];
+  for (const w of used) {
+    waitReady(w);
+    while (Atomics.load(signal!, w.index) === BUSY) Atomics.wait(signal!, w.index, BUSY);
+    if (Atomics.load(signal!, w.index) === FAILED) {
+      failures.push(String(receiveMessageOnPort(w.errors)?.message ?? 'unknown error'));
+    }
+    Atomics.store(signal!, w.index, IDLE);
+  }
+  if (mainError !== undefined) throw mainError;
+  if (failures.length) throw new Error(`parallel: ${task.name} failed in a worker: ${failures[0]}`);
+}
+
+/** Protocol constants shared with worker.ts. */
+export const SIGNAL = { IDLE, BUSY, DONE, FAILED } as const;
