@@ -3,10 +3,14 @@
  * x (N,C,H,W), w (F,C,HH,WW), b (F,) -> out (N,F,Hout,Wout) with zero padding `pad`
  * on both sides and Hout = floor((H + 2*pad - HH) / stride) + 1.
  */
-import type { Tensor } from '../tensor/tensor.js';
-import { zeros } from '../tensor/tensor.js';
-import type { ForwardResult, Gradients, LayerSpec, Params } from './types.js';
+import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
+import { dtypeOf, size, zeros } from '../tensor/tensor.js';
+import type { FlopCount, ForwardResult, Gradients, LayerSpec, Params, Shapes } from './types.js';
 import { convGeometry, requireShape, type ConvGeometry } from './geometry.js';
+import { gemm, gemmScratch } from './gemm.js';
+import { col2im, im2col } from './im2col.js';
+import { parallelFor, planThreads, type ParallelTask } from '../parallel/pool.js';
+import { sharedZeros, toShared } from '../parallel/shared.js';
 
 interface ConvCache {
   x: Tensor;
@@ -79,6 +83,180 @@ export function convBackwardNaive(dout: Tensor, cache: unknown): Gradients {
   return { dx, dw, db };
 }
 
+/** Flops of one pass: forward 2*N*F*Hout*Wout*C*HH*WW; backward twice that (dx and dw). */
+export function convFlops(g: ConvGeometry): FlopCount {
+  const forward = 2 * g.N * g.F * g.Hout * g.Wout * g.C * g.HH * g.WW;
+  return { forward, backward: 2 * forward };
+}
+
+/**
+ * Images per GEMM in the fast passes: small images are batched side by side so the matrix
+ * product has at least ~FAST_MIN_COLUMNS columns, within a columns buffer of FAST_MAX_COLUMNS
+ * elements.
+ */
+const FAST_MIN_COLUMNS = 1024;
+const FAST_MAX_COLUMNS = 1 << 22;
+
+function imagesPerBlock(g: ConvGeometry, count: number): number {
+  const HW = g.Hout * g.Wout;
+  const K = g.C * g.HH * g.WW;
+  const byWidth = Math.ceil(FAST_MIN_COLUMNS / HW);
+  const byMemory = Math.max(1, Math.floor(FAST_MAX_COLUMNS / (K * HW)));
+  return Math.max(1, Math.min(byWidth, byMemory, count));
+}
+
+/** `a` in `dtype` (itself when it already is). */
+function asDType(a: FloatArray, dtype: DType): FloatArray {
+  if ((dtype === 'float32') === a instanceof Float32Array) return a;
+  return dtype === 'float32' ? Float32Array.from(a) : Float64Array.from(a);
+}
+
+/** Arguments of the forward task (shared arrays when it runs on several threads). */
+export interface ConvForwardArgs {
+  x: FloatArray;
+  w: FloatArray;
+  b: FloatArray;
+  out: FloatArray;
+  g: ConvGeometry;
+  dtype: DType;
+}
+
+/** Forward for images [n0, n1): out[n] = W (F, C*HH*WW) . im2col(x[n]) + b, a block of images per GEMM. */
+export function convForwardRange(args: ConvForwardArgs, n0: number, n1: number): void {
+  const { x, w, b, out, g, dtype } = args;
+  const { C, H, W, F, HH, WW, Hout, Wout } = g;
+  const K = C * HH * WW;
+  const HW = Hout * Wout;
+  const nb = imagesPerBlock(g, n1 - n0);
+  const [cols, wmat, tile] = gemmScratch(dtype, [K * nb * HW, F * K, F * nb * HW]);
+  wmat.set(w);
+  for (let n = n0; n < n1; n += nb) {
+    const m = Math.min(nb, n1 - n);
+    const ld = m * HW;
+    for (let q = 0; q < m; q++) im2col(cols, q * HW, ld, x, (n + q) * C * H * W, g);
+    gemm(tile.subarray(0, F * ld), wmat, cols.subarray(0, K * ld), F, ld, K);
+    for (let q = 0; q < m; q++) {
+      for (let f = 0; f < F; f++) {
+        const bf = b[f];
+        const src = f * ld + q * HW;
+        const dst = ((n + q) * F + f) * HW;
+        for (let p = 0; p < HW; p++) out[dst + p] = tile[src + p] + bf;
+      }
+    }
+  }
+}
+
+const CONV_FORWARD: ParallelTask<ConvForwardArgs> = { url: import.meta.url, name: 'convForwardRange', run: convForwardRange };
+
+/**
+ * Fast forward: im2col + packed GEMM per block of images, in the dtype of x (float32 or
+ * float64; w and b are converted to it), with the batch split over threads for large problems.
+ */
+export function convForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+  const g = convGeometry(inputs.x.shape, inputs.w.shape, params.stride as number, params.pad as number);
+  const dtype = dtypeOf(inputs.x);
+  const x = inputs.x.data;
+  const w = asDType(inputs.w.data, dtype);
+  const b = asDType(inputs.b.data, dtype);
+  const outShape = [g.N, g.F, g.Hout, g.Wout];
+  const threads = planThreads(g.N, convFlops(g).forward);
+  const args: ConvForwardArgs =
+    threads > 1
+      ? { x: toShared(x), w: toShared(w), b, out: sharedZeros(dtype, size(outShape)), g, dtype }
+      : { x, w, b, out: zeros(outShape, dtype).data, g, dtype };
+  parallelFor(CONV_FORWARD, args, g.N, threads);
+  const cache: ConvCache = { x: { data: args.x, shape: inputs.x.shape }, w: { data: args.w, shape: inputs.w.shape }, geom: g };
+  return { out: { data: args.out, shape: outShape }, cache };
+}
+
+/** Arguments of the backward task; each thread writes its own dw/db partial sums at its slot. */
+export interface ConvBackwardArgs {
+  x: FloatArray;
+  w: FloatArray;
+  dout: FloatArray;
+  dx: FloatArray;
+  /** (threads, F, C*HH*WW) partial dw. */
+  dwParts: FloatArray;
+  /** (threads, F) partial db. */
+  dbParts: FloatArray;
+  g: ConvGeometry;
+  dtype: DType;
+}
+
+/**
+ * Backward for images [n0, n1): dw += dout[n] (F, HW) . cols^T, dcols = W^T . dout[n],
+ * dx[n] = col2im(dcols), db += row sums of dout[n].
+ */
+export function convBackwardRange(args: ConvBackwardArgs, n0: number, n1: number, slot: number): void {
+  const { x, w, dout, dx, dwParts, dbParts, g, dtype } = args;
+  const { C, H, W, F, HH, WW, Hout, Wout } = g;
+  const K = C * HH * WW;
+  const HW = Hout * Wout;
+  const nb = imagesPerBlock(g, n1 - n0);
+  const [cols, wmat, dblock, dcols, dwAcc] = gemmScratch(dtype, [K * nb * HW, F * K, F * nb * HW, K * nb * HW, F * K]);
+  wmat.set(w);
+  dwAcc.fill(0);
+  const db = new Float64Array(F);
+  for (let n = n0; n < n1; n += nb) {
+    const m = Math.min(nb, n1 - n);
+    const ld = m * HW;
+    for (let q = 0; q < m; q++) {
+      im2col(cols, q * HW, ld, x, (n + q) * C * H * W, g);
+      for (let f = 0; f < F; f++) {
+        const src = ((n + q) * F + f) * HW;
+        const dst = f * ld + q * HW;
+        let s = 0;
+        for (let p = 0; p < HW; p++) {
+          const v = dout[src + p];
+          dblock[dst + p] = v;
+          s += v;
+        }
+        db[f] += s;
+      }
+    }
+    const dblockM = dblock.subarray(0, F * ld);
+    gemm(dwAcc, dblockM, cols.subarray(0, K * ld), F, K, ld, { transB: true, accumulate: true });
+    const dcolsM = dcols.subarray(0, K * ld);
+    gemm(dcolsM, wmat, dblockM, K, ld, F, { transA: true });
+    for (let q = 0; q < m; q++) col2im(dx, (n + q) * C * H * W, dcolsM, q * HW, ld, g);
+  }
+  dwParts.set(dwAcc, slot * F * K);
+  for (let f = 0; f < F; f++) dbParts[slot * F + f] = db[f];
+}
+
+const CONV_BACKWARD: ParallelTask<ConvBackwardArgs> = { url: import.meta.url, name: 'convBackwardRange', run: convBackwardRange };
+
+/** Fast backward: dx (N,C,H,W), dw (F,C,HH,WW), db (F,) in the dtype of the forward pass. */
+export function convBackwardFast(dout: Tensor, cache: unknown): Gradients {
+  const { x, w, geom: g } = cache as ConvCache;
+  const dtype = dtypeOf(x);
+  const K = g.C * g.HH * g.WW;
+  const threads = planThreads(g.N, convFlops(g).backward);
+  const shared = threads > 1;
+  const args: ConvBackwardArgs = {
+    x: x.data,
+    w: w.data,
+    dout: shared ? toShared(asDType(dout.data, dtype)) : asDType(dout.data, dtype),
+    dx: shared ? sharedZeros(dtype, x.data.length) : zeros(x.shape, dtype).data,
+    dwParts: shared ? sharedZeros(dtype, threads * g.F * K) : zeros([g.F * K], dtype).data,
+    dbParts: shared ? sharedZeros(dtype, threads * g.F) : zeros([g.F], dtype).data,
+    g,
+    dtype,
+  };
+  if (shared) {
+    args.x = toShared(x.data);
+    args.w = toShared(w.data);
+  }
+  parallelFor(CONV_BACKWARD, args, g.N, threads);
+  const dw = zeros(w.shape, dtype);
+  const db = zeros([g.F], dtype);
+  for (let t = 0; t < threads; t++) {
+    for (let i = 0; i < g.F * K; i++) dw.data[i] += args.dwParts[t * g.F * K + i];
+    for (let f = 0; f < g.F; f++) db.data[f] += args.dbParts[t * g.F + f];
+  }
+  return { dx: { data: args.dx, shape: [...x.shape] }, dw, db };
+}
+
 export const conv: LayerSpec = {
   name: 'conv',
   summary: 'convolution (cross-correlation) with stride and zero padding',
@@ -95,7 +273,16 @@ export const conv: LayerSpec = {
     const g = convGeometry(shapes.x, shapes.w, params.stride as number, params.pad as number);
     requireShape('conv', 'b', shapes.b, [g.F]);
   },
-  impls: { naive: { forward: convForwardNaive, backward: convBackwardNaive } },
+  impls: {
+    naive: { forward: convForwardNaive, backward: convBackwardNaive },
+    fast: { forward: convForwardFast, backward: convBackwardFast },
+  },
+  benchCases: [
+    // The cs231n fast-layers notebook's shape, then a mid-size layer of a small CNN.
+    { shapes: { x: [100, 3, 31, 31], w: [25, 3, 3, 3] }, params: { stride: 2, pad: 1 } },
+    { shapes: { x: [32, 64, 32, 32], w: [64, 64, 3, 3] }, params: { stride: 1, pad: 1 } },
+  ],
+  flops: (shapes: Shapes, params: Params) => convFlops(convGeometry(shapes.x, shapes.w, params.stride as number, params.pad as number)),
   // Conv is linear in each input, so the centred difference has no truncation error; what is
   // left is rounding, about 1e-16 * |L| / h. At the default shapes that is ~1e-10 relative.
   tolerance: { grad: 1e-7 },

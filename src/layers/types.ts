@@ -79,6 +79,18 @@ export interface Tolerances {
   grad: number;
 }
 
+/** One benchmark configuration: shapes of user-settable inputs and params (defaults fill the rest). */
+export interface BenchCase {
+  shapes: Shapes;
+  params?: Params;
+}
+
+/** Floating-point operations of one forward and one backward pass. */
+export interface FlopCount {
+  forward: number;
+  backward: number;
+}
+
 /** The declarative description of a layer. */
 export interface LayerSpec {
   /** Registered name, snake_case (`spatial_batchnorm`); the CLI also accepts kebab-case. */
@@ -95,4 +107,8 @@ export interface LayerSpec {
   tolerance: Tolerances;
   /** Names of the state tensors forward returns (fixtures store them as `<name>_after`). */
   stateOutputs?: string[];
+  /** Realistic configurations `cnn-check bench` times by default (the default shapes when absent). */
+  benchCases?: BenchCase[];
+  /** Flops of one pass at these shapes, for GFLOP/s in benchmarks (none shown when absent). */
+  flops?(shapes: Shapes, params: Params): FlopCount;
 }
