@@ -2,15 +2,19 @@
  * Max-pooling, NCHW, no padding, floor output size:
  * x (N,C,H,W) -> out (N,C,Hout,Wout), Hout = floor((H - pool_height) / stride) + 1.
  */
-import type { Tensor } from '../tensor/tensor.js';
-import { zeros } from '../tensor/tensor.js';
+import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
+import { dtypeOf, size, zeros } from '../tensor/tensor.js';
 import type { ForwardResult, Gradients, LayerSpec, Params } from './types.js';
-import { poolGeometry } from './geometry.js';
+import { poolGeometry, type PoolGeometry } from './geometry.js';
+import { parallelFor, planThreads, type ParallelTask } from '../parallel/pool.js';
+import { sharedZeros, toShared } from '../parallel/shared.js';
 
 interface MaxpoolCache {
   xShape: number[];
   /** Flat index into x of each output's winner. */
   argmax: Int32Array;
+  /** dtype of x (fast path; the naive path is float64). */
+  dtype?: DType;
 }
 
 /**
@@ -61,6 +65,103 @@ export function maxpoolBackwardNaive(dout: Tensor, cache: unknown): Gradients {
   return { dx };
 }
 
+/** Arguments of the fast forward task over (n, c) planes. */
+export interface MaxpoolForwardArgs {
+  x: FloatArray;
+  out: FloatArray;
+  argmax: Int32Array;
+  g: PoolGeometry;
+  /** pool_height = pool_width = stride and the windows tile H and W exactly. */
+  tiles: boolean;
+}
+
+/**
+ * Forward over planes [p0, p1) of the (N*C) planes. NOTE: the same tie and NaN rules as the
+ * naive pass: a later element wins only when strictly greater, and the first NaN in row-major
+ * window order wins for good (`v !== v && best === best`).
+ */
+export function maxpoolForwardRange(args: MaxpoolForwardArgs, p0: number, p1: number): void {
+  const { x, out, argmax, g, tiles } = args;
+  const { H, W, pool_height, pool_width, stride, Hout, Wout } = g;
+  for (let p = p0; p < p1; p++) {
+    const base = p * H * W;
+    let o = p * Hout * Wout;
+    if (tiles && pool_height === 2 && pool_width === 2) {
+      // PERF: the common 2x2/2 case unrolled: four loads per output, no inner loops.
+      for (let i = 0; i < Hout; i++) {
+        const row = base + 2 * i * W;
+        for (let j = 0; j < Wout; j++, o++) {
+          const i0 = row + 2 * j;
+          let bi = i0;
+          let bv = x[i0];
+          let v = x[i0 + 1];
+          if (v > bv || (v !== v && bv === bv)) { bv = v; bi = i0 + 1; }
+          v = x[i0 + W];
+          if (v > bv || (v !== v && bv === bv)) { bv = v; bi = i0 + W; }
+          v = x[i0 + W + 1];
+          if (v > bv || (v !== v && bv === bv)) { bv = v; bi = i0 + W + 1; }
+          out[o] = bv;
+          argmax[o] = bi;
+        }
+      }
+      continue;
+    }
+    // General path (and tiles of other sizes): scan each window in row-major order.
+    for (let i = 0; i < Hout; i++) {
+      for (let j = 0; j < Wout; j++, o++) {
+        const first = base + i * stride * W + j * stride;
+        let bi = first;
+        let bv = x[first];
+        for (let di = 0; di < pool_height; di++) {
+          const row = first + di * W;
+          for (let dj = 0; dj < pool_width; dj++) {
+            const v = x[row + dj];
+            if (v > bv || (v !== v && bv === bv)) { bv = v; bi = row + dj; }
+          }
+        }
+        out[o] = bv;
+        argmax[o] = bi;
+      }
+    }
+  }
+}
+
+const MAXPOOL_FORWARD: ParallelTask<MaxpoolForwardArgs> = { url: import.meta.url, name: 'maxpoolForwardRange', run: maxpoolForwardRange };
+
+/**
+ * Fast forward in the dtype of x: a reshape-style path when pool_height = pool_width = stride
+ * tile the input (cs231n's condition), a general window scan otherwise. Returns the argmax
+ * as `switches`, like the naive pass.
+ */
+export function maxpoolForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+  const { x } = inputs;
+  const g = poolGeometry(x.shape, params.pool_height as number, params.pool_width as number, params.stride as number);
+  const { N, C, H, W, pool_height, pool_width, stride, Hout, Wout } = g;
+  const dtype = dtypeOf(x);
+  const tiles = pool_height === stride && pool_width === stride && H % pool_height === 0 && W % pool_width === 0;
+  const outShape = [N, C, Hout, Wout];
+  const n = size(outShape);
+  const threads = planThreads(N * C, n * pool_height * pool_width);
+  const args: MaxpoolForwardArgs =
+    threads > 1
+      ? { x: toShared(x.data), out: sharedZeros(dtype, n), argmax: new Int32Array(new SharedArrayBuffer(4 * n)), g, tiles }
+      : { x: x.data, out: zeros(outShape, dtype).data, argmax: new Int32Array(n), g, tiles };
+  parallelFor(MAXPOOL_FORWARD, args, N * C, threads);
+  const cache: MaxpoolCache = { xShape: x.shape, argmax: args.argmax, dtype };
+  return { out: { data: args.out, shape: outShape }, cache, switches: args.argmax };
+}
+
+/** Fast backward: dx in the forward's dtype, each dout element added to its window's recorded winner. */
+export function maxpoolBackwardFast(dout: Tensor, cache: unknown): Gradients {
+  const { xShape, argmax, dtype = 'float64' } = cache as MaxpoolCache;
+  const dx = zeros(xShape, dtype);
+  const d = dout.data;
+  const dxd = dx.data;
+  // PERF: a scatter over the outputs; memory-bound, so it stays on one thread.
+  for (let o = 0; o < argmax.length; o++) dxd[argmax[o]] += d[o];
+  return { dx };
+}
+
 export const maxpool: LayerSpec = {
   name: 'maxpool',
   summary: 'max-pooling over pool_height x pool_width windows, no padding',
@@ -73,7 +174,12 @@ export const maxpool: LayerSpec = {
   check(shapes, params) {
     poolGeometry(shapes.x, params.pool_height as number, params.pool_width as number, params.stride as number);
   },
-  impls: { naive: { forward: maxpoolForwardNaive, backward: maxpoolBackwardNaive } },
+  impls: {
+    naive: { forward: maxpoolForwardNaive, backward: maxpoolBackwardNaive },
+    fast: { forward: maxpoolForwardFast, backward: maxpoolBackwardFast },
+  },
+  benchCases: [{ shapes: { x: [100, 3, 32, 32] }, params: { pool_height: 2, pool_width: 2, stride: 2 } }],
+  // No `flops`: pooling does comparisons, not floating-point arithmetic; GFLOP/s would mislead.
   // Piecewise linear: away from kinks (detected and excluded) the centred difference is exact
   // up to rounding, ~1e-16 * |L| / h.
   tolerance: { grad: 1e-7 },
