@@ -4,13 +4,13 @@
  * on both sides and Hout = floor((H + 2*pad - HH) / stride) + 1.
  */
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
-import { dtypeOf, size, zeros } from '../tensor/tensor.js';
+import { dtypeOf, zeros } from '../tensor/tensor.js';
 import type { FlopCount, ForwardResult, Gradients, LayerSpec, Params, Shapes } from './types.js';
 import { convGeometry, requireShape, type ConvGeometry } from './geometry.js';
 import { gemm, gemmScratch } from './gemm.js';
 import { col2im, im2col } from './im2col.js';
 import { parallelFor, planThreads, type ParallelTask } from '../parallel/pool.js';
-import { sharedZeros, toShared } from '../parallel/shared.js';
+import { sharedArena } from '../parallel/shared.js';
 
 interface ConvCache {
   x: Tensor;
@@ -105,6 +105,12 @@ function imagesPerBlock(g: ConvGeometry, count: number): number {
   return Math.max(1, Math.min(byWidth, byMemory, count));
 }
 
+/** Images per claimed chunk when threaded: about four chunks per thread, whole GEMM blocks. */
+function imagesPerChunk(g: ConvGeometry, threads: number): number {
+  const nb = imagesPerBlock(g, g.N);
+  return Math.max(nb, Math.ceil(g.N / (4 * threads) / nb) * nb);
+}
+
 /** `a` in `dtype` (itself when it already is). */
 function asDType(a: FloatArray, dtype: DType): FloatArray {
   if ((dtype === 'float32') === a instanceof Float32Array) return a;
@@ -158,18 +164,24 @@ export function convForwardFast(inputs: Record<string, Tensor>, params: Params):
   const x = inputs.x.data;
   const w = asDType(inputs.w.data, dtype);
   const b = asDType(inputs.b.data, dtype);
-  const outShape = [g.N, g.F, g.Hout, g.Wout];
+  const out = zeros([g.N, g.F, g.Hout, g.Wout], dtype);
   const threads = planThreads(g.N, convFlops(g).forward);
-  const args: ConvForwardArgs =
-    threads > 1
-      ? { x: toShared(x), w: toShared(w), b, out: sharedZeros(dtype, size(outShape)), g, dtype }
-      : { x, w, b, out: zeros(outShape, dtype).data, g, dtype };
-  parallelFor(CONV_FORWARD, args, g.N, threads);
-  const cache: ConvCache = { x: { data: args.x, shape: inputs.x.shape }, w: { data: args.w, shape: inputs.w.shape }, geom: g };
-  return { out: { data: args.out, shape: outShape }, cache };
+  if (threads > 1) {
+    // Workers read and write a reused shared arena; the output is copied out once.
+    const [xs, ws, bs, outs] = sharedArena([dtype, dtype, dtype, dtype] as const, [x.length, w.length, b.length, out.data.length]);
+    xs.set(x);
+    ws.set(w);
+    bs.set(b);
+    parallelFor(CONV_FORWARD, { x: xs, w: ws, b: bs, out: outs, g, dtype }, g.N, threads, imagesPerChunk(g, threads));
+    out.data.set(outs);
+  } else {
+    convForwardRange({ x, w, b, out: out.data, g, dtype }, 0, g.N);
+  }
+  const cache: ConvCache = { x: inputs.x, w: { data: w, shape: inputs.w.shape }, geom: g };
+  return { out, cache };
 }
 
-/** Arguments of the backward task; each thread writes its own dw/db partial sums at its slot. */
+/** Arguments of the backward task; each thread accumulates its own dw/db partial sums at its slot. */
 export interface ConvBackwardArgs {
   x: FloatArray;
   w: FloatArray;
@@ -220,8 +232,10 @@ export function convBackwardRange(args: ConvBackwardArgs, n0: number, n1: number
     gemm(dcolsM, wmat, dblockM, K, ld, F, { transA: true });
     for (let q = 0; q < m; q++) col2im(dx, (n + q) * C * H * W, dcolsM, q * HW, ld, g);
   }
-  dwParts.set(dwAcc, slot * F * K);
-  for (let f = 0; f < F; f++) dbParts[slot * F + f] = db[f];
+  // A slot may run several chunks: accumulate.
+  const at = slot * F * K;
+  for (let i = 0; i < F * K; i++) dwParts[at + i] += dwAcc[i];
+  for (let f = 0; f < F; f++) dbParts[slot * F + f] += db[f];
 }
 
 const CONV_BACKWARD: ParallelTask<ConvBackwardArgs> = { url: import.meta.url, name: 'convBackwardRange', run: convBackwardRange };
@@ -231,30 +245,32 @@ export function convBackwardFast(dout: Tensor, cache: unknown): Gradients {
   const { x, w, geom: g } = cache as ConvCache;
   const dtype = dtypeOf(x);
   const K = g.C * g.HH * g.WW;
-  const threads = planThreads(g.N, convFlops(g).backward);
-  const shared = threads > 1;
-  const args: ConvBackwardArgs = {
-    x: x.data,
-    w: w.data,
-    dout: shared ? toShared(asDType(dout.data, dtype)) : asDType(dout.data, dtype),
-    dx: shared ? sharedZeros(dtype, x.data.length) : zeros(x.shape, dtype).data,
-    dwParts: shared ? sharedZeros(dtype, threads * g.F * K) : zeros([g.F * K], dtype).data,
-    dbParts: shared ? sharedZeros(dtype, threads * g.F) : zeros([g.F], dtype).data,
-    g,
-    dtype,
-  };
-  if (shared) {
-    args.x = toShared(x.data);
-    args.w = toShared(w.data);
-  }
-  parallelFor(CONV_BACKWARD, args, g.N, threads);
+  const d = asDType(dout.data, dtype);
+  const dx = zeros(x.shape, dtype);
   const dw = zeros(w.shape, dtype);
   const db = zeros([g.F], dtype);
-  for (let t = 0; t < threads; t++) {
-    for (let i = 0; i < g.F * K; i++) dw.data[i] += args.dwParts[t * g.F * K + i];
-    for (let f = 0; f < g.F; f++) db.data[f] += args.dbParts[t * g.F + f];
+  const threads = planThreads(g.N, convFlops(g).backward);
+  if (threads > 1) {
+    const [xs, ws, ds, dxs, dwParts, dbParts] = sharedArena(
+      [dtype, dtype, dtype, dtype, dtype, dtype] as const,
+      [x.data.length, w.data.length, d.length, x.data.length, threads * g.F * K, threads * g.F],
+    );
+    xs.set(x.data);
+    ws.set(w.data);
+    ds.set(d);
+    dxs.fill(0);
+    dwParts.fill(0);
+    dbParts.fill(0);
+    parallelFor(CONV_BACKWARD, { x: xs, w: ws, dout: ds, dx: dxs, dwParts, dbParts, g, dtype }, g.N, threads, imagesPerChunk(g, threads));
+    dx.data.set(dxs);
+    for (let t = 0; t < threads; t++) {
+      for (let i = 0; i < g.F * K; i++) dw.data[i] += dwParts[t * g.F * K + i];
+      for (let f = 0; f < g.F; f++) db.data[f] += dbParts[t * g.F + f];
+    }
+  } else {
+    convBackwardRange({ x: x.data, w: w.data, dout: d, dx: dx.data, dwParts: dw.data, dbParts: db.data, g, dtype }, 0, g.N, 0);
   }
-  return { dx: { data: args.dx, shape: [...x.shape] }, dw, db };
+  return { dx, dw, db };
 }
 
 export const conv: LayerSpec = {

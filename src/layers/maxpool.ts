@@ -3,11 +3,11 @@
  * x (N,C,H,W) -> out (N,C,Hout,Wout), Hout = floor((H - pool_height) / stride) + 1.
  */
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
-import { dtypeOf, size, zeros } from '../tensor/tensor.js';
+import { dtypeOf, zeros } from '../tensor/tensor.js';
 import type { ForwardResult, Gradients, LayerSpec, Params } from './types.js';
 import { poolGeometry, type PoolGeometry } from './geometry.js';
 import { parallelFor, planThreads, type ParallelTask } from '../parallel/pool.js';
-import { sharedZeros, toShared } from '../parallel/shared.js';
+import { sharedArena } from '../parallel/shared.js';
 
 interface MaxpoolCache {
   xShape: number[];
@@ -139,16 +139,21 @@ export function maxpoolForwardFast(inputs: Record<string, Tensor>, params: Param
   const { N, C, H, W, pool_height, pool_width, stride, Hout, Wout } = g;
   const dtype = dtypeOf(x);
   const tiles = pool_height === stride && pool_width === stride && H % pool_height === 0 && W % pool_width === 0;
-  const outShape = [N, C, Hout, Wout];
-  const n = size(outShape);
+  const out = zeros([N, C, Hout, Wout], dtype);
+  const n = out.data.length;
+  const argmax = new Int32Array(n);
   const threads = planThreads(N * C, n * pool_height * pool_width);
-  const args: MaxpoolForwardArgs =
-    threads > 1
-      ? { x: toShared(x.data), out: sharedZeros(dtype, n), argmax: new Int32Array(new SharedArrayBuffer(4 * n)), g, tiles }
-      : { x: x.data, out: zeros(outShape, dtype).data, argmax: new Int32Array(n), g, tiles };
-  parallelFor(MAXPOOL_FORWARD, args, N * C, threads);
-  const cache: MaxpoolCache = { xShape: x.shape, argmax: args.argmax, dtype };
-  return { out: { data: args.out, shape: outShape }, cache, switches: args.argmax };
+  if (threads > 1) {
+    const [xs, outs, argmaxs] = sharedArena([dtype, dtype, 'int32'] as const, [x.data.length, n, n]);
+    xs.set(x.data);
+    parallelFor(MAXPOOL_FORWARD, { x: xs, out: outs, argmax: argmaxs, g, tiles }, N * C, threads);
+    out.data.set(outs);
+    argmax.set(argmaxs);
+  } else {
+    maxpoolForwardRange({ x: x.data, out: out.data, argmax, g, tiles }, 0, N * C);
+  }
+  const cache: MaxpoolCache = { xShape: x.shape, argmax, dtype };
+  return { out, cache, switches: argmax };
 }
 
 /** Fast backward: dx in the forward's dtype, each dout element added to its window's recorded winner. */

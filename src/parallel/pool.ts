@@ -1,8 +1,9 @@
 /**
  * A synchronous worker-thread pool for the fast layers. Layer passes are synchronous
- * (LayerImpl), so `parallelFor` posts chunks of an index range to idle workers, runs the first
- * chunk on the calling thread, then blocks in Atomics.wait until every worker has stored its
- * completion flag. Data moves through SharedArrayBuffers (src/parallel/shared.ts); a task is a
+ * (LayerImpl), so `parallelFor` wakes idle workers, works on the index range itself, then
+ * blocks in Atomics.wait until every worker has stored its completion flag. Chunks of `grain`
+ * indices are claimed from a shared counter (Atomics.add), so a thread that is descheduled or
+ * slower simply claims fewer: a static split would wait for the slowest thread. Data moves through SharedArrayBuffers (src/parallel/shared.ts); a task is a
  * function exported by name from an ES module, which each worker imports once.
  *
  * Workers are created lazily, kept for reuse and unref'ed, so an idle pool never keeps the
@@ -87,17 +88,19 @@ interface PoolWorker {
   started: boolean;
 }
 
-/** signal[i]: worker i's task state; ready[i]: 1 once worker i has loaded. */
+/** signal[i]: worker i's task state; ready[i]: 1 once worker i has loaded; next[0]: next unclaimed index. */
 let signal: Int32Array | undefined;
 let ready: Int32Array | undefined;
+let next: Int32Array | undefined;
 const workers: PoolWorker[] = [];
 
 /** How a worker is started: the compiled worker.js, or worker.ts through tsx when running from src/. */
 function spawn(index: number): PoolWorker {
   signal ??= new Int32Array(new SharedArrayBuffer(4 * MAX_THREADS));
   ready ??= new Int32Array(new SharedArrayBuffer(4 * MAX_THREADS));
+  next ??= new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
-  const data = { cnnCheckPool: true, signal, ready, index, errors: port2 };
+  const data = { cnnCheckPool: true, signal, ready, next, index, errors: port2 };
   let worker: Worker;
   if (import.meta.url.endsWith('.ts')) {
     // NOTE: running from TypeScript sources (vitest, tsx): register tsx in the worker first so it
@@ -128,30 +131,42 @@ function waitReady(w: PoolWorker): void {
   w.started = true;
 }
 
+/** Claim chunks of `grain` indices from `counter` and `run` them until [0, count) is exhausted (shared with worker.ts). */
+export function runClaimedChunks(run: (start: number, end: number) => void, counter: Int32Array, count: number, grain: number): void {
+  for (;;) {
+    const start = Atomics.add(counter, 0, grain);
+    if (start >= count) return;
+    run(start, Math.min(count, start + grain));
+  }
+}
+
 /**
- * Run `task` over [0, count) split into `nThreads` contiguous chunks, chunk t as
- * task.run(args, start, end, t); chunk 0 runs on this thread. Blocks until all chunks are done.
+ * Run `task` over [0, count) on up to `nThreads` threads (this one and nThreads - 1 workers),
+ * as calls task.run(args, start, end, slot) on chunks of `grain` indices (default: about four
+ * chunks per thread). Each thread has its own `slot` in [0, nThreads) and may be called for
+ * several chunks, so per-slot outputs must accumulate. Blocks until every chunk is done.
  * `args` is structured-cloned to workers: arrays they write must be on SharedArrayBuffers.
  */
-export function parallelFor<A>(task: ParallelTask<A>, args: A, count: number, nThreads: number): void {
+export function parallelFor<A>(task: ParallelTask<A>, args: A, count: number, nThreads: number, grain?: number): void {
   const n = Math.max(1, Math.min(nThreads, count));
   if (n === 1 || IN_POOL_WORKER) {
-    task.run(args, 0, count, 0);
+    if (count > 0) task.run(args, 0, count, 0);
     return;
   }
   while (workers.length < n - 1) workers.push(spawn(workers.length));
-  const bounds = Array.from({ length: n + 1 }, (_, t) => Math.floor((count * t) / n));
+  const g = Math.max(1, Math.floor(grain ?? Math.ceil(count / (4 * n))));
   const used = workers.slice(0, n - 1);
+  Atomics.store(next!, 0, 0);
   for (const w of used) {
-    const t = w.index + 1;
     Atomics.store(signal!, w.index, BUSY);
-    w.worker.postMessage({ url: task.url, name: task.name, args, start: bounds[t], end: bounds[t + 1], slot: t });
+    w.worker.postMessage({ url: task.url, name: task.name, args, count, grain: g, slot: w.index + 1 });
   }
   let mainError: unknown;
   try {
-    task.run(args, bounds[0], bounds[1], 0);
+    runClaimedChunks((start, end) => task.run(args, start, end, 0), next!, count, g);
   } catch (err) {
     mainError = err;
+    Atomics.store(next!, 0, count); // stop the workers claiming more
   }
   const failures: string[] = [];
   for (const w of used) {

@@ -1,24 +1,35 @@
 /**
  * Typed arrays on SharedArrayBuffers, which worker threads read and write in place.
  */
-import type { DType, FloatArray } from '../tensor/tensor.js';
+import type { DType } from '../tensor/tensor.js';
 
-/** True when `a` is a view on a SharedArrayBuffer. */
-export function isShared(a: ArrayBufferView): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
-}
+/** Element types of arena views. */
+export type ArenaKind = DType | 'int32';
+type ArenaView = Float64Array | Float32Array | Int32Array;
 
-/** A zero-filled array of `dtype` on a fresh SharedArrayBuffer. */
-export function sharedZeros(dtype: DType, length: number): FloatArray {
-  return dtype === 'float32'
-    ? new Float32Array(new SharedArrayBuffer(length * 4))
-    : new Float64Array(new SharedArrayBuffer(length * 8));
-}
+let arena: SharedArrayBuffer | undefined;
 
-/** `a` itself when it is already shared, else a copy of it on a SharedArrayBuffer. */
-export function toShared<T extends FloatArray>(a: T): T {
-  if (isShared(a)) return a;
-  const s = sharedZeros(a instanceof Float32Array ? 'float32' : 'float64', a.length);
-  s.set(a);
-  return s as T;
+/**
+ * Views of the given kinds and lengths on one SharedArrayBuffer reused across calls (grown
+ * when too small); every call hands out the same memory again, so views are valid only until
+ * the next call. Contents are unspecified.
+ *
+ * PERF: threaded passes stage their inputs and outputs here instead of allocating fresh
+ * shared buffers per call. A fresh buffer costs a page fault per 4 KiB on first touch (about
+ * 10 us each on a VM that returns freed pages to its host), and a SharedArrayBuffer sent to a
+ * worker stays alive until that worker's GC runs, so its pages are rarely recycled.
+ */
+export function sharedArena<K extends readonly ArenaKind[]>(kinds: K, lengths: readonly number[]): { [I in keyof K]: K[I] extends 'int32' ? Int32Array : K[I] extends 'float32' ? Float32Array : Float64Array } {
+  const offsets: number[] = [];
+  let bytes = 0;
+  kinds.forEach((kind, i) => {
+    offsets.push(bytes);
+    bytes += Math.ceil((lengths[i] * (kind === 'float64' ? 8 : 4)) / 64) * 64;
+  });
+  if (!arena || arena.byteLength < bytes) arena = new SharedArrayBuffer(Math.ceil((bytes * 1.25) / 65536) * 65536);
+  const buf = arena;
+  const views: ArenaView[] = kinds.map((kind, i) =>
+    kind === 'float64' ? new Float64Array(buf, offsets[i], lengths[i]) : kind === 'float32' ? new Float32Array(buf, offsets[i], lengths[i]) : new Int32Array(buf, offsets[i], lengths[i]),
+  );
+  return views as never;
 }

@@ -1,13 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { threadId } from 'node:worker_threads';
 import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, getThreads, parallelFor, planThreads, setMinWorkPerThread, setThreads, type ParallelTask } from '../../src/parallel/pool.js';
-import { isShared, sharedZeros, toShared } from '../../src/parallel/shared.js';
+import { sharedArena } from '../../src/parallel/shared.js';
 import { ParamError } from '../../src/errors.js';
-import { failOnWorkers, recordSlots, type RecordArgs } from './tasks.js';
+import { recordSlots, type RecordArgs } from './tasks.js';
 
 const TASKS_URL = new URL('./tasks.ts', import.meta.url).href;
 const RECORD: ParallelTask<RecordArgs> = { url: TASKS_URL, name: 'recordSlots', run: recordSlots };
-const FAIL: ParallelTask<unknown> = { url: TASKS_URL, name: 'failOnWorkers', run: failOnWorkers };
 
 afterAll(() => {
   setThreads(defaultThreads());
@@ -33,44 +32,55 @@ describe('thread settings', () => {
   });
 });
 
+const shared = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
+
 describe('parallelFor', () => {
-  it('splits [0, count) into contiguous chunks and runs chunk 1 on a worker', () => {
+  it('handles every index exactly once, with a worker taking part', () => {
     setThreads(2);
-    const args: RecordArgs = {
-      slots: new Int32Array(new SharedArrayBuffer(4 * 7)).fill(-1),
-      threads: new Int32Array(new SharedArrayBuffer(4 * 2)).fill(-1),
-    };
-    parallelFor(RECORD, args, 7, 2);
-    expect(Array.from(args.slots)).toEqual([0, 0, 0, 1, 1, 1, 1]);
-    expect(args.threads[0]).toBe(threadId);
-    expect(args.threads[1]).not.toBe(threadId);
+    const args: RecordArgs = { hits: shared(9), threads: shared(2), meet: { waiter: 0, waitee: 1 } };
+    parallelFor(RECORD, args, 9, 2, 1);
+    expect(Array.from(args.hits)).toEqual(new Array(9).fill(1));
+    expect(args.threads[0]).toBe(threadId || -1);
+    expect(args.threads[1]).not.toBe(threadId || -1);
     expect(args.threads[1]).toBeGreaterThan(0);
   });
 
   it('runs everything here when one thread is asked for', () => {
-    const args: RecordArgs = { slots: new Int32Array(3).fill(-1), threads: new Int32Array(1) };
+    const args: RecordArgs = { hits: new Int32Array(3), threads: new Int32Array(1) };
     parallelFor(RECORD, args, 3, 1);
-    expect(Array.from(args.slots)).toEqual([0, 0, 0]);
+    expect(Array.from(args.hits)).toEqual([1, 1, 1]);
   });
 
   it('reports a worker failure as an error naming the task, and the pool stays usable', () => {
-    expect(() => parallelFor(FAIL, {}, 4, 2)).toThrow(/failOnWorkers failed in a worker: .*chunk 1 refused/);
-    const args: RecordArgs = {
-      slots: new Int32Array(new SharedArrayBuffer(4 * 4)),
-      threads: new Int32Array(new SharedArrayBuffer(4 * 2)),
-    };
-    parallelFor(RECORD, args, 4, 2);
-    expect(Array.from(args.slots)).toEqual([0, 0, 1, 1]);
+    const failing: RecordArgs = { hits: shared(4), threads: shared(2), meet: { waiter: 0, waitee: 1 }, failSlot: 1 };
+    expect(() => parallelFor(RECORD, failing, 4, 2, 1)).toThrow(/recordSlots failed in a worker: .*of slot 1 refused/);
+    const args: RecordArgs = { hits: shared(6), threads: shared(2) };
+    parallelFor(RECORD, args, 6, 2, 1);
+    expect(Array.from(args.hits)).toEqual(new Array(6).fill(1));
+  });
+
+  it('rethrows a failure on the calling thread after the workers stop', () => {
+    const failing: RecordArgs = { hits: shared(4), threads: shared(2), meet: { waiter: 1, waitee: 0 }, failSlot: 0 };
+    expect(() => parallelFor(RECORD, failing, 4, 2, 1)).toThrow(/of slot 0 refused/);
   });
 });
 
-describe('shared arrays', () => {
-  it('copies unshared arrays once and passes shared ones through', () => {
-    const a = Float64Array.from([1, 2, 3]);
-    const s = toShared(a);
-    expect(isShared(s)).toBe(true);
-    expect(Array.from(s)).toEqual([1, 2, 3]);
-    expect(toShared(s)).toBe(s);
-    expect(sharedZeros('float32', 4)).toBeInstanceOf(Float32Array);
+describe('shared arena', () => {
+  it('hands out aligned, non-overlapping shared views of each kind, reusing the buffer', () => {
+    const [a, b, c] = sharedArena(['float64', 'float32', 'int32'] as const, [3, 5, 7]);
+    expect(a).toBeInstanceOf(Float64Array);
+    expect(b).toBeInstanceOf(Float32Array);
+    expect(c).toBeInstanceOf(Int32Array);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    a.fill(1);
+    b.fill(2);
+    c.fill(3);
+    expect(Array.from(a)).toEqual([1, 1, 1]);
+    expect(Array.from(b)).toEqual([2, 2, 2, 2, 2]);
+    expect([a, b, c].every((v) => v.byteOffset % 64 === 0)).toBe(true);
+    const [again] = sharedArena(['float64'] as const, [2]);
+    expect(again.buffer).toBe(a.buffer);
+    const [bigger] = sharedArena(['float64'] as const, [1 << 20]);
+    expect(bigger.length).toBe(1 << 20);
   });
 });

@@ -2,19 +2,21 @@
 import { threadId } from 'node:worker_threads';
 
 export interface RecordArgs {
-  /** slot of the chunk that handled each index */
-  slots: Int32Array;
-  /** threadId of the thread that ran each slot */
+  /** How many times each index was handled. */
+  hits: Int32Array;
+  /** threadId of the thread behind each slot (0 until the slot runs a chunk). */
   threads: Int32Array;
+  /** Slot `waiter` waits (up to 10 s) for slot `waitee` to start before working. */
+  meet?: { waiter: number; waitee: number };
+  /** Throw from every chunk slot `failSlot` runs. */
+  failSlot?: number;
 }
 
-/** Record which chunk and which thread handled each index. */
+/** Record who handled each index; optionally meet a worker first, or fail on one slot. */
 export function recordSlots(args: RecordArgs, start: number, end: number, slot: number): void {
-  for (let i = start; i < end; i++) args.slots[i] = slot;
-  args.threads[slot] = threadId;
-}
-
-/** Fail on any chunk but the first. */
-export function failOnWorkers(_args: unknown, _start: number, _end: number, slot: number): void {
-  if (slot > 0) throw new Error(`chunk ${slot} refused`);
+  Atomics.store(args.threads, slot, threadId || -1);
+  Atomics.notify(args.threads, slot);
+  if (args.meet && slot === args.meet.waiter) Atomics.wait(args.threads, args.meet.waitee, 0, 10_000);
+  if (args.failSlot === slot) throw new Error(`chunk [${start}, ${end}) of slot ${slot} refused`);
+  for (let i = start; i < end; i++) Atomics.add(args.hits, i, 1);
 }
