@@ -10,6 +10,7 @@ import { LAYERS } from '../layers/registry.js';
 import { processIO, wantColor, type CliIO } from './io.js';
 import { registerLayerCommands } from './commands/layer.js';
 import { registerFixtureCommands } from './commands/fixtures.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { renderLayerList } from './render.js';
 
 /** Exit codes of every command. */
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
     });
   registerLayerCommands(program, io, exit);
   registerFixtureCommands(program, io, exit);
+  registerBenchCommand(program, io, exit);
   program
     .command('list')
     .description('list the layers with their inputs, params and defaults')

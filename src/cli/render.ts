@@ -8,6 +8,8 @@ import Table from 'cli-table3';
 import type { LayerCheckReport } from '../gradcheck/check-layer.js';
 import type { FixtureReport } from '../fixtures/compare.js';
 import type { LayerSpec } from '../layers/types.js';
+import type { BenchReport, BenchResult } from '../bench/run.js';
+import type { BaselineComparison } from '../bench/baseline.js';
 import { describeDomain, isSettable } from '../layers/params.js';
 import { kebabName } from '../layers/registry.js';
 import { formatShape } from '../tensor/tensor.js';
@@ -147,4 +149,70 @@ export function renderInspect(path: string, rows: InspectRow[], color: boolean):
     else t.push([r.name, r.dtype, formatShape(r.shape), r.order, num(r.min), num(r.max), num(r.mean), String(r.nanCount ?? 0)]);
   }
   return [painter(color).bold(path), ...strings, ...(t.length ? [t.toString()] : [])].join('\n') + '\n';
+}
+
+/**
+ * `cnn-check bench`: one row per (case, dtype, impl) with median and [min-max] times, GFLOP/s
+ * where the layer counts flops, and the fast/naive speedup; rows measured at a smaller batch
+ * and scaled say so. With a baseline, a second table of current/baseline median ratios.
+ */
+export function renderBenchReport(report: BenchReport, color: boolean, comparison?: BaselineComparison): string {
+  const c = painter(color);
+  const lines: string[] = [];
+  const m = report.machine;
+  lines.push(`${c.bold('cnn-check bench')}  ${m.cpu}, ${m.cores} cores, node ${m.node}, GEMM ${m.gemm}`);
+  const runs = report.results[0]?.forwardMs.samples;
+  if (runs !== undefined) lines.push(`times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`);
+  const caseLabel = (r: BenchResult) =>
+    `${r.layer}\n${Object.entries(r.shapes).map(([k, s]) => `${k} ${s.join(',')}`).join(' ')}${Object.keys(r.params).length ? `\n${fmtParams(r.params)}` : ''}`;
+  const timing = (s: BenchResult['forwardMs']) => `${fmtMs(s.median)} [${fmtMs(s.min)}-${fmtMs(s.max)}]`;
+  const estimated = report.results.some((r) => r.estimatedFrom);
+  const head = ['layer / case', 'impl', 'dtype', 'threads', 'forward ms', 'backward ms', 'GFLOP/s fwd / bwd', 'speedup'];
+  if (estimated) head.push('note');
+  const t = makeTable(head, color, ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'left']);
+  let previous = '';
+  for (const r of report.results) {
+    const label = caseLabel(r);
+    const row = [
+      label === previous ? '' : label,
+      r.impl,
+      r.dtype,
+      String(r.threads),
+      timing(r.forwardMs),
+      timing(r.backwardMs),
+      r.gflops ? `${r.gflops.forward.toFixed(2)} / ${r.gflops.backward.toFixed(2)}` : '-',
+      r.speedup !== undefined ? c.bold(`${r.speedup >= 100 ? r.speedup.toFixed(0) : r.speedup.toFixed(1)}x`) : '',
+    ];
+    if (estimated) {
+      const N = Object.values(r.shapes)[0]?.[0];
+      row.push(r.estimatedFrom ? c.yellow(`estimated: timed at batch ${r.estimatedFrom.batch}, scaled x${fmtNum(Number((N / r.estimatedFrom.batch).toPrecision(3)))}`) : '');
+    }
+    t.push(row);
+    previous = label;
+  }
+  lines.push(t.toString());
+  if (estimated) lines.push('estimated rows: the naive run would exceed --naive-budget, so it was timed on a smaller batch and scaled linearly');
+  for (const n of report.notes) lines.push(`note: ${n}`);
+  if (comparison) {
+    const b = makeTable(['layer / case', 'impl', 'dtype', 'threads', 'pass', 'baseline ms', 'current ms', 'ratio', 'status'], color, [
+      'left', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'left',
+    ]);
+    for (const row of comparison.rows) {
+      b.push([
+        `${row.layer} ${Object.entries(row.shapes).map(([k, s]) => `${k} ${s.join(',')}`).join(' ')}`,
+        row.impl, row.dtype, String(row.threads), row.pass, fmtMs(row.baselineMs), fmtMs(row.currentMs),
+        `${row.ratio.toFixed(2)}x`, row.ok ? c.green('ok') : c.red('SLOWER'),
+      ]);
+    }
+    lines.push(`baseline ${comparison.file} (allowed slowdown ${comparison.maxSlowdown}x):`);
+    if (comparison.rows.length) lines.push(b.toString());
+    if (comparison.unmatched) lines.push(`note: ${comparison.unmatched} result(s) have no baseline entry (same layer, impl, dtype, threads, shapes and params)`);
+    const slower = comparison.rows.filter((r) => !r.ok).length;
+    lines.push(
+      comparison.ok
+        ? c.green(`PASS: ${comparison.rows.length} medians within ${comparison.maxSlowdown}x of the baseline`)
+        : c.red(`FAIL: ${slower} of ${comparison.rows.length} medians slower than ${comparison.maxSlowdown}x the baseline`),
+    );
+  }
+  return lines.join('\n') + '\n';
 }

@@ -1,0 +1,226 @@
+/**
+ * The benchmark runner behind `cnn-check bench`: for each layer of the registry, each of its
+ * benchmark cases (or one case from the caller's shapes and params), each dtype and each
+ * implementation, time forward and backward passes and return BenchResult records.
+ *
+ * Naive passes can take minutes at realistic shapes. Before timing one, the runner times a
+ * single pass at batch 1 and, when the whole run would exceed the naive budget, times the
+ * largest batch that fits instead and scales the times linearly to the full batch (every
+ * registered layer is linear in its batch size); such rows carry `estimatedFrom`.
+ */
+import { availableParallelism, cpus } from 'node:os';
+import type { ImplName, LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
+import { generateInputs, resolveShapes } from '../layers/params.js';
+import { gemmBackend } from '../layers/gemm.js';
+import { getThreads, setThreads } from '../parallel/pool.js';
+import { XoshiroRng } from '../tensor/rng.js';
+import { toDType, type DType, type Tensor } from '../tensor/tensor.js';
+import { randomDout } from '../gradcheck/gradcheck.js';
+import { summarize, type TimingStats } from './timing.js';
+
+/** Default seed of benchmark inputs. */
+export const BENCH_SEED = 231;
+
+/** One configuration to time: the layer, the user-settable shapes and the params. */
+export interface BenchCaseSpec {
+  layer: LayerSpec;
+  /** Shapes of settable inputs; derived ones (b from w) are resolved by the runner. */
+  shapes: Shapes;
+  params: Params;
+}
+
+/** Timings of one (layer, case, impl, dtype, threads). Also the `--json` record. */
+export interface BenchResult {
+  layer: string;
+  impl: ImplName;
+  dtype: DType;
+  /** Threads the implementation may use (naive passes always run on one). */
+  threads: number;
+  /** Every input's shape, derived ones included. */
+  shapes: Shapes;
+  params: Params;
+  forwardMs: TimingStats;
+  backwardMs: TimingStats;
+  /** Achieved GFLOP/s from median times, or null when the layer defines no flop count. */
+  gflops: { forward: number; backward: number } | null;
+  /** For fast rows: (naive forward + backward) / (fast forward + backward) medians. */
+  speedup?: number;
+  /** Set when times were measured at this smaller batch and scaled to the full one. */
+  estimatedFrom?: { batch: number };
+}
+
+/** What `runBench` returns: results plus the machine they were measured on. */
+export interface BenchReport {
+  machine: { cpu: string; cores: number; node: string; gemm: 'wasm' | 'js' };
+  results: BenchResult[];
+  /** Things the caller should tell the user (layers without a fast impl, ...). */
+  notes: string[];
+}
+
+export interface BenchOptions {
+  dtypes: DType[];
+  impls: ImplName[];
+  /** Thread setting for fast passes. */
+  threads: number;
+  warmup: number;
+  repeat: number;
+  /** Seconds a naive run may take before it is estimated from a smaller batch (Infinity: never). */
+  naiveBudgetSec: number;
+  seed?: number;
+  /** Called before each timing run (progress display). */
+  onProgress?: (p: BenchProgress) => void;
+}
+
+export interface BenchProgress {
+  layer: string;
+  impl: ImplName;
+  dtype: DType;
+  shapes: Shapes;
+  /** 1-based index of this run among `total`. */
+  index: number;
+  total: number;
+  phase: 'probe' | 'time';
+}
+
+/** The cases a layer is benchmarked at by default: its benchCases, else its default shapes. */
+export function defaultBenchCases(layer: LayerSpec): BenchCaseSpec[] {
+  const defaults: Params = Object.fromEntries(layer.params.map((p) => [p.name, p.default]));
+  if (layer.benchCases?.length) {
+    return layer.benchCases.map((c) => ({ layer, shapes: { ...c.shapes }, params: { ...defaults, ...(c.params ?? {}) } }));
+  }
+  const shapes: Shapes = {};
+  for (const input of layer.inputs) if (Array.isArray(input.shape)) shapes[input.name] = [...input.shape];
+  return [{ layer, shapes, params: defaults }];
+}
+
+/** All shapes of a case at batch size `batch` (the first dimension of the first input). */
+function shapesAtBatch(c: BenchCaseSpec, batch?: number): Shapes {
+  const given: Shapes = { ...c.shapes };
+  const first = c.layer.inputs[0].name;
+  const full = resolveShapes(c.layer, given, c.params);
+  if (batch !== undefined) given[first] = [batch, ...full[first].slice(1)];
+  return resolveShapes(c.layer, given, c.params);
+}
+
+function batchOf(c: BenchCaseSpec, shapes: Shapes): number {
+  return shapes[c.layer.inputs[0].name][0];
+}
+
+interface Timed {
+  forwardMs: TimingStats;
+  backwardMs: TimingStats;
+}
+
+/** Time `runs` forward+backward passes after `warmup` untimed ones. */
+function timeImpl(impl: LayerImpl, inputs: Record<string, Tensor>, params: Params, dtype: DType, seed: number, warmup: number, runs: number): Timed {
+  const fwd: number[] = [];
+  const bwd: number[] = [];
+  let dout: Tensor | undefined;
+  for (let r = 0; r < warmup + runs; r++) {
+    const t0 = performance.now();
+    const res = impl.forward(inputs, params);
+    const t1 = performance.now();
+    // The upstream gradient is drawn once, outside the timed region, from the output's shape.
+    dout ??= toDType(randomDout(new XoshiroRng(seed + 1), res.out.shape), dtype);
+    const t2 = performance.now();
+    impl.backward(dout, res.cache);
+    const t3 = performance.now();
+    if (r >= warmup) {
+      fwd.push(t1 - t0);
+      bwd.push(t3 - t2);
+    }
+  }
+  return { forwardMs: summarize(fwd), backwardMs: summarize(bwd) };
+}
+
+function scale(s: TimingStats, k: number): TimingStats {
+  return { median: s.median * k, min: s.min * k, max: s.max * k, samples: s.samples };
+}
+
+function inputsAt(c: BenchCaseSpec, shapes: Shapes, dtype: DType, seed: number): Record<string, Tensor> {
+  c.layer.check(shapes, c.params);
+  const f64 = generateInputs(c.layer, shapes, new XoshiroRng(seed));
+  if (dtype === 'float64') return f64;
+  return Object.fromEntries(Object.entries(f64).map(([name, t]) => [name, toDType(t, dtype)]));
+}
+
+/** Benchmark every case; results in case, dtype, impl order. Throws CnnCheckError on bad shapes. */
+export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchReport {
+  const seed = opts.seed ?? BENCH_SEED;
+  const notes: string[] = [];
+  const results: BenchResult[] = [];
+  const previousThreads = getThreads();
+  const plan: Array<{ c: BenchCaseSpec; dtype: DType; impl: ImplName }> = [];
+  for (const c of cases) {
+    c.layer.check(shapesAtBatch(c), c.params); // validate every case before spending time on any
+    for (const dtype of opts.dtypes) {
+      for (const impl of opts.impls) {
+        if (c.layer.impls[impl]) plan.push({ c, dtype, impl });
+        else if (!notes.some((n) => n.startsWith(`${c.layer.name}:`))) notes.push(`${c.layer.name}: no ${impl} implementation`);
+      }
+    }
+  }
+  try {
+    plan.forEach(({ c, dtype, impl }, i) => {
+      const layerImpl = c.layer.impls[impl]!;
+      const shapes = shapesAtBatch(c);
+      const progress = (phase: BenchProgress['phase']) =>
+        opts.onProgress?.({ layer: c.layer.name, impl, dtype, shapes, index: i + 1, total: plan.length, phase });
+      const threads = impl === 'naive' ? 1 : opts.threads;
+      setThreads(threads);
+      const N = batchOf(c, shapes);
+      let batch = N;
+      if (impl === 'naive' && Number.isFinite(opts.naiveBudgetSec) && N > 1) {
+        progress('probe');
+        const probe = timeImpl(layerImpl, inputsAt(c, shapesAtBatch(c, 1), dtype, seed), c.params, dtype, seed, 0, 1);
+        const perPassMs = probe.forwardMs.median + probe.backwardMs.median;
+        const runs = opts.warmup + opts.repeat;
+        if ((perPassMs * N * runs) / 1000 > opts.naiveBudgetSec) {
+          batch = Math.max(1, Math.min(N - 1, Math.floor((opts.naiveBudgetSec * 1000) / (runs * perPassMs))));
+        }
+      }
+      progress('time');
+      const timed = timeImpl(layerImpl, inputsAt(c, shapesAtBatch(c, batch), dtype, seed), c.params, dtype, seed, opts.warmup, opts.repeat);
+      const k = N / batch;
+      const forwardMs = scale(timed.forwardMs, k);
+      const backwardMs = scale(timed.backwardMs, k);
+      const flops = c.layer.flops?.(shapes, c.params);
+      results.push({
+        layer: c.layer.name,
+        impl,
+        dtype,
+        threads,
+        shapes,
+        params: c.params,
+        forwardMs,
+        backwardMs,
+        gflops: flops ? { forward: flops.forward / forwardMs.median / 1e6, backward: flops.backward / backwardMs.median / 1e6 } : null,
+        ...(batch !== N ? { estimatedFrom: { batch } } : {}),
+      });
+    });
+  } finally {
+    setThreads(previousThreads);
+  }
+  attachSpeedups(results);
+  return { machine: machineInfo(), results, notes };
+}
+
+/** Identity of a benchmark configuration apart from impl and threads. */
+export function caseKey(r: Pick<BenchResult, 'layer' | 'dtype' | 'shapes' | 'params'>): string {
+  const sorted = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+  return JSON.stringify([r.layer, r.dtype, sorted(r.shapes), sorted(r.params)]);
+}
+
+/** Set `speedup` on each fast row that has a naive row of the same case and dtype. */
+export function attachSpeedups(results: BenchResult[]): void {
+  for (const r of results) {
+    if (r.impl === 'naive') continue;
+    const naive = results.find((n) => n.impl === 'naive' && caseKey(n) === caseKey(r));
+    if (naive) r.speedup = (naive.forwardMs.median + naive.backwardMs.median) / (r.forwardMs.median + r.backwardMs.median);
+  }
+}
+
+/** The machine a report was measured on. */
+export function machineInfo(): BenchReport['machine'] {
+  return { cpu: cpus()[0]?.model?.trim() ?? 'unknown', cores: availableParallelism(), node: process.version, gemm: gemmBackend() };
+}
