@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""Compare cnn-check's timings with numpy (and PyTorch when importable) on the same shapes.
+
+One run: this script calls `node bin/cnn-check.js bench conv maxpool --json ...` (build
+first: `npm run build`), then times the same cases here and prints one table of ratios
+cnn-check / peer (below 1 means cnn-check is faster).
+
+Peers, per case and dtype:
+  numpy fast   the cs231n fast layers' method: conv as im2col through as_strided + one matrix
+               product (OpenBLAS) per pass, col2im as HH*WW strided slice-adds; max-pool by
+               reshape when the windows tile the input.
+  numpy naive  the cs231n naive loops (a Python loop per output), timed on a small batch and
+               scaled linearly to the full batch, as `cnn-check bench` does for its naive rows.
+  torch        torch.nn.functional conv2d / max_pool2d with autograd, when torch imports.
+
+OpenBLAS: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from this process's environment
+before numpy loads (OpenBLAS then picks its kernels for this CPU itself); pass
+--keep-openblas-env to keep them. numpy and cnn-check both use --threads threads.
+
+Usage: python3 bench/peers.py [--threads N] [--repeat R] [--dtype float64|float32|both]
+                              [--naive-budget SECONDS] [--json] [--keep-openblas-env]
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for cnn-check and numpy (default: all cores)")
+    p.add_argument("--repeat", type=int, default=5, help="timed runs per case (default 5)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
+    p.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
+    p.add_argument("--naive-budget", type=float, default=10.0, help="seconds a naive run may take before it is estimated from a smaller batch")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    p.add_argument("--keep-openblas-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+if not ARGS.keep_openblas_env:
+    # Must happen before numpy (and its OpenBLAS) is imported.
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        os.environ.pop(var, None)
+os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+from numpy.lib.stride_tricks import as_strided  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+    import torch.nn.functional as TF  # noqa: E402
+
+    torch.set_num_threads(ARGS.threads)
+except ImportError:
+    torch = None
+
+
+# --- numpy peers: the cs231n fast layers -------------------------------------------------------
+
+def conv_forward_im2col(x, w, b, stride, pad):
+    """cs231n conv_forward_strides: im2col by as_strided, then one matrix product."""
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    H += 2 * pad
+    W += 2 * pad
+    Hout = (H - HH) // stride + 1
+    Wout = (W - WW) // stride + 1
+    s = xp.itemsize
+    cols = as_strided(xp, shape=(C, HH, WW, N, Hout, Wout),
+                      strides=(H * W * s, W * s, s, C * H * W * s, stride * W * s, stride * s))
+    x_cols = np.ascontiguousarray(cols).reshape(C * HH * WW, N * Hout * Wout)
+    res = w.reshape(F, -1).dot(x_cols) + b.reshape(-1, 1)
+    out = np.ascontiguousarray(res.reshape(F, N, Hout, Wout).transpose(1, 0, 2, 3))
+    return out, (x.shape, w, stride, pad, x_cols)
+
+
+def conv_backward_im2col(dout, cache):
+    """cs231n conv_backward_strides, with col2im as HH*WW strided slice-adds instead of Cython."""
+    (N, C, H, W), w, stride, pad, x_cols = cache
+    F, _, HH, WW = w.shape
+    _, _, Hout, Wout = dout.shape
+    db = dout.sum(axis=(0, 2, 3))
+    dout_r = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    dw = dout_r.dot(x_cols.T).reshape(w.shape)
+    dx_cols = w.reshape(F, -1).T.dot(dout_r).reshape(C, HH, WW, N, Hout, Wout)
+    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dout.dtype)
+    for di in range(HH):
+        for dj in range(WW):
+            dxp[:, :, di:di + stride * Hout:stride, dj:dj + stride * Wout:stride] += dx_cols[:, di, dj].transpose(1, 0, 2, 3)
+    dx = dxp[:, :, pad:pad + H, pad:pad + W] if pad else dxp
+    return np.ascontiguousarray(dx), dw, db
+
+
+def maxpool_forward_fast(x, ph, pw, stride):
+    """cs231n max_pool_forward_fast: reshape when the windows tile the input, else im2col-free loops over the window."""
+    N, C, H, W = x.shape
+    if ph == pw == stride and H % ph == 0 and W % pw == 0:
+        xr = x.reshape(N, C, H // ph, ph, W // pw, pw)
+        out = xr.max(axis=3).max(axis=4)
+        return out, ("reshape", x, xr, out)
+    Hout = (H - ph) // stride + 1
+    Wout = (W - pw) // stride + 1
+    s = x.itemsize
+    win = as_strided(x, shape=(N, C, Hout, Wout, ph, pw), strides=(C * H * W * s, H * W * s, stride * W * s, stride * s, W * s, s))
+    flat = win.reshape(N, C, Hout, Wout, ph * pw)
+    arg = flat.argmax(axis=-1)
+    out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+    return out, ("general", x, arg, (ph, pw, stride))
+
+
+def maxpool_backward_fast(dout, cache):
+    kind, x, a, b = cache
+    if kind == "reshape":
+        xr, out = a, b
+        dxr = np.zeros_like(xr)
+        mask = xr == out[:, :, :, None, :, None]
+        dob, _ = np.broadcast_arrays(dout[:, :, :, None, :, None], dxr)
+        dxr[mask] = dob[mask]
+        dxr /= np.sum(mask, axis=(3, 5), keepdims=True)
+        return dxr.reshape(x.shape)
+    arg, (ph, pw, stride) = a, b
+    N, C, H, W = x.shape
+    Hout, Wout = arg.shape[2:]
+    dx = np.zeros_like(x)
+    di, dj = np.divmod(arg, pw)
+    n, c, i, j = np.indices(arg.shape)
+    np.add.at(dx, (n, c, i * stride + di, j * stride + dj), dout)
+    return dx
+
+
+# --- numpy peers: the cs231n naive loops -------------------------------------------------------
+
+def conv_forward_naive(x, w, b, stride, pad):
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    Hout = (H + 2 * pad - HH) // stride + 1
+    Wout = (W + 2 * pad - WW) // stride + 1
+    out = np.zeros((N, F, Hout, Wout), dtype=x.dtype)
+    for n in range(N):
+        for f in range(F):
+            for i in range(Hout):
+                for j in range(Wout):
+                    out[n, f, i, j] = np.sum(xp[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW] * w[f]) + b[f]
+    return out, (xp, w, stride, pad)
+
+
+def conv_backward_naive(dout, cache):
+    xp, w, stride, pad = cache
+    F, _, HH, WW = w.shape
+    N, _, Hout, Wout = dout.shape
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    db = dout.sum(axis=(0, 2, 3))
+    for n in range(N):
+        for f in range(F):
+            for i in range(Hout):
+                for j in range(Wout):
+                    g = dout[n, f, i, j]
+                    win = (n, slice(None), slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW))
+                    dw[f] += xp[win] * g
+                    dxp[win] += w[f] * g
+    H, W = xp.shape[2] - 2 * pad, xp.shape[3] - 2 * pad
+    return dxp[:, :, pad:pad + H, pad:pad + W], dw, db
+
+
+def maxpool_forward_naive(x, ph, pw, stride):
+    N, C, H, W = x.shape
+    Hout = (H - ph) // stride + 1
+    Wout = (W - pw) // stride + 1
+    out = np.zeros((N, C, Hout, Wout), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Hout):
+                for j in range(Wout):
+                    out[n, c, i, j] = np.max(x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw])
+    return out, (x, ph, pw, stride)
+
+
+def maxpool_backward_naive(dout, cache):
+    x, ph, pw, stride = cache
+    N, C, Hout, Wout = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Hout):
+                for j in range(Wout):
+                    win = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+                    a, b = np.unravel_index(np.argmax(win), win.shape)
+                    dx[n, c, i * stride + a, j * stride + b] += dout[n, c, i, j]
+    return dx
+
+
+# --- timing ------------------------------------------------------------------------------------
+
+def median(xs):
+    s = sorted(xs)
+    m = len(s) // 2
+    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
+
+
+def time_passes(forward, backward, make_inputs, warmup, repeat):
+    """Median forward and backward milliseconds; dout drawn once outside the timed region."""
+    inputs = make_inputs()
+    fwd, bwd, dout = [], [], None
+    for r in range(warmup + repeat):
+        t0 = time.perf_counter()
+        out, cache = forward(*inputs)
+        t1 = time.perf_counter()
+        if dout is None:
+            dout = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+        t2 = time.perf_counter()
+        backward(dout, cache)
+        t3 = time.perf_counter()
+        if r >= warmup:
+            fwd.append((t1 - t0) * 1e3)
+            bwd.append((t3 - t2) * 1e3)
+    return median(fwd), median(bwd)
+
+
+def time_naive(forward, backward, make_inputs_at, N, warmup, repeat, budget):
+    """Naive loops: probe batch 1, then time the largest batch that fits the budget and scale."""
+    f1, b1 = time_passes(forward, backward, lambda: make_inputs_at(1), 0, 1)
+    per_pass = (f1 + b1) / 1e3
+    batch = N
+    if per_pass * N * (warmup + repeat) > budget:
+        batch = max(1, min(N, int(budget / ((warmup + repeat) * per_pass))))
+    f, b = time_passes(forward, backward, lambda: make_inputs_at(batch), warmup, repeat)
+    return f * N / batch, b * N / batch, batch
+
+
+def torch_passes(layer, shapes, params, dtype, warmup, repeat):
+    td = torch.float64 if dtype == "float64" else torch.float32
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(*shapes["x"], dtype=td, generator=g, requires_grad=True)
+    if layer == "conv":
+        w = torch.randn(*shapes["w"], dtype=td, generator=g, requires_grad=True)
+        b = torch.randn(*shapes["b"], dtype=td, generator=g, requires_grad=True)
+        fwd_fn = lambda: TF.conv2d(x, w, b, stride=params["stride"], padding=params["pad"])  # noqa: E731
+    else:
+        fwd_fn = lambda: TF.max_pool2d(x, (params["pool_height"], params["pool_width"]), stride=params["stride"])  # noqa: E731
+    fwd, bwd, dout = [], [], None
+    for r in range(warmup + repeat):
+        t0 = time.perf_counter()
+        out = fwd_fn()
+        t1 = time.perf_counter()
+        if dout is None:
+            dout = torch.randn(out.shape, dtype=td, generator=g)
+        t2 = time.perf_counter()
+        out.backward(dout)
+        t3 = time.perf_counter()
+        if r >= warmup:
+            fwd.append((t1 - t0) * 1e3)
+            bwd.append((t3 - t2) * 1e3)
+    return median(fwd), median(bwd)
+
+
+def numpy_peers(layer, shapes, params, dtype):
+    rng = np.random.default_rng(231)
+    dt = np.float64 if dtype == "float64" else np.float32
+
+    def arr(shape):
+        return rng.standard_normal(shape).astype(dt)
+
+    if layer == "conv":
+        s, p = params["stride"], params["pad"]
+
+        def inputs_at(n):
+            return (arr([n] + shapes["x"][1:]), arr(shapes["w"]), arr(shapes["b"]), s, p)
+
+        fast = time_passes(conv_forward_im2col, conv_backward_im2col, lambda: inputs_at(shapes["x"][0]), ARGS.warmup, ARGS.repeat)
+        naive = time_naive(conv_forward_naive, conv_backward_naive, inputs_at, shapes["x"][0], ARGS.warmup, ARGS.repeat, ARGS.naive_budget)
+        return fast, naive
+    ph, pw, s = params["pool_height"], params["pool_width"], params["stride"]
+
+    def pool_inputs_at(n):
+        return (arr([n] + shapes["x"][1:]), ph, pw, s)
+
+    fast = time_passes(maxpool_forward_fast, maxpool_backward_fast, lambda: pool_inputs_at(shapes["x"][0]), ARGS.warmup, ARGS.repeat)
+    naive = time_naive(maxpool_forward_naive, maxpool_backward_naive, pool_inputs_at, shapes["x"][0], ARGS.warmup, ARGS.repeat, ARGS.naive_budget)
+    return fast, naive
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+def cnn_check_results():
+    cli = os.path.join(ROOT, "bin", "cnn-check.js")
+    if not os.path.exists(os.path.join(ROOT, "dist", "cli", "main.js")):
+        sys.exit("peers.py: dist/ is missing; run `npm run build` first")
+    cmd = ["node", cli, "bench", "conv", "maxpool", "--json", "--dtype", ARGS.dtype, "--threads", str(ARGS.threads),
+           "--repeat", str(ARGS.repeat), "--warmup", str(ARGS.warmup), "--naive-budget", str(ARGS.naive_budget)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"peers.py: {' '.join(cmd[1:])} failed ({done.returncode}): {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def main():
+    report = cnn_check_results()
+    by_case = {}
+    for r in report["results"]:
+        key = (r["layer"], json.dumps(r["shapes"]), json.dumps(r["params"], sort_keys=True), r["dtype"])
+        by_case.setdefault(key, {})[r["impl"]] = r
+    rows = []
+    for (layer, shapes_s, params_s, dtype), impls in by_case.items():
+        shapes, params = json.loads(shapes_s), json.loads(params_s)
+        (nf, nb), (vf, vb, vbatch) = numpy_peers(layer, shapes, params, dtype)
+        row = {"layer": layer, "shapes": shapes, "params": params, "dtype": dtype,
+               "numpy_fast_ms": [nf, nb], "numpy_naive_ms": [vf, vb], "numpy_naive_batch": vbatch}
+        for impl in ("naive", "fast"):
+            if impl in impls:
+                r = impls[impl]
+                row[f"cnn_{impl}_ms"] = [r["forwardMs"]["median"], r["backwardMs"]["median"]]
+                if impl == "naive" and "estimatedFrom" in r:
+                    row["cnn_naive_batch"] = r["estimatedFrom"]["batch"]
+        if torch is not None:
+            row["torch_ms"] = list(torch_passes(layer, shapes, params, dtype, ARGS.warmup, ARGS.repeat))
+        rows.append(row)
+    machine = dict(report["machine"], numpy=np.__version__, blas=blas_name(), torch=getattr(torch, "__version__", None),
+                   python=platform.python_version(), threads=ARGS.threads,
+                   openblas_env="kept" if ARGS.keep_openblas_env else "unset")
+    if ARGS.json:
+        print(json.dumps({"machine": machine, "rows": rows}, indent=2))
+    else:
+        print_table(machine, rows)
+
+
+def blas_name():
+    try:
+        cfg = np.show_config(mode="dicts")
+        blas = cfg["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older numpy without mode="dicts"
+        return "unknown"
+
+
+def fmt(ms):
+    return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 1 else f"{ms:.3f}"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "-"
+
+
+def print_table(machine, rows):
+    print(f"cnn-check vs peers: {machine['cpu']}, {machine['cores']} cores, threads {machine['threads']}, node {machine['node']} "
+          f"(GEMM {machine['gemm']}), numpy {machine['numpy']} ({machine['blas']}, OpenBLAS env {machine['openblas_env']}), "
+          f"torch {machine['torch'] or 'not importable'}")
+    print("times: median ms forward / backward; ratio = cnn-check / peer on fwd+bwd (< 1: cnn-check faster)")
+    head = ["case", "dtype", "cnn fast", "numpy fast", "fast ratio", "cnn naive", "numpy naive", "naive ratio", "cnn fast/naive"]
+    if machine["torch"]:
+        head += ["torch", "fast/torch"]
+    table = [head]
+    for r in rows:
+        shapes = " ".join(f"{k} {','.join(map(str, v))}" for k, v in r["shapes"].items() if k != "b")
+        params = " ".join(f"{k}={v}" for k, v in r["params"].items())
+        cf, cn = r.get("cnn_fast_ms"), r.get("cnn_naive_ms")
+        nf, nv = r["numpy_fast_ms"], r["numpy_naive_ms"]
+        line = [
+            f"{r['layer']} {shapes} {params}", r["dtype"],
+            f"{fmt(cf[0])} / {fmt(cf[1])}" if cf else "-",
+            f"{fmt(nf[0])} / {fmt(nf[1])}",
+            ratio(sum(cf), sum(nf)) if cf else "-",
+            (f"{fmt(cn[0])} / {fmt(cn[1])}" + (f" (est. N={r['cnn_naive_batch']})" if "cnn_naive_batch" in r else "")) if cn else "-",
+            f"{fmt(nv[0])} / {fmt(nv[1])}" + (f" (est. N={r['numpy_naive_batch']})" if r["numpy_naive_batch"] != r["shapes"]["x"][0] else ""),
+            ratio(sum(cn), sum(nv)) if cn else "-",
+            f"{sum(cn) / sum(cf):.0f}x" if cf and cn else "-",
+        ]
+        if machine["torch"]:
+            t = r["torch_ms"]
+            line += [f"{fmt(t[0])} / {fmt(t[1])}", ratio(sum(cf), sum(t)) if cf else "-"]
+        table.append(line)
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for k, row in enumerate(table):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":
+    main()
