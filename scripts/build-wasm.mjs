@@ -12,8 +12,8 @@ import wabtInit from 'wabt';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'src', 'wasm');
 const outDir = join(root, 'dist', 'wasm');
-/** Post-MVP features the kernels use: 128-bit SIMD, and shared memory (threads). */
-const FEATURES = { simd: true, threads: true };
+/** Post-MVP features the kernels use: 128-bit SIMD, shared memory (threads), memory.fill (bulk memory). */
+const FEATURES = { simd: true, threads: true, bulk_memory: true };
 
 const wabt = await wabtInit();
 mkdirSync(outDir, { recursive: true });

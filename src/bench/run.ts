@@ -7,8 +7,16 @@
  * single pass at batch 1 and, when the whole run would exceed the naive budget, times the
  * largest batch that fits instead and scales the times linearly to the full batch (every
  * registered layer is linear in its batch size); such rows carry `estimatedFrom`.
+ *
+ * A full garbage collection runs before every timed pass, outside the timing. V8 frees array
+ * buffers only when it collects, so without it a pass finds the previous passes' outputs
+ * still allocated and takes fresh pages from the OS, paying a page fault per 4 KiB: on a VM
+ * that returns freed pages to its host that is ~10 us a page, 40 ms for one 16 MB output,
+ * landing on whichever pass happens to allocate (numpy frees by refcount, so it never pays).
  */
 import { availableParallelism, cpus } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { ImplName, LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
 import { generateInputs, resolveShapes } from '../layers/params.js';
 import { gemmBackend } from '../layers/gemm.js';
@@ -106,6 +114,25 @@ function batchOf(c: BenchCaseSpec, shapes: Shapes): number {
   return shapes[c.layer.inputs[0].name][0];
 }
 
+let gcFn: (() => void) | null | undefined;
+
+/** A full collection: global.gc under --expose-gc, else exposed on demand; a no-op if neither works. */
+export function collectGarbage(): void {
+  if (gcFn === undefined) {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (typeof g === 'function') gcFn = g;
+    else {
+      try {
+        setFlagsFromString('--expose-gc');
+        gcFn = runInNewContext('gc') as () => void;
+      } catch {
+        gcFn = null;
+      }
+    }
+  }
+  gcFn?.();
+}
+
 interface Timed {
   forwardMs: TimingStats;
   backwardMs: TimingStats;
@@ -117,11 +144,13 @@ function timeImpl(impl: LayerImpl, inputs: Record<string, Tensor>, params: Param
   const bwd: number[] = [];
   let dout: Tensor | undefined;
   for (let r = 0; r < warmup + runs; r++) {
+    collectGarbage();
     const t0 = performance.now();
     const res = impl.forward(inputs, params);
     const t1 = performance.now();
     // The upstream gradient is drawn once, outside the timed region, from the output's shape.
     dout ??= toDType(randomDout(new XoshiroRng(seed + 1), res.out.shape), dtype);
+    collectGarbage();
     const t2 = performance.now();
     impl.backward(dout, res.cache);
     const t3 = performance.now();

@@ -7,7 +7,7 @@ import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 import { dtypeOf, zeros } from '../tensor/tensor.js';
 import type { FlopCount, ForwardResult, Gradients, LayerSpec, Params, Shapes } from './types.js';
 import { convGeometry, requireShape, type ConvGeometry } from './geometry.js';
-import { gemm, gemmScratch } from './gemm.js';
+import { gemm, gemmScratch, wasmAddress } from './gemm.js';
 import { col2im, im2col } from './im2col.js';
 import { parallelFor, planThreads, type ParallelTask } from '../parallel/pool.js';
 import { sharedArena } from '../parallel/shared.js';
@@ -127,19 +127,30 @@ export interface ConvForwardArgs {
   dtype: DType;
 }
 
-/** Forward for images [n0, n1): out[n] = W (F, C*HH*WW) . im2col(x[n]) + b, a block of images per GEMM. */
+/**
+ * Forward for images [n0, n1): out[n] = W (F, C*HH*WW) . im2col(x[n]) + b, a block of images
+ * per GEMM. With the WASM backend each image is first copied into the WASM memory, where
+ * im2col runs as WASM too.
+ */
 export function convForwardRange(args: ConvForwardArgs, n0: number, n1: number): void {
   const { x, w, b, out, g, dtype } = args;
   const { C, H, W, F, HH, WW, Hout, Wout } = g;
   const K = C * HH * WW;
   const HW = Hout * Wout;
+  const CHW = C * H * W;
   const nb = imagesPerBlock(g, n1 - n0);
-  const [cols, wmat, tile] = gemmScratch(dtype, [K * nb * HW, F * K, F * nb * HW]);
+  const [cols, wmat, tile, image] = gemmScratch(dtype, [K * nb * HW, F * K, F * nb * HW, CHW]);
+  const staged = wasmAddress(image) >= 0;
   wmat.set(w);
   for (let n = n0; n < n1; n += nb) {
     const m = Math.min(nb, n1 - n);
     const ld = m * HW;
-    for (let q = 0; q < m; q++) im2col(cols, q * HW, ld, x, (n + q) * C * H * W, g);
+    for (let q = 0; q < m; q++) {
+      if (staged) {
+        image.set(x.subarray((n + q) * CHW, (n + q + 1) * CHW));
+        im2col(cols, q * HW, ld, image, 0, g);
+      } else im2col(cols, q * HW, ld, x, (n + q) * CHW, g);
+    }
     gemm(tile.subarray(0, F * ld), wmat, cols.subarray(0, K * ld), F, ld, K);
     for (let q = 0; q < m; q++) {
       for (let f = 0; f < F; f++) {
@@ -186,9 +197,10 @@ export interface ConvBackwardArgs {
   x: FloatArray;
   w: FloatArray;
   dout: FloatArray;
+  /** Written image by image (each image by one thread); need not be zeroed. */
   dx: FloatArray;
-  /** (threads, F, C*HH*WW) partial dw. */
-  dwParts: FloatArray;
+  /** (threads, C*HH*WW, F) partial dw, transposed: see convBackwardRange. */
+  dwtParts: FloatArray;
   /** (threads, F) partial db. */
   dbParts: FloatArray;
   g: ConvGeometry;
@@ -196,24 +208,32 @@ export interface ConvBackwardArgs {
 }
 
 /**
- * Backward for images [n0, n1): dw += dout[n] (F, HW) . cols^T, dcols = W^T . dout[n],
+ * Backward for images [n0, n1): dw^T += cols . dout[n]^T, dcols = W^T . dout[n],
  * dx[n] = col2im(dcols), db += row sums of dout[n].
+ * PERF: dw is accumulated transposed, (C*HH*WW, F) = cols (K, HW) . dout^T (HW, F): the GEMM
+ * packer then gathers the small dout (F x HW) across rows instead of the large columns matrix
+ * (K x HW), ~7% faster in float64 and ~25% in float32 at the mid-size benchmark shape.
  */
 export function convBackwardRange(args: ConvBackwardArgs, n0: number, n1: number, slot: number): void {
-  const { x, w, dout, dx, dwParts, dbParts, g, dtype } = args;
+  const { x, w, dout, dx, dwtParts, dbParts, g, dtype } = args;
   const { C, H, W, F, HH, WW, Hout, Wout } = g;
   const K = C * HH * WW;
   const HW = Hout * Wout;
+  const CHW = C * H * W;
   const nb = imagesPerBlock(g, n1 - n0);
-  const [cols, wmat, dblock, dcols, dwAcc] = gemmScratch(dtype, [K * nb * HW, F * K, F * nb * HW, K * nb * HW, F * K]);
+  const [cols, wmat, dblock, dcols, dwtAcc, image] = gemmScratch(dtype, [K * nb * HW, F * K, F * nb * HW, K * nb * HW, K * F, CHW]);
+  const staged = wasmAddress(image) >= 0;
   wmat.set(w);
-  dwAcc.fill(0);
+  dwtAcc.fill(0);
   const db = new Float64Array(F);
   for (let n = n0; n < n1; n += nb) {
     const m = Math.min(nb, n1 - n);
     const ld = m * HW;
     for (let q = 0; q < m; q++) {
-      im2col(cols, q * HW, ld, x, (n + q) * C * H * W, g);
+      if (staged) {
+        image.set(x.subarray((n + q) * CHW, (n + q + 1) * CHW));
+        im2col(cols, q * HW, ld, image, 0, g);
+      } else im2col(cols, q * HW, ld, x, (n + q) * CHW, g);
       for (let f = 0; f < F; f++) {
         const src = ((n + q) * F + f) * HW;
         const dst = f * ld + q * HW;
@@ -227,14 +247,24 @@ export function convBackwardRange(args: ConvBackwardArgs, n0: number, n1: number
       }
     }
     const dblockM = dblock.subarray(0, F * ld);
-    gemm(dwAcc, dblockM, cols.subarray(0, K * ld), F, K, ld, { transB: true, accumulate: true });
+    gemm(dwtAcc, cols.subarray(0, K * ld), dblockM, K, F, ld, { transB: true, accumulate: true });
     const dcolsM = dcols.subarray(0, K * ld);
     gemm(dcolsM, wmat, dblockM, K, ld, F, { transA: true });
-    for (let q = 0; q < m; q++) col2im(dx, (n + q) * C * H * W, dcolsM, q * HW, ld, g);
+    for (let q = 0; q < m; q++) {
+      const at = (n + q) * CHW;
+      if (staged) {
+        image.fill(0);
+        col2im(image, 0, dcolsM, q * HW, ld, g);
+        dx.set(image, at);
+      } else {
+        dx.fill(0, at, at + CHW);
+        col2im(dx, at, dcolsM, q * HW, ld, g);
+      }
+    }
   }
   // A slot may run several chunks: accumulate.
-  const at = slot * F * K;
-  for (let i = 0; i < F * K; i++) dwParts[at + i] += dwAcc[i];
+  const at = slot * K * F;
+  for (let i = 0; i < K * F; i++) dwtParts[at + i] += dwtAcc[i];
   for (let f = 0; f < F; f++) dbParts[slot * F + f] += db[f];
 }
 
@@ -243,32 +273,42 @@ const CONV_BACKWARD: ParallelTask<ConvBackwardArgs> = { url: import.meta.url, na
 /** Fast backward: dx (N,C,H,W), dw (F,C,HH,WW), db (F,) in the dtype of the forward pass. */
 export function convBackwardFast(dout: Tensor, cache: unknown): Gradients {
   const { x, w, geom: g } = cache as ConvCache;
+  const { F } = g;
   const dtype = dtypeOf(x);
   const K = g.C * g.HH * g.WW;
   const d = asDType(dout.data, dtype);
   const dx = zeros(x.shape, dtype);
-  const dw = zeros(w.shape, dtype);
-  const db = zeros([g.F], dtype);
   const threads = planThreads(g.N, convFlops(g).backward);
+  let dwtParts: FloatArray;
+  let dbParts: FloatArray;
   if (threads > 1) {
-    const [xs, ws, ds, dxs, dwParts, dbParts] = sharedArena(
+    const [xs, ws, ds, dxs, dwt, dbs] = sharedArena(
       [dtype, dtype, dtype, dtype, dtype, dtype] as const,
-      [x.data.length, w.data.length, d.length, x.data.length, threads * g.F * K, threads * g.F],
+      [x.data.length, w.data.length, d.length, x.data.length, threads * K * F, threads * F],
     );
     xs.set(x.data);
     ws.set(w.data);
     ds.set(d);
-    dxs.fill(0);
-    dwParts.fill(0);
-    dbParts.fill(0);
-    parallelFor(CONV_BACKWARD, { x: xs, w: ws, dout: ds, dx: dxs, dwParts, dbParts, g, dtype }, g.N, threads, imagesPerChunk(g, threads));
+    dwt.fill(0);
+    dbs.fill(0);
+    parallelFor(CONV_BACKWARD, { x: xs, w: ws, dout: ds, dx: dxs, dwtParts: dwt, dbParts: dbs, g, dtype }, g.N, threads, imagesPerChunk(g, threads));
     dx.data.set(dxs);
-    for (let t = 0; t < threads; t++) {
-      for (let i = 0; i < g.F * K; i++) dw.data[i] += dwParts[t * g.F * K + i];
-      for (let f = 0; f < g.F; f++) db.data[f] += dbParts[t * g.F + f];
-    }
+    dwtParts = dwt;
+    dbParts = dbs;
   } else {
-    convBackwardRange({ x: x.data, w: w.data, dout: d, dx: dx.data, dwParts: dw.data, dbParts: db.data, g, dtype }, 0, g.N, 0);
+    dwtParts = zeros([K * F], dtype).data;
+    dbParts = zeros([F], dtype).data;
+    convBackwardRange({ x: x.data, w: w.data, dout: d, dx: dx.data, dwtParts, dbParts, g, dtype }, 0, g.N, 0);
+  }
+  // Sum the per-thread partials, transposing dw^T (K, F) back to (F, K).
+  const dw = zeros(w.shape, dtype);
+  const db = zeros([F], dtype);
+  for (let t = 0; t < Math.max(1, threads); t++) {
+    for (let k = 0; k < K; k++) {
+      const row = (t * K + k) * F;
+      for (let f = 0; f < F; f++) dw.data[f * K + k] += dwtParts[row + f];
+    }
+    for (let f = 0; f < F; f++) db.data[f] += dbParts[t * F + f];
   }
   return { dx, dw, db };
 }

@@ -269,6 +269,12 @@ function gemmWasm(st: WasmState, c: FloatArray, a: FloatArray, b: FloatArray, M:
   return true;
 }
 
+/** Byte address of `a` in this thread's WASM memory (an array from gemmScratch), or -1 when it lives elsewhere or WASM is off. */
+export function wasmAddress(a: FloatArray): number {
+  const st = backendSetting !== 'js' ? wasmState() : null;
+  return st && st.buffers.has(a.buffer) ? a.byteOffset : -1;
+}
+
 /** The WASM kernels' tile shape for `dtype` (MR rows x NR columns), or null without WASM. */
 export function wasmTile(dtype: DType): { MR: number; NR: number } | null {
   return wasmState() ? { MR: WASM_MR, NR: WASM_NR[dtype] } : null;

@@ -1,5 +1,5 @@
 /**
- * Synchronous loading of the WebAssembly SIMD GEMM kernels (src/wasm/gemm.wat, assembled into
+ * Synchronous loading of the WebAssembly SIMD GEMM and im2col kernels (src/wasm/gemm.wat, assembled into
  * dist/wasm/gemm.wasm by scripts/build-wasm.mjs). Each thread gets its own instance with its
  * own memory. When the file is missing or the engine lacks SIMD, `wasmGemm()` returns null and
  * callers use the JS kernels.
@@ -15,6 +15,10 @@ export interface WasmGemmExports {
   pack_b_32(src: number, rs: number, cs: number, kc: number, kcp: number, nc: number, dst: number): void;
   kernel_f64(mc: number, nc: number, kcp: number, pa: number, pb: number, c: number, ldc: number): void;
   kernel_f32(mc: number, nc: number, kcp: number, pa: number, pb: number, c: number, ldc: number): void;
+  /** im2col of the image at byte `x` into the block at byte `cols` of a matrix with `ld` columns; es = element bytes. */
+  im2col(x: number, C: number, H: number, W: number, HH: number, WW: number, stride: number, pad: number, Hout: number, Wout: number, cols: number, ld: number, es: number): void;
+  /** The adjoint: the image at byte `x` += the block folded back. */
+  col2im(x: number, C: number, H: number, W: number, HH: number, WW: number, stride: number, pad: number, Hout: number, Wout: number, cols: number, ld: number, es: number): void;
 }
 
 /** Rows of an A micro-panel (both dtypes). */
