@@ -6,9 +6,13 @@ import { UsageError } from '../errors.js';
 import type { LayerSpec } from './types.js';
 import { conv } from './conv.js';
 import { maxpool } from './maxpool.js';
+import { relu } from './relu.js';
+import { affine } from './affine.js';
 
 /** All registered layers, in the order `cnn-check list` shows them. */
-export const LAYERS: readonly LayerSpec[] = [conv, maxpool];
+export const LAYERS: readonly LayerSpec[] = [
+  conv, maxpool, relu, affine,
+];
 
 /** `spatial-batchnorm` -> `spatial_batchnorm`. */
 export function canonicalLayerName(name: string): string {
