@@ -8,10 +8,12 @@ import { conv } from './conv.js';
 import { maxpool } from './maxpool.js';
 import { relu } from './relu.js';
 import { affine } from './affine.js';
+import { batchnorm } from './batchnorm.js';
+import { spatialBatchnorm } from './spatial-batchnorm.js';
 
 /** All registered layers, in the order `cnn-check list` shows them. */
 export const LAYERS: readonly LayerSpec[] = [
-  conv, maxpool, relu, affine,
+  conv, maxpool, relu, affine, batchnorm, spatialBatchnorm,
 ];
 
 /** `spatial-batchnorm` -> `spatial_batchnorm`. */
