@@ -9,11 +9,13 @@ import { maxpool } from './maxpool.js';
 import { relu } from './relu.js';
 import { affine } from './affine.js';
 import { batchnorm } from './batchnorm.js';
+import { layernorm } from './layernorm.js';
 import { spatialBatchnorm } from './spatial-batchnorm.js';
+import { spatialGroupnorm } from './spatial-groupnorm.js';
 
 /** All registered layers, in the order `cnn-check list` shows them. */
 export const LAYERS: readonly LayerSpec[] = [
-  conv, maxpool, relu, affine, batchnorm, spatialBatchnorm,
+  conv, maxpool, relu, affine, batchnorm, layernorm, spatialBatchnorm, spatialGroupnorm,
 ];
 
 /** `spatial-batchnorm` -> `spatial_batchnorm`. */
