@@ -12,10 +12,11 @@ import { batchnorm } from './batchnorm.js';
 import { layernorm } from './layernorm.js';
 import { spatialBatchnorm } from './spatial-batchnorm.js';
 import { spatialGroupnorm } from './spatial-groupnorm.js';
+import { convReluPool } from './conv-relu-pool.js';
 
 /** All registered layers, in the order `cnn-check list` shows them. */
 export const LAYERS: readonly LayerSpec[] = [
-  conv, maxpool, relu, affine, batchnorm, layernorm, spatialBatchnorm, spatialGroupnorm,
+  conv, maxpool, relu, affine, batchnorm, layernorm, spatialBatchnorm, spatialGroupnorm, convReluPool,
 ];
 
 /** `spatial-batchnorm` -> `spatial_batchnorm`. */
