@@ -4,9 +4,10 @@
  * dx comes back in x's original shape.
  */
 import { ShapeError } from '../errors.js';
-import { dtypeOf, formatShape, size, zeros, type DType, type Tensor } from '../tensor/tensor.js';
+import { dtypeOf, formatShape, size, zeros, type DType, type FloatArray, type Tensor } from '../tensor/tensor.js';
 import type { ForwardResult, Gradients, LayerSpec, Params } from './types.js';
 import { requirePositiveDims, requireRank, requireShape } from './geometry.js';
+import { gemm } from './gemm.js';
 
 interface AffineCache {
   x: Tensor;
@@ -61,69 +62,44 @@ interface AffineFastCache extends AffineCache {
   dtype: DType;
 }
 
+/** `a` in `dtype` (itself when it already is), so the GEMM sees one dtype. */
+function inDType(a: FloatArray, dtype: DType): FloatArray {
+  if ((dtype === 'float32') === a instanceof Float32Array) return a;
+  return dtype === 'float32' ? Float32Array.from(a) : Float64Array.from(a);
+}
+
 /**
- * Fast forward in x's dtype. PERF: n-d-m loop order, so the inner loop runs along a row of w
- * and a row of out, both contiguous.
+ * Fast forward in x's dtype: out (N,M) = x (N,D) . w (D,M) + b as one packed GEMM
+ * (src/layers/gemm.ts), accumulated into rows pre-filled with b.
  */
 export function affineForwardFast(inputs: Record<string, Tensor>, _params: Params): ForwardResult {
-  const { x, w, b } = inputs;
+  const { x, b } = inputs;
   const N = x.shape[0];
-  const [D, M] = w.shape;
+  const [D, M] = inputs.w.shape;
   const dtype = dtypeOf(x);
+  const w: Tensor = { data: inDType(inputs.w.data, dtype), shape: inputs.w.shape };
   const out = zeros([N, M], dtype);
-  const od = out.data;
-  const xd = x.data;
-  const wd = w.data;
-  const row = new Float64Array(M);
-  for (let n = 0; n < N; n++) {
-    for (let m = 0; m < M; m++) row[m] = b.data[m];
-    for (let d = 0; d < D; d++) {
-      const xv = xd[n * D + d];
-      const wBase = d * M;
-      for (let m = 0; m < M; m++) row[m] += xv * wd[wBase + m];
-    }
-    od.set(row, n * M);
-  }
+  const bd = inDType(b.data, dtype);
+  for (let n = 0; n < N; n++) out.data.set(bd, n * M);
+  gemm(out.data, x.data, w.data, N, M, D, { accumulate: true });
   const cache: AffineFastCache = { x, w, N, D, M, dtype };
   return { out, cache };
 }
 
-/** Fast backward in x's dtype; every inner loop runs along contiguous rows. */
+/** Fast backward in x's dtype: dx = dout . w^T and dw = x^T . dout as GEMMs (transposes read in place), db as column sums. */
 export function affineBackwardFast(dout: Tensor, cache: unknown): Gradients {
   const { x, w, N, D, M, dtype } = cache as AffineFastCache;
-  const xd = x.data;
-  const wd = w.data;
-  const gd = dout.data;
+  const gd = inDType(dout.data, dtype);
   const dx = zeros(x.shape, dtype);
-  const dxd = dx.data;
-  for (let n = 0; n < N; n++) {
-    const gBase = n * M;
-    for (let d = 0; d < D; d++) {
-      const wBase = d * M;
-      let acc = 0;
-      for (let m = 0; m < M; m++) acc += gd[gBase + m] * wd[wBase + m];
-      dxd[n * D + d] = acc;
-    }
-  }
-  // NOTE: dw and db accumulate in float64 so float32 results are rounded once, not per sample.
-  const dwAcc = new Float64Array(D * M);
+  gemm(dx.data, gd, w.data, N, D, M, { transB: true });
+  const dw = zeros([D, M], dtype);
+  gemm(dw.data, x.data, gd, D, M, N, { transA: true });
+  // NOTE: db accumulates in float64 so a float32 result is rounded once, not per sample.
   const dbAcc = new Float64Array(M);
-  for (let n = 0; n < N; n++) {
-    const gBase = n * M;
-    for (let m = 0; m < M; m++) dbAcc[m] += gd[gBase + m];
-    for (let d = 0; d < D; d++) {
-      const xv = xd[n * D + d];
-      const wBase = d * M;
-      for (let m = 0; m < M; m++) dwAcc[wBase + m] += xv * gd[gBase + m];
-    }
-  }
-  return { dx, dw: fromAcc(dwAcc, [D, M], dtype), db: fromAcc(dbAcc, [M], dtype) };
-}
-
-function fromAcc(acc: Float64Array, shape: number[], dtype: DType): Tensor {
-  const t = zeros(shape, dtype);
-  t.data.set(acc);
-  return t;
+  for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) dbAcc[m] += gd[n * M + m];
+  const db = zeros([M], dtype);
+  db.data.set(dbAcc);
+  return { dx, dw, db };
 }
 
 export const affine: LayerSpec = {
