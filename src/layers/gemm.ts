@@ -13,7 +13,7 @@
  *    kernels are tested against.
  */
 import type { DType, FloatArray } from '../tensor/tensor.js';
-import { WASM_MAX_PAGES, WASM_MR, WASM_NR, WASM_PAGE, WASM_TILE_SCRATCH, wasmGemm, type WasmGemmExports } from '../wasm/load.js';
+import { WASM_MAX_PAGES, WASM_PAGE, WASM_TILE_SCRATCH, wasmGemm, type WasmGemmExports } from '../wasm/load.js';
 
 /** How op(A) and op(B) are read, and whether C is overwritten or accumulated into. */
 export interface GemmOptions {
@@ -273,11 +273,6 @@ function gemmWasm(st: WasmState, c: FloatArray, a: FloatArray, b: FloatArray, M:
 export function wasmAddress(a: FloatArray): number {
   const st = backendSetting !== 'js' ? wasmState() : null;
   return st && st.buffers.has(a.buffer) ? a.byteOffset : -1;
-}
-
-/** The WASM kernels' tile shape for `dtype` (MR rows x NR columns), or null without WASM. */
-export function wasmTile(dtype: DType): { MR: number; NR: number } | null {
-  return wasmState() ? { MR: WASM_MR, NR: WASM_NR[dtype] } : null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,10 +21,6 @@ export interface WasmGemmExports {
   col2im(x: number, C: number, H: number, W: number, HH: number, WW: number, stride: number, pad: number, Hout: number, Wout: number, cols: number, ld: number, es: number): void;
 }
 
-/** Rows of an A micro-panel (both dtypes). */
-export const WASM_MR = 4;
-/** Columns of a B micro-panel: four 128-bit vectors. */
-export const WASM_NR = { float64: 8, float32: 16 } as const;
 /** Bytes [0, WASM_TILE_SCRATCH) of the memory belong to the kernels (edge tiles). */
 export const WASM_TILE_SCRATCH = 256;
 /** 64 KiB WebAssembly pages. */
