@@ -10,7 +10,16 @@ export { LAYERS, getLayer, canonicalLayerName } from './layers/registry.js';
 export { convGeometry, poolGeometry, windowOutputSize, type ConvGeometry, type PoolGeometry } from './layers/geometry.js';
 export { resolveParams, resolveShapes, generateInputs, parseShape } from './layers/params.js';
 export { gradCheck, DEFAULT_H, type GradCheckResult, type GradientRow, type GradCheckOptions } from './gradcheck/gradcheck.js';
-export { checkLayer, DEFAULT_SEED, type LayerCheckReport, type CheckLayerOptions } from './gradcheck/check-layer.js';
+export { checkLayer, DEFAULT_SEED, type LayerCheckReport, type CheckLayerOptions, type CheckProgress, type ImplGradientRow } from './gradcheck/check-layer.js';
+export {
+  CHECK_MODES, DEFAULT_SAMPLES, DEFAULT_DIRECTIONS, AUTO_DIRECTIONS, DEFAULT_BUDGET_SECONDS, AUTO_FULL_MAX_WORK, SWEEP_HS,
+  planInput, autoIsFull, forwardWork,
+  type CheckMode, type RowMode, type DirectionalPart, type SweepCurve, type GradientProgress,
+} from './gradcheck/modes.js';
+export { localize, type Localization, type Hint, type HintKind, type Heatmap, type ElementError, type ErrorStats, type GroupStats } from './gradcheck/localize.js';
+export { float32Tolerance, FLOAT32_UNIT_ROUNDOFF, FLOAT32_SAFETY } from './gradcheck/precision.js';
+export { stratifiedSample, axisLayout, type AxisLayout } from './gradcheck/strata.js';
+export { NumericSide, roundingNoise, type NumericValue } from './gradcheck/numeric.js';
 export { readNpy, readNpyMember, writeNpy, writeNpyString, readNpz, writeNpz, type NpyArray, type NpyMember } from './npy/index.js';
 export { loadMembers, loadArray } from './fixtures/load.js';
 export { parseFixture, type Fixture } from './fixtures/contract.js';

@@ -1,0 +1,74 @@
+/**
+ * What a float32 gradient check compares, and the tolerance it allows.
+ *
+ * With `dtype: 'float32'` the inputs and dout are rounded to float32 once and handed to the
+ * layer as Float32Arrays. An implementation whose output comes back as a Float32Array is a
+ * **float32 layer** (the fast ones compute in the dtype of their input); one that returns
+ * float64 (the naive ones compute in float64 whatever they are given) is a float64 layer fed
+ * float32-rounded values and is judged with the float64 tolerance. The numeric side always
+ * computes in float64 from exactly the rounded values, so the function differentiated is the
+ * same and its own error (~1e-11 relative at h = 1e-5) is negligible here: what is left is the
+ * float32 layer's rounding.
+ *
+ * Derivation of the float32 tolerance. Each float32 operation rounds with relative error at most
+ * u = 2^-24 ≈ 6.0e-8. An element of a gradient is a sum over the outputs it reaches of a few
+ * chained products (conv's dx: F*HH*WW terms; dw and db: N*Hout*Wout; a normalization: a few sums
+ * over its group), so it has at most K = size(out) terms. The k-th addition of a sum rounds the
+ * partial sum with error <= u * |partial sum|, and the partial sums of a gradient stay at the
+ * magnitude M of its largest element; round-to-nearest errors are not correlated on real data,
+ * so they add like a random walk: |error| ≈ u * M * sqrt(K) (Higham, Accuracy and Stability of
+ * Numerical Algorithms, 2nd ed., sections 2.8 and 4.2; the worst case u * M * K needs every
+ * rounding to go the same way). So:
+ *
+ * - the error of element i is measured against M, not against |g_i|, which can be ≈ 0 after
+ *   cancellation (where no float32 sum has relative accuracy): the relative error's denominator
+ *   is floored at M = max |analytic| (known for every element, before any numeric value)
+ *   instead of cs231n's 1e-8: `e_i = |a_i - n_i| / max(|a_i| + |n_i|, M)`. A broken gradient
+ *   cannot hide behind its own M: scaled by k, its largest elements still err by |k - 1| / (k + 1);
+ *   zeroed, M is 0 and the error is 1;
+ * - the threshold is `FLOAT32_SAFETY * u * sqrt(size(out))`, at least the layer's float64
+ *   tolerance; FLOAT32_SAFETY = 8 covers the few roundings chained per term (a product, a
+ *   normalization) and the tail of the maximum over all elements (~4 standard deviations).
+ *
+ * At the cs231n conv shapes (200 outputs) that is 6.7e-6, at x 8,16,16,16 with w 16,16,3,3
+ * (32768 outputs) 8.6e-5, and at x 32,64,32,32 with w 64,64,3,3 (2^21 outputs) 6.9e-4. The
+ * fast float32 layers measure 1e-8 to 3e-7 (they accumulate long sums in float64 or in short
+ * blocks), so a float32 layer that sums naively in float32 still passes; the broken backward
+ * passes of the test suite measure 1e-2 to 1 in this metric and fail at every size.
+ */
+import { REL_ERROR_FLOOR } from '../tensor/compare.js';
+import type { DType, FloatArray } from '../tensor/tensor.js';
+
+/** Unit roundoff of float32, 2^-24. */
+export const FLOAT32_UNIT_ROUNDOFF = 2 ** -24;
+
+/** Multiplier of u * sqrt(K) in the float32 threshold (see the module comment). */
+export const FLOAT32_SAFETY = 8;
+
+/** The dtype an implementation computed in, read from its output array. */
+export function layerDType(out: FloatArray): DType {
+  return out instanceof Float32Array ? 'float32' : 'float64';
+}
+
+/** Threshold on the relative error of a float32 layer's gradients: max(tol64, 8 u sqrt(size(out))). */
+export function float32Tolerance(float64Tolerance: number, outputSize: number): number {
+  return Math.max(float64Tolerance, FLOAT32_SAFETY * FLOAT32_UNIT_ROUNDOFF * Math.sqrt(Math.max(1, outputSize)));
+}
+
+/** Largest magnitude of an array (NaN and Inf ignored). */
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i]);
+    if (v > m && v !== Infinity) m = v;
+  }
+  return m;
+}
+
+/**
+ * Denominator floor of the element-wise relative error: cs231n's 1e-8 for float64 layers, the
+ * gradient's magnitude M for float32 layers (see the module comment).
+ */
+export function relErrorFloor(dtype: DType, magnitude: number): number {
+  return dtype === 'float32' ? Math.max(REL_ERROR_FLOOR, magnitude) : REL_ERROR_FLOOR;
+}

@@ -1,0 +1,358 @@
+/**
+ * Check modes: sampled elements are stratified, directional checks compare <grad, u> with a
+ * centred difference along u, auto picks full or directions + samples from the cost, and every
+ * mode still catches the broken backward passes of broken.test.ts, at a larger shape too.
+ */
+import { describe, expect, it } from 'vitest';
+import { conv, convBackwardNaive, convForwardNaive } from '../../src/layers/conv.js';
+import { maxpool, maxpoolBackwardNaive, maxpoolForwardNaive } from '../../src/layers/maxpool.js';
+import { batchnorm } from '../../src/layers/batchnorm.js';
+import { relu } from '../../src/layers/relu.js';
+import { LAYERS } from '../../src/layers/registry.js';
+import type { LayerImpl, LayerSpec, Params, Shapes } from '../../src/layers/types.js';
+import { gradCheck, type GradCheckOptions } from '../../src/gradcheck/gradcheck.js';
+import { checkLayer } from '../../src/gradcheck/check-layer.js';
+import { autoIsFull, planInput, type CheckMode } from '../../src/gradcheck/modes.js';
+import { axisLayout, onBorder, stratifiedSample } from '../../src/gradcheck/strata.js';
+import { NumericSide } from '../../src/gradcheck/numeric.js';
+import { generateInputs, resolveShapes } from '../../src/layers/params.js';
+import { XoshiroRng, randn } from '../../src/tensor/rng.js';
+import { size, unravel, zeros, type Tensor } from '../../src/tensor/tensor.js';
+import type { ConvGeometry } from '../../src/layers/geometry.js';
+
+interface ConvCache { x: Tensor; w: Tensor; geom: ConvGeometry }
+type Backward = LayerImpl['backward'];
+
+/** The broken conv backward passes of broken.test.ts, built on `impl`'s own passes. */
+function brokenConv(impl: LayerImpl): Record<string, Backward> {
+  const scaled = (t: Tensor, f: (v: number) => number): Tensor => ({ data: t.data.map(f), shape: t.shape });
+  return {
+    'dx cropped without the pad offset': (dout, cache) => {
+      const { x, w, geom } = cache as ConvCache;
+      const { N, C, H, W, stride, pad } = geom;
+      const Hp = H + 2 * pad;
+      const Wp = W + 2 * pad;
+      const xpad = zeros([N, C, Hp, Wp]);
+      for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) xpad.data[(p * Hp + h + pad) * Wp + j + pad] = x.data[(p * H + h) * W + j];
+      const g = impl.backward(dout, cache);
+      const dxpad = impl.backward(dout, impl.forward({ x: xpad, w, b: g.db }, { stride, pad: 0 }).cache).dx;
+      const dx = zeros(x.shape);
+      for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) dx.data[(p * H + h) * W + j] = dxpad.data[(p * Hp + h) * Wp + j];
+      return { ...g, dx };
+    },
+    'db averaged instead of summed': (dout, cache) => {
+      const g = impl.backward(dout, cache);
+      const { N, Hout, Wout } = (cache as ConvCache).geom;
+      return { ...g, db: scaled(g.db, (v) => v / (N * Hout * Wout)) };
+    },
+    'dw missing the last output row': (dout, cache) => {
+      const { geom } = cache as ConvCache;
+      const cut = { data: dout.data.slice(), shape: dout.shape };
+      for (let n = 0; n < geom.N; n++)
+        for (let f = 0; f < geom.F; f++)
+          for (let j = 0; j < geom.Wout; j++) cut.data[((n * geom.F + f) * geom.Hout + geom.Hout - 1) * geom.Wout + j] = 0;
+      return { ...impl.backward(dout, cache), dw: impl.backward(cut, cache).dw };
+    },
+    'dw with the kernel flipped': (dout, cache) => {
+      const g = impl.backward(dout, cache);
+      const [F, C, HH, WW] = g.dw.shape;
+      const dw = zeros(g.dw.shape);
+      for (let p = 0; p < F * C; p++) for (let i = 0; i < HH; i++) for (let j = 0; j < WW; j++) dw.data[(p * HH + i) * WW + j] = g.dw.data[(p * HH + HH - 1 - i) * WW + WW - 1 - j];
+      return { ...g, dw };
+    },
+    'dx with the wrong sign': (dout, cache) => {
+      const g = impl.backward(dout, cache);
+      return { ...g, dx: scaled(g.dx, (v) => -v) };
+    },
+  };
+}
+
+interface PoolCache { xShape: number[]; argmax: Int32Array }
+/** The broken max-pool backward passes of broken.test.ts (2x2 windows, stride 2). */
+const poolBroken: Record<string, Backward> = {
+  'gradient sent to the next element of the window': (dout, cache) => {
+    const { xShape, argmax } = cache as PoolCache;
+    return maxpoolBackwardNaive(dout, { xShape, argmax: argmax.map((i) => (i % xShape[3] === xShape[3] - 1 ? i - 1 : i + 1)) });
+  },
+  'gradient averaged over the window': (dout, cache) => {
+    const g = maxpoolBackwardNaive(dout, cache);
+    return { dx: { data: g.dx.data.map((v) => v / 4), shape: g.dx.shape } };
+  },
+};
+
+/** A budget no test run reaches, so every optional sample is taken: results never depend on the clock. */
+const NO_LIMIT = 1e6;
+
+function check(spec: LayerSpec, impl: LayerImpl, shapes: Shapes, params: Params, mode: CheckMode, extra: Partial<GradCheckOptions> = {}, seed = 3) {
+  const rng = new XoshiroRng(seed);
+  const inputs = generateInputs(spec, resolveShapes(spec, shapes, params), rng);
+  return gradCheck(spec, impl, inputs, params, { rng, mode, budget: NO_LIMIT, ...extra });
+}
+
+const SMALL = { x: [2, 3, 8, 8], w: [4, 3, 3, 3] };
+const LARGER = { x: [4, 8, 16, 16], w: [8, 8, 3, 3] };
+const CONV_PARAMS = [{ stride: 1, pad: 1 }, { stride: 2, pad: 2 }];
+
+describe('stratified samples', () => {
+  it('axis conventions by rank', () => {
+    expect(axisLayout([5])).toEqual({ sample: -1, channel: 0, spatial: [] });
+    expect(axisLayout([4, 5])).toEqual({ sample: 0, channel: 1, spatial: [] });
+    expect(axisLayout([3, 4, 5])).toEqual({ sample: 0, channel: 1, spatial: [2] });
+    expect(axisLayout([2, 3, 4, 5])).toEqual({ sample: 0, channel: 1, spatial: [2, 3] });
+    const l = axisLayout([2, 3, 4, 5]);
+    expect(onBorder([1, 2, 0, 2], [2, 3, 4, 5], l)).toBe(true);
+    expect(onBorder([1, 2, 2, 4], [2, 3, 4, 5], l)).toBe(true);
+    expect(onBorder([1, 2, 2, 2], [2, 3, 4, 5], l)).toBe(false);
+  });
+
+  it('covers every channel in the first C draws, every (channel, border/interior) pair in the first 2C, no repeats', () => {
+    const shape = [4, 8, 16, 16];
+    const l = axisLayout(shape);
+    const order = stratifiedSample(shape, 200, new XoshiroRng(1));
+    expect(order).toHaveLength(200);
+    expect(new Set(order).size).toBe(200);
+    for (const i of order) expect(i >= 0 && i < size(shape)).toBe(true);
+    const channelOf = (i: number) => unravel(i, shape)[1];
+    expect(new Set(order.slice(0, 8).map(channelOf)).size).toBe(8);
+    const pairs = new Set(order.slice(0, 16).map((i) => `${channelOf(i)}:${onBorder(unravel(i, shape), shape, l)}`));
+    expect(pairs.size).toBe(16);
+    // Both classes appear in proportion to the rounds, not to their (12% border) share of the plane.
+    const border = order.filter((i) => onBorder(unravel(i, shape), shape, l)).length;
+    expect(border).toBe(100);
+  });
+
+  it('is seeded, and returns every index when asked for at least the size', () => {
+    expect(stratifiedSample([3, 5, 6, 6], 40, new XoshiroRng(9))).toEqual(stratifiedSample([3, 5, 6, 6], 40, new XoshiroRng(9)));
+    expect(stratifiedSample([3, 5, 6, 6], 40, new XoshiroRng(9))).not.toEqual(stratifiedSample([3, 5, 6, 6], 40, new XoshiroRng(10)));
+    expect(stratifiedSample([2, 3], 6, new XoshiroRng(1))).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('exhausts small strata without repeating and still reaches the count', () => {
+    // 2x2 planes are all border; rank 1 has one class per channel.
+    const a = stratifiedSample([2, 3, 2, 2], 23, new XoshiroRng(2));
+    expect(new Set(a).size).toBe(23);
+    const b = stratifiedSample([7], 5, new XoshiroRng(2));
+    expect(new Set(b).size).toBe(5);
+    const c = stratifiedSample([5, 4, 3], 50, new XoshiroRng(2));
+    expect(new Set(c).size).toBe(50);
+    expect(new Set(c.map((i) => unravel(i, [5, 4, 3])[1])).size).toBe(4);
+  });
+});
+
+describe('auto mode plans from the cost', () => {
+  it('checks every registered layer in full at its default shapes (the check as it always was)', () => {
+    for (const spec of LAYERS) {
+      const params = Object.fromEntries(spec.params.map((p) => [p.name, p.default]));
+      expect(autoIsFull(spec, resolveShapes(spec, {}, params), params), spec.name).toBe(true);
+    }
+  });
+
+  it('goes directional + sampled where a full check would cost too much, full where it is cheap', () => {
+    const params = { stride: 1, pad: 1 };
+    const shapes = resolveShapes(conv, LARGER, params);
+    expect(planInput('auto', conv, shapes, params, 'x')).toBe('directional+sampled');
+    expect(planInput('auto', conv, shapes, params, 'w')).toBe('directional+sampled');
+    expect(planInput('auto', conv, shapes, params, 'b')).toBe('full');
+    expect(planInput('sampled', conv, shapes, params, 'b')).toBe('sampled');
+  });
+
+  it('at the defaults auto gives exactly the full check', () => {
+    for (const spec of [conv, maxpool, batchnorm]) {
+      const params = Object.fromEntries(spec.params.map((p) => [p.name, p.default]));
+      const full = check(spec, spec.impls.naive, {}, params, 'full');
+      const auto = check(spec, spec.impls.naive, {}, params, 'auto');
+      expect(auto.gradients).toEqual(full.gradients);
+      expect(auto.gradients.every((g) => g.mode === 'full' && g.checked + g.kinks === g.total)).toBe(true);
+    }
+  });
+});
+
+describe('correct layers pass in every mode', () => {
+  for (const mode of ['sampled', 'directional', 'auto'] as CheckMode[]) {
+    for (const params of CONV_PARAMS) {
+      it(`conv naive and fast, ${mode}, x 4,8,16,16 stride ${params.stride} pad ${params.pad}`, () => {
+        for (const seed of [3, 4]) {
+          for (const impl of [conv.impls.naive, conv.impls.fast!]) {
+            const r = check(conv, impl, LARGER, params, mode, {}, seed);
+            expect(r.problems).toEqual([]);
+            for (const g of r.gradients) {
+              expect(g.pass, `${g.name} ${g.relError}`).toBe(true);
+              // An order of magnitude of margin below the threshold.
+              expect(g.relError).toBeLessThan(g.threshold / 10);
+            }
+          }
+        }
+      });
+    }
+  }
+
+  it('sampled reports its coverage; directional its directions and step h * sqrt(D)', () => {
+    const s = check(conv, conv.impls.naive, LARGER, { stride: 1, pad: 1 }, 'sampled', { samples: 50 });
+    const dx = s.gradients.find((g) => g.name === 'dx')!;
+    expect(dx).toMatchObject({ mode: 'sampled', checked: 50, total: 8192 });
+    expect(s.gradients.find((g) => g.name === 'db')).toMatchObject({ checked: 8, total: 8 });
+    const d = check(conv, conv.impls.naive, LARGER, { stride: 1, pad: 1 }, 'directional', { directions: 3 });
+    for (const g of d.gradients) {
+      expect(g.mode).toBe('directional');
+      expect(g.checked).toBe(0);
+      expect(g.directional!.count).toBe(3);
+      expect(g.directional!.step).toBeCloseTo(1e-5 * Math.sqrt(g.total), 12);
+      expect(Math.abs(g.directional!.worst.analytic - g.directional!.worst.numeric)).toBeLessThan(1e-9 * Math.abs(g.directional!.worst.analytic) + 1e-12);
+    }
+  });
+
+  it('directions straddling relu kinks shrink their step instead of failing', () => {
+    const rng = new XoshiroRng(5);
+    const x = randn(rng, [8, 16, 32, 32]);
+    const r = gradCheck(relu, relu.impls.naive, { x }, {}, { rng, mode: 'directional', directions: 3 });
+    const dx = r.gradients[0];
+    expect(dx.pass).toBe(true);
+    expect(dx.directional!.count).toBe(3);
+    // 131072 elements each moved by ~1e-5: some cross 0, so the step had to shrink.
+    expect(dx.directional!.step).toBeLessThan(1e-5 * Math.sqrt(dx.total));
+  });
+
+  it('batchnorm (not per-sample in train mode) and maxpool pass sampled and directional', () => {
+    const bn = Object.fromEntries(batchnorm.params.map((p) => [p.name, p.default]));
+    for (const mode of ['sampled', 'directional'] as CheckMode[]) {
+      expect(check(batchnorm, batchnorm.impls.naive, { x: [64, 20] }, bn, mode).pass).toBe(true);
+      expect(check(maxpool, maxpool.impls.naive, { x: [4, 8, 16, 16] }, { pool_height: 2, pool_width: 2, stride: 2 }, mode).pass).toBe(true);
+    }
+  });
+});
+
+describe('the broken backward passes fail in every mode', () => {
+  const shapeOf: Record<CheckMode, Shapes> = { full: SMALL, sampled: LARGER, directional: LARGER, auto: LARGER };
+  for (const mode of ['full', 'sampled', 'directional', 'auto'] as CheckMode[]) {
+    for (const [name, backward] of Object.entries(brokenConv(conv.impls.naive))) {
+      it(`${mode}: ${name} (x ${shapeOf[mode].x.join(',')})`, () => {
+        for (const params of CONV_PARAMS) {
+          const r = check(conv, { forward: convForwardNaive, backward }, shapeOf[mode], params, mode);
+          expect(r.pass).toBe(false);
+          const failing = r.gradients.filter((g) => !g.pass);
+          expect(failing.length).toBeGreaterThan(0);
+          for (const g of failing) expect(g.relError).toBeGreaterThan(1e-3);
+          // Only the planted gradient fails.
+          const planted = name.slice(0, 2);
+          expect(failing.map((g) => g.name)).toEqual([planted]);
+        }
+      });
+    }
+    for (const [name, backward] of Object.entries(poolBroken)) {
+      it(`${mode}: max-pool ${name}`, () => {
+        const r = check(maxpool, { forward: maxpoolForwardNaive, backward }, { x: shapeOf[mode].x }, { pool_height: 2, pool_width: 2, stride: 2 }, mode);
+        expect(r.pass).toBe(false);
+        expect(r.gradients[0].relError).toBeGreaterThan(1e-3);
+      });
+    }
+  }
+
+  it('a failing directional check falls back to sampled elements and localizes', () => {
+    const r = check(conv, { forward: convForwardNaive, backward: brokenConv(conv.impls.naive)['dx with the wrong sign'] }, LARGER, { stride: 1, pad: 1 }, 'directional', { samples: 40 });
+    const dx = r.gradients.find((g) => g.name === 'dx')!;
+    expect(dx.mode).toBe('directional+sampled');
+    expect(dx.checked).toBe(40);
+    expect(dx.directional!.pass).toBe(false);
+    expect(dx.localization!.hint!.kind).toBe('sign');
+  });
+
+  it('the same harness passes the correct backward', () => {
+    for (const mode of ['full', 'sampled', 'directional', 'auto'] as CheckMode[]) {
+      for (const params of CONV_PARAMS) {
+        expect(check(conv, { forward: convForwardNaive, backward: convBackwardNaive }, shapeOf[mode], params, mode).pass).toBe(true);
+      }
+    }
+  });
+});
+
+describe('the numeric side', () => {
+  it('evaluates x of a per-sample layer on one sample, to the same numbers', () => {
+    const params = { stride: 1, pad: 1 };
+    const rng = new XoshiroRng(2);
+    const inputs = generateInputs(conv, resolveShapes(conv, LARGER, params), rng);
+    const dout = randn(rng, [4, 8, 16, 16]);
+    const sliced = new NumericSide(conv.impls.naive, inputs, params, dout, { sliceBatch: true });
+    const whole = new NumericSide(conv.impls.naive, inputs, params, dout);
+    for (const flat of [0, 3000, 8191]) {
+      const a = sliced.element('x', flat, 1e-5);
+      const b = whole.element('x', flat, 1e-5);
+      expect(Math.abs(a.value - b.value)).toBeLessThanOrEqual(a.noise + b.noise);
+    }
+    expect(sliced.perSample).toBe(true);
+    expect(whole.perSample).toBeUndefined();
+  });
+
+  it('refuses to slice batchnorm in train mode (its output couples the samples)', () => {
+    const params = Object.fromEntries(batchnorm.params.map((p) => [p.name, p.default]));
+    const rng = new XoshiroRng(2);
+    const inputs = generateInputs(batchnorm, resolveShapes(batchnorm, { x: [16, 5] }, params), rng);
+    const side = new NumericSide(batchnorm.impls.naive, inputs, params, randn(rng, [16, 5]), { sliceBatch: true });
+    side.element('x', 7, 1e-5);
+    expect(side.perSample).toBe(false);
+  });
+
+  it('uses the checked forward when the fast one disagrees, and says so', () => {
+    const off: LayerImpl = { forward: (i, p) => { const r = convForwardNaive(i, p); r.out.data[0] += 1; return r; }, backward: convBackwardNaive };
+    const r = check(conv, conv.impls.naive, LARGER, { stride: 1, pad: 1 }, 'sampled', { numericImpl: off, samples: 20 });
+    expect(r.pass).toBe(true);
+    expect(r.notes.join(' ')).toMatch(/the numeric side uses conv's checked forward pass: the fast forward differs from it by 1\.00e\+0/);
+  });
+});
+
+describe('layer checks at larger shapes', () => {
+  it('auto checks only the fast implementation and says why; explicit modes check both', () => {
+    const params = { stride: 1, pad: 1 };
+    const auto = checkLayer(conv, { params, shapes: LARGER, repeat: 0, budget: NO_LIMIT });
+    expect(auto.pass).toBe(true);
+    expect(auto.mode).toBe('auto');
+    expect([...new Set(auto.gradients.map((g) => g.impl))]).toEqual(['fast']);
+    expect(auto.notes[0]).toMatch(/^naive not checked: at these shapes auto mode checks only the fast implementation/);
+    const dir = checkLayer(conv, { params, shapes: LARGER, repeat: 0, mode: 'directional', directions: 2 });
+    expect([...new Set(dir.gradients.map((g) => g.impl))]).toEqual(['naive', 'fast']);
+    expect(dir.pass).toBe(true);
+  });
+
+  it('reports progress up to the total of every gradient', () => {
+    const seen: { impl: string; gradient: string; phase: string; done: number; total: number }[] = [];
+    checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, onProgress: (p) => seen.push({ ...p }) });
+    for (const impl of ['naive', 'fast']) {
+      for (const [gradient, total] of [['dx', 300], ['dw', 54], ['db', 2]] as const) {
+        const mine = seen.filter((p) => p.impl === impl && p.gradient === gradient);
+        expect(mine.map((p) => p.done)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+        expect(mine.every((p) => p.phase === 'full' && p.total === total)).toBe(true);
+      }
+    }
+  });
+});
+
+describe('h sweep', () => {
+  const hs = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9];
+
+  it('shows the V of truncation against rounding error for batchnorm dx, with the best h inside', () => {
+    const params = Object.fromEntries(batchnorm.params.map((p) => [p.name, p.default]));
+    const r = check(batchnorm, batchnorm.impls.naive, {}, params, 'full', { hSweep: true });
+    const dx = r.gradients.find((g) => g.name === 'dx')!;
+    const s = dx.sweep!;
+    expect(s.hs).toEqual(hs);
+    expect(s.basis).toBe('elements');
+    expect(s.relErrors).toHaveLength(8);
+    expect(s.bestH).toBeGreaterThanOrEqual(1e-6);
+    expect(s.bestH).toBeLessThanOrEqual(1e-4);
+    expect(s.bestRelError).toBe(Math.min(...s.relErrors));
+    // Truncation (h^2) on the left, rounding (1/h) on the right, both far above the bottom.
+    expect(s.relErrors[0]).toBeGreaterThan(100 * s.bestRelError);
+    expect(s.relErrors[7]).toBeGreaterThan(100 * s.bestRelError);
+    expect(s.relErrors[0] / s.relErrors[1]).toBeGreaterThan(50);
+    // At the check's own h the sweep repeats the check.
+    expect(s.relErrors[3]).toBe(dx.relError);
+  });
+
+  it('conv is linear: no truncation error, so the error only grows as h shrinks', () => {
+    const r = check(conv, conv.impls.naive, LARGER, { stride: 1, pad: 1 }, 'directional', { hSweep: true, directions: 2 });
+    for (const g of r.gradients) {
+      expect(g.sweep!.basis).toBe('directions');
+      expect(g.sweep!.relErrors[7]).toBeGreaterThan(100 * g.sweep!.relErrors[0]);
+      expect(g.sweep!.bestH).toBeGreaterThanOrEqual(1e-3);
+    }
+  });
+});
