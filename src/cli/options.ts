@@ -3,6 +3,8 @@
  * common numeric flags with one-line messages that name the flag.
  */
 import { UsageError } from '../errors.js';
+import { CHECK_MODES, type CheckMode } from '../gradcheck/modes.js';
+import type { DType } from '../tensor/tensor.js';
 
 /** The key commander stores `--pool-height` under: `poolHeight`. */
 export function optionKey(flag: string): string {
@@ -47,5 +49,33 @@ export function parseCommonFlags(o: Record<string, unknown>, defaultSeed: number
     color: o.color !== false,
     strictKinks: o.strictKinks === true,
     repeat: o.repeat === undefined ? 5 : parseNumberFlag('repeat', o.repeat, { integer: true, min: 0, max: 10000, what: 'an integer in [0, 10000]' }),
+  };
+}
+
+/** The flags of checks at scale: mode, samples, directions, budget, dtype, h sweep. */
+export interface ScaleCheckFlags {
+  checkMode: CheckMode;
+  samples?: number;
+  directions?: number;
+  budget?: number;
+  dtype: DType;
+  hSweep: boolean;
+}
+
+/** Parse `--check-mode`, `--samples`, `--directions`, `--budget`, `--dtype` and `--h-sweep`. */
+export function parseScaleFlags(o: Record<string, unknown>): ScaleCheckFlags {
+  const mode = String(o.checkMode ?? 'auto');
+  if (!(CHECK_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`--check-mode: expected one of ${CHECK_MODES.join(', ')}, got '${mode}'`);
+  }
+  const dtype = String(o.dtype ?? 'float64');
+  if (dtype !== 'float64' && dtype !== 'float32') throw new UsageError(`--dtype: expected float64 or float32, got '${dtype}'`);
+  return {
+    checkMode: mode as CheckMode,
+    samples: o.samples === undefined ? undefined : parseNumberFlag('samples', o.samples, { integer: true, min: 1, what: 'an integer >= 1' }),
+    directions: o.directions === undefined ? undefined : parseNumberFlag('directions', o.directions, { integer: true, min: 1, what: 'an integer >= 1' }),
+    budget: o.budget === undefined ? undefined : parseNumberFlag('budget', o.budget, { min: 0, minExclusive: true, what: 'a positive number of seconds' }),
+    dtype,
+    hSweep: o.hSweep === true,
   };
 }

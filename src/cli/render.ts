@@ -13,6 +13,9 @@ import type { BaselineComparison } from '../bench/baseline.js';
 import { describeDomain, isSettable } from '../layers/params.js';
 import { kebabName } from '../layers/registry.js';
 import { formatShape } from '../tensor/tensor.js';
+import type { CheckProgress, ImplGradientRow } from '../gradcheck/check-layer.js';
+import type { ErrorStats, GroupStats } from '../gradcheck/localize.js';
+import type { OutStream } from './io.js';
 
 /** A chalk instance that colours only when `color` is true. */
 export function painter(color: boolean): ChalkInstance {
@@ -72,10 +75,13 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
     for (const g of r.gradients) {
       const status = g.pass ? c.green('pass') : c.red('FAIL');
       const kinks = g.kinks ? ` (${g.kinks} kink${g.kinks === 1 ? '' : 's'})` : '';
-      const worst = g.message ?? `(${g.worst.index.join(', ')}): ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
-      t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worst, fmtErr(g.threshold), status + kinks]);
+      const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : g.worst.index.join(', ');
+      const worst = g.message ?? `(${at}): ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
+      t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worst, fmtErr(g.threshold), status + kinks + fmtCoverage(g)]);
     }
     lines.push(t.toString());
+    const details = renderCheckDetails(r, color);
+    if (details) lines.push(details.trimEnd());
   }
   if (r.timing.length) {
     const t = makeTable(['impl', 'forward ms', 'backward ms'], color);
@@ -92,6 +98,179 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
       : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
   );
   return lines.join('\n') + '\n';
+}
+
+/** How much of a gradient was checked, for the status column: '' when every element was. */
+export function fmtCoverage(g: ImplGradientRow): string {
+  const parts: string[] = [];
+  if (g.directional) parts.push(`${g.directional.count} dir${g.directional.count === 1 ? '' : 's'}`);
+  if (g.mode !== 'full' && (g.checked > 0 || !g.directional)) parts.push(`${g.checked}/${g.total} el`);
+  return parts.length ? ` [${parts.join(' + ')}]` : '';
+}
+
+/** Block characters of the error heatmap, from no error to the map's largest. */
+export const HEAT_CHARS = [' ', '░', '▒', '▓', '█'] as const;
+
+/** Widest heatmap drawn, in cells (wider maps are max-pooled down). */
+const HEATMAP_MAX_CELLS = 48;
+
+/**
+ * A heatmap of |error| as rows of block characters (two per cell), in a box so that a bright
+ * frame stands out: ' ' below 2% of the map's largest value, then quarters ░ ▒ ▓ █; '·' where
+ * no numeric value was evaluated. Wide maps are max-pooled to HEATMAP_MAX_CELLS columns.
+ */
+export function renderHeatmap(values: (number | null)[][], color: boolean): string[] {
+  const c = painter(color);
+  const rows = values.length;
+  const cols = rows ? values[0].length : 0;
+  const block = Math.max(1, Math.ceil(cols / HEATMAP_MAX_CELLS));
+  const grid: (number | null)[][] = [];
+  for (let r = 0; r < rows; r += block) {
+    const row: (number | null)[] = [];
+    for (let q = 0; q < cols; q += block) {
+      let v: number | null = null;
+      for (let i = r; i < Math.min(rows, r + block); i++) {
+        for (let j = q; j < Math.min(cols, q + block); j++) {
+          const x = values[i][j];
+          if (x !== null && (v === null || x > v)) v = x;
+        }
+      }
+      row.push(v);
+    }
+    grid.push(row);
+  }
+  let max = 0;
+  for (const row of grid) for (const v of row) if (v !== null && v > max) max = v;
+  const paint = [(s: string) => s, (s: string) => c.gray(s), (s: string) => c.yellow(s), (s: string) => c.red(s), (s: string) => c.redBright(s)];
+  const width = grid.length ? grid[0].length : 0;
+  const out = [`┌${'─'.repeat(2 * width)}┐`];
+  for (const row of grid) {
+    let line = '';
+    for (const v of row) {
+      if (v === null) {
+        line += ' ·';
+        continue;
+      }
+      const level = max === 0 || v <= 0.02 * max ? 0 : Math.min(4, Math.max(1, Math.ceil((4 * v) / max)));
+      line += paint[level](HEAT_CHARS[level].repeat(2));
+    }
+    out.push(`│${line}│`);
+  }
+  out.push(`└${'─'.repeat(2 * width)}┘`);
+  if (block > 1) out.push(`(each cell is the largest of ${block}x${block} elements)`);
+  out.push(`scale: |error| up to ${fmtErr(max)}; ' ' < 2%, ░ ▒ ▓ █ quarters${grid.some((r) => r.includes(null)) ? ', · not evaluated' : ''}`);
+  return out;
+}
+
+function fmtGroups(label: string, groups: GroupStats[], threshold: number, color: boolean): string {
+  const c = painter(color);
+  const shown = groups.slice(0, 16).map((g) => {
+    const v = `${g.index}:${fmtErr(g.maxRelError)}`;
+    return g.maxRelError > threshold ? c.red(v) : v;
+  });
+  const failing = groups.filter((g) => g.failing > 0).length;
+  return `${label} (max rel error; ${failing} of ${groups.length} fail): ${shown.join(' ')}${groups.length > 16 ? ' …' : ''}`;
+}
+
+function fmtStats(s: ErrorStats): string {
+  return `max rel ${fmtErr(s.maxRelError)}, ${s.failing} of ${s.count} fail`;
+}
+
+/** Where a failing gradient is wrong: worst elements, groups, border, heatmap and hint. */
+export function renderLocalization(g: ImplGradientRow, color: boolean): string {
+  const loc = g.localization;
+  if (!loc) return '';
+  const c = painter(color);
+  const lines: string[] = [];
+  lines.push(c.bold(`where ${g.impl} ${g.name} is wrong`) + ` (${loc.checked} of ${loc.total} elements evaluated):`);
+  if (loc.top.length) {
+    const t = makeTable(['element', 'analytic', 'numeric', 'abs error', 'rel error'], color);
+    for (const e of loc.top) t.push([`(${e.index.join(', ')})`, fmtVal(e.analytic), fmtVal(e.numeric), fmtErr(e.absError), fmtErr(e.relError)]);
+    lines.push(t.toString());
+  }
+  const [sampleName, channelName] = g.input === 'w' ? ['per filter f', 'per channel c'] : g.input === 'x' ? ['per sample n', 'per channel c'] : ['per index of axis 0', 'per channel'];
+  if (loc.perSample.length) lines.push(fmtGroups(sampleName, loc.perSample, g.threshold, color));
+  if (loc.perChannel.length) lines.push(fmtGroups(channelName, loc.perChannel, g.threshold, color));
+  if (loc.border) lines.push(`border (first/last rows and columns): ${fmtStats(loc.border)}${loc.interior ? `; interior: ${fmtStats(loc.interior)}` : ''}`);
+  if (loc.aligned) {
+    lines.push(`after aligning by the shift (${loc.aligned.shift.join(', ')}): the border band it leaves: ${fmtStats(loc.aligned.border)}; the rest: ${fmtStats(loc.aligned.interior)}`);
+  }
+  if (loc.heatmap) {
+    const h = loc.heatmap;
+    lines.push(`|error| over the last two axes at (${h.n}, ${h.c}):`);
+    lines.push(...renderHeatmap(h.values, color));
+    if (h.aligned) {
+      lines.push(`the same after aligning by the shift (${loc.aligned?.shift.join(', ')}):`);
+      lines.push(...renderHeatmap(h.aligned, color));
+    }
+  }
+  if (loc.hint) lines.push(c.yellow(`hint: ${loc.hint.message}`));
+  return lines.join('\n') + '\n';
+}
+
+/** `--h-sweep`: the error of every gradient at each h, the best h marked. */
+export function renderSweep(rows: ImplGradientRow[], color: boolean): string {
+  const swept = rows.filter((g) => g.sweep);
+  if (!swept.length) return '';
+  const c = painter(color);
+  const hs = swept[0].sweep!.hs;
+  const t = makeTable(['h', ...swept.map((g) => `${g.impl} ${g.name}`)], color);
+  for (let k = 0; k < hs.length; k++) {
+    t.push([fmtNum(hs[k]), ...swept.map((g) => {
+      const s = g.sweep!;
+      const v = fmtErr(s.relErrors[k]);
+      return s.hs[k] === s.bestH ? c.green(`${v} *`) : v;
+    })]);
+  }
+  const lines = [`relative error over h (truncation error falls with h, rounding error grows as h shrinks; * = best):`, t.toString()];
+  lines.push(`best h: ${swept.map((g) => `${g.impl} ${g.name} ${fmtNum(g.sweep!.bestH)} (${fmtErr(g.sweep!.bestRelError)})`).join(', ')}`);
+  return lines.join('\n') + '\n';
+}
+
+/** What follows the gradient table of a layer report: notes, where failures are, the h sweep. */
+export function renderCheckDetails(r: LayerCheckReport, color: boolean): string {
+  const parts: string[] = [];
+  for (const n of r.notes ?? []) parts.push(`note: ${n}\n`);
+  for (const g of r.gradients) if (!g.pass && g.localization) parts.push(renderLocalization(g, color));
+  parts.push(renderSweep(r.gradients, color));
+  return parts.join('');
+}
+
+/** One line of progress: `fast dx: sampled 40/128  3.2 s`. */
+export function renderProgress(p: CheckProgress, elapsedMs: number): string {
+  return `${p.impl} ${p.gradient}: ${p.phase} ${p.done}/${p.total}  ${(elapsedMs / 1000).toFixed(1)} s`;
+}
+
+/**
+ * A progress line on a terminal stream, drawn in place once the check has run `delayMs`
+ * (default 1 s) and redrawn at most every `intervalMs`; `done` erases it. The caller creates
+ * it only for a terminal.
+ */
+export function createProgressLine(
+  stream: OutStream,
+  color: boolean,
+  opts: { delayMs?: number; intervalMs?: number; now?: () => number } = {},
+): { update: (p: CheckProgress) => void; done: () => void } {
+  const now = opts.now ?? (() => performance.now());
+  const start = now();
+  const delay = opts.delayMs ?? 1000;
+  const interval = opts.intervalMs ?? 100;
+  let last = -Infinity;
+  let drawn = false;
+  const c = painter(color);
+  return {
+    update: (p) => {
+      const t = now();
+      if (t - start < delay || t - last < interval) return;
+      last = t;
+      drawn = true;
+      stream.write(`\r${c.dim(renderProgress(p, t - start))}\u001b[K`);
+    },
+    done: () => {
+      if (drawn) stream.write('\r\u001b[K');
+      drawn = false;
+    },
+  };
 }
 
 /** `cnn-check list`: every layer with its inputs, params and defaults. */

@@ -11,8 +11,9 @@ import { INIT_NAMES, RNG_NAMES, linspaceInput, loadCase, makeRng, shapesOf, type
 import { UsageError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Rng } from '../../tensor/rng.js';
-import { optionKey, parseCommonFlags, parseNumberFlag } from '../options.js';
-import { renderLayerReport } from '../render.js';
+import { optionKey, parseCommonFlags, parseNumberFlag, parseScaleFlags } from '../options.js';
+import { createProgressLine, renderLayerReport } from '../render.js';
+import { CHECK_MODES, DEFAULT_BUDGET_SECONDS, DEFAULT_DIRECTIONS, DEFAULT_SAMPLES, AUTO_DIRECTIONS } from '../../gradcheck/modes.js';
 import { wantColor, type CliIO } from '../io.js';
 
 /** Add the flags every checking command shares. */
@@ -25,6 +26,20 @@ export function addCommonCheckOptions(cmd: Command): Command {
     .option('--repeat <n>', 'timing runs per implementation, 0 to skip timing (default 5)')
     .option('--json', 'print one JSON document instead of tables')
     .option('--no-color', 'never colour the output');
+}
+
+/**
+ * Add the flags of checks at scale. NOTE: `--check-mode`, not `--mode`: `--mode` is the
+ * batchnorm and spatial-batchnorm param (train|test) on those commands.
+ */
+export function addScaleCheckOptions(cmd: Command): Command {
+  return cmd
+    .option('--check-mode <mode>', `how much of each gradient to evaluate: ${CHECK_MODES.join(', ')} (default auto: full when small, else directions + sampled elements within --budget)`)
+    .option('--samples <k>', `elements per input of a sampled check (default ${DEFAULT_SAMPLES})`)
+    .option('--directions <k>', `random directions per input of a directional check (default ${DEFAULT_DIRECTIONS}; auto: ${AUTO_DIRECTIONS})`)
+    .option('--budget <seconds>', `time budget for auto mode's samples, locating errors and timing (default ${DEFAULT_BUDGET_SECONDS})`)
+    .option('--dtype <dtype>', 'run the layer in float64 or float32 (the numeric side is always float64) (default float64)')
+    .option('--h-sweep', 'also show each gradient\'s error over h = 1e-2 ... 1e-9 and the best h');
 }
 
 /** Add a layer's own flags: one per param, `--<input>-shape` per settable input. */
@@ -117,13 +132,24 @@ export function registerLayerCommands(program: Command, io: CliIO, exit: { code:
     addLayerOptions(cmd, spec);
     addInputSourceOptions(cmd);
     addCommonCheckOptions(cmd);
+    addScaleCheckOptions(cmd);
     cmd.action((o: Record<string, unknown>) => {
       const common = parseCommonFlags(o, DEFAULT_SEED);
+      const scale = parseScaleFlags(o);
       const c = layerCaseFromOptions(spec, o, common.seed);
-      const report = checkLayer(spec, {
-        params: c.params, shapes: c.shapes, inputs: c.inputs, dout: c.dout, rng: c.rng, seed: c.seed,
-        h: common.h, maxError: common.maxError, strictKinks: common.strictKinks, repeat: common.repeat,
-      });
+      // Progress goes to stderr, only for a terminal, and only once a check has run for a second.
+      const progress = io.stderr.isTTY ? createProgressLine(io.stderr, wantColor({ ...io, stdout: io.stderr }, common)) : undefined;
+      let report;
+      try {
+        report = checkLayer(spec, {
+          params: c.params, shapes: c.shapes, inputs: c.inputs, dout: c.dout, rng: c.rng, seed: c.seed,
+          h: common.h, maxError: common.maxError, strictKinks: common.strictKinks, repeat: common.repeat,
+          mode: scale.checkMode, samples: scale.samples, directions: scale.directions, budget: scale.budget,
+          dtype: scale.dtype, hSweep: scale.hSweep, onProgress: progress?.update,
+        });
+      } finally {
+        progress?.done();
+      }
       if (common.json) io.stdout.write(JSON.stringify(report, jsonReplacer, 2) + '\n');
       else io.stdout.write(renderLayerReport(report, wantColor(io, common)));
       exit.code = report.pass ? 0 : 1;
