@@ -122,6 +122,9 @@ export interface LocalizeInput {
   topK?: number;
 }
 
+/** An analytic gradient below this fraction of the numeric one's magnitude counts as zero. */
+export const ZERO_FRACTION = 1e-9;
+
 /** Largest shift (rows or columns) the padding-offset test tries. */
 export const MAX_SHIFT = 3;
 
@@ -303,7 +306,8 @@ function scaleHint(inp: LocalizeInput, elements: number[], tol: number): Hint | 
   }
   if (elements.length === 0 || maxN === 0) return null;
   const g = inp.name;
-  if (maxA <= tol * maxN) {
+  // Zero, not merely small: db averaged over N*Hout*Wout = 32768 is a factor 3e-5, not a zero.
+  if (maxA <= ZERO_FRACTION * maxN) {
     return { kind: 'zero', factor: 0, message: `analytic ${g} is zero where the numeric one is not (largest |numeric| ${fmt(maxN)}): is ${g} ever written?` };
   }
   // Least squares over elements well above the numeric noise.

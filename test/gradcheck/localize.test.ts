@@ -241,6 +241,16 @@ describe('localization data', () => {
     expect(loc.heatmap).toBeUndefined();
   });
 
+  it('a tiny factor is a factor, not a zero: db averaged over 32768 in float32', () => {
+    const numeric = Float64Array.from([3, -1, 2.5, 7]);
+    const loc = localize({
+      name: 'db', input: 'b', shape: [4], analytic: numeric.map((v) => Math.fround(v / 32768)), numeric, kinks: new Uint8Array(4),
+      skipKinks: true, floor: 7 / 32768, threshold: 6.9e-4, outShape: [32, 4, 32, 32], outNames: ['N', 'F', 'Hout', 'Wout'],
+    });
+    expect(loc.hint!.kind).toBe('factor');
+    expect(loc.hint!.message).toContain('numeric / 32768 for all 4 checked elements, and 32768 = N*Hout*Wout');
+  });
+
   it('marks elements without a numeric value as unknown in the map', () => {
     const shape = [1, 1, 3, 4];
     const numeric = new Float64Array(12).fill(NaN);
