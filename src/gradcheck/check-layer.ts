@@ -128,7 +128,7 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
     notes.push(
       'naive not checked: at these shapes auto mode checks only the fast implementation (a full check takes two forward passes per ' +
         `element, ${fullWork.toExponential(1)} operations here); the naive loops are the same at every size and are checked in full at ` +
-        'small shapes. --check-mode sampled or directional checks them here too.',
+        'small shapes. Check mode sampled or directional (--check-mode) checks them here too.',
     );
   }
   const deadline = performance.now() + budget * 1000;
@@ -162,7 +162,7 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
       const passMs = performance.now() - t0;
       const runs = Math.max(1, Math.min(repeat, Math.floor((implDeadline - performance.now()) / Math.max(passMs, 1e-3))));
       const warmup = runs < repeat ? 0 : Math.max(0, (opts.warmup ?? 1) - 1);
-      if (runs < repeat) notes.push(`${implName}: timed over ${runs} run${runs === 1 ? '' : 's'} instead of ${repeat}: one forward and backward take ${passMs.toFixed(0)} ms, and the --budget of ${budget} s is spent`);
+      if (runs < repeat) notes.push(`${implName}: timed over ${runs} run${runs === 1 ? '' : 's'} instead of ${repeat}: one forward and backward take ${passMs.toFixed(0)} ms, and the time budget of ${budget} s is spent`);
       timing.push({ impl: implName, ...timePasses(impl, inputs, opts.params, dout, { warmup, repeat: runs }) });
     }
   }

@@ -149,7 +149,7 @@ export function outputAxisNames(outShape: readonly number[], hasWeights: boolean
 
 /** A product of output dimensions equal to `value` (relative `tol`), smallest subset first. */
 function matchDims(value: number, shape: readonly number[], names: readonly string[], tol: number): { product: number; names: string[] } | null {
-  const axes = shape.map((d, i) => i).filter((i) => shape[i] > 1);
+  const axes = shape.map((_, i) => i).filter((i) => shape[i] > 1);
   let best: { product: number; names: string[] } | null = null;
   for (let mask = 1; mask < 1 << axes.length; mask++) {
     let product = 1;
@@ -205,7 +205,7 @@ export function localize(inp: LocalizeInput): Localization {
     }
     return j;
   };
-  let slice: number[] = [];
+  const slice: number[] = [];
   let rows = 0;
   let cols = 0;
   if (worst.length && spatial.length) {

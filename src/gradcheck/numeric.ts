@@ -150,7 +150,14 @@ export class NumericSide {
     const dout: Tensor = { data: Float64Array.from(this.dout.data.subarray(n * outPer, (n + 1) * outPer)), shape: [1, ...this.dout.shape.slice(1)] };
     const state: SliceState = { n, perSample, inputs: { ...this.inputs, x: xs }, dout };
     if (this.perSample === undefined) {
-      const out = this.forward(state.inputs).out.data;
+      let out: ArrayLike<number>;
+      try {
+        out = this.forward(state.inputs).out.data;
+      } catch {
+        // A layer that refuses a batch of one is evaluated on the whole batch.
+        this.perSample = false;
+        return undefined;
+      }
       let scale = 0;
       let diff = 0;
       for (let k = 0; k < outPer; k++) {
