@@ -2,8 +2,10 @@
 """Compare cnn-check's timings with numpy (and PyTorch when importable) on the same shapes.
 
 One run: this script calls `node bin/cnn-check.js bench conv maxpool --json ...` (build
-first: `npm run build`), then times the same cases here and prints one table of ratios
-cnn-check / peer (below 1 means cnn-check is faster).
+first: `npm run build`), times the same cases here and prints one table of ratios
+cnn-check / peer (below 1 means cnn-check is faster). The fast implementations are timed in
+--rounds alternating rounds (cnn-check, then numpy and torch) and each side reports the median
+of its round medians, so load from other processes that comes and goes hits both sides alike.
 
 Peers, per case and dtype:
   numpy fast   the cs231n fast layers' method: conv as im2col through as_strided + one matrix
@@ -17,7 +19,7 @@ OpenBLAS: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from this process's
 before numpy loads (OpenBLAS then picks its kernels for this CPU itself); pass
 --keep-openblas-env to keep them. numpy and cnn-check both use --threads threads.
 
-Usage: python3 bench/peers.py [--threads N] [--repeat R] [--dtype float64|float32|both]
+Usage: python3 bench/peers.py [--threads N] [--repeat R] [--rounds K] [--dtype float64|float32|both]
                               [--naive-budget SECONDS] [--json] [--keep-openblas-env]
 """
 import argparse
@@ -36,6 +38,7 @@ def parse_args():
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for cnn-check and numpy (default: all cores)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per case (default 5)")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds of the fast timings (default 3)")
     p.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
     p.add_argument("--naive-budget", type=float, default=10.0, help="seconds a naive run may take before it is estimated from a smaller batch")
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
@@ -263,7 +266,8 @@ def torch_passes(layer, shapes, params, dtype, warmup, repeat):
     return median(fwd), median(bwd)
 
 
-def numpy_peers(layer, shapes, params, dtype):
+def numpy_case(layer, shapes, params, dtype):
+    """(forward, backward, make inputs at batch n) of the numpy fast and naive peers of a case."""
     rng = np.random.default_rng(231)
     dt = np.float64 if dtype == "float64" else np.float32
 
@@ -276,26 +280,22 @@ def numpy_peers(layer, shapes, params, dtype):
         def inputs_at(n):
             return (arr([n] + shapes["x"][1:]), arr(shapes["w"]), arr(shapes["b"]), s, p)
 
-        fast = time_passes(conv_forward_im2col, conv_backward_im2col, lambda: inputs_at(shapes["x"][0]), ARGS.warmup, ARGS.repeat)
-        naive = time_naive(conv_forward_naive, conv_backward_naive, inputs_at, shapes["x"][0], ARGS.warmup, ARGS.repeat, ARGS.naive_budget)
-        return fast, naive
+        return (conv_forward_im2col, conv_backward_im2col), (conv_forward_naive, conv_backward_naive), inputs_at
     ph, pw, s = params["pool_height"], params["pool_width"], params["stride"]
 
     def pool_inputs_at(n):
         return (arr([n] + shapes["x"][1:]), ph, pw, s)
 
-    fast = time_passes(maxpool_forward_fast, maxpool_backward_fast, lambda: pool_inputs_at(shapes["x"][0]), ARGS.warmup, ARGS.repeat)
-    naive = time_naive(maxpool_forward_naive, maxpool_backward_naive, pool_inputs_at, shapes["x"][0], ARGS.warmup, ARGS.repeat, ARGS.naive_budget)
-    return fast, naive
+    return (maxpool_forward_fast, maxpool_backward_fast), (maxpool_forward_naive, maxpool_backward_naive), pool_inputs_at
 
 
 # --- the run -----------------------------------------------------------------------------------
 
-def cnn_check_results():
+def cnn_check_results(impl):
     cli = os.path.join(ROOT, "bin", "cnn-check.js")
     if not os.path.exists(os.path.join(ROOT, "dist", "cli", "main.js")):
         sys.exit("peers.py: dist/ is missing; run `npm run build` first")
-    cmd = ["node", cli, "bench", "conv", "maxpool", "--json", "--dtype", ARGS.dtype, "--threads", str(ARGS.threads),
+    cmd = ["node", cli, "bench", "conv", "maxpool", "--json", "--impl", impl, "--dtype", ARGS.dtype, "--threads", str(ARGS.threads),
            "--repeat", str(ARGS.repeat), "--warmup", str(ARGS.warmup), "--naive-budget", str(ARGS.naive_budget)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
@@ -303,34 +303,51 @@ def cnn_check_results():
     return json.loads(done.stdout)
 
 
+def case_key(r):
+    return (r["layer"], json.dumps(r["shapes"]), json.dumps(r["params"], sort_keys=True), r["dtype"])
+
+
 def main():
-    report = cnn_check_results()
-    by_case = {}
-    for r in report["results"]:
-        key = (r["layer"], json.dumps(r["shapes"]), json.dumps(r["params"], sort_keys=True), r["dtype"])
-        by_case.setdefault(key, {})[r["impl"]] = r
-    rows = []
-    for (layer, shapes_s, params_s, dtype), impls in by_case.items():
-        shapes, params = json.loads(shapes_s), json.loads(params_s)
-        (nf, nb), (vf, vb, vbatch) = numpy_peers(layer, shapes, params, dtype)
-        row = {"layer": layer, "shapes": shapes, "params": params, "dtype": dtype,
-               "numpy_fast_ms": [nf, nb], "numpy_naive_ms": [vf, vb], "numpy_naive_batch": vbatch}
-        for impl in ("naive", "fast"):
-            if impl in impls:
-                r = impls[impl]
-                row[f"cnn_{impl}_ms"] = [r["forwardMs"]["median"], r["backwardMs"]["median"]]
-                if impl == "naive" and "estimatedFrom" in r:
-                    row["cnn_naive_batch"] = r["estimatedFrom"]["batch"]
-        if torch is not None:
-            row["torch_ms"] = list(torch_passes(layer, shapes, params, dtype, ARGS.warmup, ARGS.repeat))
-        rows.append(row)
-    machine = dict(report["machine"], numpy=np.__version__, blas=blas_name(), torch=getattr(torch, "__version__", None),
-                   python=platform.python_version(), threads=ARGS.threads,
-                   openblas_env="kept" if ARGS.keep_openblas_env else "unset")
+    rows = {}
+    machine = None
+
+    def row_for(r):
+        key = case_key(r)
+        if key not in rows:
+            rows[key] = {"layer": r["layer"], "shapes": r["shapes"], "params": r["params"], "dtype": r["dtype"],
+                         "rounds": {"cnn_fast": [], "numpy_fast": [], "torch": []}}
+        return rows[key]
+
+    for _ in range(ARGS.rounds):
+        report = cnn_check_results("fast")
+        machine = report["machine"]
+        for r in report["results"]:
+            row_for(r)["rounds"]["cnn_fast"].append([r["forwardMs"]["median"], r["backwardMs"]["median"]])
+        for row in rows.values():
+            fast, _, inputs_at = numpy_case(row["layer"], row["shapes"], row["params"], row["dtype"])
+            row["rounds"]["numpy_fast"].append(list(time_passes(*fast, lambda: inputs_at(row["shapes"]["x"][0]), ARGS.warmup, ARGS.repeat)))
+            if torch is not None:
+                row["rounds"]["torch"].append(list(torch_passes(row["layer"], row["shapes"], row["params"], row["dtype"], ARGS.warmup, ARGS.repeat)))
+    for r in cnn_check_results("naive")["results"]:
+        row = row_for(r)
+        row["cnn_naive_ms"] = [r["forwardMs"]["median"], r["backwardMs"]["median"]]
+        if "estimatedFrom" in r:
+            row["cnn_naive_batch"] = r["estimatedFrom"]["batch"]
+    for row in rows.values():
+        _, naive, inputs_at = numpy_case(row["layer"], row["shapes"], row["params"], row["dtype"])
+        vf, vb, vbatch = time_naive(*naive, inputs_at, row["shapes"]["x"][0], ARGS.warmup, ARGS.repeat, ARGS.naive_budget)
+        row["numpy_naive_ms"], row["numpy_naive_batch"] = [vf, vb], vbatch
+        for side, key in (("cnn_fast", "cnn_fast_ms"), ("numpy_fast", "numpy_fast_ms"), ("torch", "torch_ms")):
+            got = row["rounds"][side]
+            if got:
+                row[key] = [median([g[0] for g in got]), median([g[1] for g in got])]
+    machine = dict(machine, numpy=np.__version__, blas=blas_name(), torch=getattr(torch, "__version__", None),
+                   python=platform.python_version(), threads=ARGS.threads, rounds=ARGS.rounds, repeat=ARGS.repeat,
+                   openblas_env="kept" if ARGS.keep_openblas_env else "unset", load=os.getloadavg())
     if ARGS.json:
-        print(json.dumps({"machine": machine, "rows": rows}, indent=2))
+        print(json.dumps({"machine": machine, "rows": list(rows.values())}, indent=2))
     else:
-        print_table(machine, rows)
+        print_table(machine, list(rows.values()))
 
 
 def blas_name():
@@ -353,8 +370,9 @@ def ratio(a, b):
 def print_table(machine, rows):
     print(f"cnn-check vs peers: {machine['cpu']}, {machine['cores']} cores, threads {machine['threads']}, node {machine['node']} "
           f"(GEMM {machine['gemm']}), numpy {machine['numpy']} ({machine['blas']}, OpenBLAS env {machine['openblas_env']}), "
-          f"torch {machine['torch'] or 'not importable'}")
-    print("times: median ms forward / backward; ratio = cnn-check / peer on fwd+bwd (< 1: cnn-check faster)")
+          f"torch {machine['torch'] or 'not importable'}; load average at the end {' '.join(f'{v:.2f}' for v in machine['load'])}")
+    print(f"times: ms forward / backward, medians of {machine['repeat']} runs (fast: median over {machine['rounds']} alternating rounds); "
+          "ratio = cnn-check / peer on forward + backward (< 1: cnn-check faster)")
     head = ["case", "dtype", "cnn fast", "numpy fast", "fast ratio", "cnn naive", "numpy naive", "naive ratio", "cnn fast/naive"]
     if machine["torch"]:
         head += ["torch", "fast/torch"]

@@ -8,11 +8,13 @@
  * largest batch that fits instead and scales the times linearly to the full batch (every
  * registered layer is linear in its batch size); such rows carry `estimatedFrom`.
  *
- * A full garbage collection runs before every timed pass, outside the timing. V8 frees array
- * buffers only when it collects, so without it a pass finds the previous passes' outputs
- * still allocated and takes fresh pages from the OS, paying a page fault per 4 KiB: on a VM
- * that returns freed pages to its host that is ~10 us a page, 40 ms for one 16 MB output,
- * landing on whichever pass happens to allocate (numpy frees by refcount, so it never pays).
+ * Garbage collection, outside the timing: V8 frees array buffers only when it collects, and a
+ * pass that must take fresh pages from the OS pays a page fault per 4 KiB (~10 us a page on a
+ * VM that returns freed pages to its host: 40 ms for a 16 MB output), landing on whichever
+ * pass happens to allocate (numpy frees by refcount and rarely pays). So a full collection
+ * runs before each series, and before each pass when the previous pass took over
+ * GC_EVERY_PASS_MS. Not before every pass: a full collection also drops optimized code whose
+ * embedded maps it frees, and a short pure-JS pass would be timed re-optimizing.
  */
 import { availableParallelism, cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -133,6 +135,9 @@ export function collectGarbage(): void {
   gcFn?.();
 }
 
+/** Passes longer than this get a full collection before the next one (see the module comment). */
+const GC_EVERY_PASS_MS = 20;
+
 interface Timed {
   forwardMs: TimingStats;
   backwardMs: TimingStats;
@@ -143,17 +148,18 @@ function timeImpl(impl: LayerImpl, inputs: Record<string, Tensor>, params: Param
   const fwd: number[] = [];
   const bwd: number[] = [];
   let dout: Tensor | undefined;
+  collectGarbage();
   for (let r = 0; r < warmup + runs; r++) {
-    collectGarbage();
     const t0 = performance.now();
     const res = impl.forward(inputs, params);
     const t1 = performance.now();
     // The upstream gradient is drawn once, outside the timed region, from the output's shape.
     dout ??= toDType(randomDout(new XoshiroRng(seed + 1), res.out.shape), dtype);
-    collectGarbage();
+    if (t1 - t0 > GC_EVERY_PASS_MS) collectGarbage();
     const t2 = performance.now();
     impl.backward(dout, res.cache);
     const t3 = performance.now();
+    if (t3 - t2 > GC_EVERY_PASS_MS) collectGarbage();
     if (r >= warmup) {
       fwd.push(t1 - t0);
       bwd.push(t3 - t2);
