@@ -43,7 +43,7 @@ function layerFlags(): LayerFlag[] {
   };
   for (const spec of LAYERS) {
     for (const p of spec.params) add(p.flag, spec.name, 'param', p.help);
-    for (const input of spec.inputs) if (isSettable(input)) add(`${input.name}-shape`, spec.name, 'shape', `shape of ${input.help}`);
+    for (const input of spec.inputs) if (isSettable(input)) add(`${input.name}-shape`, spec.name, 'shape', `shape of ${input.name}, comma-separated`);
   }
   return [...flags.values()];
 }
