@@ -130,6 +130,11 @@ function u64(dv: DataView, off: number, what: string, fail: (m: string) => never
   return Number(v);
 }
 
+/** A member name fit for a one-line message: control characters written as \\xNN. */
+function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function decodeName(raw: Uint8Array, utf8: boolean): string | undefined {
   if (utf8) {
     try {
@@ -157,7 +162,7 @@ export function listNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): NpzEntry[
   const fail = (msg: string): never => {
     throw new FormatError(p + msg);
   };
-  const mp = (member: string) => (opts.name !== undefined ? `${opts.name}[${member}]: ` : `${member}: `);
+  const mp = (member: string) => (opts.name !== undefined ? `${opts.name}[${printable(member)}]: ` : `${printable(member)}: `);
   const failMember = (member: string, msg: string): never => {
     throw new FormatError(mp(member) + msg);
   };
@@ -272,9 +277,9 @@ export function listNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): NpzEntry[
     }
     if (diskStart !== 0) fail('multi-disk zip archives are not supported');
 
-    if (!member.endsWith('.npy') || member.length === 4) failMember(member, `expected a member name ending in '.npy', got '${member}'`);
+    if (!member.endsWith('.npy') || member.length === 4) failMember(member, `expected a member name ending in '.npy', got '${printable(member)}'`);
     const key = member.slice(0, -4);
-    if (keys.has(key)) failMember(member, `duplicate member name '${member}'`);
+    if (keys.has(key)) failMember(member, `duplicate member name '${printable(member)}'`);
     keys.add(key);
     if (flags & 0x2041) failMember(member, 'encrypted members are not supported');
     if (method !== 0 && method !== 8) failMember(member, `unsupported compression method: expected 0 (stored) or 8 (deflate), got ${method}`);
