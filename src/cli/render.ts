@@ -75,9 +75,10 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
     for (const g of r.gradients) {
       const status = g.pass ? c.green('pass') : c.red('FAIL');
       const kinks = g.kinks ? ` (${g.kinks} kink${g.kinks === 1 ? '' : 's'})` : '';
+      const noisy = g.withinNoise ? ` (${g.withinNoise} within rounding noise)` : '';
       const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : g.worst.index.join(', ');
       const worst = g.message ?? `(${at}): ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
-      t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worst, fmtErr(g.threshold), status + kinks + fmtCoverage(g)]);
+      t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worst, fmtErr(g.threshold), status + kinks + noisy + fmtCoverage(g)]);
     }
     lines.push(t.toString());
     const details = renderCheckDetails(r, color);

@@ -23,12 +23,12 @@
  *   directions and then sampled elements until the input's share of the time budget is spent.
  *   A layer whose inputs are all cheap is checked exactly as `full` checks it.
  *
- * Element errors. A layer checked in full with its own forward pass (mode `full`, or `auto` at
- * small shapes) gets the cs231n relative error exactly as it always did. Everything else (the
- * fast forward on the numeric side, thousands of elements) floors the denominator also at
- * noise / threshold, where noise is the centred difference's own rounding noise (numeric.ts
- * `roundingNoise`): among thousands of elements some are ~0 by cancellation, and their cs231n
- * relative error is pure rounding (3e-7 for x 4,8,16,16, stride 2, pad 2 in a full check).
+ * Element errors. Every mode reports the cs231n relative error. An element fails only when that
+ * exceeds the threshold and its absolute error also exceeds the centred difference's own
+ * rounding noise (numeric.ts `roundingNoise`): among many elements some are ~0 by cancellation,
+ * and their relative error is pure rounding (without this, 2-3% of seeds failed a correct conv
+ * at the cs231n shapes at 1e-7, and 3e-7 came out for x 4,8,16,16, stride 2, pad 2). Such
+ * elements are counted as `withinNoise`.
  *
  * Nothing here reads the clock to decide pass or fail: the budget only limits how many extra
  * samples are taken beyond the deterministic minimum (the directions, and FALLBACK_MIN_SAMPLES
@@ -121,6 +121,8 @@ export interface ElementPart {
   kinks: number;
   checked: number;
   nonFinite: number;
+  /** Elements whose relative error exceeds the threshold but whose absolute error is within rounding noise. */
+  withinNoise: number;
   pass: boolean;
 }
 
@@ -154,8 +156,8 @@ export interface InputCheck {
   numeric: NumericSide;
   plan: RowMode;
   /**
-   * The whole layer is checked in full with its own forward: the cs231n check exactly as it
-   * always was (no per-sample slicing, no noise floor).
+   * The whole layer is checked in full with its own forward, every element on the whole batch
+   * (no per-sample slicing).
    */
   classic: boolean;
   h: number;
@@ -201,26 +203,23 @@ function unitDirection(rng: Rng, D: number): Float64Array {
   return u;
 }
 
-/** Compare the analytic gradient with the numeric values at `flats` (every element for a full check). */
+/**
+ * Compare the analytic gradient with the numeric values at `flats` (every element for a full check).
+ * relError is the cs231n relative error. An element fails when that exceeds the threshold AND its
+ * absolute error exceeds the centred difference's own rounding noise (numeric.ts roundingNoise):
+ * among many elements some are ~0 by cancellation, and their relative error is pure rounding.
+ * The worst element shown is the worst failing one when any fails, else the worst overall.
+ */
 function compareElements(c: InputCheck, flats: readonly number[], numeric: Float64Array, kinks: Uint8Array, noise: Float64Array): ElementPart {
-  if (c.classic) {
-    // Exactly the comparison of the full check as it always was.
-    const cmp = compareArrays(c.analytic, numeric, c.shape, c.strictKinks ? undefined : kinks, c.floor);
-    let kinkCount = 0;
-    for (let i = 0; i < kinks.length; i++) kinkCount += kinks[i];
-    return {
-      relError: cmp.relError, maxAbsError: cmp.maxAbsError,
-      worst: { index: cmp.worst.index, analytic: cmp.worst.actual, numeric: cmp.worst.expected },
-      kinks: kinkCount, checked: flats.length - (c.strictKinks ? 0 : kinkCount), nonFinite: cmp.nonFinite,
-      pass: cmp.nonFinite === 0 && cmp.relError <= c.threshold,
-    };
-  }
   let relError = 0;
   let maxAbsError = 0;
   let worstFlat = -1;
+  let worstFailing = -1;
+  let worstFailingRel = 0;
   let nonFinite = 0;
   let kinkCount = 0;
   let checked = 0;
+  let withinNoise = 0;
   for (const i of flats) {
     if (kinks[i]) {
       kinkCount++;
@@ -235,21 +234,32 @@ function compareElements(c: InputCheck, flats: readonly number[], numeric: Float
       continue;
     }
     const abs = Math.abs(a - n);
-    const rel = abs / Math.max(c.floor, Math.abs(a) + Math.abs(n), noise[i] / c.threshold);
+    const rel = abs / Math.max(c.floor, Math.abs(a) + Math.abs(n));
     if (abs > maxAbsError) maxAbsError = abs;
     if (nonFinite === 0 && (worstFlat < 0 || rel > relError)) {
       relError = rel;
       worstFlat = i;
+    }
+    if (rel > c.threshold) {
+      if (abs <= noise[i]) withinNoise++;
+      else if (worstFailing < 0 || rel > worstFailingRel) {
+        worstFailing = i;
+        worstFailingRel = rel;
+      }
     }
   }
   if (nonFinite) {
     relError = Infinity;
     maxAbsError = Infinity;
   }
-  const worst = worstFlat < 0
+  const shown = nonFinite ? worstFlat : worstFailing >= 0 ? worstFailing : worstFlat;
+  const worst = shown < 0
     ? { index: [] as number[], analytic: NaN, numeric: NaN }
-    : { index: unravel(worstFlat, c.shape), analytic: c.analytic[worstFlat], numeric: numeric[worstFlat] };
-  return { relError, maxAbsError, worst, kinks: kinkCount, checked, nonFinite, pass: nonFinite === 0 && relError <= c.threshold };
+    : { index: unravel(shown, c.shape), analytic: c.analytic[shown], numeric: numeric[shown] };
+  return {
+    relError, maxAbsError, worst, kinks: kinkCount, checked, nonFinite, withinNoise,
+    pass: nonFinite === 0 && worstFailing < 0,
+  };
 }
 
 /** Directional check of one input; `keep` collects the directions for a sweep. */

@@ -130,10 +130,9 @@ export const affine: LayerSpec = {
     naive: { forward: affineForwardNaive, backward: affineBackwardNaive },
     fast: { forward: affineForwardFast, backward: affineBackwardFast },
   },
-  // Linear in each input, so no truncation error; rounding is ~1e-16 * |out| / h per output a
-  // perturbation touches (~1e-10 absolute), and dx, dw elements are sums of products that can
-  // cancel to near 0, where that becomes a large relative error. Measured over 4000 runs at the
-  // defaults: max 3.7e-7; at cs231n's x (2,4,5,6), w (120,3), 3000 runs: 4 above 1e-5, 1 above
-  // 1e-4 (max 2.7e-4). 1e-5 keeps false failures near 1 in 1e4 runs at the defaults.
-  tolerance: { grad: 1e-5 },
+  // Linear in each input: no truncation error, only rounding (~1e-16 * |out| / h per output a
+  // perturbation touches). Elements whose error is within that rounding noise cannot fail (see
+  // src/gradcheck/numeric.ts roundingNoise); with that floor, 500 seeds x naive, fast at the
+  // defaults measure median 5e-10, max 1.5e-7.
+  tolerance: { grad: 1e-6 },
 };

@@ -111,10 +111,9 @@ export const spatialBatchnorm: LayerSpec = {
     naive: { forward: spatialBatchnormForwardNaive, backward: spatialBatchnormBackwardNaive },
     fast: { forward: spatialBatchnormForwardFast, backward: spatialBatchnormBackwardFast },
   },
-  // Batchnorm's numerics (see there), but one perturbation moves all N*H*W outputs of its
-  // channel, so rounding dominates (the error grows like 1/h below h = 1e-5) and more elements
-  // lie near 0. Measured over 20000 runs at the defaults: median 5e-9, 10 above 1e-5, 1 above
-  // 1e-4 (max 1.7e-4); test mode, 6000 runs: max 1.1e-5. 1e-4: ~1 false failure in 2e4 runs.
-  tolerance: { grad: 1e-4 },
+  // Batchnorm's numerics (see there); one perturbation moves all N*H*W outputs of its channel, so
+  // rounding dominates. With the rounding-noise floor of the checker, 500 seeds x naive, fast at
+  // the defaults measure median 5e-9, max 8.3e-7.
+  tolerance: { grad: 1e-5 },
   stateOutputs: ['running_mean', 'running_var'],
 };

@@ -43,12 +43,13 @@ describe('cnn-check conv', () => {
     expect(a.gradients).toEqual(b.gradients);
   });
 
-  it('a threshold no real check can meet fails with exit 1', async () => {
-    const r = await run(['conv', '--max-error', '1e-30', '--repeat', '0', '--json']);
+  it('a failing check exits 1 (a step far too large for a nonlinear layer)', async () => {
+    const r = await run(['batchnorm', '--h', '0.5', '--repeat', '0', '--json']);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.pass).toBe(false);
-    expect(doc.gradients.every((g: { threshold: number }) => g.threshold === 1e-30)).toBe(true);
+    expect(doc.gradients.find((g: { name: string; impl: string }) => g.name === 'dx' && g.impl === 'naive').pass).toBe(false);
+    expect((await run(['batchnorm', '--h', '0.5', '--repeat', '0'])).stdout).toMatch(/FAIL: \d of 6 gradient checks failed/);
   });
 
   it('maxpool defaults and list', async () => {

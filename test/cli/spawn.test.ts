@@ -26,7 +26,7 @@ describe.skipIf(!built)('bin/cnn-check.js', () => {
     const ok = cli(['maxpool', '--json']);
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout).pass).toBe(true);
-    const fail = cli(['conv', '--json', '--max-error', '1e-40', '--repeat', '0']);
+    const fail = cli(['batchnorm', '--json', '--h', '0.5', '--repeat', '0']);
     expect(fail.status).toBe(1);
     expect(JSON.parse(fail.stdout).pass).toBe(false);
   });
