@@ -1,0 +1,71 @@
+/**
+ * What the main thread and a user module's worker (worker.ts) say to each other. The main
+ * thread posts one request at a time and blocks in Atomics.wait on the shared signal until
+ * the worker has posted its reply and bumped `SIGNAL_EVENTS`; it then takes the reply off
+ * its port with receiveMessageOnPort (bridge.ts). Replies carry the request's `seq`, so a
+ * late reply to an abandoned request is recognized and dropped.
+ */
+import type { Params } from '../layers/types.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Index of the signal's event counter: bumped after every reply and when the worker ends. */
+export const SIGNAL_EVENTS = 0;
+/** Index of the signal's flag set to 1 when the worker's thread is ending. */
+export const SIGNAL_DEAD = 1;
+/** Int32 slots of the signal. */
+export const SIGNAL_LENGTH = 2;
+
+/** `seq` of the reply the worker sends once it runs (and tsx is registered when needed). */
+export const SEQ_STARTED = 0;
+/** `seq` of the reply to importing the module. */
+export const SEQ_LOADED = 1;
+/** `seq` of the first forward or backward request. */
+export const SEQ_FIRST_CALL = 2;
+
+/** Caches of the most recent forward passes the worker keeps for backward (the numeric side runs forward only). */
+export const CACHE_SLOTS = 8;
+/** Lines of console output forwarded from a module before the rest is dropped. */
+export const MAX_LOG_LINES = 50;
+
+/** What the worker is started with. */
+export interface UserWorkerData {
+  /** file: URL of the user's module. */
+  moduleUrl: string;
+  signal: Int32Array;
+  /** A MessagePort: requests in, replies out. */
+  port: unknown;
+  /** file: URL of tsx's ESM API, registered before the module is imported (TypeScript modules). */
+  tsxApi?: string;
+}
+
+export type Request =
+  | { seq: number; op: 'forward'; inputs: Record<string, Tensor>; params: Params }
+  | { seq: number; op: 'backward'; dout: Tensor; cache: number };
+
+/** The answer to importing the module: the type of each export the contract needs, and every export's name. */
+export interface LoadedModule {
+  forward: string;
+  backward: string;
+  exports: string[];
+}
+
+/** A forward result as it crosses the threads: the cache stays in the worker, under `cache`. */
+export interface ForwardReply {
+  out: unknown;
+  state?: unknown;
+  switches?: unknown;
+  cache: number;
+}
+
+export interface Reply {
+  seq: number;
+  ok: boolean;
+  /** LoadedModule, ForwardReply or the gradients, when ok. */
+  value?: unknown;
+  /** One line saying what went wrong, when not ok. */
+  error?: string;
+  /** Milliseconds the call took inside the worker (forward and backward). */
+  ms?: number;
+  /** Console output of the module since the last reply. */
+  logs: string[];
+}

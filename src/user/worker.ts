@@ -1,0 +1,164 @@
+/**
+ * The worker thread a user's module runs in (see bridge.ts and protocol.ts). It imports the
+ * module, then answers forward and backward requests one at a time. Each forward's cache stays
+ * here (it may hold anything, closures included) and the main thread gets a number for it;
+ * the last CACHE_SLOTS caches are kept. Console output of the module is captured and sent back
+ * with the replies, so it reaches the user in order and never mixes into a JSON document on
+ * stdout. When the thread ends for any reason (process.exit in the module, an uncaught error,
+ * terminate) it raises the signal's dead flag, so a waiting main thread wakes at once.
+ */
+import { workerData, type MessagePort } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { basename } from 'node:path';
+import { format } from 'node:util';
+import {
+  CACHE_SLOTS, MAX_LOG_LINES, SEQ_LOADED, SEQ_STARTED, SIGNAL_DEAD, SIGNAL_EVENTS,
+  type ForwardReply, type LoadedModule, type Reply, type Request, type UserWorkerData,
+} from './protocol.js';
+
+type Fn = (...args: unknown[]) => unknown;
+
+const { moduleUrl, signal, tsxApi } = workerData as UserWorkerData;
+const port = (workerData as UserWorkerData).port as MessagePort;
+const modulePath = fileURLToPath(moduleUrl);
+
+let logs: string[] = [];
+let logLines = 0;
+function capture(text: string): void {
+  if (logLines > MAX_LOG_LINES) return;
+  for (const line of text.split('\n')) {
+    if (++logLines > MAX_LOG_LINES) {
+      logs.push(`(further output of ${basename(modulePath)} dropped after ${MAX_LOG_LINES} lines)`);
+      return;
+    }
+    logs.push(line);
+  }
+}
+for (const method of ['log', 'info', 'debug', 'warn', 'error', 'trace'] as const) {
+  (console as unknown as Record<string, Fn>)[method] = (...args: unknown[]) => capture(format(...args));
+}
+
+function wake(): void {
+  Atomics.add(signal, SIGNAL_EVENTS, 1);
+  Atomics.notify(signal, SIGNAL_EVENTS);
+}
+
+let inFlight: number | undefined;
+function reply(r: Omit<Reply, 'logs'>): void {
+  if (r.seq === inFlight) inFlight = undefined;
+  const msg: Reply = { ...r, logs };
+  logs = [];
+  try {
+    port.postMessage(msg);
+  } catch (err) {
+    // NOTE: a result holding something structured clone cannot copy (a function, a class instance with private state).
+    port.postMessage({ seq: r.seq, ok: false, logs: msg.logs, error: `returned a value cnn-check cannot copy from the module: ${oneLine(err)}` });
+  }
+  wake();
+}
+
+/** `Error: message (file.mjs:12:7)`: the thrown value on one line, with where in the user's code it was thrown. */
+function oneLine(err: unknown): string {
+  if (!(err instanceof Error)) return `${typeof err === 'string' ? err : format(err)}`.split('\n')[0];
+  const text = `${err.name}: ${err.message}`.split('\n')[0];
+  const self = import.meta.url;
+  const frame = (err.stack ?? '')
+    .split('\n')
+    .slice(1)
+    .map((l) => /\(?(file:\/\/[^\s()]+?):(\d+):(\d+)\)?$/.exec(l.trim()))
+    .find((m) => m && m[1] !== self);
+  return frame ? `${text} (${basename(fileURLToPath(frame[1]))}:${frame[2]}:${frame[3]})` : text;
+}
+
+process.on('exit', () => {
+  Atomics.store(signal, SIGNAL_DEAD, 1);
+  wake();
+});
+// An error thrown later by the module (a timer, a stray promise) fails the call in flight, if any.
+const asyncFailure = (what: string) => (err: unknown) => {
+  const text = `${what}: ${oneLine(err)}`;
+  if (inFlight !== undefined) reply({ seq: inFlight, ok: false, error: text });
+  else capture(text);
+};
+process.on('uncaughtException', asyncFailure('the module threw asynchronously'));
+process.on('unhandledRejection', asyncFailure('a promise of the module was rejected'));
+
+const caches = new Map<number, unknown>();
+let nextCache = 0;
+let fns: { forward: Fn; backward: Fn } | undefined;
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Call `f`, awaiting a promise it returns; the time is the call's, awaited. */
+async function timed(f: () => unknown): Promise<{ value: unknown; ms: number }> {
+  const t0 = performance.now();
+  let value = f();
+  if (isThenable(value)) value = await value;
+  return { value, ms: performance.now() - t0 };
+}
+
+async function handle(req: Request): Promise<void> {
+  inFlight = req.seq;
+  try {
+    if (req.op === 'forward') {
+      const { value, ms } = await timed(() => fns!.forward(req.inputs, req.params));
+      if (typeof value !== 'object' || value === null) {
+        reply({ seq: req.seq, ok: false, error: `forward returned ${value === null ? 'null' : typeof value}: expected an object {out, cache}` });
+        return;
+      }
+      const r = value as Record<string, unknown>;
+      const id = nextCache++;
+      caches.set(id, r.cache);
+      if (caches.size > CACHE_SLOTS) caches.delete(caches.keys().next().value!);
+      const out: ForwardReply = { out: r.out, cache: id };
+      if (r.state !== undefined) out.state = r.state;
+      if (r.switches !== undefined) out.switches = r.switches;
+      reply({ seq: req.seq, ok: true, value: out, ms });
+    } else {
+      if (!caches.has(req.cache)) {
+        reply({ seq: req.seq, ok: false, error: `backward was called with the cache of an old forward pass (only the last ${CACHE_SLOTS} are kept)` });
+        return;
+      }
+      const { value, ms } = await timed(() => fns!.backward(req.dout, caches.get(req.cache)));
+      reply({ seq: req.seq, ok: true, value, ms });
+    }
+  } catch (err) {
+    reply({ seq: req.seq, ok: false, error: `${req.op} threw ${oneLine(err)}` });
+  }
+}
+
+/**
+ * The module's forward and backward: its named exports when it has either, else the properties of
+ * its default export (`export default {forward, backward}`, or a CommonJS `module.exports`).
+ */
+function findExports(mod: Record<string, unknown>): LoadedModule {
+  const def = mod.default;
+  const named = 'forward' in mod || 'backward' in mod;
+  const source = (named ? mod : typeof def === 'object' || typeof def === 'function' ? def ?? {} : {}) as Record<string, unknown>;
+  if (typeof source.forward === 'function' && typeof source.backward === 'function') {
+    // Called as methods, so a default export that is an object or class instance keeps its `this`.
+    fns = { forward: (...a) => (source.forward as Fn).apply(source, a), backward: (...a) => (source.backward as Fn).apply(source, a) };
+  }
+  const names = Object.keys(mod).filter((k) => k !== 'default');
+  if (!named && typeof def === 'object' && def !== null) names.push(...Object.keys(def).map((k) => `default.${k}`));
+  return { forward: typeof source.forward, backward: typeof source.backward, exports: names };
+}
+
+async function start(): Promise<void> {
+  if (tsxApi) ((await import(tsxApi)) as { register: () => void }).register();
+  reply({ seq: SEQ_STARTED, ok: true });
+  inFlight = SEQ_LOADED;
+  let loaded: LoadedModule;
+  try {
+    loaded = findExports((await import(moduleUrl)) as Record<string, unknown>);
+  } catch (err) {
+    reply({ seq: SEQ_LOADED, ok: false, error: oneLine(err) });
+    return;
+  }
+  reply({ seq: SEQ_LOADED, ok: true, value: loaded });
+  port.on('message', (req: Request) => void handle(req));
+}
+
+void start();
