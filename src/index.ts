@@ -10,7 +10,12 @@ export { LAYERS, getLayer, canonicalLayerName } from './layers/registry.js';
 export { convGeometry, poolGeometry, windowOutputSize, type ConvGeometry, type PoolGeometry } from './layers/geometry.js';
 export { resolveParams, resolveShapes, generateInputs, parseShape } from './layers/params.js';
 export { gradCheck, DEFAULT_H, type GradCheckResult, type GradientRow, type GradCheckOptions } from './gradcheck/gradcheck.js';
-export { checkLayer, DEFAULT_SEED, type LayerCheckReport, type CheckLayerOptions, type CheckProgress, type ImplGradientRow } from './gradcheck/check-layer.js';
+export {
+  checkLayer, compareWithReference, DEFAULT_SEED,
+  type LayerCheckReport, type CheckLayerOptions, type CheckProgress, type ImplGradientRow, type TimingRow,
+  type ExtraImpl, type ReferenceComparison, type ReferenceComparisonResult,
+} from './gradcheck/check-layer.js';
+export { loadUserImpl, UserImplError, USER_IMPL_NAME, DEFAULT_IMPL_TIMEOUT_SECONDS, type UserImpl, type UserImplOptions } from './user/load.js';
 export {
   CHECK_MODES, DEFAULT_SAMPLES, DEFAULT_DIRECTIONS, AUTO_DIRECTIONS, DEFAULT_BUDGET_SECONDS, AUTO_FULL_MAX_WORK, SWEEP_HS,
   planInput, autoIsFull, forwardWork,

@@ -8,14 +8,23 @@
  * in full at small shapes, and at x 32,64,32,32 a single naive conv forward and backward take
  * ~25 s. Explicit modes check every implementation, with the fast forward on the numeric side,
  * so the naive implementation's own forward and backward are its only naive cost.
+ *
+ * Implementations from outside the registry (a user's module, `--impl`) are checked after the
+ * built-in ones: first compared with the reference (naive, float64) on the same inputs and dout,
+ * which also finds a module that throws, hangs or returns the wrong shapes before any numeric
+ * work, then gradient-checked (outside a full check the numeric side runs the reference's fast
+ * forward when the module's forward agrees with it, as for the naive implementation), then timed.
  */
 import { formatShape, sameShape, size, toDType, type DType, type Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';
 import { XoshiroRng, type Rng } from '../tensor/rng.js';
 import type { ImplName, LayerSpec, Params, Shapes } from '../layers/types.js';
 import { generateInput, resolveShapes } from '../layers/params.js';
-import { timePasses, type PassTimings } from '../bench/timing.js';
-import { DEFAULT_H, gradCheck, type GradientRow } from './gradcheck.js';
+import { summarize, timePasses, type PassTimings } from '../bench/timing.js';
+import { compareArrays, REL_ERROR_FLOOR } from '../tensor/compare.js';
+import { COMPARE_TOLERANCE, type ArrayReport } from '../fixtures/compare.js';
+import type { LayerImpl } from '../layers/types.js';
+import { DEFAULT_H, gradCheck, randomDout, type GradientRow } from './gradcheck.js';
 import { DEFAULT_BUDGET_SECONDS, autoIsFull, forwardWork, type CheckMode, type GradientProgress } from './modes.js';
 
 /** Share of each implementation's budget kept for the timing table. */
@@ -23,7 +32,8 @@ export const TIMING_BUDGET_FRACTION = 0.2;
 
 /** Progress of a layer check: a gradient of one implementation. */
 export interface CheckProgress extends GradientProgress {
-  impl: ImplName;
+  /** `naive`, `fast`, or an extra implementation's name. */
+  impl: string;
 }
 
 /** Default seed of generated inputs (printed with every report so a run can be repeated). */
@@ -62,15 +72,47 @@ export interface CheckLayerOptions {
   hSweep?: boolean;
   /** Called as the numeric side advances. */
   onProgress?: (p: CheckProgress) => void;
+  /** Implementations from outside the registry to check, compare with the reference and time too. */
+  extraImpls?: ExtraImpl[];
+}
+
+/**
+ * An implementation from outside the registry, such as a user's module (`--impl`). Errors its
+ * forward or backward throw are failures of the check, reported with their message.
+ */
+export interface ExtraImpl {
+  /** Its name in the rows and the timing table: `user`. */
+  name: string;
+  impl: LayerImpl;
+  /** Where it came from (a path), for the report. */
+  source?: string;
+  /**
+   * Milliseconds of its last forward or backward call as measured where it ran, for the timing
+   * table (a worker bridge's copying excluded); the wall clock around the call when absent.
+   */
+  lastCallMs?: () => number;
 }
 
 /** A gradient row tagged with the implementation it belongs to. */
 export interface ImplGradientRow extends GradientRow {
-  impl: ImplName;
+  /** `naive`, `fast`, or an extra implementation's name. */
+  impl: string;
 }
 
 export interface TimingRow extends PassTimings {
-  impl: ImplName;
+  impl: string;
+}
+
+/**
+ * An implementation's forward and backward against the reference (naive, computed in float64)
+ * on the check's inputs and dout: `out`, the updated state as `<name>_after`, and every gradient,
+ * judged as `compare` judges fixture arrays (COMPARE_TOLERANCE; `worst.actual` is the implementation's).
+ */
+export interface ReferenceComparison {
+  impl: string;
+  source?: string;
+  pass: boolean;
+  arrays: ArrayReport[];
 }
 
 /** The report of a layer command (also its `--json` document). */
@@ -92,6 +134,129 @@ export interface LayerCheckReport {
   /** How the check ran, when it is not the obvious (an implementation skipped, the numeric side's forward). */
   notes: string[];
   timing: TimingRow[];
+  /** Extra implementations compared with the reference (present when there are any). */
+  comparisons?: ReferenceComparison[];
+}
+
+/** An error thrown by an extra implementation's own forward or backward, as opposed to a bug of the checker. */
+class ImplCallError extends Error {
+  constructor(err: unknown) {
+    super(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+/** `impl` with every error of its calls wrapped in ImplCallError. */
+function guarded(impl: LayerImpl): LayerImpl {
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw err instanceof ImplCallError ? err : new ImplCallError(err);
+    }
+  };
+  return { forward: (inputs, params) => wrap(() => impl.forward(inputs, params)), backward: (dout, cache) => wrap(() => impl.backward(dout, cache)) };
+}
+
+function inFloat64(t: Tensor): Tensor {
+  return t.data instanceof Float64Array ? t : toDType(t, 'float64');
+}
+
+/** One array of an implementation against the reference's; `missing` is the message when the implementation gave none. */
+function compareToReference(name: string, actual: Tensor | undefined, expected: Tensor, missing: string): ArrayReport {
+  if (!actual) return failedArray(name, missing);
+  const dtype = actual.data instanceof Float32Array ? 'float32' : 'float64';
+  const tol = COMPARE_TOLERANCE[dtype];
+  const base = { name, dtype, threshold: tol.threshold };
+  if (!sameShape(actual.shape, expected.shape)) {
+    return { ...base, relError: Infinity, maxAbsError: Infinity, worst: null, pass: false, message: `${name} must have the reference's shape ${formatShape(expected.shape)}, got ${formatShape(actual.shape)}` };
+  }
+  let largest = 0;
+  for (let i = 0; i < expected.data.length; i++) largest = Math.max(largest, Math.abs(expected.data[i]));
+  const cmp = compareArrays(actual.data, expected.data, expected.shape, undefined, Math.max(REL_ERROR_FLOOR, tol.floorScale * largest));
+  const row: ArrayReport = {
+    ...base, relError: cmp.relError, maxAbsError: cmp.maxAbsError,
+    worst: { index: cmp.worst.index, expected: cmp.worst.expected, actual: cmp.worst.actual },
+    pass: cmp.nonFinite === 0 && cmp.relError <= tol.threshold,
+  };
+  if (cmp.nonFinite) row.message = `${cmp.nonFinite} NaN/Inf value(s), first at (${cmp.worst.index.join(', ')})`;
+  return row;
+}
+
+function failedArray(name: string, message: string): ArrayReport {
+  return { name, dtype: '-', relError: Infinity, maxAbsError: Infinity, worst: null, threshold: COMPARE_TOLERANCE.float64.threshold, pass: false, message };
+}
+
+/** What comparing an implementation with the reference found. */
+export interface ReferenceComparisonResult {
+  arrays: ArrayReport[];
+  /** Why the implementation cannot be gradient-checked: a call failed, or out has the wrong shape. */
+  failure?: string;
+}
+
+/**
+ * Run `impl` and the reference (naive, float64) forward on `inputs` and backward on `dout` (the
+ * output's shape) and compare out, the state and every gradient. Errors of `impl`'s calls become
+ * failed rows and `failure`; `isImplError` tells `impl`'s errors from others, which propagate
+ * (every error is `impl`'s by default).
+ */
+export function compareWithReference(
+  spec: LayerSpec, impl: LayerImpl, inputs: Record<string, Tensor>, params: Params, dout: Tensor,
+  isImplError: (err: unknown) => boolean = () => true,
+): ReferenceComparisonResult {
+  const ref = spec.impls.naive;
+  const inputs64: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(inputs)) inputs64[k] = inFloat64(t);
+  const refFwd = ref.forward(inputs64, params);
+  const refGrads = ref.backward(inFloat64(dout), refFwd.cache);
+  const stateNames = Object.keys(refFwd.state ?? {});
+  const gradNames = Object.keys(refGrads);
+  const call = <T>(f: () => T): T | { error: string } => {
+    try {
+      return f();
+    } catch (err) {
+      if (!isImplError(err)) throw err;
+      return { error: (err as Error)?.message ?? String(err) };
+    }
+  };
+  const fwd = call(() => impl.forward(inputs, params));
+  if ('error' in fwd) {
+    return {
+      arrays: [failedArray('out', fwd.error), ...[...stateNames.map((k) => `${k}_after`), ...gradNames].map((n) => failedArray(n, 'not compared: forward failed'))],
+      failure: fwd.error,
+    };
+  }
+  const arrays = [compareToReference('out', fwd.out, refFwd.out, 'forward returned no out')];
+  for (const k of stateNames) arrays.push(compareToReference(`${k}_after`, fwd.state?.[k], refFwd.state![k], `forward returned no state.${k} (the updated ${k})`));
+  if (!sameShape(fwd.out.shape, refFwd.out.shape)) {
+    arrays.push(...gradNames.map((n) => failedArray(n, 'not compared: out has the wrong shape')));
+    return { arrays, failure: `forward's out has shape ${formatShape(fwd.out.shape)}, expected the reference's ${formatShape(refFwd.out.shape)}` };
+  }
+  const grads = call(() => impl.backward(dout, fwd.cache));
+  if ('error' in grads) {
+    arrays.push(...gradNames.map((n, k) => failedArray(n, k === 0 ? (grads.error as string) : 'not compared: backward failed')));
+    return { arrays, failure: grads.error as string };
+  }
+  for (const k of gradNames) arrays.push(compareToReference(k, grads[k], refGrads[k], `backward returned no ${k}`));
+  return { arrays };
+}
+
+/** Time an extra implementation: as timePasses, with the implementation's own clock when it has one. */
+function timeExtra(extra: ExtraImpl, impl: LayerImpl, inputs: Record<string, Tensor>, params: Params, dout: Tensor, warmup: number, repeat: number): PassTimings {
+  const fwd: number[] = [];
+  const bwd: number[] = [];
+  for (let r = 0; r < warmup + repeat; r++) {
+    const t0 = performance.now();
+    const res = impl.forward(inputs, params);
+    const t1 = performance.now();
+    const fMs = extra.lastCallMs?.() ?? t1 - t0;
+    impl.backward(dout, res.cache);
+    const bMs = extra.lastCallMs?.() ?? performance.now() - t1;
+    if (r >= warmup) {
+      fwd.push(fMs);
+      bwd.push(bMs);
+    }
+  }
+  return { forwardMs: summarize(fwd), backwardMs: summarize(bwd) };
 }
 
 /** Validate, generate, check and time one layer. Throws CnnCheckError on bad shapes/params. */
@@ -136,7 +301,9 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
   const gradients: ImplGradientRow[] = [];
   const problems: string[] = [];
   const timing: TimingRow[] = [];
-  let implsLeft = implNames.filter((n) => spec.impls[n]).length;
+  const extras = opts.extraImpls ?? [];
+  let implsLeft = implNames.filter((n) => spec.impls[n]).length + extras.length;
+  const prefixed = implsLeft > 1;
   for (const implName of implNames) {
     const impl = spec.impls[implName];
     if (!impl) continue;
@@ -153,7 +320,7 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
     });
     dout ??= res.dout;
     gradients.push(...res.gradients.map((g) => ({ impl: implName, ...g })));
-    problems.push(...res.problems.map((p) => (implNames.length > 1 ? `${implName}: ${p}` : p)));
+    problems.push(...res.problems.map((p) => (prefixed ? `${implName}: ${p}` : p)));
     notes.push(...res.notes.map((n) => `${implName}: ${n}`));
     if (repeat > 0 && res.problems.length === 0 && dout) {
       // One pass measured first (it is also the first warm-up run) bounds the timing runs by the budget.
@@ -166,6 +333,54 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
       timing.push({ impl: implName, ...timePasses(impl, inputs, opts.params, dout, { warmup, repeat: runs }) });
     }
   }
+  const comparisons: ReferenceComparison[] = [];
+  for (const extra of extras) {
+    const impl = guarded(extra.impl);
+    const repeat = opts.repeat ?? 5;
+    const implDeadline = performance.now() + Math.max(0, deadline - performance.now()) / implsLeft--;
+    const checkDeadline = implDeadline - (repeat > 0 ? TIMING_BUDGET_FRACTION * (implDeadline - performance.now()) : 0);
+    // NOTE: no built-in check draws dout when the inputs hold NaN; the extra one still needs one to compare.
+    dout ??= toDType(randomDout(rng, spec.impls.naive.forward(inputs, opts.params).out.shape), dtype);
+    const isImplError = (err: unknown) => err instanceof ImplCallError;
+    const cmp = compareWithReference(spec, impl, inputs, opts.params, dout, isImplError);
+    comparisons.push({ impl: extra.name, ...(extra.source !== undefined ? { source: extra.source } : {}), pass: cmp.arrays.every((a) => a.pass), arrays: cmp.arrays });
+    if (cmp.failure) {
+      problems.push(`${extra.name}: ${cmp.failure}`);
+      notes.push(`${extra.name}: not gradient-checked or timed: its forward or backward failed`);
+      continue;
+    }
+    let res;
+    try {
+      res = gradCheck(spec, impl, inputs, opts.params, {
+        rng, dout, h, maxError: opts.maxError, strictKinks: opts.strictKinks,
+        mode, samples: opts.samples, directions: opts.directions, dtype, hSweep: opts.hSweep, sampleSeed: seed,
+        deadline: checkDeadline, numericImpl: spec.impls.fast ?? spec.impls.naive,
+        onProgress: opts.onProgress ? (p) => opts.onProgress!({ impl: extra.name, ...p }) : undefined,
+      });
+    } catch (err) {
+      // A call of the numeric side failed (the first forward and backward had run above).
+      if (!isImplError(err)) throw err;
+      problems.push(`${extra.name}: the gradient check stopped: ${(err as Error).message}`);
+      continue;
+    }
+    gradients.push(...res.gradients.map((g) => ({ impl: extra.name, ...g })));
+    problems.push(...res.problems.map((p) => `${extra.name}: ${p}`));
+    notes.push(...res.notes.map((n) => `${extra.name}: ${n}`));
+    if (repeat > 0 && res.problems.length === 0) {
+      try {
+        const t0 = performance.now();
+        impl.backward(dout, impl.forward(inputs, opts.params).cache);
+        const passMs = performance.now() - t0;
+        const runs = Math.max(1, Math.min(repeat, Math.floor((implDeadline - performance.now()) / Math.max(passMs, 1e-3))));
+        const warmup = runs < repeat ? 0 : Math.max(0, (opts.warmup ?? 1) - 1);
+        if (runs < repeat) notes.push(`${extra.name}: timed over ${runs} run${runs === 1 ? '' : 's'} instead of ${repeat}: one forward and backward take ${passMs.toFixed(0)} ms, and the time budget of ${budget} s is spent`);
+        timing.push({ impl: extra.name, ...timeExtra(extra, impl, inputs, opts.params, dout, warmup, runs) });
+      } catch (err) {
+        if (!isImplError(err)) throw err;
+        problems.push(`${extra.name}: timing stopped: ${(err as Error).message}`);
+      }
+    }
+  }
   return {
     layer: spec.name,
     params: opts.params,
@@ -175,10 +390,11 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
     h,
     mode,
     budget,
-    pass: problems.length === 0 && gradients.length > 0 && gradients.every((g) => g.pass),
+    pass: problems.length === 0 && gradients.length > 0 && gradients.every((g) => g.pass) && comparisons.every((c) => c.pass),
     gradients,
     problems,
     notes,
     timing,
+    ...(extras.length ? { comparisons } : {}),
   };
 }
