@@ -13,7 +13,7 @@ import type { BaselineComparison } from '../bench/baseline.js';
 import { describeDomain, isSettable } from '../layers/params.js';
 import { kebabName } from '../layers/registry.js';
 import { formatShape } from '../tensor/tensor.js';
-import type { CheckProgress, ImplGradientRow } from '../gradcheck/check-layer.js';
+import type { CheckProgress, ImplGradientRow, ReferenceComparison } from '../gradcheck/check-layer.js';
 import type { ErrorStats, GroupStats } from '../gradcheck/localize.js';
 import type { OutStream } from './io.js';
 
@@ -84,6 +84,7 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
     const details = renderCheckDetails(r, color);
     if (details) lines.push(details.trimEnd());
   }
+  if (r.comparisons?.length) lines.push(renderReferenceComparisons(r.comparisons, color).trimEnd());
   if (r.timing.length) {
     const t = makeTable(['impl', 'forward ms', 'backward ms'], color);
     for (const row of r.timing) {
@@ -93,11 +94,29 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
     lines.push(t.toString());
   }
   const failed = r.gradients.filter((g) => !g.pass).length;
+  const arrays = (r.comparisons ?? []).flatMap((x) => x.arrays);
+  const differ = arrays.filter((a) => !a.pass).length;
   lines.push(
     r.pass
-      ? c.green(`PASS: ${r.gradients.length} gradient checks within threshold`)
-      : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
+      ? c.green(`PASS: ${r.gradients.length} gradient checks within threshold${arrays.length ? `, ${arrays.length} arrays match the reference` : ''}`)
+      : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${arrays.length ? `, ${differ} of ${arrays.length} arrays differ from the reference` : ''}${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
   );
+  return lines.join('\n') + '\n';
+}
+
+/** `--impl`: each extra implementation's out, state and gradients against the reference, one row per array. */
+export function renderReferenceComparisons(comparisons: ReferenceComparison[], color: boolean): string {
+  const c = painter(color);
+  const lines: string[] = [];
+  for (const cmp of comparisons) {
+    lines.push(`${c.bold(cmp.impl)}${cmp.source ? ` (${cmp.source})` : ''} against the reference (naive, float64), same inputs and dout:`);
+    const t = makeTable(['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'], color);
+    for (const a of cmp.arrays) {
+      const worst = a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '');
+      t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), worst, fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
+    }
+    lines.push(t.toString());
+  }
   return lines.join('\n') + '\n';
 }
 

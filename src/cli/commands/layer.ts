@@ -15,6 +15,7 @@ import { optionKey, parseCommonFlags, parseNumberFlag, parseScaleFlags } from '.
 import { createProgressLine, renderLayerReport } from '../render.js';
 import { CHECK_MODES, DEFAULT_BUDGET_SECONDS, DEFAULT_DIRECTIONS, DEFAULT_SAMPLES, AUTO_DIRECTIONS } from '../../gradcheck/modes.js';
 import { wantColor, type CliIO } from '../io.js';
+import { DEFAULT_IMPL_TIMEOUT_SECONDS, USER_IMPL_NAME, loadUserImpl, type UserImpl } from '../../user/load.js';
 
 /** Add the flags every checking command shares. */
 export function addCommonCheckOptions(cmd: Command): Command {
@@ -53,6 +54,28 @@ export function addLayerOptions(cmd: Command, spec: LayerSpec): Command {
     }
   }
   return cmd;
+}
+
+/** Add the flags that check a user's own implementation of the layer. */
+export function addImplOptions(cmd: Command): Command {
+  return cmd
+    .option('--impl <path>', 'also check your own implementation: a module (.mjs, .js, .cjs; .ts with tsx) exporting forward and backward, compared with the reference and timed')
+    .option('--timeout <seconds>', `seconds each forward or backward call of --impl may take before it counts as hanging (default ${DEFAULT_IMPL_TIMEOUT_SECONDS})`);
+}
+
+/** Load `--impl` (after every other flag is validated); undefined without it. */
+export function loadImplFromOptions(o: Record<string, unknown>, io: CliIO): UserImpl | undefined {
+  if (o.impl === undefined) {
+    if (o.timeout !== undefined) throw new UsageError('--timeout: applies to --impl only; add --impl PATH');
+    return undefined;
+  }
+  const timeout = o.timeout === undefined
+    ? DEFAULT_IMPL_TIMEOUT_SECONDS
+    : parseNumberFlag('timeout', o.timeout, { min: 0, minExclusive: true, what: 'a positive number of seconds' });
+  const path = String(o.impl);
+  // The module's console output goes to stderr, so stdout stays one JSON document with --json.
+  const tag = path.replace(/^.*[\\/]/, '');
+  return loadUserImpl(path, { timeout, label: `--impl ${path}`, log: (line) => io.stderr.write(`[${tag}] ${line}\n`) });
 }
 
 /** Add the flags that choose where inputs come from. */
@@ -133,10 +156,12 @@ export function registerLayerCommands(program: Command, io: CliIO, exit: { code:
     addInputSourceOptions(cmd);
     addCommonCheckOptions(cmd);
     addScaleCheckOptions(cmd);
+    addImplOptions(cmd);
     cmd.action((o: Record<string, unknown>) => {
       const common = parseCommonFlags(o, DEFAULT_SEED);
       const scale = parseScaleFlags(o);
       const c = layerCaseFromOptions(spec, o, common.seed);
+      const user = loadImplFromOptions(o, io);
       // Progress goes to stderr, only for a terminal, and only once a check has run for a second.
       const progress = io.stderr.isTTY ? createProgressLine(io.stderr, wantColor({ ...io, stdout: io.stderr }, common)) : undefined;
       let report;
@@ -146,9 +171,11 @@ export function registerLayerCommands(program: Command, io: CliIO, exit: { code:
           h: common.h, maxError: common.maxError, strictKinks: common.strictKinks, repeat: common.repeat,
           mode: scale.checkMode, samples: scale.samples, directions: scale.directions, budget: scale.budget,
           dtype: scale.dtype, hSweep: scale.hSweep, onProgress: progress?.update,
+          extraImpls: user ? [{ name: USER_IMPL_NAME, impl: user.impl, source: String(o.impl), lastCallMs: user.lastCallMs }] : undefined,
         });
       } finally {
         progress?.done();
+        user?.close();
       }
       if (common.json) io.stdout.write(JSON.stringify(report, jsonReplacer, 2) + '\n');
       else io.stdout.write(renderLayerReport(report, wantColor(io, common)));
