@@ -109,7 +109,7 @@ export function renderReferenceComparisons(comparisons: ReferenceComparison[], c
   const c = painter(color);
   const lines: string[] = [];
   for (const cmp of comparisons) {
-    lines.push(`${c.bold(cmp.impl)}${cmp.source ? ` (${cmp.source})` : ''} against the reference (naive, float64), same inputs and dout:`);
+    lines.push(`${c.bold(cmp.impl)}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}, float64), same inputs and dout:`);
     const t = makeTable(['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'], color);
     for (const a of cmp.arrays) {
       const worst = a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '');

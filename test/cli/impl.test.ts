@@ -45,7 +45,7 @@ describe('--impl: the example module', () => {
     expect(code).toBe(0);
     expect(doc.pass).toBe(true);
     expect(doc.comparisons).toHaveLength(1);
-    expect(doc.comparisons[0]).toMatchObject({ impl: 'user', source: example, pass: true });
+    expect(doc.comparisons[0]).toMatchObject({ impl: 'user', source: example, reference: 'naive', pass: true });
     expect(doc.comparisons[0].arrays.map((a: ArrayRow) => [a.name, a.relError, a.pass])).toEqual([
       ['out', 0, true], ['dx', 0, true], ['dw', 0, true], ['db', 0, true],
     ]);

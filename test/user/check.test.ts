@@ -34,7 +34,7 @@ describe('checkLayer with an extra implementation', () => {
     expect(r.problems).toEqual([]);
     expect(r.comparisons).toHaveLength(1);
     const cmp = r.comparisons![0];
-    expect(cmp).toMatchObject({ impl: 'mine', source: 'in-process', pass: true });
+    expect(cmp).toMatchObject({ impl: 'mine', source: 'in-process', reference: 'naive', pass: true });
     expect(cmp.arrays.map((a) => a.name)).toEqual(['out', 'dx', 'dw', 'db']);
     for (const a of cmp.arrays) expect(a).toMatchObject({ dtype: 'float64', relError: 0, maxAbsError: 0, threshold: 1e-6, pass: true });
     const mine = r.gradients.filter((g) => g.impl === 'mine');
@@ -84,7 +84,7 @@ describe('checkLayer with an extra implementation', () => {
     const inputs = generateInputs(conv, resolveShapes(conv, {}, { stride: 1, pad: 1 }), new XoshiroRng(1));
     const out = conv.impls.naive.forward(inputs, { stride: 1, pad: 1 }).out;
     const bug: LayerImpl = { forward: () => { throw new TypeError('a bug of the checker'); }, backward: conv.impls.naive.backward };
-    expect(() => compareWithReference(conv, bug, inputs, { stride: 1, pad: 1 }, out, () => false)).toThrow('a bug of the checker');
+    expect(() => compareWithReference(conv, bug, inputs, { stride: 1, pad: 1 }, out, { isImplError: () => false })).toThrow('a bug of the checker');
   });
 
   it('batchnorm: the updated running statistics are compared too, and missing ones fail', () => {
@@ -111,6 +111,16 @@ describe('checkLayer with an extra implementation', () => {
     for (const a of r.comparisons![0].arrays) expect(a).toMatchObject({ dtype: 'float32', threshold: 1e-4, pass: true });
   });
 
+  it('at shapes auto mode does not check in full, the reference is the fast implementation', () => {
+    const r = checkLayer(conv, {
+      params: { stride: 1, pad: 1 }, shapes: { x: [4, 8, 16, 16], w: [8, 8, 3, 3] }, repeat: 0, budget: 1,
+      extraImpls: [extra(conv.impls.naive)],
+    });
+    expect(r.comparisons![0]).toMatchObject({ reference: 'fast', pass: true });
+    for (const a of r.comparisons![0].arrays) expect(a.relError).toBeLessThan(1e-9); // summation order only
+    expect(r.gradients.filter((g) => g.impl === 'mine').map((g) => [g.name, g.pass, g.mode === 'full'])).toEqual([['dx', true, false], ['dw', true, false], ['db', true, true]]);
+  });
+
   it('outside a full check the numeric side runs the reference forward when the extra one agrees with it', () => {
     let calls = 0;
     const counted: LayerImpl = {
@@ -126,6 +136,7 @@ describe('checkLayer with an extra implementation', () => {
     });
     expect(r.pass).toBe(true);
     expect(r.gradients.map((g) => [g.name, g.checked])).toEqual([['dx', 16], ['dw', 16], ['db', 4]]);
+    expect(r.comparisons![0].reference).toBe('naive');
     // The comparison's forward and the checked forward: no centred difference went through it.
     expect(calls).toBe(2);
     expect(r.notes).toEqual([]);
