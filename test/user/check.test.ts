@@ -46,6 +46,17 @@ describe('checkLayer with an extra implementation', () => {
     expect(r.timing[2].forwardMs.samples).toBe(2);
   });
 
+  it('timing takes the implementation\'s own clock; a pass longer than the budget is timed by the comparison\'s run', () => {
+    const clocked = (ms: number): ExtraImpl => ({ ...extra(conv.impls.naive), lastCallMs: () => ms });
+    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 3, impls: [], extraImpls: [clocked(2.5)] });
+    expect(r.timing).toEqual([{ impl: 'mine', forwardMs: { median: 2.5, min: 2.5, max: 2.5, samples: 3 }, backwardMs: { median: 2.5, min: 2.5, max: 2.5, samples: 3 } }]);
+    const slow = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 3, impls: [], budget: 1, extraImpls: [clocked(5000)] });
+    expect(slow.timing[0].forwardMs).toEqual({ median: 5000, min: 5000, max: 5000, samples: 1 });
+    expect(slow.notes).toEqual([
+      'mine: timed by its first run (the comparison with the reference): one forward and backward take 10000 ms, and the time budget of 1 s is spent',
+    ]);
+  });
+
   it('without extra implementations the report has no comparisons', () => {
     expect(checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0 })).not.toHaveProperty('comparisons');
   });
