@@ -26,7 +26,7 @@ export type Outcome = Reply | 'timeout' | 'dead';
 type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'seq'> : never) : never;
 
 export interface BridgeOptions {
-  /** file: URL of tsx's ESM API, registered in the worker before the module is imported. */
+  /** file: URL of tsx's ESM API, which imports the module when it is TypeScript. */
   tsxApi?: string;
   /** Receives the module's console output, one line at a time. */
   log: (line: string) => void;
@@ -54,16 +54,15 @@ export class WorkerBridge {
     this.log = opts.log;
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    let tsxApi = opts.tsxApi;
+    const tsxApi = opts.tsxApi;
     const common = { stdout: true, stderr: true, transferList: [port2] };
     if (import.meta.url.endsWith('.ts')) {
       // NOTE: running from the TypeScript sources (vitest, tsx): the worker registers tsx itself
-      // first, so it can load worker.ts; TypeScript modules then load too.
+      // first, so it can load worker.ts.
       const api = resolveTsxApi(import.meta.url);
       if (!api) throw new Error('running from TypeScript sources needs tsx to start the worker');
-      tsxApi = undefined;
       const entry = new URL('./worker.ts', import.meta.url).href;
-      const data: UserWorkerData = { moduleUrl, signal: this.signal, port: port2 };
+      const data: UserWorkerData = { moduleUrl, signal: this.signal, port: port2, tsxApi };
       const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
       this.worker = new Worker(code, { eval: true, workerData: data, ...common });
     } else {

@@ -34,7 +34,7 @@ export interface UserWorkerData {
   signal: Int32Array;
   /** A MessagePort: requests in, replies out. */
   port: unknown;
-  /** file: URL of tsx's ESM API, registered before the module is imported (TypeScript modules). */
+  /** file: URL of tsx's ESM API, whose tsImport imports the module (TypeScript modules). */
   tsxApi?: string;
 }
 

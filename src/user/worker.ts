@@ -57,10 +57,19 @@ function reply(r: Omit<Reply, 'logs'>): void {
   wake();
 }
 
+/** Longest message of a thrown value passed on (a transform error may quote a whole file). */
+const MAX_MESSAGE = 400;
+
+/** `text` on one line: its non-empty lines joined, cut at MAX_MESSAGE characters. */
+function joinLines(text: string): string {
+  const line = text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE - 3)}...` : line;
+}
+
 /** `Error: message (file.mjs:12:7)`: the thrown value on one line, with where in the user's code it was thrown. */
 function oneLine(err: unknown): string {
-  if (!(err instanceof Error)) return `${typeof err === 'string' ? err : format(err)}`.split('\n')[0];
-  const text = `${err.name}: ${err.message}`.split('\n')[0];
+  if (!(err instanceof Error)) return joinLines(typeof err === 'string' ? err : format(err));
+  const text = joinLines(`${err.name}: ${err.message}`);
   const self = import.meta.url;
   const frame = (err.stack ?? '')
     .split('\n')
@@ -146,13 +155,18 @@ function findExports(mod: Record<string, unknown>): LoadedModule {
   return { forward: typeof source.forward, backward: typeof source.backward, exports: names };
 }
 
+type TsImport = (specifier: string, parentURL: string) => Promise<unknown>;
+
 async function start(): Promise<void> {
-  if (tsxApi) ((await import(tsxApi)) as { register: () => void }).register();
+  // NOTE: tsImport rather than a global register(): with register(), a .ts file outside any
+  // package.json of "type": "module" fails under Node 20's require(esm) ("Cannot require() ES
+  // Module ... in a cycle"); tsImport loads it either way.
+  const tsImport = tsxApi ? ((await import(tsxApi)) as { tsImport: TsImport }).tsImport : undefined;
   reply({ seq: SEQ_STARTED, ok: true });
   inFlight = SEQ_LOADED;
   let loaded: LoadedModule;
   try {
-    loaded = findExports((await import(moduleUrl)) as Record<string, unknown>);
+    loaded = findExports((await (tsImport ? tsImport(moduleUrl, import.meta.url) : import(moduleUrl))) as Record<string, unknown>);
   } catch (err) {
     reply({ seq: SEQ_LOADED, ok: false, error: oneLine(err) });
     return;
