@@ -396,7 +396,7 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
         const passMs = first.forwardMs + first.backwardMs;
         const fit = Math.floor((implDeadline - performance.now()) / Math.max(passMs, 1e-3));
         if (fit < 1) {
-          // PERF: a slow module (a naive conv at x 32,64,32,32 takes 12 s a pass) is not run again only to be timed.
+          // PERF: a slow module (the naive conv of examples/ at x 32,64,32,32 takes 15 s a pass) is not run again only to be timed.
           timing.push({ impl: extra.name, forwardMs: summarize([first.forwardMs]), backwardMs: summarize([first.backwardMs]) });
           notes.push(`${extra.name}: timed by its first run (the comparison with the reference): one forward and backward take ${passMs.toFixed(0)} ms, and the time budget of ${budget} s is spent`);
         } else {

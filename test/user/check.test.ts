@@ -91,6 +91,22 @@ describe('checkLayer with an extra implementation', () => {
     expect(r.timing.map((t) => t.impl)).toEqual(['naive', 'fast']);
   });
 
+  it('a forward that fails during the numeric side stops that gradient check with the message', () => {
+    let calls = 0;
+    const flaky: LayerImpl = {
+      forward: (inputs, params) => {
+        if (++calls === 5) throw new Error(`boom on call ${calls}`);
+        return conv.impls.naive.forward(inputs, params);
+      },
+      backward: conv.impls.naive.backward,
+    };
+    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, extraImpls: [extra(flaky)] });
+    expect(r.pass).toBe(false);
+    expect(r.problems).toEqual(['mine: the gradient check stopped: boom on call 5']);
+    expect(r.comparisons![0].pass).toBe(true);
+    expect(r.gradients.some((g) => g.impl === 'mine')).toBe(false);
+  });
+
   it('an error that is not the implementation\'s propagates from compareWithReference', () => {
     const inputs = generateInputs(conv, resolveShapes(conv, {}, { stride: 1, pad: 1 }), new XoshiroRng(1));
     const out = conv.impls.naive.forward(inputs, { stride: 1, pad: 1 }).out;
