@@ -1,0 +1,532 @@
+/**
+ * The HTML report (`--report FILE.html`): one self-contained page with the tables of a run, the
+ * error heatmaps of failing gradients and the charts, drawn as inline SVG.
+ *
+ * Self-contained means: no script at all, styles in one `<style>` element, system fonts, no
+ * link, image or font from anywhere; a Content-Security-Policy meta element (`default-src
+ * 'none'`) makes a browser refuse any fetch that slipped in. Every piece of text (check names,
+ * file paths, messages) goes through `esc`. Pure: data in, string out; the caller supplies
+ * anything that varies between runs of the same data (the time it was generated).
+ */
+import { fmtErr, fmtNum, fmtVal } from '../cli/render.js';
+import type { ImplGradientRow, LayerCheckReport } from '../gradcheck/check-layer.js';
+import type { Heatmap } from '../gradcheck/localize.js';
+import type { FixtureReport } from '../fixtures/compare.js';
+import type { BenchReport, BenchResult } from '../bench/run.js';
+import type { BaselineComparison } from '../bench/baseline.js';
+import { paramsText, shapesText, type ReportedCheck } from './checks.js';
+
+/** The checks of a layer command (one) or a suite (many, with a summary table). */
+export interface ChecksSection {
+  kind: 'checks';
+  title: string;
+  checks: ReportedCheck[];
+  /** Show the summary table and the chart of seconds per check (suites). */
+  summary: boolean;
+}
+
+/** The fixtures of `compare`, and those that could not be read. */
+export interface CompareSection {
+  kind: 'compare';
+  title: string;
+  fixtures: FixtureReport[];
+  invalid: { path: string; error: string }[];
+}
+
+/** A `bench` run and its baseline comparison. */
+export interface BenchSection {
+  kind: 'bench';
+  title: string;
+  report: BenchReport;
+  comparison?: BaselineComparison;
+}
+
+export type ReportSection = ChecksSection | CompareSection | BenchSection;
+
+/** What a report page shows. */
+export interface HtmlReport {
+  title: string;
+  /** Overall outcome shown in the header; null when the run has none (a benchmark without baseline). */
+  pass: boolean | null;
+  /** Lines under the title: the command, the machine, when it was generated. */
+  meta?: string[];
+  sections: ReportSection[];
+}
+
+/** Escape text for HTML element content and double- or single-quoted attributes. */
+export function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+const CSS = `
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #1f2328; background: #fff; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 18px 0 6px; } h4 { font-size: 14px; margin: 12px 0 4px; }
+.meta { color: #59636e; margin: 2px 0; }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 600; color: #fff; }
+.badge.pass { background: #1a7f37; color: #fff; } .badge.fail { background: #cf222e; color: #fff; } .badge.none { background: #59636e; color: #fff; }
+table { border-collapse: collapse; margin: 6px 0 12px; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; } td.num { text-align: right; white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+td.status-pass, span.pass { color: #1a7f37; font-weight: 600; } td.status-fail, span.fail { color: #cf222e; font-weight: 700; }
+tr.fail td { background: #fff5f5; }
+.note { color: #59636e; } .problem { color: #cf222e; } .hint { background: #fff8c5; border: 1px solid #d4a72c; padding: 4px 8px; display: inline-block; }
+details { margin: 6px 0; } summary { cursor: pointer; }
+svg { display: block; margin: 6px 0 14px; max-width: 100%; height: auto; }
+svg text { font: 11px system-ui, sans-serif; fill: #1f2328; }
+svg .bar { fill: #0969da; } svg .bar.alt { fill: #8250df; } svg .bar.fail { fill: #cf222e; } svg .bar.inf { fill: #cf222e; opacity: .6; }
+svg .axis { stroke: #8c959f; stroke-width: 1; } svg .grid { stroke: #eaeef2; stroke-width: 1; } svg .threshold { stroke: #1f2328; stroke-width: 2; }
+svg .frame { fill: none; stroke: #59636e; stroke-width: 1; }
+.maps { display: flex; flex-wrap: wrap; gap: 24px; }
+`;
+
+function badge(pass: boolean | null): string {
+  return pass === null ? '<span class="badge none">done</span>' : pass ? '<span class="badge pass">PASS</span>' : '<span class="badge fail">FAIL</span>';
+}
+
+function status(pass: boolean): string {
+  return pass ? '<span class="pass">pass</span>' : '<span class="fail">FAIL</span>';
+}
+
+/** A cell: text (escaped here), numbers right-aligned. */
+interface Cell {
+  text?: string;
+  html?: string;
+  num?: boolean;
+  cls?: string;
+}
+
+function table(cls: string, head: string[], rows: { cells: (Cell | string)[]; cls?: string }[]): string {
+  const th = head.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = rows.map((r) => {
+    const tds = r.cells.map((c) => {
+      const cell: Cell = typeof c === 'string' ? { text: c } : c;
+      const classes = [cell.num ? 'num' : '', cell.cls ?? ''].filter(Boolean).join(' ');
+      return `<td${classes ? ` class="${classes}"` : ''}>${cell.html ?? esc(cell.text ?? '')}</td>`;
+    }).join('');
+    return `<tr${r.cls ? ` class="${r.cls}"` : ''}>${tds}</tr>`;
+  });
+  return `<table class="${cls}"><thead><tr>${th}</tr></thead><tbody>\n${body.join('\n')}\n</tbody></table>`;
+}
+
+function statusCell(pass: boolean, extra = ''): Cell {
+  return { html: status(pass) + (extra ? ` ${esc(extra)}` : ''), cls: pass ? 'status-pass' : 'status-fail' };
+}
+
+function fmtMs(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+function fmtSeconds(s: number | undefined): string {
+  return s === undefined ? '-' : s >= 10 ? s.toFixed(1) : s.toFixed(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts
+
+/** One bar of a chart. */
+export interface Bar {
+  label: string;
+  value: number;
+  /** `alt` (second series), `fail`. */
+  cls?: string;
+  /** A tick drawn across the bar at this value (a threshold). */
+  marker?: number;
+  /** Shown after the bar (default: the value). */
+  valueText?: string;
+}
+
+const CHART = { labelChars: 48, charWidth: 6.6, barHeight: 16, gap: 5, plotWidth: 440, valueWidth: 120, top: 26, bottom: 24 } as const;
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/**
+ * A horizontal bar chart as SVG. `log`: bars on a log10 axis (values <= 0 get no bar); the
+ * default picks log when the finite positive values span more than a factor of 50. Infinite or
+ * NaN values are drawn as a full-width bar of class `inf`.
+ */
+export function barChart(opts: { title: string; unit: string; bars: Bar[]; log?: boolean; cls?: string }): string {
+  const { bars } = opts;
+  const finite = bars.flatMap((b) => [b.value, ...(b.marker !== undefined ? [b.marker] : [])]).filter((v) => Number.isFinite(v) && v > 0);
+  const max = finite.length ? Math.max(...finite) : 1;
+  const min = finite.length ? Math.min(...finite) : 1;
+  const log = opts.log ?? (min > 0 && max / min > 50);
+  const labelWidth = Math.ceil(Math.min(CHART.labelChars, Math.max(4, ...bars.map((b) => b.label.length))) * CHART.charWidth) + 8;
+  const lo = log ? Math.floor(Math.log10(min)) : 0;
+  const hi = log ? Math.max(lo + 1, Math.ceil(Math.log10(max))) : max;
+  const x = (v: number): number => {
+    if (!Number.isFinite(v)) return CHART.plotWidth;
+    if (log) return v <= 0 ? 0 : Math.max(0, ((Math.log10(v) - lo) / (hi - lo)) * CHART.plotWidth);
+    return hi > 0 ? (Math.max(0, v) / hi) * CHART.plotWidth : 0;
+  };
+  const width = labelWidth + CHART.plotWidth + CHART.valueWidth;
+  const height = CHART.top + bars.length * (CHART.barHeight + CHART.gap) + CHART.bottom;
+  const parts: string[] = [];
+  parts.push(`<svg class="chart ${opts.cls ?? ''}" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`);
+  parts.push(`<title>${esc(opts.title)}</title>`);
+  parts.push(`<text x="0" y="14" font-weight="600">${esc(opts.title)} (${esc(opts.unit)}${log ? ', log scale' : ''})</text>`);
+  // Grid lines and tick labels.
+  const ticks: number[] = [];
+  if (log) for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
+  else for (let k = 0; k <= 4; k++) ticks.push((hi * k) / 4);
+  const plotBottom = height - CHART.bottom;
+  for (const t of ticks) {
+    const tx = (labelWidth + x(t)).toFixed(1);
+    parts.push(`<line class="grid" x1="${tx}" y1="${CHART.top - 4}" x2="${tx}" y2="${plotBottom}"/>`);
+    parts.push(`<text x="${tx}" y="${plotBottom + 14}" text-anchor="middle">${esc(log ? `1e${Math.round(Math.log10(t))}` : fmtTick(t))}</text>`);
+  }
+  parts.push(`<line class="axis" x1="${labelWidth}" y1="${CHART.top - 4}" x2="${labelWidth}" y2="${plotBottom}"/>`);
+  bars.forEach((b, i) => {
+    const y = CHART.top + i * (CHART.barHeight + CHART.gap);
+    const w = x(b.value);
+    const cls = ['bar', b.cls ?? '', Number.isFinite(b.value) ? '' : 'inf'].filter(Boolean).join(' ');
+    const valueText = b.valueText ?? (Number.isFinite(b.value) ? fmtTick(b.value) : String(b.value));
+    parts.push(`<text x="${labelWidth - 6}" y="${y + CHART.barHeight - 4}" text-anchor="end"><title>${esc(b.label)}</title>${esc(truncate(b.label, CHART.labelChars))}</text>`);
+    parts.push(`<rect class="${cls}" x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${CHART.barHeight}"><title>${esc(`${b.label}: ${valueText}`)}</title></rect>`);
+    if (b.marker !== undefined && Number.isFinite(b.marker)) {
+      const mx = (labelWidth + x(b.marker)).toFixed(1);
+      parts.push(`<line class="threshold" x1="${mx}" y1="${y - 2}" x2="${mx}" y2="${y + CHART.barHeight + 2}"><title>${esc(`threshold ${fmtErr(b.marker)}`)}</title></line>`);
+    }
+    parts.push(`<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + CHART.barHeight - 4}">${esc(valueText)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+function fmtTick(v: number): string {
+  if (v === 0) return '0';
+  if (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2) return v.toExponential(1);
+  return Number(v.toPrecision(3)).toString();
+}
+
+/** Largest heatmap drawn, in cells per axis (larger maps are max-pooled down, as in the terminal). */
+export const HEATMAP_MAX_CELLS = 64;
+
+/** Colour of |error| = t * max on a white-to-dark-red scale (t in [0, 1]). */
+export function heatColor(t: number): string {
+  const stops: [number, number, number][] = [[255, 247, 236], [253, 187, 132], [239, 101, 72], [179, 0, 0], [103, 0, 13]];
+  const u = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const k = Math.min(stops.length - 2, Math.floor(u));
+  const f = u - k;
+  const c = stops[k].map((a, j) => Math.round(a + (stops[k + 1][j] - a) * f));
+  return `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * A heatmap of |analytic - numeric| over (rows, columns) as SVG: one `rect.cell` per cell
+ * (`rect.cell.missing` where nothing was evaluated), each with a tooltip, a frame, axis names
+ * and a colour scale. Maps wider or taller than HEATMAP_MAX_CELLS are max-pooled.
+ */
+export function heatmapSvg(values: (number | null)[][], opts: { title: string; rowAxis?: string; colAxis?: string }): string {
+  const rows = values.length;
+  const cols = rows ? values[0].length : 0;
+  const block = Math.max(1, Math.ceil(Math.max(rows, cols) / HEATMAP_MAX_CELLS));
+  const grid: { v: number | null; r0: number; r1: number; c0: number; c1: number }[][] = [];
+  for (let r = 0; r < rows; r += block) {
+    const row: (typeof grid)[number] = [];
+    for (let q = 0; q < cols; q += block) {
+      let v: number | null = null;
+      const r1 = Math.min(rows, r + block) - 1;
+      const c1 = Math.min(cols, q + block) - 1;
+      for (let i = r; i <= r1; i++) for (let j = q; j <= c1; j++) {
+        const e = values[i][j];
+        if (e !== null && Number.isFinite(e) && (v === null || e > v)) v = e;
+      }
+      row.push({ v, r0: r, r1, c0: q, c1 });
+    }
+    grid.push(row);
+  }
+  let max = 0;
+  for (const row of grid) for (const c of row) if (c.v !== null && c.v > max) max = c.v;
+  const gr = grid.length;
+  const gc = gr ? grid[0].length : 0;
+  const cell = Math.max(6, Math.min(24, Math.floor(320 / Math.max(gr, gc, 1))));
+  const left = 34;
+  const top = 34;
+  const mapW = gc * cell;
+  const mapH = gr * cell;
+  const legendY = top + mapH + 26;
+  const width = Math.max(left + mapW + 10, 260);
+  const height = legendY + 38;
+  const rowAxis = opts.rowAxis ?? 'h';
+  const colAxis = opts.colAxis ?? 'w';
+  const p: string[] = [];
+  p.push(`<svg class="heatmap" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`);
+  p.push(`<title>${esc(opts.title)}</title>`);
+  p.push(`<text x="0" y="12" font-weight="600">${esc(opts.title)}</text>`);
+  p.push(`<text x="${left}" y="${top - 6}">${esc(`${colAxis} → (${cols})`)}</text>`);
+  p.push(`<text x="${left - 6}" y="${top + 10}" text-anchor="end">${esc(rowAxis)}</text>`);
+  p.push(`<text x="${left - 6}" y="${top + 22}" text-anchor="end">↓</text>`);
+  grid.forEach((row, i) => row.forEach((c, j) => {
+    const where = block === 1
+      ? `(${rowAxis} ${c.r0}, ${colAxis} ${c.c0})`
+      : `(${rowAxis} ${c.r0}-${c.r1}, ${colAxis} ${c.c0}-${c.c1}, largest)`;
+    const fill = c.v === null ? '#d0d7de' : heatColor(max > 0 ? c.v / max : 0);
+    const tip = c.v === null ? `${where}: not evaluated` : `${where}: |error| ${fmtErr(c.v)}`;
+    p.push(`<rect class="cell${c.v === null ? ' missing' : ''}" x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${fill}"><title>${esc(tip)}</title></rect>`);
+  }));
+  p.push(`<rect class="frame" x="${left}" y="${top}" width="${mapW}" height="${mapH}"/>`);
+  // Colour scale: ten swatches from 0 to the largest |error|.
+  const sw = 16;
+  for (let k = 0; k < 10; k++) p.push(`<rect class="swatch" x="${left + k * sw}" y="${legendY}" width="${sw}" height="10" fill="${heatColor(k / 9)}"/>`);
+  p.push(`<text x="${left}" y="${legendY + 24}">0</text>`);
+  p.push(`<text x="${left + 10 * sw}" y="${legendY + 24}" text-anchor="end">${esc(fmtErr(max))}</text>`);
+  p.push(`<text x="${left + 10 * sw + 8}" y="${legendY + 9}">|error|${block > 1 ? esc(`, ${block}x${block} max-pooled`) : ''}</text>`);
+  p.push('</svg>');
+  return p.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+function gradientWorst(g: ImplGradientRow): string {
+  if (g.message) return g.message;
+  const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : `(${g.worst.index.join(', ')})`;
+  return `${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
+}
+
+function coverage(g: ImplGradientRow): string {
+  const parts: string[] = [g.mode];
+  if (g.mode !== 'full') parts.push(`${g.checked}/${g.total} el`);
+  if (g.directional) parts.push(`${g.directional.count} dir`);
+  return parts.join(', ');
+}
+
+function axisNames(g: ImplGradientRow): [string, string] {
+  return g.input === 'x' ? ['per sample n', 'per channel c'] : g.input === 'w' ? ['per filter f', 'per channel c'] : ['per index of axis 0', 'per channel'];
+}
+
+/** Where a failing gradient is wrong: worst elements, groups, heatmaps, hint. */
+function localizationHtml(g: ImplGradientRow, id: string): string {
+  const loc = g.localization;
+  if (!loc) return '';
+  const out: string[] = [`<div class="localization" id="${esc(id)}">`];
+  out.push(`<h4>where ${esc(`${g.impl} ${g.name}`)} is wrong <span class="note">(${loc.checked} of ${loc.total} elements evaluated)</span></h4>`);
+  if (loc.hint) out.push(`<p class="hint">hint: ${esc(loc.hint.message)}</p>`);
+  if (loc.top.length) {
+    out.push(table('top', ['element', 'analytic', 'numeric', 'abs error', 'rel error'], loc.top.map((e) => ({
+      cells: [`(${e.index.join(', ')})`, { text: fmtVal(e.analytic), num: true }, { text: fmtVal(e.numeric), num: true }, { text: fmtErr(e.absError), num: true }, { text: fmtErr(e.relError), num: true }],
+    }))));
+  }
+  const [sampleName, channelName] = axisNames(g);
+  const groups = (label: string, gs: typeof loc.perSample) => gs.length
+    ? `<p>${esc(label)} (max rel error; ${gs.filter((s) => s.failing > 0).length} of ${gs.length} fail): ${gs.slice(0, 32).map((s) => `<span class="${s.maxRelError > g.threshold ? 'fail' : ''}">${s.index}:${esc(fmtErr(s.maxRelError))}</span>`).join(' ')}${gs.length > 32 ? ' …' : ''}</p>`
+    : '';
+  out.push(groups(sampleName, loc.perSample), groups(channelName, loc.perChannel));
+  if (loc.border && loc.interior) {
+    out.push(`<p>border (first/last rows and columns): max rel ${esc(fmtErr(loc.border.maxRelError))}, ${loc.border.failing} of ${loc.border.count} fail; interior: max rel ${esc(fmtErr(loc.interior.maxRelError))}, ${loc.interior.failing} of ${loc.interior.count} fail</p>`);
+  }
+  if (loc.heatmap) out.push(heatmapsHtml(g, loc.heatmap, loc.aligned?.shift));
+  out.push('</div>');
+  return out.join('\n');
+}
+
+function heatmapsHtml(g: ImplGradientRow, h: Heatmap, shift?: [number, number]): string {
+  const maps = [heatmapSvg(h.values, { title: `|error| of ${g.impl} ${g.name} at (${h.n}, ${h.c})` })];
+  if (h.aligned) maps.push(heatmapSvg(h.aligned, { title: `the same after aligning by the shift (${(shift ?? []).join(', ')})` }));
+  return `<div class="maps">${maps.join('\n')}</div>`;
+}
+
+/** One check: settings, problems, gradient table, error chart, failures located, timing. */
+function checkHtml(c: ReportedCheck, idx: number): string {
+  const r: LayerCheckReport = c.report;
+  const out: string[] = [];
+  out.push(`<p class="meta">${esc(`${r.layer}  ${paramsText(r.params)}`)}<br>${esc(`shapes: ${shapesText(r.shapes)}`)}<br>${esc(`dtype ${r.dtype}  seed ${r.seed}  h ${fmtNum(r.h)}  check mode ${r.mode}  budget ${r.budget} s`)}${c.seconds !== undefined ? esc(`  time ${fmtSeconds(c.seconds)} s`) : ''}</p>`);
+  for (const p of r.problems) out.push(`<p class="problem">FAIL: ${esc(p)}</p>`);
+  if (r.gradients.length) {
+    out.push(table('gradients', ['impl', 'gradient', 'rel error', 'max abs error', 'worst element (analytic / numeric)', 'threshold', 'checked', 'status'], r.gradients.map((g) => ({
+      cls: g.pass ? undefined : 'fail',
+      cells: [
+        g.impl, g.name, { text: fmtErr(g.relError), num: true }, { text: fmtErr(g.maxAbsError), num: true }, gradientWorst(g),
+        { text: fmtErr(g.threshold), num: true }, coverage(g),
+        statusCell(g.pass, [g.kinks ? `(${g.kinks} kink${g.kinks === 1 ? '' : 's'})` : '', g.withinNoise ? `(${g.withinNoise} within rounding noise)` : ''].filter(Boolean).join(' ')),
+      ],
+    }))));
+    out.push(barChart({
+      title: 'relative error per gradient, threshold marked',
+      unit: 'relative error',
+      log: true,
+      cls: 'errors',
+      bars: r.gradients.map((g) => ({ label: `${g.impl} ${g.name}`, value: g.relError, marker: g.threshold, cls: g.pass ? undefined : 'fail', valueText: fmtErr(g.relError) })),
+    }));
+  }
+  for (const cmp of r.comparisons ?? []) {
+    out.push(`<h4>${esc(`${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}), same inputs and dout`)} ${status(cmp.pass)}</h4>`);
+    out.push(table('comparison', ['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'], cmp.arrays.map((a) => ({
+      cls: a.pass ? undefined : 'fail',
+      cells: [
+        a.name, a.dtype, { text: fmtErr(a.relError), num: true }, { text: fmtErr(a.maxAbsError), num: true },
+        a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : ''),
+        { text: fmtErr(a.threshold), num: true }, statusCell(a.pass),
+      ],
+    }))));
+  }
+  for (const n of r.notes) out.push(`<p class="note">note: ${esc(n)}</p>`);
+  r.gradients.forEach((g, k) => {
+    if (!g.pass && g.localization) out.push(localizationHtml(g, `loc-${idx}-${k}`));
+  });
+  if (r.timing.length) {
+    out.push(`<h4>timing (median of ${r.timing[0].forwardMs.samples} runs)</h4>`);
+    out.push(table('timing', ['impl', 'forward ms', 'backward ms'], r.timing.map((t) => ({
+      cells: [t.impl, { text: fmtMs(t.forwardMs.median), num: true }, { text: fmtMs(t.backwardMs.median), num: true }],
+    }))));
+    out.push(barChart({
+      title: 'forward and backward time per implementation',
+      unit: 'ms, median',
+      cls: 'timing',
+      bars: r.timing.flatMap((t) => [
+        { label: `${t.impl} forward`, value: t.forwardMs.median, valueText: `${fmtMs(t.forwardMs.median)} ms` },
+        { label: `${t.impl} backward`, value: t.backwardMs.median, cls: 'alt', valueText: `${fmtMs(t.backwardMs.median)} ms` },
+      ]),
+    }));
+  }
+  return out.join('\n');
+}
+
+function checksSection(s: ChecksSection): string {
+  const out: string[] = [`<section class="checks">`, `<h2>${esc(s.title)}</h2>`];
+  if (s.summary) {
+    const failed = s.checks.filter((c) => !c.report.pass).length;
+    const grads = s.checks.reduce((n, c) => n + c.report.gradients.length, 0);
+    const failedGrads = s.checks.reduce((n, c) => n + c.report.gradients.filter((g) => !g.pass).length, 0);
+    const total = s.checks.reduce((n, c) => n + (c.seconds ?? 0), 0);
+    out.push(`<p>${badge(failed === 0)} ${esc(`${s.checks.length} checks, ${failed} failed; ${grads} gradients, ${failedGrads} failed; ${fmtSeconds(total)} s`)}</p>`);
+    out.push(table('summary', ['#', 'check', 'gradients', 'worst rel error', 'threshold', 'time s', 'status'], s.checks.map((c, i) => {
+      const r = c.report;
+      const bad = r.gradients.filter((g) => !g.pass).length;
+      let worst: ImplGradientRow | undefined;
+      for (const g of r.gradients) if (!worst || !(g.relError / g.threshold <= worst.relError / worst.threshold)) worst = g;
+      return {
+        cls: r.pass ? undefined : 'fail',
+        cells: [
+          { text: String(i + 1), num: true }, { html: `<a href="#check-${i}">${esc(c.name)}</a>` },
+          bad ? `${bad} of ${r.gradients.length} fail` : `${r.gradients.length} pass`,
+          worst ? `${fmtErr(worst.relError)} (${worst.impl} ${worst.name})` : '-', { text: worst ? fmtErr(worst.threshold) : '-', num: true },
+          { text: fmtSeconds(c.seconds), num: true }, statusCell(r.pass, r.problems.length ? `(${r.problems.length} problem${r.problems.length === 1 ? '' : 's'})` : ''),
+        ],
+      };
+    })));
+    out.push(barChart({
+      title: 'time per check',
+      unit: 's',
+      cls: 'timing',
+      log: false,
+      bars: s.checks.map((c, i) => ({ label: `${i + 1} ${c.name}`, value: c.seconds ?? 0, cls: c.report.pass ? undefined : 'fail', valueText: `${fmtSeconds(c.seconds)} s` })),
+    }));
+  }
+  s.checks.forEach((c, i) => {
+    const head = `<span id="check-${i}">${esc(s.summary ? `${i + 1}. ${c.name}` : c.name)}</span> ${status(c.report.pass)}`;
+    if (s.summary) out.push(`<details class="check"${c.report.pass ? '' : ' open'}><summary>${head}</summary>\n${checkHtml(c, i)}\n</details>`);
+    else out.push(`<div class="check"><h3>${head}</h3>\n${checkHtml(c, i)}\n</div>`);
+  });
+  out.push('</section>');
+  return out.join('\n');
+}
+
+function compareSection(s: CompareSection): string {
+  const out: string[] = [`<section class="compare">`, `<h2>${esc(s.title)}</h2>`];
+  // The messages name their file already; the path is added only where one does not.
+  for (const f of s.invalid) out.push(`<p class="problem">${esc(f.error.startsWith(f.path) ? f.error : `${f.path}: ${f.error}`)}</p>`);
+  s.fixtures.forEach((f) => {
+    out.push(`<h3>${esc(f.path)} ${status(f.pass)}</h3>`);
+    out.push(`<p class="meta">${esc(`${f.layer}  ${paramsText(f.params)}`)}</p>`);
+    out.push(table('arrays', ['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'], f.arrays.map((a) => ({
+      cls: a.pass ? undefined : 'fail',
+      cells: [
+        a.name, a.dtype, { text: fmtErr(a.relError), num: true }, { text: fmtErr(a.maxAbsError), num: true },
+        a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : ''),
+        { text: fmtErr(a.threshold), num: true }, statusCell(a.pass),
+      ],
+    }))));
+    if (f.arrays.length) {
+      out.push(barChart({
+        title: `relative error per array of ${f.path}, threshold marked`,
+        unit: 'relative error',
+        log: true,
+        cls: 'errors',
+        bars: f.arrays.map((a) => ({ label: a.name, value: a.relError, marker: a.threshold, cls: a.pass ? undefined : 'fail', valueText: fmtErr(a.relError) })),
+      }));
+    }
+  });
+  out.push('</section>');
+  return out.join('\n');
+}
+
+function benchLabel(r: BenchResult): string {
+  return `${r.layer} ${Object.entries(r.shapes).map(([k, s]) => `${k} ${s.join(',')}`).join(' ')} ${r.impl} ${r.dtype}${r.threads > 1 ? ` ${r.threads}t` : ''}`;
+}
+
+function benchSection(s: BenchSection): string {
+  const { report, comparison } = s;
+  const m = report.machine;
+  const out: string[] = [`<section class="bench">`, `<h2>${esc(s.title)}</h2>`];
+  out.push(`<p class="meta">${esc(`${m.cpu}, ${m.cores} cores, node ${m.node}, GEMM ${m.gemm}`)}</p>`);
+  const runs = report.results[0]?.forwardMs.samples;
+  if (runs !== undefined) out.push(`<p class="note">${esc(`times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`)}</p>`);
+  const timing = (t: BenchResult['forwardMs']) => `${fmtMs(t.median)} [${fmtMs(t.min)}-${fmtMs(t.max)}]`;
+  out.push(table('bench', ['layer', 'shapes', 'params', 'impl', 'dtype', 'threads', 'forward ms', 'backward ms', 'GFLOP/s fwd / bwd', 'speedup', 'note'], report.results.map((r) => ({
+    cells: [
+      r.layer, shapesText(r.shapes), paramsText(r.params), r.impl, r.dtype, { text: String(r.threads), num: true },
+      { text: timing(r.forwardMs), num: true }, { text: timing(r.backwardMs), num: true },
+      { text: r.gflops ? `${r.gflops.forward.toFixed(2)} / ${r.gflops.backward.toFixed(2)}` : '-', num: true },
+      { text: r.speedup !== undefined ? `${r.speedup >= 100 ? r.speedup.toFixed(0) : r.speedup.toFixed(1)}x` : '', num: true },
+      r.estimatedFrom ? `estimated: timed at batch ${r.estimatedFrom.batch}, scaled` : '',
+    ],
+  }))));
+  for (const n of report.notes) out.push(`<p class="note">note: ${esc(n)}</p>`);
+  if (report.results.length) {
+    out.push(barChart({
+      title: 'forward and backward time (median)',
+      unit: 'ms',
+      cls: 'timing',
+      bars: report.results.flatMap((r) => [
+        { label: `${benchLabel(r)} forward`, value: r.forwardMs.median, valueText: `${fmtMs(r.forwardMs.median)} ms` },
+        { label: `${benchLabel(r)} backward`, value: r.backwardMs.median, cls: 'alt', valueText: `${fmtMs(r.backwardMs.median)} ms` },
+      ]),
+    }));
+  }
+  if (comparison) {
+    out.push(`<h3>${esc(`baseline ${comparison.file} (allowed slowdown ${comparison.maxSlowdown}x)`)} ${status(comparison.ok)}</h3>`);
+    out.push(table('baseline', ['layer', 'shapes', 'impl', 'dtype', 'threads', 'pass', 'baseline ms', 'current ms', 'ratio', 'status'], comparison.rows.map((row) => ({
+      cls: row.ok ? undefined : 'fail',
+      cells: [
+        row.layer, shapesText(row.shapes), row.impl, row.dtype, { text: String(row.threads), num: true }, row.pass,
+        { text: fmtMs(row.baselineMs), num: true }, { text: fmtMs(row.currentMs), num: true }, { text: `${row.ratio.toFixed(2)}x`, num: true },
+        { html: row.ok ? '<span class="pass">ok</span>' : '<span class="fail">SLOWER</span>', cls: row.ok ? 'status-pass' : 'status-fail' },
+      ],
+    }))));
+    if (comparison.unmatched) out.push(`<p class="note">${esc(`${comparison.unmatched} result(s) have no baseline entry`)}</p>`);
+  }
+  out.push('</section>');
+  return out.join('\n');
+}
+
+/** The whole page. */
+export function renderHtmlReport(r: HtmlReport): string {
+  const sections = r.sections.map((s) => (s.kind === 'checks' ? checksSection(s) : s.kind === 'compare' ? compareSection(s) : benchSection(s)));
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<meta name="generator" content="cnn-check">`,
+    `<title>${esc(r.title)}</title>`,
+    `<style>${CSS}</style>`,
+    '</head>',
+    '<body>',
+    `<header><h1>${esc(r.title)} ${badge(r.pass)}</h1>`,
+    ...(r.meta ?? []).map((line) => `<p class="meta">${esc(line)}</p>`),
+    '</header>',
+    '<main>',
+    ...sections,
+    '</main>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

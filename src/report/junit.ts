@@ -1,0 +1,146 @@
+/**
+ * JUnit XML for CI test reporters: one `<testsuite>` per check (a suite entry, or the one check
+ * of a layer command) and one `<testcase>` per implementation and gradient (`naive dx`), so a
+ * reporter lists `conv stride=2 pad=1 > fast dw` as one test. A failing gradient carries a
+ * `<failure>` whose message has the numbers (relative error, threshold, worst element with its
+ * analytic and numeric values, hint) and whose text adds the details. A check that fails as a
+ * whole (NaN in the output, a layer that throws) gets a testcase `problems`.
+ *
+ * The widely read form (Jenkins, GitLab, GitHub reporters): `testsuites > testsuite >
+ * (properties, testcase*, system-out)`, counts as attributes, time in seconds. Text is escaped
+ * for XML, and characters XML 1.0 cannot hold (control characters, lone surrogates) become
+ * U+FFFD, so any check name or message gives a well-formed document. Pure: data in, string out.
+ */
+import { fmtErr, fmtNum, fmtVal } from '../cli/render.js';
+import type { ImplGradientRow } from '../gradcheck/check-layer.js';
+import { arrayFailure, gradientFailure, paramsText, shapesText, unexplainedFailure, worstAt, type ReportedCheck } from './checks.js';
+
+/** `text` with every character XML 1.0 cannot hold replaced by U+FFFD. */
+export function xmlSafe(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const ok = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || cp >= 0x10000;
+    out += ok ? ch : '\ufffd';
+  }
+  return out;
+}
+
+/** Escape for element text. */
+export function xmlText(text: string): string {
+  return xmlSafe(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Escape for a double-quoted attribute; line breaks and tabs as references so parsers keep them. */
+export function xmlAttr(text: string): string {
+  return xmlText(text).replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+}
+
+function seconds(s: number | undefined): string {
+  return (s ?? 0).toFixed(3);
+}
+
+/** The details of a failing gradient, one fact per line. */
+function failureDetails(g: ImplGradientRow): string {
+  const lines = [
+    `implementation: ${g.impl}`,
+    `gradient: ${g.name} (of ${g.input})`,
+    `relative error: ${fmtErr(g.relError)}`,
+    `threshold: ${fmtErr(g.threshold)}`,
+    `max abs error: ${fmtErr(g.maxAbsError)}`,
+    `worst ${worstAt(g)}: analytic ${fmtVal(g.worst.analytic)}, numeric ${fmtVal(g.worst.numeric)}`,
+    `checked: ${g.mode}, ${g.checked} of ${g.total} elements${g.directional ? `, ${g.directional.count} directions` : ''}, dtype ${g.dtype}`,
+  ];
+  if (g.kinks) lines.push(`kinks: ${g.kinks}`);
+  if (g.message) lines.push(`message: ${g.message}`);
+  const loc = g.localization;
+  if (loc) {
+    for (const e of loc.top) lines.push(`element (${e.index.join(', ')}): analytic ${fmtVal(e.analytic)}, numeric ${fmtVal(e.numeric)}, rel error ${fmtErr(e.relError)}`);
+    if (loc.border && loc.interior) lines.push(`border: max rel ${fmtErr(loc.border.maxRelError)}, ${loc.border.failing} of ${loc.border.count} fail; interior: max rel ${fmtErr(loc.interior.maxRelError)}, ${loc.interior.failing} of ${loc.interior.count} fail`);
+    if (loc.hint) lines.push(`hint: ${loc.hint.message}`);
+  }
+  return lines.join('\n');
+}
+
+function testcase(classname: string, name: string, failure?: { type: string; message: string; text: string }): string {
+  const open = `    <testcase classname="${xmlAttr(classname)}" name="${xmlAttr(name)}"`;
+  if (!failure) return `${open}/>`;
+  return [
+    `${open}>`,
+    `      <failure type="${xmlAttr(failure.type)}" message="${xmlAttr(failure.message)}">${xmlText(failure.text)}</failure>`,
+    '    </testcase>',
+  ].join('\n');
+}
+
+/** The testcases of one check and how many of them fail. */
+function checkCases(c: ReportedCheck): { cases: string[]; failures: number } {
+  const r = c.report;
+  const cases: string[] = [];
+  let failures = 0;
+  for (const g of r.gradients) {
+    if (g.pass) cases.push(testcase(c.name, `${g.impl} ${g.name}`));
+    else {
+      failures++;
+      cases.push(testcase(c.name, `${g.impl} ${g.name}`, { type: 'gradient', message: gradientFailure(g), text: failureDetails(g) }));
+    }
+  }
+  // An extra implementation (`--impl`) against the reference: one testcase per array.
+  for (const cmp of r.comparisons ?? []) {
+    for (const a of cmp.arrays) {
+      const name = `${cmp.impl} vs ${cmp.reference} ${a.name}`;
+      if (a.pass) cases.push(testcase(c.name, name));
+      else {
+        failures++;
+        const text = [`implementation: ${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''}`, `reference: ${cmp.reference}`, `array: ${a.name} (${a.dtype})`, arrayFailure(cmp, a)].join('\n');
+        cases.push(testcase(c.name, name, { type: 'reference', message: arrayFailure(cmp, a), text }));
+      }
+    }
+  }
+  if (r.problems.length) {
+    failures++;
+    cases.push(testcase(c.name, 'problems', { type: 'problem', message: r.problems.join('; '), text: r.problems.join('\n') }));
+  } else if (unexplainedFailure(r) || r.gradients.length === 0) {
+    failures++;
+    cases.push(testcase(c.name, 'check', { type: 'check', message: r.gradients.length ? 'the check failed: see its report' : 'no gradient was checked', text: r.notes.join('\n') }));
+  }
+  return { cases, failures };
+}
+
+/**
+ * JUnit XML for `checks`. `name` names the whole run (`cnn-check suite default`); `timestamp`
+ * (ISO 8601) is written when given, so that the output is otherwise a function of the data.
+ */
+export function renderJunit(checks: ReportedCheck[], opts: { name: string; timestamp?: string }): string {
+  const suites: string[] = [];
+  let tests = 0;
+  let failures = 0;
+  let total = 0;
+  for (const c of checks) {
+    const r = c.report;
+    const { cases, failures: f } = checkCases(c);
+    tests += cases.length;
+    failures += f;
+    total += c.seconds ?? 0;
+    const props: [string, string][] = [
+      ['layer', r.layer], ['params', paramsText(r.params)], ['shapes', shapesText(r.shapes)], ['dtype', r.dtype],
+      ['seed', String(r.seed)], ['h', fmtNum(r.h)], ['checkMode', r.mode], ['budget', String(r.budget)],
+    ];
+    const lines = [
+      `  <testsuite name="${xmlAttr(c.name)}" tests="${cases.length}" failures="${f}" errors="0" skipped="0" time="${seconds(c.seconds)}"${opts.timestamp ? ` timestamp="${xmlAttr(opts.timestamp)}"` : ''}>`,
+      '    <properties>',
+      ...props.map(([k, v]) => `      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`),
+      '    </properties>',
+      ...cases,
+    ];
+    if (r.notes.length) lines.push(`    <system-out>${xmlText(r.notes.map((n) => `note: ${n}`).join('\n'))}</system-out>`);
+    lines.push('  </testsuite>');
+    suites.push(lines.join('\n'));
+  }
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${xmlAttr(opts.name)}" tests="${tests}" failures="${failures}" errors="0" time="${seconds(total)}">`,
+    ...suites,
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
