@@ -11,6 +11,7 @@ import { processIO, wantColor, type CliIO } from './io.js';
 import { registerLayerCommands } from './commands/layer.js';
 import { registerFixtureCommands } from './commands/fixtures.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerSuiteCommand } from './commands/suite.js';
 import { renderLayerList } from './render.js';
 
 /** Exit codes of every command. */
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
   registerLayerCommands(program, io, exit);
   registerFixtureCommands(program, io, exit);
   registerBenchCommand(program, io, exit);
+  registerSuiteCommand(program, io, exit);
   program
     .command('list')
     .description('list the layers with their inputs, params and defaults')

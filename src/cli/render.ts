@@ -16,6 +16,7 @@ import { formatShape } from '../tensor/tensor.js';
 import type { CheckProgress, ImplGradientRow, ReferenceComparison } from '../gradcheck/check-layer.js';
 import type { ErrorStats, GroupStats } from '../gradcheck/localize.js';
 import type { OutStream } from './io.js';
+import type { SuiteProgress, SuiteReport } from '../suite/run.js';
 
 /** A chalk instance that colours only when `color` is true. */
 export function painter(color: boolean): ChalkInstance {
@@ -264,13 +265,14 @@ export function renderProgress(p: CheckProgress, elapsedMs: number): string {
 /**
  * A progress line on a terminal stream, drawn in place once the check has run `delayMs`
  * (default 1 s) and redrawn at most every `intervalMs`; `done` erases it. The caller creates
- * it only for a terminal.
+ * it only for a terminal. `render` draws the line (default: a layer check's, renderProgress).
  */
-export function createProgressLine(
+export function createProgressLine<P = CheckProgress>(
   stream: OutStream,
   color: boolean,
-  opts: { delayMs?: number; intervalMs?: number; now?: () => number } = {},
-): { update: (p: CheckProgress) => void; done: () => void } {
+  opts: { delayMs?: number; intervalMs?: number; now?: () => number; render?: (p: P, elapsedMs: number) => string } = {},
+): { update: (p: P) => void; done: () => void } {
+  const render = opts.render ?? (renderProgress as unknown as (p: P, elapsedMs: number) => string);
   const now = opts.now ?? (() => performance.now());
   const start = now();
   const delay = opts.delayMs ?? 1000;
@@ -284,13 +286,65 @@ export function createProgressLine(
       if (t - start < delay || t - last < interval) return;
       last = t;
       drawn = true;
-      stream.write(`\r${c.dim(renderProgress(p, t - start))}\u001b[K`);
+      stream.write(`\r${c.dim(render(p, t - start))}\u001b[K`);
     },
     done: () => {
       if (drawn) stream.write('\r\u001b[K');
       drawn = false;
     },
   };
+}
+
+/** A bar of `width` cells for `done` of `total`: `████████░░░░░░░░`. */
+export function renderBar(done: number, total: number, width = 20): string {
+  const filled = total > 0 ? Math.max(0, Math.min(width, Math.round((done / total) * width))) : 0;
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}
+
+/** Longest progress line drawn (longer lines would wrap, and `\r` could not erase them). */
+const PROGRESS_MAX_CHARS = 110;
+
+/** One line of suite progress: `[████░░░░] 12/52 conv stride=2 pad=2  fast dx: sampled 40/128  3.2 s`. */
+export function renderSuiteProgress(p: SuiteProgress, elapsedMs: number): string {
+  const where = p.check ? `  ${p.check.impl} ${p.check.gradient}: ${p.check.phase} ${p.check.done}/${p.check.total}` : '';
+  const tail = `  ${(elapsedMs / 1000).toFixed(1)} s`;
+  let line = `[${renderBar(p.index - 1, p.total)}] ${p.index}/${p.total} ${p.name}${where}`;
+  if (line.length + tail.length > PROGRESS_MAX_CHARS) line = `${line.slice(0, PROGRESS_MAX_CHARS - tail.length - 1)}…`;
+  return line + tail;
+}
+
+/**
+ * `cnn-check suite`: one row per check (gradients passed or failed, the worst relative error
+ * against its threshold, the time), then where each failing check went wrong, and a closing line.
+ */
+export function renderSuiteReport(r: SuiteReport, color: boolean): string {
+  const c = painter(color);
+  const lines: string[] = [`${c.bold('cnn-check suite')}  ${r.source === 'default' ? 'the built-in default suite' : r.source}: ${r.checks.length} check${r.checks.length === 1 ? '' : 's'}`];
+  const t = makeTable(['#', 'check', 'gradients', 'worst rel error', 'threshold', 'time', 'status'], color, ['right', 'left', 'left', 'left', 'right', 'right', 'left']);
+  for (const k of r.checks) {
+    const grads = k.failed ? c.red(`${k.failed} of ${k.gradients} fail`) : `${k.gradients} pass`;
+    const worst = k.worst ? `${fmtErr(k.worst.relError)} (${k.worst.impl} ${k.worst.name})` : '-';
+    const problems = k.report.problems.length ? ` (${k.report.problems.length} problem${k.report.problems.length === 1 ? '' : 's'})` : '';
+    t.push([String(k.index + 1), k.name, grads, worst, k.worst ? fmtErr(k.worst.threshold) : '-', `${k.seconds.toFixed(2)} s`, (k.pass ? c.green('pass') : c.red('FAIL')) + problems]);
+  }
+  lines.push(t.toString());
+  for (const k of r.checks) {
+    if (k.pass) continue;
+    lines.push(c.red(`FAIL ${k.index + 1}. ${k.name}`));
+    for (const p of k.report.problems) lines.push(`  problem: ${p}`);
+    for (const g of k.report.gradients) {
+      if (g.pass) continue;
+      const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : `(${g.worst.index.join(', ')})`;
+      lines.push(`  ${g.impl} ${g.name}: ${g.message ? `${g.message}; ` : ''}rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)} at ${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`);
+      if (g.localization?.hint) lines.push(`    ${c.yellow(`hint: ${g.localization.hint.message}`)}`);
+    }
+  }
+  lines.push(
+    r.pass
+      ? c.green(`PASS: ${r.checks.length} checks, ${r.gradients} gradient checks within threshold (${r.seconds.toFixed(1)} s)`)
+      : c.red(`FAIL: ${r.failedChecks} of ${r.checks.length} checks failed, ${r.failedGradients} of ${r.gradients} gradient checks (${r.seconds.toFixed(1)} s)`),
+  );
+  return lines.join('\n') + '\n';
 }
 
 /** `cnn-check list`: every layer with its inputs, params and defaults. */

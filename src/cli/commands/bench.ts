@@ -16,12 +16,13 @@ import { optionKey, parseNumberFlag } from '../options.js';
 import { renderBenchReport } from '../render.js';
 import { wantColor, type CliIO } from '../io.js';
 import { jsonReplacer } from './layer.js';
+import { checkReportOptions, generatedLine, REPORT_OPTION_HELP, writeHtmlOption } from './suite.js';
 
 /** Defaults of the bench flags. */
 export const BENCH_DEFAULTS = { warmup: 1, repeat: 5, naiveBudgetSec: 10, maxSlowdown: 1.5 } as const;
 
 /** The command's own flags; layer flags with these names are not offered (none collide today). */
-const OWN_FLAGS = new Set(['dtype', 'impl', 'threads', 'warmup', 'repeat', 'naive-budget', 'seed', 'json', 'save', 'force', 'baseline', 'max-slowdown', 'color']);
+const OWN_FLAGS = new Set(['dtype', 'impl', 'threads', 'warmup', 'repeat', 'naive-budget', 'seed', 'json', 'save', 'force', 'baseline', 'max-slowdown', 'color', 'report']);
 
 interface LayerFlag {
   flag: string;
@@ -127,6 +128,7 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     .option('--force', 'let --save overwrite an existing file')
     .option('--baseline <file>', 'compare medians with a saved report; exit 1 when one is too slow')
     .option('--max-slowdown <f>', `allowed current/baseline ratio of a median (default ${BENCH_DEFAULTS.maxSlowdown})`)
+    .option('--report <file>', REPORT_OPTION_HELP)
     .option('--no-color', 'never colour the output');
   cmd.action((names: string[], o: Record<string, unknown>) => {
     const layers = names.length ? [...new Set(names.map((n) => getLayer(n)))] : [...LAYERS];
@@ -143,6 +145,7 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     const cases = casesFromOptions(layers, o);
     // Fail fast, before a long run: a --save target that exists, a baseline that does not parse.
     if (o.save !== undefined) refuseOverwrite(String(o.save), o.force === true);
+    checkReportOptions(o);
     const baseline = o.baseline !== undefined ? readBenchReport(String(o.baseline)) : undefined;
 
     const tty = io.stderr.isTTY === true;
@@ -159,6 +162,10 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     if (o.save !== undefined) saveReport(String(o.save), json, o.force === true);
     if (o.json) io.stdout.write(json);
     else io.stdout.write(renderBenchReport(report, wantColor(io, { color: o.color as boolean | undefined }), comparison));
+    writeHtmlOption(o, {
+      title: 'cnn-check bench', pass: comparison ? comparison.ok : null, meta: [generatedLine()],
+      sections: [{ kind: 'bench', title: 'benchmark', report, comparison }],
+    });
     exit.code = comparison && !comparison.ok ? 1 : 0;
   });
 }

@@ -16,6 +16,7 @@ import { wantColor, type CliIO } from '../io.js';
 import { parseNumberFlag } from '../options.js';
 import { renderCompareReports, renderInspect, type InspectRow } from '../render.js';
 import { addInputSourceOptions, addLayerOptions, jsonReplacer, layerCaseFromOptions } from './layer.js';
+import { checkReportOptions, generatedLine, REPORT_OPTION_HELP, writeHtmlOption } from './suite.js';
 
 function maxBytesFlag(o: Record<string, unknown>): number | undefined {
   return o.maxBytes === undefined ? undefined : parseNumberFlag('max-bytes', o.maxBytes, { integer: true, min: 1, what: 'a positive number of bytes' });
@@ -37,9 +38,11 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     .option('--max-bytes <n>', 'largest total array data accepted per fixture, in bytes (default 1 GiB)')
     .option('--json', 'print one JSON document instead of tables')
     .option('--no-color', 'never colour the output')
+    .option('--report <file>', REPORT_OPTION_HELP)
     .action((paths: string[], o: Record<string, unknown>) => {
       const maxError = o.maxError === undefined ? undefined : parseNumberFlag('max-error', o.maxError, { min: 0, minExclusive: true, what: 'a positive number such as 1e-6' });
       const maxBytes = maxBytesFlag(o);
+      checkReportOptions(o);
       const reports: (FixtureReport | InvalidFixture)[] = [];
       let invalid = 0;
       for (const path of paths) {
@@ -56,6 +59,10 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
       const pass = invalid === 0 && valid.every((r) => r.pass);
       if (o.json) io.stdout.write(JSON.stringify({ pass, fixtures: reports }, jsonReplacer, 2) + '\n');
       else if (valid.length) io.stdout.write(renderCompareReports(valid, wantColor(io, o)));
+      writeHtmlOption(o, {
+        title: 'cnn-check compare', pass, meta: [generatedLine()],
+        sections: [{ kind: 'compare', title: 'fixtures against the reference', fixtures: valid, invalid: reports.filter((r): r is InvalidFixture => 'error' in r) }],
+      });
       exit.code = invalid ? 2 : pass ? 0 : 1;
     });
 

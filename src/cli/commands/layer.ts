@@ -15,6 +15,7 @@ import { optionKey, parseCommonFlags, parseNumberFlag, parseScaleFlags } from '.
 import { createProgressLine, renderLayerReport } from '../render.js';
 import { CHECK_MODES, DEFAULT_BUDGET_SECONDS, DEFAULT_DIRECTIONS, DEFAULT_SAMPLES, AUTO_DIRECTIONS } from '../../gradcheck/modes.js';
 import { wantColor, type CliIO } from '../io.js';
+import { addReportOptions, checkReportOptions, emitCheckOutputs } from './suite.js';
 import { DEFAULT_IMPL_TIMEOUT_SECONDS, USER_IMPL_NAME, loadUserImpl, type UserImpl } from '../../user/load.js';
 
 /** Add the flags every checking command shares. */
@@ -156,14 +157,17 @@ export function registerLayerCommands(program: Command, io: CliIO, exit: { code:
     addInputSourceOptions(cmd);
     addCommonCheckOptions(cmd);
     addScaleCheckOptions(cmd);
+    addReportOptions(cmd, { junit: true });
     addImplOptions(cmd);
     cmd.action((o: Record<string, unknown>) => {
       const common = parseCommonFlags(o, DEFAULT_SEED);
       const scale = parseScaleFlags(o);
       const c = layerCaseFromOptions(spec, o, common.seed);
+      checkReportOptions(o);
       const user = loadImplFromOptions(o, io);
       // Progress goes to stderr, only for a terminal, and only once a check has run for a second.
       const progress = io.stderr.isTTY ? createProgressLine(io.stderr, wantColor({ ...io, stdout: io.stderr }, common)) : undefined;
+      const started = performance.now();
       let report;
       try {
         report = checkLayer(spec, {
@@ -179,6 +183,10 @@ export function registerLayerCommands(program: Command, io: CliIO, exit: { code:
       }
       if (common.json) io.stdout.write(JSON.stringify(report, jsonReplacer, 2) + '\n');
       else io.stdout.write(renderLayerReport(report, wantColor(io, common)));
+      const checkName = [spec.name, ...Object.entries(report.params).map(([k, v]) => `${k}=${v}`)].join(' ');
+      emitCheckOutputs(io, o, [{ name: checkName, report, seconds: (performance.now() - started) / 1000 }], {
+        title: `cnn-check ${checkName}`, runName: `cnn-check ${name}`, summary: false,
+      });
       exit.code = report.pass ? 0 : 1;
     });
   }
