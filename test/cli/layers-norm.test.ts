@@ -159,3 +159,19 @@ describe('list', () => {
     expect(getLayer('spatial_batchnorm').stateOutputs).toEqual(['running_mean', 'running_var']);
   });
 });
+
+describe('gamma of the wrong length from a file', () => {
+  it('exits 2 with one line naming the expected and given shapes', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeNpy } = await import('../../src/npy/write.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'cnn-check-gamma-')), 'gamma.npy');
+    writeFileSync(path, writeNpy({ data: new Float64Array(7).fill(1), shape: [7] }));
+    let stderr = '';
+    const io: CliIO = { stdout: { write: () => true, isTTY: false }, stderr: { write: (s: string) => (stderr += s) }, env: {} };
+    const code = await main(['batchnorm', '--input', `gamma=${path}`], io);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual(['cnn-check: batchnorm: gamma must have shape (5,), got (7,)']);
+  });
+});
