@@ -15,3 +15,14 @@ export function iota(shape: number[], start = 1): Tensor {
 export function vals(x: Tensor): number[] {
   return Array.from(x.data);
 }
+
+/** max|a - b| / max|b|: relative to the array's scale, so elements near 0 do not dominate. */
+export function normRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return den === 0 ? num : num / den;
+}

@@ -6,19 +6,7 @@ import type { LayerImpl } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, toDType, type Tensor } from '../../src/tensor/tensor.js';
 import { ShapeError } from '../../src/errors.js';
-
-const T = (data: number[], shape: number[]): Tensor => ({ data: Float64Array.from(data), shape });
-
-/** max|a - b| / max|b|. */
-function normRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den === 0 ? num : num / den;
-}
+import { normRel, t as T } from '../helpers/tensors.js';
 
 const CASES: { name: string; x: number[]; w: number[] }[] = [
   { name: 'defaults x (10,2,3), w (6,5)', x: [10, 2, 3], w: [6, 5] },

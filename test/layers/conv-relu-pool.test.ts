@@ -10,8 +10,8 @@ import type { LayerImpl, Params } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, type Tensor } from '../../src/tensor/tensor.js';
 import { ParamError, ShapeError } from '../../src/errors.js';
+import { t as T } from '../helpers/tensors.js';
 
-const T = (data: number[], shape: number[]): Tensor => ({ data: Float64Array.from(data), shape });
 const paramsOf = (over: Record<string, unknown> = {}): Params => resolveParams(convReluPool, over, (p) => p.name);
 const H = 1e-5;
 

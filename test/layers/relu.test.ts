@@ -6,8 +6,8 @@ import type { LayerImpl } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, toDType, type Tensor } from '../../src/tensor/tensor.js';
 import { ShapeError } from '../../src/errors.js';
+import { t as T } from '../helpers/tensors.js';
 
-const T = (data: number[], shape: number[]): Tensor => ({ data: Float64Array.from(data), shape });
 const H = 1e-5;
 
 describe('relu gradient check', () => {

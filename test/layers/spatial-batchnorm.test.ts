@@ -7,20 +7,9 @@ import type { Params } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, toDType, type Tensor } from '../../src/tensor/tensor.js';
 import { ParamError, ShapeError } from '../../src/errors.js';
+import { normRel, t as T } from '../helpers/tensors.js';
 
-const T = (data: number[], shape: number[]): Tensor => ({ data: Float64Array.from(data), shape });
 const paramsOf = (over: Record<string, unknown> = {}): Params => resolveParams(spatialBatchnorm, over, (p) => p.name);
-
-/** max|a - b| / max|b|. */
-function normRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den === 0 ? num : num / den;
-}
 
 /** Inputs with gamma, beta of `gammaShape` and non-trivial running statistics. */
 function inputsFor(xShape: number[], seed: number, gammaShape = [xShape[1]]): Record<string, Tensor> {
