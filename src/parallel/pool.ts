@@ -3,8 +3,9 @@
  * (LayerImpl), so `parallelFor` wakes idle workers, works on the index range itself, then
  * blocks in Atomics.wait until every worker has stored its completion flag. Chunks of `grain`
  * indices are claimed from a shared counter (Atomics.add), so a thread that is descheduled or
- * slower simply claims fewer: a static split would wait for the slowest thread. Data moves through SharedArrayBuffers (src/parallel/shared.ts); a task is a
- * function exported by name from an ES module, which each worker imports once.
+ * slower simply claims fewer: a static split would wait for the slowest thread. Data moves
+ * through SharedArrayBuffers (src/parallel/shared.ts); a task is a function exported by name
+ * from an ES module, which each worker imports once.
  *
  * Workers are created lazily, kept for reuse and unref'ed, so an idle pool never keeps the
  * process (or a test runner) alive. Inside a pool worker, `parallelFor` runs serially.
@@ -43,8 +44,9 @@ export function defaultThreads(): number {
 
 let threads = defaultThreads();
 /**
- * Least work per thread (in flops or comparable element operations) worth a worker: posting a
- * chunk and waking up costs some 50-100 us, about 1e6 flops of the WASM kernels.
+ * Least work per thread (in flops or comparable element operations) worth a worker: waking a
+ * worker and waiting for it costs 20-100 us, and staging the data through the shared arena
+ * about as much again; 2e6 flops is ~0.1 ms of the WASM kernels.
  */
 export const DEFAULT_MIN_WORK_PER_THREAD = 2e6;
 let minWorkPerThread = DEFAULT_MIN_WORK_PER_THREAD;
