@@ -111,6 +111,13 @@ export const affine: LayerSpec = {
     { name: 'b', help: 'biases (M,)', grad: true, shape: (s) => [s.w[1]] },
   ],
   params: [],
+  // A fully connected layer on flattened 32x32x3 images: x (128, 3072), w (3072, 512).
+  benchCases: [{ shapes: { x: [128, 3072], w: [3072, 512] } }],
+  // out = x w + b: 2*N*D*M forward; dx = dout w^T and dw = x^T dout, twice that backward.
+  flops: (shapes) => {
+    const forward = 2 * shapes.x[0] * shapes.w[0] * shapes.w[1];
+    return { forward, backward: 2 * forward };
+  },
   check(shapes) {
     const where = 'affine';
     if (shapes.x.length < 2) {

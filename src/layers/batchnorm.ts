@@ -306,6 +306,8 @@ export const batchnorm: LayerSpec = {
     { name: 'running_var', help: 'running variance (D,)', grad: false, shape: (s) => [s.x[1]], init: 'zeros' },
   ],
   params: [...BATCHNORM_PARAMS],
+  // The mid-size benchmark's 2M elements as (N, D): a batch of 32 with 65536 features.
+  benchCases: [{ shapes: { x: [32, 65536] } }],
   check(shapes, params) {
     const where = 'batchnorm';
     checkBatchnormParams(where, params);

@@ -93,6 +93,10 @@ export const convReluPool: LayerSpec = {
     { name: 'b', help: 'biases (F,)', grad: true, shape: (s) => [s.w[0]] },
   ],
   params: PARAMS,
+  // conv's mid-size benchmark case followed by relu and a 2x2 pool.
+  benchCases: [{ shapes: { x: [32, 64, 32, 32], w: [64, 64, 3, 3] }, params: { stride: 1, pad: 1, pool_height: 2, pool_width: 2, pool_stride: 2 } }],
+  // The conv dominates: relu and max-pool compare rather than compute.
+  flops: (shapes, params) => conv.flops!(shapes, params),
   check(shapes, params) {
     const where = 'conv_relu_pool';
     for (const p of PARAMS) parseParam(p, params[p.name], `${where}: ${p.name}`);

@@ -224,6 +224,8 @@ export const layernorm: LayerSpec = {
     { name: 'beta', help: 'shift (D,)', grad: true, shape: (s) => [s.x[1]] },
   ],
   params: [EPS_PARAM],
+  // The mid-size benchmark's 2M elements as (N, D): 32 samples of 65536 features.
+  benchCases: [{ shapes: { x: [32, 65536] } }],
   check(shapes, params) {
     const where = 'layernorm';
     parseParam(EPS_PARAM, params.eps, `${where}: eps`);

@@ -73,6 +73,8 @@ export const relu: LayerSpec = {
   summary: 'rectified linear unit max(0, x), elementwise, any shape',
   inputs: [{ name: 'x', help: 'input, any shape', grad: true, shape: [3, 4, 5] }],
   params: [],
+  // The mid-size benchmark shape of cnn-check bench: x 32,64,32,32 (2M elements).
+  benchCases: [{ shapes: { x: [32, 64, 32, 32] } }],
   check(shapes) {
     requirePositiveDims('relu', 'x', shapes.x);
   },

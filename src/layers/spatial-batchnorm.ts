@@ -97,6 +97,8 @@ export const spatialBatchnorm: LayerSpec = {
     { name: 'running_var', help: 'running variance (C,)', grad: false, shape: (s) => [s.x[1]], init: 'zeros' },
   ],
   params: [...BATCHNORM_PARAMS],
+  // The mid-size benchmark shape of cnn-check bench: x 32,64,32,32 (2M elements).
+  benchCases: [{ shapes: { x: [32, 64, 32, 32] } }],
   check(shapes, params) {
     const where = 'spatial_batchnorm';
     checkBatchnormParams(where, params);

@@ -143,6 +143,8 @@ export const spatialGroupnorm: LayerSpec = {
     { name: 'beta', help: 'shift, the shape of gamma', grad: true, shape: (s) => [...s.gamma] },
   ],
   params: [G_PARAM, EPS_PARAM],
+  // The mid-size benchmark shape of cnn-check bench, with 8 groups of 8 channels.
+  benchCases: [{ shapes: { x: [32, 64, 32, 32] }, params: { G: 8 } }],
   check(shapes, params) {
     const where = 'spatial_groupnorm';
     parseParam(G_PARAM, params.G, `${where}: G (--groups)`);
