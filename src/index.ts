@@ -38,3 +38,7 @@ export type { ReportedCheck } from './report/checks.js';
 export { renderJunit } from './report/junit.js';
 export { failureAnnotations, workflowCommand, escapeData, escapeProperty } from './report/github.js';
 export { renderHtmlReport, type HtmlReport, type ReportSection } from './report/html.js';
+export { runBench, defaultBenchCases, type BenchReport, type BenchResult, type BenchOptions, type BenchCaseSpec } from './bench/run.js';
+export { compareToBaseline, readBenchReport, type BaselineComparison } from './bench/baseline.js';
+export { setThreads, getThreads } from './parallel/pool.js';
+export { gemm, gemmJs, setGemmBackend, gemmBackend } from './layers/gemm.js';
