@@ -60,7 +60,7 @@ function fmtMs(v: number): string {
 /** Params as `stride=2 pad=1`. */
 export function fmtParams(params: Record<string, unknown>): string {
   const entries = Object.entries(params);
-  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(' ') : '(no params)';
+  return entries.length ? entries.map(([k, v]) => `${k}=${typeof v === 'number' ? fmtNum(v) : v}`).join(' ') : '(no params)';
 }
 
 /** The human report of a layer command. */
@@ -354,7 +354,7 @@ export function renderLayerList(layers: readonly LayerSpec[], color: boolean): s
     const inputs = l.inputs
       .map((i) => (isSettable(i) ? `${i.name} ${(i.shape as number[]).join(',')}` : i.name))
       .join('\n');
-    const params = l.params.length ? l.params.map((p) => `--${p.flag} ${p.default} (${describeDomain(p)})`).join('\n') : '-';
+    const params = l.params.length ? l.params.map((p) => `--${p.flag} ${typeof p.default === 'number' ? fmtNum(p.default) : p.default} (${describeDomain(p)})`).join('\n') : '-';
     t.push([kebabName(l.name), l.summary, inputs, params]);
   }
   return t.toString() + '\n';

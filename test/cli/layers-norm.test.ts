@@ -145,7 +145,7 @@ describe('list', () => {
     for (const name of ['conv', 'maxpool', 'relu', 'affine', 'batchnorm', 'layernorm', 'spatial-batchnorm', 'spatial-groupnorm', 'conv-relu-pool']) {
       expect(r.stdout).toMatch(new RegExp(`│ ${name}\\s+│`));
     }
-    for (const flag of ['--groups 2', '--mode train', '--momentum 0.9', '--eps 0.00001', '--pool-stride 2']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--groups 2', '--mode train', '--momentum 0.9', '--eps 1e-5', '--pool-stride 2']) expect(r.stdout).toContain(flag);
   });
 
   it('--json lists the new layers with their tolerances and state outputs', async () => {
