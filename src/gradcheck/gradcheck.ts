@@ -12,7 +12,7 @@
  * precision.ts, and a failing gradient is localized (localize.ts).
  */
 import type { Rng } from '../tensor/rng.js';
-import { XoshiroRng } from '../tensor/rng.js';
+import { XoshiroRng, randn } from '../tensor/rng.js';
 import { firstNonFinite, formatShape, sameShape, size, toDType, unravel, type DType, type Tensor } from '../tensor/tensor.js';
 import type { LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
 import { NumericSide } from './numeric.js';
@@ -121,9 +121,7 @@ function nonFiniteProblem(what: string, t: Tensor): string | null {
 
 /** The upstream gradient for a check: standard normal of the output's shape. */
 export function randomDout(rng: Rng, shape: number[]): Tensor {
-  const data = new Float64Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = rng.randn();
-  return { data, shape: [...shape] };
+  return randn(rng, shape);
 }
 
 /** `t` in `dtype`, itself when it already is. */

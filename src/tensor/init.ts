@@ -5,7 +5,7 @@
  *   x = np.linspace(-0.1, 0.5, num=2*3*4*4).reshape(2, 3, 4, 4)   -> linspace(-0.1, 0.5, [2, 3, 4, 4])
  *   np.random.seed(231); x = np.random.randn(4, 3, 5, 5)           -> randnWith(new NumpyRng(231), [4, 3, 5, 5])
  */
-import type { Rng } from './rng.js';
+import { randn, type Rng } from './rng.js';
 import type { Tensor } from './tensor.js';
 import { size } from './tensor.js';
 
@@ -41,11 +41,7 @@ export function linspace(lo: number, hi: number, shape: readonly number[]): Tens
 }
 
 /** `np.random.randn(*shape)`: a float64 C-order tensor of `rng.randn()` draws. */
-export function randnWith(rng: Rng, shape: readonly number[]): Tensor {
-  const data = new Float64Array(size(shape));
-  for (let i = 0; i < data.length; i++) data[i] = rng.randn();
-  return { data, shape: [...shape] };
-}
+export const randnWith = randn;
 
 /** `np.random.rand(*shape)`: a float64 C-order tensor of `rng.uniform()` draws. */
 export function randWith(rng: Rng, shape: readonly number[]): Tensor {
