@@ -37,7 +37,6 @@
 import type { LayerSpec, Params, Shapes } from '../layers/types.js';
 import type { Rng } from '../tensor/rng.js';
 import { size, unravel, type DType } from '../tensor/tensor.js';
-import { compareArrays } from '../tensor/compare.js';
 import type { NumericSide } from './numeric.js';
 import { stratifiedSample } from './strata.js';
 import { localize, type Localization } from './localize.js';

@@ -17,11 +17,9 @@ import { FLOAT32_UNIT_ROUNDOFF, float32Tolerance } from '../../src/gradcheck/pre
 import type { CheckMode } from '../../src/gradcheck/modes.js';
 import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
-import { toDType, zeros, type Tensor } from '../../src/tensor/tensor.js';
-import type { ConvGeometry } from '../../src/layers/geometry.js';
+import { toDType, zeros } from '../../src/tensor/tensor.js';
 
-interface ConvCache { x: Tensor; w: Tensor; geom: ConvGeometry }
-type Backward = LayerImpl['backward'];
+import { brokenConv, type ConvCache } from '../helpers/broken.js';
 const defaults = (spec: LayerSpec): Params => Object.fromEntries(spec.params.map((p) => [p.name, p.default]));
 const NO_LIMIT = 1e6;
 
@@ -171,50 +169,6 @@ describe('a float32 conv that sums naively in float32', () => {
   });
 });
 
-/** Broken backward passes on top of the fast float32 conv. */
-function brokenFast(): Record<string, Backward> {
-  const scaled = (t: Tensor, s: (v: number) => number): Tensor => ({ data: t.data.map(s), shape: t.shape });
-  return {
-    'dx cropped without the pad offset': (dout, cache) => {
-      const { x, w, geom } = cache as ConvCache;
-      const { N, C, H, W, stride, pad } = geom;
-      const Hp = H + 2 * pad;
-      const Wp = W + 2 * pad;
-      const xpad = zeros([N, C, Hp, Wp], 'float32');
-      for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) xpad.data[(p * Hp + h + pad) * Wp + j + pad] = x.data[(p * H + h) * W + j];
-      const g = convBackwardFast(dout, cache);
-      const dxpad = convBackwardFast(dout, convForwardFast({ x: xpad, w, b: g.db }, { stride, pad: 0 }).cache).dx;
-      const dx = zeros(x.shape, 'float32');
-      for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) dx.data[(p * H + h) * W + j] = dxpad.data[(p * Hp + h) * Wp + j];
-      return { ...g, dx };
-    },
-    'db averaged instead of summed': (dout, cache) => {
-      const g = convBackwardFast(dout, cache);
-      const { N, Hout, Wout } = (cache as ConvCache).geom;
-      return { ...g, db: scaled(g.db, (v) => v / (N * Hout * Wout)) };
-    },
-    'dw missing the last output row': (dout, cache) => {
-      const { geom } = cache as ConvCache;
-      const cut = { data: dout.data.slice(), shape: dout.shape };
-      for (let n = 0; n < geom.N; n++)
-        for (let k = 0; k < geom.F; k++)
-          for (let j = 0; j < geom.Wout; j++) cut.data[((n * geom.F + k) * geom.Hout + geom.Hout - 1) * geom.Wout + j] = 0;
-      return { ...convBackwardFast(dout, cache), dw: convBackwardFast(cut, cache).dw };
-    },
-    'dw with the kernel flipped': (dout, cache) => {
-      const g = convBackwardFast(dout, cache);
-      const [F, C, HH, WW] = g.dw.shape;
-      const dw = zeros(g.dw.shape, 'float32');
-      for (let p = 0; p < F * C; p++) for (let i = 0; i < HH; i++) for (let j = 0; j < WW; j++) dw.data[(p * HH + i) * WW + j] = g.dw.data[(p * HH + HH - 1 - i) * WW + WW - 1 - j];
-      return { ...g, dw };
-    },
-    'dx with the wrong sign': (dout, cache) => {
-      const g = convBackwardFast(dout, cache);
-      return { ...g, dx: scaled(g.dx, (v) => -v) };
-    },
-  };
-}
-
 describe('broken float32 backward passes still fail', () => {
   const hints: Record<string, string | null> = {
     'dx cropped without the pad offset': 'padding-offset',
@@ -225,7 +179,7 @@ describe('broken float32 backward passes still fail', () => {
   };
   for (const mode of ['full', 'sampled', 'directional', 'auto'] as CheckMode[]) {
     const shapes = mode === 'full' ? { x: [2, 3, 8, 8], w: [4, 3, 3, 3] } : { x: [4, 8, 16, 16], w: [8, 8, 3, 3] };
-    for (const [name, backward] of Object.entries(brokenFast())) {
+    for (const [name, backward] of Object.entries(brokenConv(conv.impls.fast!))) {
       it(`${mode}: ${name}`, () => {
         const params = { stride: 1, pad: 1 };
         const rng = new XoshiroRng(3);

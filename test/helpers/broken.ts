@@ -1,0 +1,69 @@
+/**
+ * Deliberately broken backward passes, the mistakes people make in the cs231n assignment,
+ * built on top of a correct implementation so any mode and dtype can be checked against them.
+ */
+import type { LayerImpl } from '../../src/layers/types.js';
+import type { ConvGeometry } from '../../src/layers/geometry.js';
+import { maxpoolBackwardNaive } from '../../src/layers/maxpool.js';
+import { dtypeOf, zeros, type Tensor } from '../../src/tensor/tensor.js';
+
+export type Backward = LayerImpl['backward'];
+export interface ConvCache { x: Tensor; w: Tensor; geom: ConvGeometry }
+interface PoolCache { xShape: number[]; argmax: Int32Array }
+
+const scaled = (t: Tensor, f: (v: number) => number): Tensor => ({ data: t.data.map(f), shape: t.shape });
+
+/** The broken conv backward passes, built on `impl`'s own passes and in the dtype of its tensors. */
+export function brokenConv(impl: LayerImpl): Record<string, Backward> {
+  return {
+    'dx cropped without the pad offset': (dout, cache) => {
+      const { x, w, geom } = cache as ConvCache;
+      const { N, C, H, W, stride, pad } = geom;
+      const Hp = H + 2 * pad;
+      const Wp = W + 2 * pad;
+      const xpad = zeros([N, C, Hp, Wp], dtypeOf(x));
+      for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) xpad.data[(p * Hp + h + pad) * Wp + j + pad] = x.data[(p * H + h) * W + j];
+      const g = impl.backward(dout, cache);
+      const dxpad = impl.backward(dout, impl.forward({ x: xpad, w, b: g.db }, { stride, pad: 0 }).cache).dx;
+      const dx = zeros(x.shape, dtypeOf(x));
+      for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) dx.data[(p * H + h) * W + j] = dxpad.data[(p * Hp + h) * Wp + j];
+      return { ...g, dx };
+    },
+    'db averaged instead of summed': (dout, cache) => {
+      const g = impl.backward(dout, cache);
+      const { N, Hout, Wout } = (cache as ConvCache).geom;
+      return { ...g, db: scaled(g.db, (v) => v / (N * Hout * Wout)) };
+    },
+    'dw missing the last output row': (dout, cache) => {
+      const { geom } = cache as ConvCache;
+      const cut = { data: dout.data.slice(), shape: dout.shape };
+      for (let n = 0; n < geom.N; n++)
+        for (let f = 0; f < geom.F; f++)
+          for (let j = 0; j < geom.Wout; j++) cut.data[((n * geom.F + f) * geom.Hout + geom.Hout - 1) * geom.Wout + j] = 0;
+      return { ...impl.backward(dout, cache), dw: impl.backward(cut, cache).dw };
+    },
+    'dw with the kernel flipped': (dout, cache) => {
+      const g = impl.backward(dout, cache);
+      const [F, C, HH, WW] = g.dw.shape;
+      const dw = zeros(g.dw.shape, dtypeOf(g.dw));
+      for (let p = 0; p < F * C; p++) for (let i = 0; i < HH; i++) for (let j = 0; j < WW; j++) dw.data[(p * HH + i) * WW + j] = g.dw.data[(p * HH + HH - 1 - i) * WW + WW - 1 - j];
+      return { ...g, dw };
+    },
+    'dx with the wrong sign': (dout, cache) => {
+      const g = impl.backward(dout, cache);
+      return { ...g, dx: scaled(g.dx, (v) => -v) };
+    },
+  };
+}
+
+/** Broken max-pool backward passes (2x2 windows, stride 2). */
+export const poolBroken: Record<string, Backward> = {
+  'gradient sent to the next element of the window': (dout, cache) => {
+    const { xShape, argmax } = cache as PoolCache;
+    return maxpoolBackwardNaive(dout, { xShape, argmax: argmax.map((i) => (i % xShape[3] === xShape[3] - 1 ? i - 1 : i + 1)) });
+  },
+  'gradient averaged over the window': (dout, cache) => {
+    const g = maxpoolBackwardNaive(dout, cache);
+    return { dx: scaled(g.dx, (v) => v / 4) };
+  },
+};
