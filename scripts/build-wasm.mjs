@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Assemble src/wasm/*.wat into dist/wasm/*.wasm with wabt's JS build (no native binary).
- * Run by `npm run build`; the loader (src/wasm/load.ts) falls back to the JS kernels when the
+ * Assemble src/kernels/wasm/*.wat into dist/kernels/wasm/*.wasm with wabt's JS build (no native binary).
+ * Run by `npm run build`; the loader (src/kernels/wasm/load.ts) falls back to the JS kernels when the
  * .wasm file is missing, so a failed assembly is reported here rather than at run time.
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const srcDir = join(root, 'src', 'wasm');
-const outDir = join(root, 'dist', 'wasm');
+const srcDir = join(root, 'src', 'kernels', 'wasm');
+const outDir = join(root, 'dist', 'kernels', 'wasm');
 /** Post-MVP features the kernels use: 128-bit SIMD, shared memory (threads), memory.fill (bulk memory). */
 const FEATURES = { simd: true, threads: true, bulk_memory: true };
 

@@ -6,20 +6,31 @@ export { NumpyRng } from './tensor/numpy-rng.js';
 export { linspace } from './tensor/init.js';
 export { compareArrays, relErrorOf, REL_ERROR_FLOOR, type ArrayComparison } from './tensor/compare.js';
 export type * from './layers/types.js';
+export { defineImpl, defineLayer, implNames, REFERENCE_IMPL } from './layers/types.js';
 export { LAYERS, getLayer, canonicalLayerName } from './layers/registry.js';
 export { convGeometry, poolGeometry, windowOutputSize, type ConvGeometry, type PoolGeometry } from './layers/geometry.js';
-export { resolveParams, resolveShapes, generateInputs, parseShape } from './layers/params.js';
-export { gradCheck, DEFAULT_H, type GradCheckResult, type GradientRow, type GradCheckOptions } from './gradcheck/gradcheck.js';
+export { resolveParams, validateParams, defaultParams, resolveShapes, generateInputs, parseShape, type ParamSource } from './layers/params.js';
+export { describeDomain, parseValue, INT_LIMIT, type Domain } from './settings/domain.js';
 export {
-  checkLayer, compareWithReference, DEFAULT_SEED,
+  SETTINGS, CHECK_MODES, DEFAULT_SEED, DEFAULT_H, DEFAULT_SAMPLES, DEFAULT_DIRECTIONS, AUTO_DIRECTIONS, DEFAULT_BUDGET_SECONDS,
+  DEFAULT_IMPL_TIMEOUT_SECONDS, defaultSettings, parseSettings, settingList,
+  type CheckMode, type CheckSettings, type SettingSpec, type RngName, type InitName,
+} from './settings/schema.js';
+export { gradCheck, type GradCheckResult, type GradientRow, type GradCheckOptions } from './gradcheck/gradcheck.js';
+export {
+  checkLayer, compareWithReference,
   type LayerCheckReport, type CheckLayerOptions, type CheckProgress, type ImplGradientRow, type TimingRow,
-  type ExtraImpl, type ReferenceComparison, type ReferenceComparisonResult,
+  type ReferenceComparison, type ReferenceComparisonResult,
 } from './gradcheck/check-layer.js';
-export { loadUserImpl, UserImplError, USER_IMPL_NAME, DEFAULT_IMPL_TIMEOUT_SECONDS, type UserImpl, type UserImplOptions } from './user/load.js';
+export { judgeArray, COMPARE_TOLERANCE, type ArrayReport } from './gradcheck/reference.js';
+export type { Implementation, ImplKind, ImplModule, OpenOptions, FunctionSelection } from './impls/types.js';
+export { builtinImplementations } from './impls/builtin.js';
+export { IMPL_KINDS, openModule, parseImplRef, ModuleSet } from './impls/registry.js';
+export { loadUserImpl, UserImplError, USER_IMPL_NAME, type UserImpl, type UserImplOptions } from './impls/js-module/load.js';
+export { buildCheckRequest, runCheckRequest, type CheckRequest, type RawCase } from './request/request.js';
 export {
-  CHECK_MODES, DEFAULT_SAMPLES, DEFAULT_DIRECTIONS, AUTO_DIRECTIONS, DEFAULT_BUDGET_SECONDS, AUTO_FULL_MAX_WORK, SWEEP_HS,
-  planInput, autoIsFull, forwardWork,
-  type CheckMode, type RowMode, type DirectionalPart, type SweepCurve, type GradientProgress,
+  AUTO_FULL_MAX_WORK, SWEEP_HS, planInput, autoIsFull, forwardWork,
+  type RowMode, type DirectionalPart, type SweepCurve, type GradientProgress,
 } from './gradcheck/modes.js';
 export { localize, type Localization, type Hint, type HintKind, type Heatmap, type ElementError, type ErrorStats, type GroupStats } from './gradcheck/localize.js';
 export { float32Tolerance, FLOAT32_UNIT_ROUNDOFF, FLOAT32_SAFETY } from './gradcheck/precision.js';
@@ -28,17 +39,18 @@ export { NumericSide, roundingNoise, type NumericValue } from './gradcheck/numer
 export { readNpy, readNpyMember, writeNpy, writeNpyString, readNpz, writeNpz, type NpyArray, type NpyMember } from './npy/index.js';
 export { loadMembers, loadArray } from './fixtures/load.js';
 export { parseFixture, type Fixture } from './fixtures/contract.js';
-export { compareFixture, COMPARE_TOLERANCE, type FixtureReport, type ArrayReport } from './fixtures/compare.js';
+export { compareFixture, type FixtureReport } from './fixtures/compare.js';
 export { exportFixture, referenceMembers } from './fixtures/export.js';
-export { timePasses, summarize, type TimingStats } from './bench/timing.js';
+export { timePasses, summarize, collectGarbage, type TimingStats, type PassTimings } from './bench/timing.js';
 export { parseSuite, readSuiteFile, resolveSuite, checkName, entryOf, SUITE_FIELDS, type SuiteEntry, type SuiteCheck } from './suite/schema.js';
 export { defaultSuiteEntries } from './suite/default.js';
 export { runSuite, runCheck, type SuiteReport, type SuiteCheckResult, type SuiteProgress, type WorstGradient } from './suite/run.js';
-export type { ReportedCheck } from './report/checks.js';
+export type { ReportedCheck, RunReport } from './report/model.js';
+export { FILE_FORMATS, STREAM_FORMATS, type FileFormat, type StreamFormat } from './report/formats.js';
 export { renderJunit } from './report/junit.js';
 export { failureAnnotations, workflowCommand, escapeData, escapeProperty } from './report/github.js';
-export { renderHtmlReport, type HtmlReport, type ReportSection } from './report/html.js';
+export { renderHtmlReport } from './report/html.js';
 export { runBench, defaultBenchCases, type BenchReport, type BenchResult, type BenchOptions, type BenchCaseSpec } from './bench/run.js';
 export { compareToBaseline, readBenchReport, type BaselineComparison } from './bench/baseline.js';
-export { setThreads, getThreads } from './parallel/pool.js';
-export { gemm, gemmJs, setGemmBackend, gemmBackend } from './layers/gemm.js';
+export { setThreads, getThreads } from './kernels/parallel/pool.js';
+export { gemm, gemmJs, setGemmBackend, gemmBackend } from './kernels/gemm.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { FileError, FormatError } from '../errors.js';
-import type { ImplName, Params, Shapes } from '../layers/types.js';
+import type { Params, Shapes } from '../layers/types.js';
 import type { DType } from '../tensor/tensor.js';
 import { caseKey, type BenchResult } from './run.js';
 
@@ -17,7 +17,7 @@ export type BaselineResult = Pick<BenchResult, 'layer' | 'impl' | 'dtype' | 'thr
 /** One compared median. */
 export interface BaselineRow {
   layer: string;
-  impl: ImplName;
+  impl: string;
   dtype: DType;
   threads: number;
   shapes: Shapes;
@@ -110,7 +110,7 @@ function parseResult(r: unknown, where: string): BaselineResult {
   }
   return {
     layer: r.layer as string,
-    impl: r.impl as ImplName,
+    impl: r.impl as string,
     dtype: r.dtype as DType,
     threads: r.threads as number,
     shapes: r.shapes as Shapes,

@@ -8,25 +8,17 @@
  * largest batch that fits instead and scales the times linearly to the full batch (every
  * registered layer is linear in its batch size); such rows carry `estimatedFrom`.
  *
- * Garbage collection, outside the timing: V8 frees array buffers only when it collects, and a
- * pass that must take fresh pages from the OS pays a page fault per 4 KiB (~10 us a page on a
- * VM that returns freed pages to its host: 40 ms for a 16 MB output), landing on whichever
- * pass happens to allocate (numpy frees by refcount and rarely pays). So a full collection
- * runs before each series, and before each pass when the previous pass took over
- * GC_EVERY_PASS_MS. Not before every pass: a full collection also drops optimized code whose
- * embedded maps it frees, and a short pure-JS pass would be timed re-optimizing.
+ * Passes are timed by bench/timing.ts (its module comment says how garbage collection is kept
+ * out of the timings).
  */
 import { availableParallelism, cpus } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import type { ImplName, LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
-import { generateInputs, resolveShapes } from '../layers/params.js';
-import { gemmBackend } from '../layers/gemm.js';
-import { getThreads, setThreads } from '../parallel/pool.js';
-import { XoshiroRng } from '../tensor/rng.js';
-import { toDType, type DType, type Tensor } from '../tensor/tensor.js';
-import { randomDout } from '../gradcheck/gradcheck.js';
-import { summarize, type TimingStats } from './timing.js';
+import type { LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
+import { defaultParams, generateInputs, resolveShapes } from '../layers/params.js';
+import { gemmBackend } from '../kernels/gemm.js';
+import { getThreads, setThreads } from '../kernels/parallel/pool.js';
+import { XoshiroRng, randn } from '../tensor/rng.js';
+import { inDType, type DType, type Tensor } from '../tensor/tensor.js';
+import { scaleStats, timePasses, type PassTimings, type TimingStats } from './timing.js';
 
 /** Default seed of benchmark inputs. */
 export const BENCH_SEED = 231;
@@ -42,7 +34,7 @@ export interface BenchCaseSpec {
 /** Timings of one (layer, case, impl, dtype, threads). Also the `--json` record. */
 export interface BenchResult {
   layer: string;
-  impl: ImplName;
+  impl: string;
   dtype: DType;
   /** Threads the implementation may use (naive passes always run on one). */
   threads: number;
@@ -69,7 +61,7 @@ export interface BenchReport {
 
 export interface BenchOptions {
   dtypes: DType[];
-  impls: ImplName[];
+  impls: string[];
   /** Thread setting for fast passes. */
   threads: number;
   warmup: number;
@@ -83,7 +75,7 @@ export interface BenchOptions {
 
 export interface BenchProgress {
   layer: string;
-  impl: ImplName;
+  impl: string;
   dtype: DType;
   shapes: Shapes;
   /** 1-based index of this run among `total`. */
@@ -94,7 +86,7 @@ export interface BenchProgress {
 
 /** The cases a layer is benchmarked at by default: its benchCases, else its default shapes. */
 export function defaultBenchCases(layer: LayerSpec): BenchCaseSpec[] {
-  const defaults: Params = Object.fromEntries(layer.params.map((p) => [p.name, p.default]));
+  const defaults = defaultParams(layer);
   if (layer.benchCases?.length) {
     return layer.benchCases.map((c) => ({ layer, shapes: { ...c.shapes }, params: { ...defaults, ...(c.params ?? {}) } }));
   }
@@ -116,67 +108,15 @@ function batchOf(c: BenchCaseSpec, shapes: Shapes): number {
   return shapes[c.layer.inputs[0].name][0];
 }
 
-let gcFn: (() => void) | null | undefined;
-
-/** A full collection: global.gc under --expose-gc, else exposed on demand; a no-op if neither works. */
-export function collectGarbage(): void {
-  if (gcFn === undefined) {
-    const g = (globalThis as { gc?: () => void }).gc;
-    if (typeof g === 'function') gcFn = g;
-    else {
-      try {
-        setFlagsFromString('--expose-gc');
-        gcFn = runInNewContext('gc') as () => void;
-      } catch {
-        gcFn = null;
-      }
-    }
-  }
-  gcFn?.();
-}
-
-/** Passes longer than this get a full collection before the next one (see the module comment). */
-const GC_EVERY_PASS_MS = 20;
-
-interface Timed {
-  forwardMs: TimingStats;
-  backwardMs: TimingStats;
-}
-
-/** Time `runs` forward+backward passes after `warmup` untimed ones. */
-function timeImpl(impl: LayerImpl, inputs: Record<string, Tensor>, params: Params, dtype: DType, seed: number, warmup: number, runs: number): Timed {
-  const fwd: number[] = [];
-  const bwd: number[] = [];
-  let dout: Tensor | undefined;
-  collectGarbage();
-  for (let r = 0; r < warmup + runs; r++) {
-    const t0 = performance.now();
-    const res = impl.forward(inputs, params);
-    const t1 = performance.now();
-    // The upstream gradient is drawn once, outside the timed region, from the output's shape.
-    dout ??= toDType(randomDout(new XoshiroRng(seed + 1), res.out.shape), dtype);
-    if (t1 - t0 > GC_EVERY_PASS_MS) collectGarbage();
-    const t2 = performance.now();
-    impl.backward(dout, res.cache);
-    const t3 = performance.now();
-    if (t3 - t2 > GC_EVERY_PASS_MS) collectGarbage();
-    if (r >= warmup) {
-      fwd.push(t1 - t0);
-      bwd.push(t3 - t2);
-    }
-  }
-  return { forwardMs: summarize(fwd), backwardMs: summarize(bwd) };
-}
-
-function scale(s: TimingStats, k: number): TimingStats {
-  return { median: s.median * k, min: s.min * k, max: s.max * k, samples: s.samples };
+/** Time `runs` forward+backward passes after `warmup` untimed ones; dout drawn from the output's shape. */
+function timeImpl(impl: LayerImpl, inputs: Record<string, Tensor>, params: Params, dtype: DType, seed: number, warmup: number, runs: number): PassTimings {
+  return timePasses(impl, inputs, params, { warmup, repeat: runs, dout: (out) => inDType(randn(new XoshiroRng(seed + 1), out.shape), dtype) });
 }
 
 function inputsAt(c: BenchCaseSpec, shapes: Shapes, dtype: DType, seed: number): Record<string, Tensor> {
   c.layer.check(shapes, c.params);
   const f64 = generateInputs(c.layer, shapes, new XoshiroRng(seed));
-  if (dtype === 'float64') return f64;
-  return Object.fromEntries(Object.entries(f64).map(([name, t]) => [name, toDType(t, dtype)]));
+  return Object.fromEntries(Object.entries(f64).map(([name, t]) => [name, inDType(t, dtype)]));
 }
 
 /** Benchmark every case; results in case, dtype, impl order. Throws CnnCheckError on bad shapes. */
@@ -185,7 +125,7 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
   const notes: string[] = [];
   const results: BenchResult[] = [];
   const previousThreads = getThreads();
-  const plan: Array<{ c: BenchCaseSpec; dtype: DType; impl: ImplName }> = [];
+  const plan: Array<{ c: BenchCaseSpec; dtype: DType; impl: string }> = [];
   for (const c of cases) {
     c.layer.check(shapesAtBatch(c), c.params); // validate every case before spending time on any
     for (const dtype of opts.dtypes) {
@@ -217,8 +157,8 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
       progress('time');
       const timed = timeImpl(layerImpl, inputsAt(c, shapesAtBatch(c, batch), dtype, seed), c.params, dtype, seed, opts.warmup, opts.repeat);
       const k = N / batch;
-      const forwardMs = scale(timed.forwardMs, k);
-      const backwardMs = scale(timed.backwardMs, k);
+      const forwardMs = scaleStats(timed.forwardMs, k);
+      const backwardMs = scaleStats(timed.backwardMs, k);
       const flops = c.layer.flops?.(shapes, c.params);
       results.push({
         layer: c.layer.name,

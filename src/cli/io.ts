@@ -28,3 +28,15 @@ export function wantColor(io: CliIO, opts: { color?: boolean; json?: boolean }):
   if (noColor !== undefined && noColor !== '') return false;
   return io.stdout.isTTY === true;
 }
+
+/**
+ * Where a user module's own output goes: stderr, each line marked with the module's file name
+ * (`[conv.mjs] ...`), so stdout stays the report (one JSON document with --json). A progress
+ * line being drawn is erased first; it is redrawn at the next update.
+ */
+export function moduleLog(io: CliIO, progress?: { done(): void }): (module: string, line: string) => void {
+  return (module, line) => {
+    progress?.done();
+    io.stderr.write(`[${module}] ${line}\n`);
+  };
+}

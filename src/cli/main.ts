@@ -12,7 +12,9 @@ import { registerLayerCommands } from './commands/layer.js';
 import { registerFixtureCommands } from './commands/fixtures.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerSuiteCommand } from './commands/suite.js';
-import { renderLayerList } from './render.js';
+import { renderLayerList } from '../report/terminal.js';
+import { renderJson } from '../report/json.js';
+import { implNames } from '../layers/types.js';
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, checkFailed: 1, usage: 2, internal: 3 } as const;
@@ -48,10 +50,10 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
         const layers = LAYERS.map((l) => ({
           name: l.name, summary: l.summary,
           inputs: l.inputs.map((i) => ({ name: i.name, grad: i.grad, defaultShape: Array.isArray(i.shape) ? i.shape : null })),
-          params: l.params.map((p) => ({ name: p.name, flag: p.flag, kind: p.kind, default: p.default, choices: p.choices })),
-          impls: Object.keys(l.impls), tolerance: l.tolerance,
+          params: l.params.map((p) => ({ name: p.name, flag: p.flag, ...(p.aliases ? { aliases: p.aliases } : {}), kind: p.kind, default: p.default, choices: p.choices })),
+          impls: implNames(l), tolerance: l.tolerance,
         }));
-        io.stdout.write(JSON.stringify({ layers }, null, 2) + '\n');
+        io.stdout.write(renderJson({ layers }));
       } else {
         io.stdout.write(renderLayerList(LAYERS, wantColor(io, o)));
       }

@@ -1,81 +1,128 @@
 /**
- * Option helpers shared by the commands: commander's camelCase keys, parsing of the
- * common numeric flags with one-line messages that name the flag.
+ * Commander options derived from the one settings schema (settings/schema.ts), the layer specs
+ * (params and settable shapes) and the registered output formats, grouped for `--help`; and
+ * parsing a command's option bag once into typed values.
  */
+import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { CHECK_MODES, type CheckMode } from '../gradcheck/modes.js';
-import type { DType } from '../tensor/tensor.js';
+import { isSettable, paramSpellings } from '../layers/params.js';
+import type { LayerSpec } from '../layers/types.js';
+import type { RawCase } from '../request/request.js';
+import { describeDomain, parseValue, type Domain } from '../settings/domain.js';
+import { describeSetting, parseSettings, settingList, type CheckSettings, type SettingGroup, type SettingSpec } from '../settings/schema.js';
+import { FILE_FORMATS } from '../report/formats.js';
+import { fmtNum } from '../text/numbers.js';
+
+/** `--help` headings of the option groups, in the order they are listed. */
+export const HELP_GROUPS = {
+  layer: 'Layer params and shapes:',
+  inputs: 'Inputs:',
+  checking: 'Checking:',
+  implementation: 'Your implementation:',
+  output: 'Output:',
+} as const;
+
+const SETTING_GROUPS: Record<SettingGroup, string> = {
+  inputs: HELP_GROUPS.inputs,
+  checking: HELP_GROUPS.checking,
+  implementation: HELP_GROUPS.implementation,
+};
 
 /** The key commander stores `--pool-height` under: `poolHeight`. */
 export function optionKey(flag: string): string {
   return flag.replace(/-([a-zA-Z])/g, (_, ch: string) => ch.toUpperCase());
 }
 
-/** Parse a numeric flag value with a domain check; throws UsageError naming the flag. */
-export function parseNumberFlag(
-  flag: string,
-  raw: unknown,
-  opts: { integer?: boolean; min?: number; minExclusive?: boolean; max?: number; what: string },
-): number {
-  const text = String(raw).trim();
-  const v = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
-  const ok =
-    Number.isFinite(v) &&
-    (!opts.integer || Number.isInteger(v)) &&
-    (opts.min === undefined || (opts.minExclusive ? v > opts.min : v >= opts.min)) &&
-    (opts.max === undefined || v <= opts.max);
-  if (!ok) throw new UsageError(`--${flag}: expected ${opts.what}, got '${String(raw)}'`);
-  return v;
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
-/** The common flags of every checking command, parsed. */
-export interface CommonCheckFlags {
-  seed: number;
-  h: number;
-  maxError?: number;
-  json: boolean;
-  color: boolean;
-  strictKinks: boolean;
-  repeat: number;
+/** `(default 1e-5)`, `(default: the layer's tolerance)`; '' for a switch that is off by default. */
+function defaultNote(s: SettingSpec<unknown>): string {
+  if (s.defaultText !== undefined) return ` (default ${s.defaultText})`;
+  if (s.default === undefined || s.default === false) return '';
+  return ` (default ${typeof s.default === 'number' ? fmtNum(s.default) : String(s.default)})`;
 }
 
-/** Parse the flags every layer command shares. */
-export function parseCommonFlags(o: Record<string, unknown>, defaultSeed: number): CommonCheckFlags {
-  return {
-    seed: o.seed === undefined ? defaultSeed : parseNumberFlag('seed', o.seed, { integer: true, min: 0, max: 4294967295, what: 'an integer in [0, 4294967295]' }),
-    h: o.h === undefined ? 1e-5 : parseNumberFlag('h', o.h, { min: 0, minExclusive: true, max: 1, what: 'a step in (0, 1] such as 1e-5' }),
-    maxError: o.maxError === undefined ? undefined : parseNumberFlag('max-error', o.maxError, { min: 0, minExclusive: true, what: 'a positive number such as 1e-7' }),
-    json: o.json === true,
-    color: o.color !== false,
-    strictKinks: o.strictKinks === true,
-    repeat: o.repeat === undefined ? 5 : parseNumberFlag('repeat', o.repeat, { integer: true, min: 0, max: 10000, what: 'an integer in [0, 10000]' }),
-  };
+/** The help line of a setting: what it does, its choices, its default. */
+export function settingHelp(s: SettingSpec<unknown>): string {
+  const choices = s.domain.kind === 'enum' ? `: ${describeSetting(s).replace(/^one of /, '')}` : '';
+  return `${s.help}${choices}${defaultNote(s)}`;
 }
 
-/** The flags of checks at scale: mode, samples, directions, budget, dtype, h sweep. */
-export interface ScaleCheckFlags {
-  checkMode: CheckMode;
-  samples?: number;
-  directions?: number;
-  budget?: number;
-  dtype: DType;
-  hSweep: boolean;
-}
-
-/** Parse `--check-mode`, `--samples`, `--directions`, `--budget`, `--dtype` and `--h-sweep`. */
-export function parseScaleFlags(o: Record<string, unknown>): ScaleCheckFlags {
-  const mode = String(o.checkMode ?? 'auto');
-  if (!(CHECK_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`--check-mode: expected one of ${CHECK_MODES.join(', ')}, got '${mode}'`);
+/** Add the flags of the settings `which` selects, each in its help group. */
+export function addSettingOptions(cmd: Command, which: (s: SettingSpec<unknown>) => boolean): Command {
+  for (const s of settingList().filter(which)) {
+    const flags = `--${s.flag}${s.value ? ` ${s.value}` : ''}`;
+    const opt = new Option(flags, settingHelp(s)).helpGroup(SETTING_GROUPS[s.group]);
+    if (s.domain.kind === 'map') opt.argParser(collect);
+    cmd.addOption(opt);
   }
-  const dtype = String(o.dtype ?? 'float64');
-  if (dtype !== 'float64' && dtype !== 'float32') throw new UsageError(`--dtype: expected float64 or float32, got '${dtype}'`);
-  return {
-    checkMode: mode as CheckMode,
-    samples: o.samples === undefined ? undefined : parseNumberFlag('samples', o.samples, { integer: true, min: 1, what: 'an integer >= 1' }),
-    directions: o.directions === undefined ? undefined : parseNumberFlag('directions', o.directions, { integer: true, min: 1, what: 'an integer >= 1' }),
-    budget: o.budget === undefined ? undefined : parseNumberFlag('budget', o.budget, { min: 0, minExclusive: true, what: 'a positive number of seconds' }),
-    dtype,
-    hSweep: o.hSweep === true,
-  };
+  return cmd;
+}
+
+/** Parse the settings among a command's options once: `--flag` names each in messages. */
+export function settingsFromOptions(o: Record<string, unknown>): CheckSettings {
+  const raw: Record<string, unknown> = {};
+  for (const s of settingList()) raw[s.key] = o[optionKey(s.flag)];
+  return parseSettings(raw, { text: true, labelOf: (s) => `--${s.flag}` });
+}
+
+/** Add a layer's own flags: one per param (and its aliases), `--<input>-shape` per settable input. */
+export function addLayerOptions(cmd: Command, spec: LayerSpec): Command {
+  for (const p of spec.params) {
+    const value = p.kind === 'enum' ? '<value>' : '<n>';
+    const d = typeof p.default === 'number' ? fmtNum(p.default) : p.default;
+    cmd.addOption(new Option(`--${p.flag} ${value}`, `${p.help}: ${describeDomain(p)} (default ${d})`).helpGroup(HELP_GROUPS.layer));
+    // Other spellings that can be flags (`--G` for `--groups`); cs231n names with `_` are not.
+    for (const alias of paramSpellings(p).filter((k) => k !== p.flag && !k.includes('_'))) {
+      cmd.addOption(new Option(`--${alias} ${value}`, `the same as --${p.flag} (${p.name} is the name in fixtures and suites)`).helpGroup(HELP_GROUPS.layer));
+    }
+  }
+  for (const input of spec.inputs) {
+    if (isSettable(input)) {
+      cmd.addOption(new Option(`--${input.name}-shape <dims>`, `shape of ${input.help} (default ${(input.shape as number[]).join(',')})`).helpGroup(HELP_GROUPS.layer));
+    }
+  }
+  return cmd;
+}
+
+/** The raw params and shapes a layer command was given, for request/request.ts. */
+export function layerRawCase(spec: LayerSpec, o: Record<string, unknown>): RawCase {
+  const params: Record<string, unknown> = {};
+  for (const p of spec.params) {
+    for (const k of paramSpellings(p)) {
+      const v = o[optionKey(k)];
+      if (v !== undefined) params[k] = v;
+    }
+  }
+  const shapes: Record<string, unknown> = {};
+  for (const input of spec.inputs) {
+    const v = o[optionKey(`${input.name}-shape`)];
+    if (isSettable(input) && v !== undefined) shapes[input.name] = v;
+  }
+  return { params, shapes };
+}
+
+/** Add `--json`, `--no-color` and the registered file formats (`--junit`, `--report`) a command offers. */
+export function addOutputOptions(cmd: Command, opts: { json?: boolean; formats?: readonly string[] } = {}): Command {
+  if (opts.json !== false) cmd.addOption(new Option('--json', 'print one JSON document instead of tables').helpGroup(HELP_GROUPS.output));
+  cmd.addOption(new Option('--no-color', 'never colour the output').helpGroup(HELP_GROUPS.output));
+  for (const f of FILE_FORMATS) {
+    if (opts.formats && !opts.formats.includes(f.flag)) continue;
+    cmd.addOption(new Option(`--${f.flag} <file>`, f.help).helpGroup(HELP_GROUPS.output));
+  }
+  return cmd;
+}
+
+/** Parse a command's own flag (not a check setting) against `domain`; undefined when absent. */
+export function flagValue(o: Record<string, unknown>, flag: string, domain: Domain): number | string | boolean | undefined {
+  const v = o[optionKey(flag)];
+  return v === undefined ? undefined : parseValue(domain, v, `--${flag}`, true);
+}
+
+/** Refuse a flag that means nothing without another: `--force` without `--save`. */
+export function requireWith(o: Record<string, unknown>, flag: string, needs: string, why: string): void {
+  if (o[optionKey(flag)] !== undefined && o[optionKey(needs)] === undefined) throw new UsageError(`--${flag}: ${why}`);
 }

@@ -13,18 +13,13 @@
  */
 import type { Rng } from '../tensor/rng.js';
 import { XoshiroRng, randn } from '../tensor/rng.js';
-import { firstNonFinite, formatShape, sameShape, size, toDType, unravel, type DType, type Tensor } from '../tensor/tensor.js';
+import { firstNonFinite, formatShape, inDType, sameShape, size, unravel, type DType, type Tensor } from '../tensor/tensor.js';
 import type { LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
 import { NumericSide } from './numeric.js';
 import { float32Tolerance, layerDType, maxAbs, relErrorFloor } from './precision.js';
-import {
-  AUTO_DIRECTIONS, DEFAULT_BUDGET_SECONDS, DEFAULT_DIRECTIONS, DEFAULT_SAMPLES, checkInput, forwardWork, planInput,
-  type CheckMode, type DirectionalPart, type GradientProgress, type RowMode, type SweepCurve,
-} from './modes.js';
+import { checkInput, forwardWork, planInput, type DirectionalPart, type GradientProgress, type RowMode, type SweepCurve } from './modes.js';
+import { AUTO_DIRECTIONS, DEFAULT_BUDGET_SECONDS, DEFAULT_DIRECTIONS, DEFAULT_H, DEFAULT_SAMPLES, type CheckMode } from '../settings/schema.js';
 import { outputAxisNames, type Localization } from './localize.js';
-
-/** Default centred-difference step. */
-export const DEFAULT_H = 1e-5;
 
 /** One checked gradient. */
 export interface GradientRow {
@@ -119,16 +114,6 @@ function nonFiniteProblem(what: string, t: Tensor): string | null {
   return `${what} contains ${t.data[i]} at index (${unravel(i, t.shape).join(', ')})`;
 }
 
-/** The upstream gradient for a check: standard normal of the output's shape. */
-export function randomDout(rng: Rng, shape: number[]): Tensor {
-  return randn(rng, shape);
-}
-
-/** `t` in `dtype`, itself when it already is. */
-function inDType(t: Tensor, dtype: DType): Tensor {
-  return (t.data instanceof Float32Array) === (dtype === 'float32') ? t : toDType(t, dtype);
-}
-
 function mapInputs(inputs: Record<string, Tensor>, f: (t: Tensor) => Tensor): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(inputs)) out[k] = f(t);
@@ -179,7 +164,7 @@ export function gradCheck(
     fwd = impl.forward(layerInputs, params);
     const outProblem = nonFiniteProblem('forward output', fwd.out);
     if (outProblem) return { pass: false, gradients: [], problems: [outProblem], notes };
-    dout = inDType(opts.dout ?? randomDout(opts.rng, fwd.out.shape), dtype);
+    dout = inDType(opts.dout ?? randn(opts.rng, fwd.out.shape), dtype);
     if (!sameShape(dout.shape, fwd.out.shape)) {
       return {
         pass: false,

@@ -35,27 +35,16 @@
  * samples to locate a failure).
  */
 import type { LayerSpec, Params, Shapes } from '../layers/types.js';
+import type { CheckMode } from '../settings/schema.js';
 import type { Rng } from '../tensor/rng.js';
 import { size, unravel, type DType } from '../tensor/tensor.js';
 import type { NumericSide } from './numeric.js';
 import { stratifiedSample } from './strata.js';
 import { localize, type Localization } from './localize.js';
 
-/** How a check evaluates the numeric side. */
-export type CheckMode = 'full' | 'sampled' | 'directional' | 'auto';
-export const CHECK_MODES: readonly CheckMode[] = ['full', 'sampled', 'directional', 'auto'];
-
 /** How one gradient was checked. */
 export type RowMode = 'full' | 'sampled' | 'directional' | 'directional+sampled';
 
-/** Elements per input of a sampled check (2C covers every (channel, border/interior) pair for C <= 64). */
-export const DEFAULT_SAMPLES = 128;
-/** Directions per input of a directional check. */
-export const DEFAULT_DIRECTIONS = 4;
-/** Directions per input in auto mode: one already misses an error with probability ~ threshold * |g| / |error|. */
-export const AUTO_DIRECTIONS = 2;
-/** Default time budget of a check, in seconds. */
-export const DEFAULT_BUDGET_SECONDS = 10;
 /**
  * Largest estimated work (flops or element operations) of a full check in auto mode: about a
  * second or two of forward passes at the few hundred MFLOP/s of the naive loops. The cs231n

@@ -4,12 +4,15 @@
  * dx comes back in x's original shape.
  */
 import { ShapeError } from '../errors.js';
-import { dtypeOf, formatShape, size, zeros, type DType, type FloatArray, type Tensor } from '../tensor/tensor.js';
-import type { ForwardResult, Gradients, LayerSpec, Params } from './types.js';
+import { asDType, dtypeOf, formatShape, size, zeros, type DType, type Tensor } from '../tensor/tensor.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
 import { requirePositiveDims, requireRank, requireShape } from './geometry.js';
-import { gemm } from './gemm.js';
+import { gemm } from '../kernels/gemm.js';
 
-interface AffineCache {
+/** affine has no params. */
+export type AffineParams = Record<string, never>;
+
+export interface AffineCache {
   x: Tensor;
   w: Tensor;
   N: number;
@@ -18,7 +21,7 @@ interface AffineCache {
 }
 
 /** Naive forward: out[n,m] = b[m] + sum_d x[n,d] * w[d,m], float64. */
-export function affineForwardNaive(inputs: Record<string, Tensor>, _params: Params): ForwardResult {
+export function affineForwardNaive(inputs: Inputs, _params: AffineParams): ForwardResult<AffineCache> {
   const { x, w, b } = inputs;
   const N = x.shape[0];
   const [D, M] = w.shape;
@@ -35,8 +38,8 @@ export function affineForwardNaive(inputs: Record<string, Tensor>, _params: Para
 }
 
 /** Naive backward: dx = dout @ w.T in x's shape, dw = x.T @ dout (D,M), db = sum_n dout (M,). */
-export function affineBackwardNaive(dout: Tensor, cache: unknown): Gradients {
-  const { x, w, N, D, M } = cache as AffineCache;
+export function affineBackwardNaive(dout: Tensor, cache: AffineCache): Gradients {
+  const { x, w, N, D, M } = cache;
   const dx = zeros(x.shape);
   const dw = zeros([D, M]);
   const db = zeros([M]);
@@ -58,28 +61,22 @@ export function affineBackwardNaive(dout: Tensor, cache: unknown): Gradients {
   return { dx, dw, db };
 }
 
-interface AffineFastCache extends AffineCache {
+export interface AffineFastCache extends AffineCache {
   dtype: DType;
-}
-
-/** `a` in `dtype` (itself when it already is), so the GEMM sees one dtype. */
-function inDType(a: FloatArray, dtype: DType): FloatArray {
-  if ((dtype === 'float32') === a instanceof Float32Array) return a;
-  return dtype === 'float32' ? Float32Array.from(a) : Float64Array.from(a);
 }
 
 /**
  * Fast forward in x's dtype: out (N,M) = x (N,D) . w (D,M) + b as one packed GEMM
- * (src/layers/gemm.ts), accumulated into rows pre-filled with b.
+ * (src/kernels/gemm.ts), accumulated into rows pre-filled with b.
  */
-export function affineForwardFast(inputs: Record<string, Tensor>, _params: Params): ForwardResult {
+export function affineForwardFast(inputs: Inputs, _params: AffineParams): ForwardResult<AffineFastCache> {
   const { x, b } = inputs;
   const N = x.shape[0];
   const [D, M] = inputs.w.shape;
   const dtype = dtypeOf(x);
-  const w: Tensor = { data: inDType(inputs.w.data, dtype), shape: inputs.w.shape };
+  const w: Tensor = { data: asDType(inputs.w.data, dtype), shape: inputs.w.shape };
   const out = zeros([N, M], dtype);
-  const bd = inDType(b.data, dtype);
+  const bd = asDType(b.data, dtype);
   for (let n = 0; n < N; n++) out.data.set(bd, n * M);
   gemm(out.data, x.data, w.data, N, M, D, { accumulate: true });
   const cache: AffineFastCache = { x, w, N, D, M, dtype };
@@ -87,9 +84,9 @@ export function affineForwardFast(inputs: Record<string, Tensor>, _params: Param
 }
 
 /** Fast backward in x's dtype: dx = dout . w^T and dw = x^T . dout as GEMMs (transposes read in place), db as column sums. */
-export function affineBackwardFast(dout: Tensor, cache: unknown): Gradients {
-  const { x, w, N, D, M, dtype } = cache as AffineFastCache;
-  const gd = inDType(dout.data, dtype);
+export function affineBackwardFast(dout: Tensor, cache: AffineFastCache): Gradients {
+  const { x, w, N, D, M, dtype } = cache;
+  const gd = asDType(dout.data, dtype);
   const dx = zeros(x.shape, dtype);
   gemm(dx.data, gd, w.data, N, D, M, { transB: true });
   const dw = zeros([D, M], dtype);
@@ -102,7 +99,7 @@ export function affineBackwardFast(dout: Tensor, cache: unknown): Gradients {
   return { dx, dw, db };
 }
 
-export const affine: LayerSpec = {
+export const affine = defineLayer<AffineParams>({
   name: 'affine',
   summary: 'affine (fully connected) layer x @ w + b, x flattened per sample',
   inputs: [
@@ -134,12 +131,12 @@ export const affine: LayerSpec = {
     requireShape(where, 'b', shapes.b, [shapes.w[1]]);
   },
   impls: {
-    naive: { forward: affineForwardNaive, backward: affineBackwardNaive },
-    fast: { forward: affineForwardFast, backward: affineBackwardFast },
+    naive: defineImpl(affineForwardNaive, affineBackwardNaive),
+    fast: defineImpl(affineForwardFast, affineBackwardFast),
   },
   // Linear in each input: no truncation error, only rounding (~1e-16 * |out| / h per output a
   // perturbation touches). Elements whose error is within that rounding noise cannot fail (see
   // src/gradcheck/numeric.ts roundingNoise); with that floor, 500 seeds x naive, fast at the
   // defaults measure median 5e-10, max 1.5e-7.
   tolerance: { grad: 1e-6 },
-};
+});

@@ -13,9 +13,9 @@
  * elements: batchnorm is (N, D, 1), spatial batchnorm (N, C, H*W) reuses it unchanged.
  */
 import { dtypeOf, zeros, type DType, type FloatArray, type Tensor } from '../tensor/tensor.js';
-import type { ForwardResult, Gradients, LayerSpec, ParamSpec, Params } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type ParamSpec } from './types.js';
 import { requireRank, requireShape } from './geometry.js';
-import { parseParam } from './params.js';
+import { channelNormBackward, channelNormForward, channelStats, type ChannelView } from '../kernels/norm.js';
 
 export type BatchnormMode = 'train' | 'test';
 
@@ -29,17 +29,15 @@ export const BATCHNORM_PARAMS: readonly ParamSpec[] = [
   { name: 'momentum', flag: 'momentum', help: 'running = momentum*running + (1-momentum)*batch', kind: 'float', default: 0.9, min: 0, max: 1 },
 ];
 
-/** Validate params given directly by library callers (the CLI has already parsed them). */
-export function checkBatchnormParams(where: string, params: Params): void {
-  for (const p of BATCHNORM_PARAMS) parseParam(p, params[p.name], `${where}: ${p.name}`);
-}
+/** The params of batchnorm and spatial batchnorm. */
+export type BatchnormParams = { mode: BatchnormMode; eps: number; momentum: number };
 
 // ---------------------------------------------------------------------------------------
 // Naive: the specification. Two-pass statistics, backward by the chain rule through the
 // computational graph (xhat <- x - mean, var), one stage at a time, float64.
 // ---------------------------------------------------------------------------------------
 
-interface BatchnormNaiveCache {
+export interface BatchnormNaiveCache {
   mode: BatchnormMode;
   x: Tensor;
   xhat: Tensor;
@@ -53,11 +51,9 @@ interface BatchnormNaiveCache {
  * Naive forward: x (N,D), gamma, beta, running_mean, running_var (D,) -> out (N,D);
  * state running_mean, running_var (D,).
  */
-export function batchnormForwardNaive(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function batchnormForwardNaive(inputs: Inputs, params: BatchnormParams): ForwardResult<BatchnormNaiveCache> {
   const { x, gamma, beta, running_mean, running_var } = inputs;
-  const mode = params.mode as BatchnormMode;
-  const eps = params.eps as number;
-  const momentum = params.momentum as number;
+  const { mode, eps, momentum } = params;
   const [N, D] = x.shape;
   const mean = new Float64Array(D);
   const variance = new Float64Array(D);
@@ -99,8 +95,8 @@ export function batchnormForwardNaive(inputs: Record<string, Tensor>, params: Pa
 }
 
 /** Naive backward: dx (N,D), dgamma, dbeta (D,) from dout (N,D), stage by stage. */
-export function batchnormBackwardNaive(dout: Tensor, cache: unknown): Gradients {
-  const { mode, x, xhat, gamma, mean, variance, eps } = cache as BatchnormNaiveCache;
+export function batchnormBackwardNaive(dout: Tensor, cache: BatchnormNaiveCache): Gradients {
+  const { mode, x, xhat, gamma, mean, variance, eps } = cache;
   const [N, D] = x.shape;
   const dx = zeros([N, D]);
   const dgamma = zeros([D]);
@@ -136,17 +132,11 @@ export function batchnormBackwardNaive(dout: Tensor, cache: unknown): Gradients 
 }
 
 // ---------------------------------------------------------------------------------------
-// Fast: fused loops on x viewed as (A, C, B), in the dtype of x, closed-form backward.
+// Fast: the channel-statistics kernel of kernels/norm.ts on x viewed as (A, C, B), in the dtype
+// of x, closed-form backward.
 // ---------------------------------------------------------------------------------------
 
-/** x viewed as (A, C, B): channel c's statistics run over its A*B elements. */
-export interface ChannelView {
-  A: number;
-  C: number;
-  B: number;
-}
-
-interface BatchStatsCache {
+export interface BatchStatsCache {
   mode: BatchnormMode;
   view: ChannelView;
   xShape: number[];
@@ -160,134 +150,46 @@ interface BatchStatsCache {
 /**
  * Fast forward on x viewed as `view`; gamma, beta and the running statistics hold C values
  * (any shape). out, xhat and state are in the dtype of x.
- * PERF: x is read in memory order with per-channel accumulators; statistics come from one
- * pass of sums shifted by each channel's first element (stable unless the spread is tiny
- * against the distance to that sample), the second pass writes xhat and out together.
  */
-export function batchStatsForwardFast(inputs: Record<string, Tensor>, params: Params, view: ChannelView): ForwardResult {
+export function batchStatsForwardFast(inputs: Inputs, params: BatchnormParams, view: ChannelView): ForwardResult<BatchStatsCache> {
   const { x, gamma, beta, running_mean, running_var } = inputs;
-  const mode = params.mode as BatchnormMode;
-  const eps = params.eps as number;
-  const momentum = params.momentum as number;
-  const { A, C, B } = view;
-  const M = A * B;
+  const { mode, eps, momentum } = params;
+  const { C } = view;
   const dtype = dtypeOf(x);
-  const xd = x.data;
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
-  if (mode === 'train') {
-    const shift = new Float64Array(C);
-    for (let c = 0; c < C; c++) shift[c] = xd[c * B];
-    const s1 = new Float64Array(C);
-    const s2 = new Float64Array(C);
-    let i = 0;
-    for (let a = 0; a < A; a++) {
-      for (let c = 0; c < C; c++) {
-        const k = shift[c];
-        let t1 = 0;
-        let t2 = 0;
-        for (let b = 0; b < B; b++, i++) {
-          const v = xd[i] - k;
-          t1 += v;
-          t2 += v * v;
-        }
-        s1[c] += t1;
-        s2[c] += t2;
-      }
-    }
-    for (let c = 0; c < C; c++) {
-      mean[c] = shift[c] + s1[c] / M;
-      variance[c] = Math.max(0, (s2[c] - (s1[c] * s1[c]) / M) / M);
-    }
-  } else {
-    for (let c = 0; c < C; c++) {
-      mean[c] = running_mean.data[c];
-      variance[c] = running_var.data[c];
-    }
+  if (mode === 'train') channelStats(mean, variance, x.data, view);
+  else {
+    mean.set(running_mean.data);
+    variance.set(running_var.data);
   }
   const invStd = new Float64Array(C);
   for (let c = 0; c < C; c++) invStd[c] = 1 / Math.sqrt(variance[c] + eps);
   const out = zeros(x.shape, dtype);
   const xhat = zeros(x.shape, dtype).data;
-  const od = out.data;
-  const gd = gamma.data;
-  const bd = beta.data;
-  let i = 0;
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) {
-      const mu = mean[c];
-      const is = invStd[c];
-      const gm = gd[c];
-      const bt = bd[c];
-      for (let b = 0; b < B; b++, i++) {
-        const xh = (xd[i] - mu) * is;
-        xhat[i] = xh;
-        od[i] = gm * xh + bt;
-      }
-    }
-  }
+  channelNormForward(out.data, xhat, x.data, gamma.data, beta.data, mean, invStd, view);
   const newMean = zeros([C], dtype);
   const newVar = zeros([C], dtype);
   for (let c = 0; c < C; c++) {
     newMean.data[c] = mode === 'train' ? momentum * running_mean.data[c] + (1 - momentum) * mean[c] : running_mean.data[c];
     newVar.data[c] = mode === 'train' ? momentum * running_var.data[c] + (1 - momentum) * variance[c] : running_var.data[c];
   }
-  const cache: BatchStatsCache = { mode, view, xShape: [...x.shape], gammaShape: [...gamma.shape], dtype, xhat, gamma: gd, invStd };
+  const cache: BatchStatsCache = { mode, view, xShape: [...x.shape], gammaShape: [...gamma.shape], dtype, xhat, gamma: gamma.data, invStd };
   return { out, cache, state: { running_mean: newMean, running_var: newVar } };
 }
 
-/**
- * Fast backward for batchStatsForwardFast: dx in x's shape, dgamma and dbeta in gamma's shape,
- * all in the dtype of x. With dxhat = gamma * dout, sum(dxhat) = gamma * dbeta and
- * sum(dxhat * xhat) = gamma * dgamma, so train mode is the closed form
- * dx = (1/M) * inv_std * (M*dxhat - sum(dxhat) - xhat * sum(dxhat*xhat))
- *    = (gamma * inv_std / M) * (M*dout - dbeta - xhat * dgamma).
- */
-export function batchStatsBackwardFast(dout: Tensor, cache: unknown): Gradients {
-  const { mode, view, xShape, gammaShape, dtype, xhat, gamma, invStd } = cache as BatchStatsCache;
-  const { A, C, B } = view;
-  const M = A * B;
-  const gd = dout.data;
-  const sumDout = new Float64Array(C);
-  const sumDoutXhat = new Float64Array(C);
-  let i = 0;
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) {
-      let t1 = 0;
-      let t2 = 0;
-      for (let b = 0; b < B; b++, i++) {
-        t1 += gd[i];
-        t2 += gd[i] * xhat[i];
-      }
-      sumDout[c] += t1;
-      sumDoutXhat[c] += t2;
-    }
-  }
+/** Fast backward for batchStatsForwardFast: dx in x's shape, dgamma and dbeta in gamma's shape, in x's dtype. */
+export function batchStatsBackwardFast(dout: Tensor, cache: BatchStatsCache): Gradients {
+  const { mode, view, xShape, gammaShape, dtype, xhat, gamma, invStd } = cache;
   const dx = zeros(xShape, dtype);
-  const dxd = dx.data;
-  i = 0;
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) {
-      if (mode === 'test') {
-        const coef = gamma[c] * invStd[c];
-        for (let b = 0; b < B; b++, i++) dxd[i] = coef * gd[i];
-      } else {
-        const coef = (gamma[c] * invStd[c]) / M;
-        const sb = sumDout[c];
-        const sg = sumDoutXhat[c];
-        for (let b = 0; b < B; b++, i++) dxd[i] = coef * (M * gd[i] - sb - xhat[i] * sg);
-      }
-    }
-  }
   const dgamma = zeros(gammaShape, dtype);
   const dbeta = zeros(gammaShape, dtype);
-  dgamma.data.set(sumDoutXhat);
-  dbeta.data.set(sumDout);
+  channelNormBackward(dx.data, dgamma.data, dbeta.data, dout.data, xhat, gamma, invStd, view, mode === 'train');
   return { dx, dgamma, dbeta };
 }
 
 /** Fast forward: x (N,D) -> out (N,D) in x's dtype; the (N, D, 1) view of batchStatsForwardFast. */
-export function batchnormForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function batchnormForwardFast(inputs: Inputs, params: BatchnormParams): ForwardResult<BatchStatsCache> {
   const [N, D] = inputs.x.shape;
   return batchStatsForwardFast(inputs, params, { A: N, C: D, B: 1 });
 }
@@ -295,7 +197,7 @@ export function batchnormForwardFast(inputs: Record<string, Tensor>, params: Par
 /** Fast backward: dx (N,D), dgamma, dbeta (D,) in x's dtype. */
 export const batchnormBackwardFast = batchStatsBackwardFast;
 
-export const batchnorm: LayerSpec = {
+export const batchnorm = defineLayer<BatchnormParams>({
   name: 'batchnorm',
   summary: 'batch normalization of (N,D) features, train or test mode, running statistics as state',
   inputs: [
@@ -308,16 +210,15 @@ export const batchnorm: LayerSpec = {
   params: [...BATCHNORM_PARAMS],
   // The mid-size benchmark's 2M elements as (N, D): a batch of 32 with 65536 features.
   benchCases: [{ shapes: { x: [32, 65536] } }],
-  check(shapes, params) {
+  check(shapes) {
     const where = 'batchnorm';
-    checkBatchnormParams(where, params);
     requireRank(where, 'x', shapes.x, 2, 'N,D');
     const D = shapes.x[1];
     for (const name of ['gamma', 'beta', 'running_mean', 'running_var']) requireShape(where, name, shapes[name], [D]);
   },
   impls: {
-    naive: { forward: batchnormForwardNaive, backward: batchnormBackwardNaive },
-    fast: { forward: batchnormForwardFast, backward: batchnormBackwardFast },
+    naive: defineImpl(batchnormForwardNaive, batchnormBackwardNaive),
+    fast: defineImpl(batchnormForwardFast, batchnormBackwardFast),
   },
   // Smooth and nonlinear: the centred difference carries truncation h^2/6 * f''' (f''' grows like
   // inv_std^3; ~1e-11 at unit variance, more for a low-variance feature of a small batch) plus
@@ -330,4 +231,4 @@ export const batchnorm: LayerSpec = {
   // mean and variance paths; variance over N-1) measure 0.23 to 1 over 300 seeds.
   tolerance: { grad: 1e-5 },
   stateOutputs: ['running_mean', 'running_var'],
-};
+});

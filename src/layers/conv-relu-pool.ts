@@ -6,9 +6,8 @@
  */
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ForwardResult, Gradients, LayerImpl, LayerSpec, ParamSpec, Params } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerImpl, type ParamSpec } from './types.js';
 import { convGeometry, requireShape } from './geometry.js';
-import { parseParam } from './params.js';
 import { conv } from './conv.js';
 import { relu } from './relu.js';
 import { maxpool } from './maxpool.js';
@@ -21,14 +20,17 @@ const PARAMS: ParamSpec[] = [
   { name: 'pool_stride', flag: 'pool-stride', help: 'pool step between windows', kind: 'int', default: 2, min: 1 },
 ];
 
-/** The three stage impls one pass uses. */
+/** The params of conv_relu_pool: conv's, then the pool's with its stride renamed. */
+export type ConvReluPoolParams = { stride: number; pad: number; pool_height: number; pool_width: number; pool_stride: number };
+
+/** The three stage impls one pass uses (their caches are theirs: opaque here). */
 interface Stages {
   conv: LayerImpl;
   relu: LayerImpl;
   pool: LayerImpl;
 }
 
-interface ConvReluPoolCache {
+export interface ConvReluPoolCache {
   stages: Stages;
   convCache: unknown;
   reluCache: unknown;
@@ -36,7 +38,7 @@ interface ConvReluPoolCache {
 }
 
 /** Forward through `stages`; switches = relu's active mask followed by max-pool's argmax. */
-function forwardThrough(stages: Stages, inputs: Record<string, Tensor>, params: Params): ForwardResult {
+function forwardThrough(stages: Stages, inputs: Inputs, params: ConvReluPoolParams): ForwardResult<ConvReluPoolCache> {
   const { x, w, b } = inputs;
   const c = stages.conv.forward({ x, w, b }, { stride: params.stride, pad: params.pad });
   const r = stages.relu.forward({ x: c.out }, {});
@@ -55,8 +57,8 @@ function forwardThrough(stages: Stages, inputs: Record<string, Tensor>, params: 
 }
 
 /** Backward: dout (N,F,Hp,Wp) -> max-pool -> relu -> conv: dx, dw, db. */
-function backwardThrough(dout: Tensor, cache: unknown): Gradients {
-  const { stages, convCache, reluCache, poolCache } = cache as ConvReluPoolCache;
+function backwardThrough(dout: Tensor, cache: ConvReluPoolCache): Gradients {
+  const { stages, convCache, reluCache, poolCache } = cache;
   const dpool = stages.pool.backward(dout, poolCache).dx;
   const drelu = stages.relu.backward(dpool, reluCache).dx;
   const { dx, dw, db } = stages.conv.backward(drelu, convCache);
@@ -64,7 +66,7 @@ function backwardThrough(dout: Tensor, cache: unknown): Gradients {
 }
 
 /** Naive forward: every stage's naive impl. */
-export function convReluPoolForwardNaive(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function convReluPoolForwardNaive(inputs: Inputs, params: ConvReluPoolParams): ForwardResult<ConvReluPoolCache> {
   return forwardThrough({ conv: conv.impls.naive, relu: relu.impls.naive, pool: maxpool.impls.naive }, inputs, params);
 }
 
@@ -72,7 +74,7 @@ export function convReluPoolForwardNaive(inputs: Record<string, Tensor>, params:
 export const convReluPoolBackwardNaive = backwardThrough;
 
 /** Fast forward: each stage's fast impl, its naive one where it has none. */
-export function convReluPoolForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function convReluPoolForwardFast(inputs: Inputs, params: ConvReluPoolParams): ForwardResult<ConvReluPoolCache> {
   const stages: Stages = {
     conv: conv.impls.fast ?? conv.impls.naive,
     relu: relu.impls.fast ?? relu.impls.naive,
@@ -84,7 +86,7 @@ export function convReluPoolForwardFast(inputs: Record<string, Tensor>, params: 
 /** Fast backward: dx, dw, db through the stages the forward pass used. */
 export const convReluPoolBackwardFast = backwardThrough;
 
-export const convReluPool: LayerSpec = {
+export const convReluPool = defineLayer<ConvReluPoolParams>({
   name: 'conv_relu_pool',
   summary: 'conv -> relu -> max-pool, composed from the conv, relu and maxpool layers',
   inputs: [
@@ -99,22 +101,20 @@ export const convReluPool: LayerSpec = {
   flops: (shapes, params) => conv.flops!(shapes, params),
   check(shapes, params) {
     const where = 'conv_relu_pool';
-    for (const p of PARAMS) parseParam(p, params[p.name], `${where}: ${p.name}`);
-    const g = convGeometry(shapes.x, shapes.w, params.stride as number, params.pad as number);
+    const g = convGeometry(shapes.x, shapes.w, params.stride, params.pad);
     requireShape(where, 'b', shapes.b, [g.F]);
-    const ph = params.pool_height as number;
-    const pw = params.pool_width as number;
+    const { pool_height: ph, pool_width: pw } = params;
     if (ph > g.Hout || pw > g.Wout) {
       throw new ShapeError(`${where}: pool window must fit the conv output ${g.Hout}x${g.Wout}, got ${ph}x${pw}`);
     }
   },
   impls: {
-    naive: { forward: convReluPoolForwardNaive, backward: convReluPoolBackwardNaive },
-    fast: { forward: convReluPoolForwardFast, backward: convReluPoolBackwardFast },
+    naive: defineImpl(convReluPoolForwardNaive, convReluPoolBackwardNaive),
+    fast: defineImpl(convReluPoolForwardFast, convReluPoolBackwardFast),
   },
   // Piecewise linear (conv is linear; relu and max-pool kinks are detected through switches and
   // left out), so rounding is all that is left. With the rounding-noise floor of the checker,
   // 500 seeds x naive, fast at the defaults measure median 2e-8, max 7.3e-7; a wrong backward
   // through any stage measures ~1.
   tolerance: { grad: 1e-5 },
-};
+});

@@ -4,24 +4,27 @@
  * on both sides and Hout = floor((H + 2*pad - HH) / stride) + 1.
  */
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
-import { dtypeOf, zeros } from '../tensor/tensor.js';
-import type { FlopCount, ForwardResult, Gradients, LayerSpec, Params, Shapes } from './types.js';
+import { asDType, dtypeOf, zeros } from '../tensor/tensor.js';
+import { defineImpl, defineLayer, type FlopCount, type ForwardResult, type Gradients, type Inputs } from './types.js';
 import { convGeometry, requireShape, type ConvGeometry } from './geometry.js';
-import { gemm, gemmScratch, wasmAddress } from './gemm.js';
-import { col2im, im2col } from './im2col.js';
-import { parallelFor, planThreads, type ParallelTask } from '../parallel/pool.js';
-import { sharedArena } from '../parallel/shared.js';
+import { gemm, gemmScratch, wasmAddress } from '../kernels/gemm.js';
+import { col2im, im2col } from '../kernels/im2col.js';
+import { parallelFor, planThreads, type ParallelTask } from '../kernels/parallel/pool.js';
+import { sharedArena } from '../kernels/parallel/shared.js';
 
-interface ConvCache {
+/** The params of conv. */
+export type ConvParams = { stride: number; pad: number };
+
+export interface ConvCache {
   x: Tensor;
   w: Tensor;
   geom: ConvGeometry;
 }
 
 /** Naive forward: out[n,f,i,j] = b[f] + sum_{c,di,dj} xpad[n,c,i*stride+di,j*stride+dj] * w[f,c,di,dj]. */
-export function convForwardNaive(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function convForwardNaive(inputs: Inputs, params: ConvParams): ForwardResult<ConvCache> {
   const { x, w, b } = inputs;
-  const g = convGeometry(x.shape, w.shape, params.stride as number, params.pad as number);
+  const g = convGeometry(x.shape, w.shape, params.stride, params.pad);
   const { N, C, H, W, F, HH, WW, stride, pad, Hout, Wout } = g;
   const out = zeros([N, F, Hout, Wout]);
   for (let n = 0; n < N; n++) {
@@ -50,8 +53,8 @@ export function convForwardNaive(inputs: Record<string, Tensor>, params: Params)
 }
 
 /** Naive backward: dx (N,C,H,W), dw (F,C,HH,WW), db (F,) from dout (N,F,Hout,Wout). */
-export function convBackwardNaive(dout: Tensor, cache: unknown): Gradients {
-  const { x, w, geom } = cache as ConvCache;
+export function convBackwardNaive(dout: Tensor, cache: ConvCache): Gradients {
+  const { x, w, geom } = cache;
   const { N, C, H, W, F, HH, WW, stride, pad, Hout, Wout } = geom;
   const dx = zeros(x.shape);
   const dw = zeros(w.shape);
@@ -111,12 +114,6 @@ function imagesPerChunk(g: ConvGeometry, threads: number): number {
   return Math.max(nb, Math.ceil(g.N / (4 * threads) / nb) * nb);
 }
 
-/** `a` in `dtype` (itself when it already is). */
-function asDType(a: FloatArray, dtype: DType): FloatArray {
-  if ((dtype === 'float32') === a instanceof Float32Array) return a;
-  return dtype === 'float32' ? Float32Array.from(a) : Float64Array.from(a);
-}
-
 /** Arguments of the forward task (shared arrays when it runs on several threads). */
 export interface ConvForwardArgs {
   x: FloatArray;
@@ -169,8 +166,8 @@ const CONV_FORWARD: ParallelTask<ConvForwardArgs> = { url: import.meta.url, name
  * Fast forward: im2col + packed GEMM per block of images, in the dtype of x (float32 or
  * float64; w and b are converted to it), with the batch split over threads for large problems.
  */
-export function convForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
-  const g = convGeometry(inputs.x.shape, inputs.w.shape, params.stride as number, params.pad as number);
+export function convForwardFast(inputs: Inputs, params: ConvParams): ForwardResult<ConvCache> {
+  const g = convGeometry(inputs.x.shape, inputs.w.shape, params.stride, params.pad);
   const dtype = dtypeOf(inputs.x);
   const x = inputs.x.data;
   const w = asDType(inputs.w.data, dtype);
@@ -271,8 +268,8 @@ export function convBackwardRange(args: ConvBackwardArgs, n0: number, n1: number
 const CONV_BACKWARD: ParallelTask<ConvBackwardArgs> = { url: import.meta.url, name: 'convBackwardRange', run: convBackwardRange };
 
 /** Fast backward: dx (N,C,H,W), dw (F,C,HH,WW), db (F,) in the dtype of the forward pass. */
-export function convBackwardFast(dout: Tensor, cache: unknown): Gradients {
-  const { x, w, geom: g } = cache as ConvCache;
+export function convBackwardFast(dout: Tensor, cache: ConvCache): Gradients {
+  const { x, w, geom: g } = cache;
   const { F } = g;
   const dtype = dtypeOf(x);
   const K = g.C * g.HH * g.WW;
@@ -313,7 +310,7 @@ export function convBackwardFast(dout: Tensor, cache: unknown): Gradients {
   return { dx, dw, db };
 }
 
-export const conv: LayerSpec = {
+export const conv = defineLayer<ConvParams>({
   name: 'conv',
   summary: 'convolution (cross-correlation) with stride and zero padding',
   inputs: [
@@ -326,20 +323,20 @@ export const conv: LayerSpec = {
     { name: 'pad', flag: 'pad', help: 'zero padding on each side', kind: 'int', default: 1, min: 0 },
   ],
   check(shapes, params) {
-    const g = convGeometry(shapes.x, shapes.w, params.stride as number, params.pad as number);
+    const g = convGeometry(shapes.x, shapes.w, params.stride, params.pad);
     requireShape('conv', 'b', shapes.b, [g.F]);
   },
   impls: {
-    naive: { forward: convForwardNaive, backward: convBackwardNaive },
-    fast: { forward: convForwardFast, backward: convBackwardFast },
+    naive: defineImpl(convForwardNaive, convBackwardNaive),
+    fast: defineImpl(convForwardFast, convBackwardFast),
   },
   benchCases: [
     // The cs231n fast-layers notebook's shape, then a mid-size layer of a small CNN.
     { shapes: { x: [100, 3, 31, 31], w: [25, 3, 3, 3] }, params: { stride: 2, pad: 1 } },
     { shapes: { x: [32, 64, 32, 32], w: [64, 64, 3, 3] }, params: { stride: 1, pad: 1 } },
   ],
-  flops: (shapes: Shapes, params: Params) => convFlops(convGeometry(shapes.x, shapes.w, params.stride as number, params.pad as number)),
+  flops: (shapes, params) => convFlops(convGeometry(shapes.x, shapes.w, params.stride, params.pad)),
   // Conv is linear in each input, so the centred difference has no truncation error; what is
   // left is rounding, about 1e-16 * |L| / h. At the default shapes that is ~1e-10 relative.
   tolerance: { grad: 1e-7 },
-};
+});

@@ -8,9 +8,12 @@
  * is (N, 1, D, 1); spatial groupnorm (N, G, C/G, H*W) reuses it unchanged.
  */
 import { dtypeOf, zeros, type DType, type FloatArray, type Tensor } from '../tensor/tensor.js';
-import type { ForwardResult, Gradients, LayerSpec, ParamSpec, Params } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type ParamSpec } from './types.js';
 import { requireRank, requireShape } from './geometry.js';
-import { parseParam } from './params.js';
+import { blockNormBackward, blockNormForward, type BlockView } from '../kernels/norm.js';
+
+/** The params of layernorm. */
+export type LayernormParams = { eps: number };
 
 /** The eps param layernorm and spatial groupnorm share. */
 export const EPS_PARAM: ParamSpec = {
@@ -21,7 +24,7 @@ export const EPS_PARAM: ParamSpec = {
 // Naive: the specification, per row, backward by the chain rule one stage at a time.
 // ---------------------------------------------------------------------------------------
 
-interface LayernormNaiveCache {
+export interface LayernormNaiveCache {
   x: Tensor;
   xhat: Tensor;
   gamma: Tensor;
@@ -31,9 +34,9 @@ interface LayernormNaiveCache {
 }
 
 /** Naive forward: x (N,D), gamma, beta (D,) -> out (N,D). */
-export function layernormForwardNaive(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function layernormForwardNaive(inputs: Inputs, params: LayernormParams): ForwardResult<LayernormNaiveCache> {
   const { x, gamma, beta } = inputs;
-  const eps = params.eps as number;
+  const { eps } = params;
   const [N, D] = x.shape;
   const mean = new Float64Array(N);
   const variance = new Float64Array(N);
@@ -60,8 +63,8 @@ export function layernormForwardNaive(inputs: Record<string, Tensor>, params: Pa
 }
 
 /** Naive backward: dx (N,D), dgamma, dbeta (D,) from dout (N,D). */
-export function layernormBackwardNaive(dout: Tensor, cache: unknown): Gradients {
-  const { x, xhat, gamma, mean, variance, eps } = cache as LayernormNaiveCache;
+export function layernormBackwardNaive(dout: Tensor, cache: LayernormNaiveCache): Gradients {
+  const { x, xhat, gamma, mean, variance, eps } = cache;
   const [N, D] = x.shape;
   const dx = zeros([N, D]);
   const dgamma = zeros([D]);
@@ -94,15 +97,7 @@ export function layernormBackwardNaive(dout: Tensor, cache: unknown): Gradients 
 // Fast: fused loops over contiguous blocks, in the dtype of x, closed-form backward.
 // ---------------------------------------------------------------------------------------
 
-/** x viewed as (N, G, Cg, S): block (n, g) holds channels g*Cg .. g*Cg+Cg-1, S values each. */
-export interface BlockView {
-  N: number;
-  G: number;
-  Cg: number;
-  S: number;
-}
-
-interface BlockNormCache {
+export interface BlockNormCache {
   view: BlockView;
   xShape: number[];
   gammaShape: number[];
@@ -113,109 +108,38 @@ interface BlockNormCache {
   invStd: Float64Array;
 }
 
-/**
- * Fast forward on x viewed as `view`; gamma and beta hold G*Cg values (any shape). out and
- * xhat are in x's dtype. PERF: each block is contiguous in NCHW, so both passes stream
- * through memory: shifted sums for the statistics, then xhat and out written together.
- */
-export function blockNormForwardFast(inputs: Record<string, Tensor>, eps: number, view: BlockView): ForwardResult {
+/** Fast forward on x viewed as `view`; gamma and beta hold G*Cg values (any shape); out in x's dtype. */
+export function blockNormForwardFast(inputs: Inputs, eps: number, view: BlockView): ForwardResult<BlockNormCache> {
   const { x, gamma, beta } = inputs;
-  const { N, G, Cg, S } = view;
-  const L = Cg * S;
   const dtype = dtypeOf(x);
-  const xd = x.data;
-  const gd = gamma.data;
-  const bd = beta.data;
   const out = zeros(x.shape, dtype);
-  const od = out.data;
   const xhat = zeros(x.shape, dtype).data;
-  const invStd = new Float64Array(N * G);
-  for (let blk = 0; blk < N * G; blk++) {
-    const base = blk * L;
-    const k = xd[base];
-    let s1 = 0;
-    let s2 = 0;
-    for (let j = base; j < base + L; j++) {
-      const v = xd[j] - k;
-      s1 += v;
-      s2 += v * v;
-    }
-    const mu = k + s1 / L;
-    const is = 1 / Math.sqrt(Math.max(0, (s2 - (s1 * s1) / L) / L) + eps);
-    invStd[blk] = is;
-    const c0 = (blk % G) * Cg;
-    let i = base;
-    for (let cg = 0; cg < Cg; cg++) {
-      const gm = gd[c0 + cg];
-      const bt = bd[c0 + cg];
-      for (let s = 0; s < S; s++, i++) {
-        const xh = (xd[i] - mu) * is;
-        xhat[i] = xh;
-        od[i] = gm * xh + bt;
-      }
-    }
-  }
-  const cache: BlockNormCache = { view, xShape: [...x.shape], gammaShape: [...gamma.shape], dtype, xhat, gamma: gd, invStd };
+  const invStd = new Float64Array(view.N * view.G);
+  blockNormForward(out.data, xhat, invStd, x.data, gamma.data, beta.data, eps, view);
+  const cache: BlockNormCache = { view, xShape: [...x.shape], gammaShape: [...gamma.shape], dtype, xhat, gamma: gamma.data, invStd };
   return { out, cache };
 }
 
-/**
- * Fast backward for blockNormForwardFast: dx in x's shape, dgamma and dbeta in gamma's shape,
- * in x's dtype. Per block of L elements, with dxhat = gamma[c] * dout:
- * dx = (1/L) * inv_std * (L*dxhat - sum(dxhat) - xhat * sum(dxhat*xhat)).
- */
-export function blockNormBackwardFast(dout: Tensor, cache: unknown): Gradients {
-  const { view, xShape, gammaShape, dtype, xhat, gamma, invStd } = cache as BlockNormCache;
-  const { N, G, Cg, S } = view;
-  const L = Cg * S;
-  const gd = dout.data;
-  const dgammaAcc = new Float64Array(G * Cg);
-  const dbetaAcc = new Float64Array(G * Cg);
+/** Fast backward for blockNormForwardFast: dx in x's shape, dgamma and dbeta in gamma's shape, in x's dtype. */
+export function blockNormBackwardFast(dout: Tensor, cache: BlockNormCache): Gradients {
+  const { view, xShape, gammaShape, dtype, xhat, gamma, invStd } = cache;
   const dx = zeros(xShape, dtype);
-  const dxd = dx.data;
-  for (let blk = 0; blk < N * G; blk++) {
-    const base = blk * L;
-    const c0 = (blk % G) * Cg;
-    let sumDxhat = 0;
-    let sumDxhatXhat = 0;
-    let i = base;
-    for (let cg = 0; cg < Cg; cg++) {
-      const gm = gamma[c0 + cg];
-      let t1 = 0;
-      let t2 = 0;
-      for (let s = 0; s < S; s++, i++) {
-        t1 += gd[i];
-        t2 += gd[i] * xhat[i];
-      }
-      dbetaAcc[c0 + cg] += t1;
-      dgammaAcc[c0 + cg] += t2;
-      sumDxhat += gm * t1;
-      sumDxhatXhat += gm * t2;
-    }
-    const coef = invStd[blk] / L;
-    i = base;
-    for (let cg = 0; cg < Cg; cg++) {
-      const gm = gamma[c0 + cg];
-      for (let s = 0; s < S; s++, i++) dxd[i] = coef * (L * gm * gd[i] - sumDxhat - xhat[i] * sumDxhatXhat);
-    }
-  }
   const dgamma = zeros(gammaShape, dtype);
   const dbeta = zeros(gammaShape, dtype);
-  dgamma.data.set(dgammaAcc);
-  dbeta.data.set(dbetaAcc);
+  blockNormBackward(dx.data, dgamma.data, dbeta.data, dout.data, xhat, gamma, invStd, view);
   return { dx, dgamma, dbeta };
 }
 
 /** Fast forward: x (N,D) -> out (N,D) in x's dtype; the (N, 1, D, 1) view of blockNormForwardFast. */
-export function layernormForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function layernormForwardFast(inputs: Inputs, params: LayernormParams): ForwardResult<BlockNormCache> {
   const [N, D] = inputs.x.shape;
-  return blockNormForwardFast(inputs, params.eps as number, { N, G: 1, Cg: D, S: 1 });
+  return blockNormForwardFast(inputs, params.eps, { N, G: 1, Cg: D, S: 1 });
 }
 
 /** Fast backward: dx (N,D), dgamma, dbeta (D,) in x's dtype. */
 export const layernormBackwardFast = blockNormBackwardFast;
 
-export const layernorm: LayerSpec = {
+export const layernorm = defineLayer<LayernormParams>({
   name: 'layernorm',
   summary: 'layer normalization of (N,D) features, per sample over D',
   inputs: [
@@ -226,19 +150,18 @@ export const layernorm: LayerSpec = {
   params: [EPS_PARAM],
   // The mid-size benchmark's 2M elements as (N, D): 32 samples of 65536 features.
   benchCases: [{ shapes: { x: [32, 65536] } }],
-  check(shapes, params) {
+  check(shapes) {
     const where = 'layernorm';
-    parseParam(EPS_PARAM, params.eps, `${where}: eps`);
     requireRank(where, 'x', shapes.x, 2, 'N,D');
     requireShape(where, 'gamma', shapes.gamma, [shapes.x[1]]);
     requireShape(where, 'beta', shapes.beta, [shapes.x[1]]);
   },
   impls: {
-    naive: { forward: layernormForwardNaive, backward: layernormBackwardNaive },
-    fast: { forward: layernormForwardFast, backward: layernormBackwardFast },
+    naive: defineImpl(layernormForwardNaive, layernormBackwardNaive),
+    fast: defineImpl(layernormForwardFast, layernormBackwardFast),
   },
   // Same numerics as batchnorm (see there): ~1e-10 absolute error, worst element near 0.
   // Measured over 4000 runs at the defaults: max 2.4e-7, 4 above 1e-7; x (10,16): 1 of 6000
   // runs above 1e-5 (max 1.1e-5). 1e-5 keeps false failures near 1 in 1e4 runs at the defaults.
   tolerance: { grad: 1e-5 },
-};
+});

@@ -4,12 +4,15 @@
  */
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 import { dtypeOf, zeros } from '../tensor/tensor.js';
-import type { ForwardResult, Gradients, LayerSpec, Params } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
 import { poolGeometry, type PoolGeometry } from './geometry.js';
-import { parallelFor, planThreads, type ParallelTask } from '../parallel/pool.js';
-import { sharedArena } from '../parallel/shared.js';
+import { parallelFor, planThreads, type ParallelTask } from '../kernels/parallel/pool.js';
+import { sharedArena } from '../kernels/parallel/shared.js';
 
-interface MaxpoolCache {
+/** The params of maxpool. */
+export type MaxpoolParams = { pool_height: number; pool_width: number; stride: number };
+
+export interface MaxpoolCache {
   xShape: number[];
   /** Flat index into x of each output's winner. */
   argmax: Int32Array;
@@ -21,9 +24,9 @@ interface MaxpoolCache {
  * Naive forward. NOTE: ties go to the first maximum in row-major window order (strict `>`),
  * as numpy's argmax does; backward routes the whole upstream gradient to that one element.
  */
-export function maxpoolForwardNaive(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function maxpoolForwardNaive(inputs: Inputs, params: MaxpoolParams): ForwardResult<MaxpoolCache> {
   const { x } = inputs;
-  const g = poolGeometry(x.shape, params.pool_height as number, params.pool_width as number, params.stride as number);
+  const g = poolGeometry(x.shape, params.pool_height, params.pool_width, params.stride);
   const { N, C, H, W, pool_height, pool_width, stride, Hout, Wout } = g;
   const out = zeros([N, C, Hout, Wout]);
   const argmax = new Int32Array(out.data.length);
@@ -58,8 +61,8 @@ export function maxpoolForwardNaive(inputs: Record<string, Tensor>, params: Para
 }
 
 /** Naive backward: dx (N,C,H,W), each dout element added to its window's winner. */
-export function maxpoolBackwardNaive(dout: Tensor, cache: unknown): Gradients {
-  const { xShape, argmax } = cache as MaxpoolCache;
+export function maxpoolBackwardNaive(dout: Tensor, cache: MaxpoolCache): Gradients {
+  const { xShape, argmax } = cache;
   const dx = zeros(xShape);
   for (let o = 0; o < argmax.length; o++) dx.data[argmax[o]] += dout.data[o];
   return { dx };
@@ -133,9 +136,9 @@ const MAXPOOL_FORWARD: ParallelTask<MaxpoolForwardArgs> = { url: import.meta.url
  * tile the input (cs231n's condition), a general window scan otherwise. Returns the argmax
  * as `switches`, like the naive pass.
  */
-export function maxpoolForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function maxpoolForwardFast(inputs: Inputs, params: MaxpoolParams): ForwardResult<MaxpoolCache> {
   const { x } = inputs;
-  const g = poolGeometry(x.shape, params.pool_height as number, params.pool_width as number, params.stride as number);
+  const g = poolGeometry(x.shape, params.pool_height, params.pool_width, params.stride);
   const { N, C, H, W, pool_height, pool_width, stride, Hout, Wout } = g;
   const dtype = dtypeOf(x);
   const tiles = pool_height === stride && pool_width === stride && H % pool_height === 0 && W % pool_width === 0;
@@ -157,8 +160,8 @@ export function maxpoolForwardFast(inputs: Record<string, Tensor>, params: Param
 }
 
 /** Fast backward: dx in the forward's dtype, each dout element added to its window's recorded winner. */
-export function maxpoolBackwardFast(dout: Tensor, cache: unknown): Gradients {
-  const { xShape, argmax, dtype = 'float64' } = cache as MaxpoolCache;
+export function maxpoolBackwardFast(dout: Tensor, cache: MaxpoolCache): Gradients {
+  const { xShape, argmax, dtype = 'float64' } = cache;
   const dx = zeros(xShape, dtype);
   const d = dout.data;
   const dxd = dx.data;
@@ -167,7 +170,7 @@ export function maxpoolBackwardFast(dout: Tensor, cache: unknown): Gradients {
   return { dx };
 }
 
-export const maxpool: LayerSpec = {
+export const maxpool = defineLayer<MaxpoolParams>({
   name: 'maxpool',
   summary: 'max-pooling over pool_height x pool_width windows, no padding',
   inputs: [{ name: 'x', help: 'input (N,C,H,W)', grad: true, shape: [3, 2, 8, 8] }],
@@ -177,15 +180,15 @@ export const maxpool: LayerSpec = {
     { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 2, min: 1 },
   ],
   check(shapes, params) {
-    poolGeometry(shapes.x, params.pool_height as number, params.pool_width as number, params.stride as number);
+    poolGeometry(shapes.x, params.pool_height, params.pool_width, params.stride);
   },
   impls: {
-    naive: { forward: maxpoolForwardNaive, backward: maxpoolBackwardNaive },
-    fast: { forward: maxpoolForwardFast, backward: maxpoolBackwardFast },
+    naive: defineImpl(maxpoolForwardNaive, maxpoolBackwardNaive),
+    fast: defineImpl(maxpoolForwardFast, maxpoolBackwardFast),
   },
   benchCases: [{ shapes: { x: [100, 3, 32, 32] }, params: { pool_height: 2, pool_width: 2, stride: 2 } }],
   // No `flops`: pooling does comparisons, not floating-point arithmetic; GFLOP/s would mislead.
   // Piecewise linear: away from kinks (detected and excluded) the centred difference is exact
   // up to rounding, ~1e-16 * |L| / h.
   tolerance: { grad: 1e-7 },
-};
+});

@@ -1,80 +1,100 @@
 /**
- * Parameter and shape resolution at the public boundary: raw values (CLI strings or
- * fixture JSON) are parsed and validated against a LayerSpec once, before any work.
+ * Parameter and shape resolution at the public boundary: raw values (flag text, a suite entry,
+ * a fixture's meta, a library call) are parsed and validated against a LayerSpec once, before
+ * any work; layers' own code then trusts them.
  */
-import { ParamError, UsageError, ShapeError } from '../errors.js';
+import { ParamError, ShapeError, UsageError } from '../errors.js';
+import { INT_LIMIT, parseValue, shown } from '../settings/domain.js';
 import type { Rng } from '../tensor/rng.js';
 import { size, type Tensor } from '../tensor/tensor.js';
 import type { InputSpec, LayerSpec, ParamSpec, ParamValue, Params, Shapes } from './types.js';
 
-/** Human description of a param's domain: "an integer >= 1", "one of train, test". */
-export function describeDomain(p: ParamSpec): string {
-  if (p.kind === 'enum') return `one of ${(p.choices ?? []).join(', ')}`;
-  const what = p.kind === 'int' ? 'an integer' : 'a number';
-  const parts: string[] = [];
-  if (p.min !== undefined) parts.push(`${p.minExclusive ? '>' : '>='} ${p.min}`);
-  if (p.max !== undefined) parts.push(`<= ${p.max}`);
-  return parts.length ? `${what} ${parts.join(' and ')}` : what;
+/** Raw params from one place: flag text (numbers parsed from strings) or JSON values. */
+export interface ParamSource {
+  /** Raw values by cs231n name or any spelling of paramSpellings. */
+  values: Record<string, unknown>;
+  /** True when the values are flag text. */
+  text: boolean;
+  /** How a value is named in messages: `--stride`, `suite.json[2] (conv): params.stride`. */
+  label(p: ParamSpec, key: string): string;
+  /** Where the params are, for a message about an unknown one (default: the layer's name). */
+  where?: string;
+}
+
+/** The names a param is accepted under besides its cs231n name: its flag and the flag's aliases. */
+export function paramSpellings(p: ParamSpec): string[] {
+  return [...new Set([p.name, p.flag, ...(p.aliases ?? [])])];
 }
 
 /**
- * Parse and validate one param value. `label` names where it came from in messages
- * (`--stride`, `meta.params.stride`). Accepts strings (CLI) and JSON values (fixtures).
+ * Resolve every param of `spec` from `sources` (later sources override earlier ones, as flags
+ * override a fixture's meta); missing params take their defaults. Keys are cs231n names or any
+ * spelling of paramSpellings (`groups` for `G`); unknown keys and one param given twice in one
+ * source are refused, so a typo never silently falls back to a default.
  */
-export function parseParam(p: ParamSpec, raw: unknown, label: string): ParamValue {
-  const fail = (): never => {
-    throw new ParamError(`${label}: expected ${describeDomain(p)}, got ${typeof raw === 'string' ? `'${raw}'` : JSON.stringify(raw)}`);
-  };
-  if (p.kind === 'enum') {
-    if (typeof raw !== 'string' || !(p.choices ?? []).includes(raw)) fail();
-    return raw as string;
-  }
-  let v: number;
-  if (typeof raw === 'number') v = raw;
-  else if (typeof raw === 'string' && raw.trim() !== '' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim())) v = Number(raw);
-  else return fail();
-  if (!Number.isFinite(v)) fail();
-  if (p.kind === 'int' && !Number.isInteger(v)) fail();
-  if (p.min !== undefined && (p.minExclusive ? v <= p.min : v < p.min)) fail();
-  if (p.max !== undefined && v > p.max) fail();
-  return v;
-}
-
-/**
- * Resolve every param of `spec` from `raw` (missing ones take their defaults).
- * Unknown keys are refused so a typo never silently falls back to a default.
- */
-export function resolveParams(spec: LayerSpec, raw: Record<string, unknown>, labelOf: (p: ParamSpec) => string): Params {
-  const known = new Set(spec.params.map((p) => p.name));
-  for (const key of Object.keys(raw)) {
-    if (!known.has(key)) {
-      const expected = spec.params.length ? spec.params.map((p) => p.name).join(', ') : 'none';
-      throw new ParamError(`${spec.name}: unknown param '${key}': expected ${expected}`);
+export function resolveParams(spec: LayerSpec, ...sources: ParamSource[]): Params {
+  const byKey = new Map<string, ParamSpec>();
+  for (const p of spec.params) for (const k of paramSpellings(p)) byKey.set(k, p);
+  const params: Params = {};
+  for (const p of spec.params) params[p.name] = p.default;
+  for (const source of sources) {
+    const seen = new Map<ParamSpec, string>();
+    for (const [key, v] of Object.entries(source.values)) {
+      if (v === undefined) continue;
+      const p = byKey.get(key);
+      if (!p) {
+        const expected = spec.params.length ? spec.params.map((q) => q.name).join(', ') : `none (${spec.name} has no params)`;
+        throw new ParamError(`${source.where ?? spec.name}: unknown param ${shown(key)}: expected ${expected}`);
+      }
+      const previous = seen.get(p);
+      if (previous !== undefined) throw new ParamError(`${spec.name}: param ${p.name} is given twice, as '${previous}' and as '${key}': expected one`);
+      seen.set(p, key);
+      params[p.name] = parseValue(p, v, source.label(p, key), source.text) as ParamValue;
     }
   }
-  const params: Params = {};
-  for (const p of spec.params) {
-    params[p.name] = raw[p.name] === undefined ? p.default : parseParam(p, raw[p.name], labelOf(p));
-  }
   return params;
+}
+
+/** `spec`'s params from a library call: validated, defaults filled, labelled `<layer>: <name>`. */
+export function validateParams(spec: LayerSpec, raw: Record<string, unknown>): Params {
+  return resolveParams(spec, { values: raw, text: false, label: (p) => `${spec.name}: ${p.name}` });
+}
+
+/** The default of every param of `spec`. */
+export function defaultParams(spec: LayerSpec): Params {
+  return Object.fromEntries(spec.params.map((p) => [p.name, p.default]));
 }
 
 /** Parse a shape flag such as `4,3,5,5`; throws UsageError naming the flag. */
 export function parseShape(flag: string, text: string): number[] {
   const parts = text.split(',').map((s) => s.trim());
-  const dims = parts.map(Number);
   if (text.trim() === '' || parts.some((s) => !/^[+-]?\d+$/.test(s))) {
-    throw new UsageError(`${flag}: expected a comma-separated list of integers such as 4,3,5,5, got '${text}'`);
+    throw new UsageError(`${flag}: expected a comma-separated list of integers such as 4,3,5,5, got ${shown(text)}`);
   }
-  if (dims.some((d) => d <= 0 || !Number.isSafeInteger(d))) {
-    throw new ShapeError(`${flag}: expected positive dimensions, got '${text}'`);
+  return checkDims(flag, parts.map(Number), text);
+}
+
+/** Check the dimensions of a shape given as numbers (a suite entry, a library call); returns them. */
+export function checkDims(label: string, dims: readonly unknown[], asGiven: unknown = dims): number[] {
+  if (dims.length === 0 || dims.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d <= 0)) {
+    throw new ShapeError(`${label}: expected positive integer dimensions, got ${shown(typeof asGiven === 'string' ? asGiven : JSON.stringify(asGiven))}`);
   }
-  return dims;
+  if (dims.some((d) => (d as number) > INT_LIMIT)) {
+    throw new ShapeError(`${label}: expected dimensions of at most ${INT_LIMIT}, got ${shown(typeof asGiven === 'string' ? asGiven : JSON.stringify(asGiven))}`);
+  }
+  return dims as number[];
 }
 
 /** True when an input's shape is set by the user (`--<name>-shape`) rather than derived. */
 export function isSettable(input: InputSpec): boolean {
   return Array.isArray(input.shape);
+}
+
+/** The default shapes of the inputs the user can set. */
+export function defaultGivenShapes(spec: LayerSpec): Shapes {
+  const shapes: Shapes = {};
+  for (const input of spec.inputs) if (Array.isArray(input.shape)) shapes[input.name] = [...input.shape];
+  return shapes;
 }
 
 /** Shapes of every input: given ones first, defaults for the rest, derived ones computed in order. */

@@ -4,17 +4,20 @@
  * crossing 0 between x-h and x+h as a kink rather than as a wrong gradient.
  */
 import { dtypeOf, zeros, type Tensor } from '../tensor/tensor.js';
-import type { ForwardResult, Gradients, LayerSpec, Params } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
 import { requirePositiveDims } from './geometry.js';
 
-interface ReluCache {
+/** relu has no params. */
+export type ReluParams = Record<string, never>;
+
+export interface ReluCache {
   xShape: number[];
   /** 1 where x > 0. */
   active: Int32Array;
 }
 
 /** Naive forward: out = max(0, x) in float64; switches = active mask (x > 0). */
-export function reluForwardNaive(inputs: Record<string, Tensor>, _params: Params): ForwardResult {
+export function reluForwardNaive(inputs: Inputs, _params: ReluParams): ForwardResult<ReluCache> {
   const { x } = inputs;
   const out = zeros(x.shape);
   const active = new Int32Array(x.data.length);
@@ -28,19 +31,19 @@ export function reluForwardNaive(inputs: Record<string, Tensor>, _params: Params
 }
 
 /** Naive backward: dx = dout where x > 0, else 0, float64. */
-export function reluBackwardNaive(dout: Tensor, cache: unknown): Gradients {
-  const { xShape, active } = cache as ReluCache;
+export function reluBackwardNaive(dout: Tensor, cache: ReluCache): Gradients {
+  const { xShape, active } = cache;
   const dx = zeros(xShape);
   for (let i = 0; i < active.length; i++) dx.data[i] = active[i] ? dout.data[i] : 0;
   return { dx };
 }
 
-interface ReluFastCache extends ReluCache {
+export interface ReluFastCache extends ReluCache {
   dtype: ReturnType<typeof dtypeOf>;
 }
 
 /** Fast forward: out = max(0, x) in x's dtype, one fused pass writing out and the mask. */
-export function reluForwardFast(inputs: Record<string, Tensor>, _params: Params): ForwardResult {
+export function reluForwardFast(inputs: Inputs, _params: ReluParams): ForwardResult<ReluFastCache> {
   const { x } = inputs;
   const dtype = dtypeOf(x);
   const out = zeros(x.shape, dtype);
@@ -59,8 +62,8 @@ export function reluForwardFast(inputs: Record<string, Tensor>, _params: Params)
 }
 
 /** Fast backward: dx = dout * mask in x's dtype. */
-export function reluBackwardFast(dout: Tensor, cache: unknown): Gradients {
-  const { xShape, active, dtype } = cache as ReluFastCache;
+export function reluBackwardFast(dout: Tensor, cache: ReluFastCache): Gradients {
+  const { xShape, active, dtype } = cache;
   const dx = zeros(xShape, dtype);
   const dxd = dx.data;
   const gd = dout.data;
@@ -68,7 +71,7 @@ export function reluBackwardFast(dout: Tensor, cache: unknown): Gradients {
   return { dx };
 }
 
-export const relu: LayerSpec = {
+export const relu = defineLayer<ReluParams>({
   name: 'relu',
   summary: 'rectified linear unit max(0, x), elementwise, any shape',
   inputs: [{ name: 'x', help: 'input, any shape', grad: true, shape: [3, 4, 5] }],
@@ -79,11 +82,11 @@ export const relu: LayerSpec = {
     requirePositiveDims('relu', 'x', shapes.x);
   },
   impls: {
-    naive: { forward: reluForwardNaive, backward: reluBackwardNaive },
-    fast: { forward: reluForwardFast, backward: reluBackwardFast },
+    naive: defineImpl(reluForwardNaive, reluBackwardNaive),
+    fast: defineImpl(reluForwardFast, reluBackwardFast),
   },
   // Piecewise linear: away from 0 (kinks, detected through switches and left out) the centred
   // difference is exact up to rounding of x +- h, ~1e-16 * |x| / h ~ 1e-11. Measured over 4000
   // runs: max 1.9e-11. 1e-7 as for the other piecewise-linear layers; broken backwards measure ~1.
   tolerance: { grad: 1e-7 },
-};
+});

@@ -9,11 +9,11 @@
  */
 import { formatShape, sameShape, zeros, type Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';
-import type { ForwardResult, Gradients, LayerSpec, Params } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
 import { requireRank, requireShape } from './geometry.js';
 import {
   BATCHNORM_PARAMS, batchStatsBackwardFast, batchStatsForwardFast, batchnormBackwardNaive,
-  batchnormForwardNaive, checkBatchnormParams,
+  batchnormForwardNaive, type BatchStatsCache, type BatchnormNaiveCache, type BatchnormParams,
 } from './batchnorm.js';
 
 /** (N,C,H,W) -> (N*H*W, C): every pixel of every sample becomes a row of C features. */
@@ -43,7 +43,7 @@ function channelsFirst(t: Tensor, shape: readonly number[]): Tensor {
 }
 
 interface SpatialBatchnormNaiveCache {
-  bn: unknown;
+  bn: BatchnormNaiveCache;
   xShape: number[];
   gammaShape: number[];
 }
@@ -52,7 +52,7 @@ interface SpatialBatchnormNaiveCache {
  * Naive forward: x (N,C,H,W), gamma, beta (C,) or (1,C,1,1), running stats (C,) ->
  * out (N,C,H,W); state running_mean, running_var (C,).
  */
-export function spatialBatchnormForwardNaive(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function spatialBatchnormForwardNaive(inputs: Inputs, params: BatchnormParams): ForwardResult<SpatialBatchnormNaiveCache> {
   const { x, gamma } = inputs;
   const res = batchnormForwardNaive({ ...inputs, x: channelsLast(x) }, params);
   const cache: SpatialBatchnormNaiveCache = { bn: res.cache, xShape: [...x.shape], gammaShape: [...gamma.shape] };
@@ -60,8 +60,8 @@ export function spatialBatchnormForwardNaive(inputs: Record<string, Tensor>, par
 }
 
 /** Naive backward: dx (N,C,H,W), dgamma and dbeta in gamma's shape. */
-export function spatialBatchnormBackwardNaive(dout: Tensor, cache: unknown): Gradients {
-  const { bn, xShape, gammaShape } = cache as SpatialBatchnormNaiveCache;
+export function spatialBatchnormBackwardNaive(dout: Tensor, cache: SpatialBatchnormNaiveCache): Gradients {
+  const { bn, xShape, gammaShape } = cache;
   const g = batchnormBackwardNaive(channelsLast(dout), bn);
   return {
     dx: channelsFirst(g.dx, xShape),
@@ -71,7 +71,7 @@ export function spatialBatchnormBackwardNaive(dout: Tensor, cache: unknown): Gra
 }
 
 /** Fast forward: x (N,C,H,W) -> out in x's dtype; batchnorm's kernel on the (N, C, H*W) view. */
-export function spatialBatchnormForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function spatialBatchnormForwardFast(inputs: Inputs, params: BatchnormParams): ForwardResult<BatchStatsCache> {
   const [N, C, H, W] = inputs.x.shape;
   return batchStatsForwardFast(inputs, params, { A: N, C, B: H * W });
 }
@@ -86,7 +86,7 @@ export function requirePerChannel(where: string, name: string, shape: readonly n
   }
 }
 
-export const spatialBatchnorm: LayerSpec = {
+export const spatialBatchnorm = defineLayer<BatchnormParams>({
   name: 'spatial_batchnorm',
   summary: 'batch normalization of (N,C,H,W) per channel over N,H,W, train or test mode',
   inputs: [
@@ -99,9 +99,8 @@ export const spatialBatchnorm: LayerSpec = {
   params: [...BATCHNORM_PARAMS],
   // The mid-size benchmark shape of cnn-check bench: x 32,64,32,32 (2M elements).
   benchCases: [{ shapes: { x: [32, 64, 32, 32] } }],
-  check(shapes, params) {
+  check(shapes) {
     const where = 'spatial_batchnorm';
-    checkBatchnormParams(where, params);
     requireRank(where, 'x', shapes.x, 4, 'N,C,H,W');
     const C = shapes.x[1];
     requirePerChannel(where, 'gamma', shapes.gamma, C);
@@ -110,12 +109,12 @@ export const spatialBatchnorm: LayerSpec = {
     requireShape(where, 'running_var', shapes.running_var, [C]);
   },
   impls: {
-    naive: { forward: spatialBatchnormForwardNaive, backward: spatialBatchnormBackwardNaive },
-    fast: { forward: spatialBatchnormForwardFast, backward: spatialBatchnormBackwardFast },
+    naive: defineImpl(spatialBatchnormForwardNaive, spatialBatchnormBackwardNaive),
+    fast: defineImpl(spatialBatchnormForwardFast, spatialBatchnormBackwardFast),
   },
   // Batchnorm's numerics (see there); one perturbation moves all N*H*W outputs of its channel, so
   // rounding dominates. With the rounding-noise floor of the checker, 500 seeds x naive, fast at
   // the defaults measure median 5e-9, max 8.3e-7.
   tolerance: { grad: 1e-5 },
   stateOutputs: ['running_mean', 'running_var'],
-};
+});

@@ -10,17 +10,19 @@
  */
 import { ParamError } from '../errors.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
-import type { ForwardResult, Gradients, LayerSpec, ParamSpec, Params } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type ParamSpec } from './types.js';
 import { requireRank, requireShape } from './geometry.js';
-import { parseParam } from './params.js';
-import { EPS_PARAM, blockNormBackwardFast, blockNormForwardFast } from './layernorm.js';
+import { EPS_PARAM, blockNormBackwardFast, blockNormForwardFast, type BlockNormCache } from './layernorm.js';
 import { requirePerChannel } from './spatial-batchnorm.js';
 
 const G_PARAM: ParamSpec = {
   name: 'G', flag: 'groups', help: 'number of channel groups, must divide C', kind: 'int', default: 2, min: 1,
 };
 
-interface SpatialGroupnormNaiveCache {
+/** The params of spatial groupnorm. */
+export type SpatialGroupnormParams = { G: number; eps: number };
+
+export interface SpatialGroupnormNaiveCache {
   x: Tensor;
   xhat: Tensor;
   gamma: Tensor;
@@ -32,10 +34,9 @@ interface SpatialGroupnormNaiveCache {
 }
 
 /** Naive forward: x (N,C,H,W), gamma, beta (1,C,1,1) or (C,) -> out (N,C,H,W). */
-export function spatialGroupnormForwardNaive(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function spatialGroupnormForwardNaive(inputs: Inputs, params: SpatialGroupnormParams): ForwardResult<SpatialGroupnormNaiveCache> {
   const { x, gamma, beta } = inputs;
-  const G = params.G as number;
-  const eps = params.eps as number;
+  const { G, eps } = params;
   const [N, C, H, W] = x.shape;
   const Cg = C / G;
   const M = Cg * H * W;
@@ -79,8 +80,8 @@ export function spatialGroupnormForwardNaive(inputs: Record<string, Tensor>, par
 }
 
 /** Naive backward: dx (N,C,H,W), dgamma and dbeta in gamma's shape, stage by stage per (n, g). */
-export function spatialGroupnormBackwardNaive(dout: Tensor, cache: unknown): Gradients {
-  const { x, xhat, gamma, G, mean, variance, eps } = cache as SpatialGroupnormNaiveCache;
+export function spatialGroupnormBackwardNaive(dout: Tensor, cache: SpatialGroupnormNaiveCache): Gradients {
+  const { x, xhat, gamma, G, mean, variance, eps } = cache;
   const [N, C, H, W] = x.shape;
   const Cg = C / G;
   const M = Cg * H * W;
@@ -125,16 +126,16 @@ export function spatialGroupnormBackwardNaive(dout: Tensor, cache: unknown): Gra
 }
 
 /** Fast forward: x (N,C,H,W) -> out in x's dtype; layernorm's block kernel on (N, G, C/G, H*W). */
-export function spatialGroupnormForwardFast(inputs: Record<string, Tensor>, params: Params): ForwardResult {
+export function spatialGroupnormForwardFast(inputs: Inputs, params: SpatialGroupnormParams): ForwardResult<BlockNormCache> {
   const [N, C, H, W] = inputs.x.shape;
-  const G = params.G as number;
-  return blockNormForwardFast(inputs, params.eps as number, { N, G, Cg: C / G, S: H * W });
+  const { G, eps } = params;
+  return blockNormForwardFast(inputs, eps, { N, G, Cg: C / G, S: H * W });
 }
 
 /** Fast backward: dx (N,C,H,W), dgamma and dbeta in gamma's shape, in x's dtype. */
 export const spatialGroupnormBackwardFast = blockNormBackwardFast;
 
-export const spatialGroupnorm: LayerSpec = {
+export const spatialGroupnorm = defineLayer<SpatialGroupnormParams>({
   name: 'spatial_groupnorm',
   summary: 'group normalization of (N,C,H,W) per sample over groups of C/G channels',
   inputs: [
@@ -147,18 +148,16 @@ export const spatialGroupnorm: LayerSpec = {
   benchCases: [{ shapes: { x: [32, 64, 32, 32] }, params: { G: 8 } }],
   check(shapes, params) {
     const where = 'spatial_groupnorm';
-    parseParam(G_PARAM, params.G, `${where}: G (--groups)`);
-    parseParam(EPS_PARAM, params.eps, `${where}: eps`);
     requireRank(where, 'x', shapes.x, 4, 'N,C,H,W');
     const C = shapes.x[1];
-    const G = params.G as number;
-    if (C % G !== 0) throw new ParamError(`${where}: expected G (--groups) to divide C, got C = ${C}, G = ${G}`);
+    const { G } = params;
+    if (C % G !== 0) throw new ParamError(`${where}: expected G to divide C, got C = ${C}, G = ${G}`);
     requirePerChannel(where, 'gamma', shapes.gamma, C);
     requireShape(where, 'beta', shapes.beta, shapes.gamma);
   },
   impls: {
-    naive: { forward: spatialGroupnormForwardNaive, backward: spatialGroupnormBackwardNaive },
-    fast: { forward: spatialGroupnormForwardFast, backward: spatialGroupnormBackwardFast },
+    naive: defineImpl(spatialGroupnormForwardNaive, spatialGroupnormBackwardNaive),
+    fast: defineImpl(spatialGroupnormForwardFast, spatialGroupnormBackwardFast),
   },
   // Batchnorm's numerics (see there); a perturbation moves the (C/G)*H*W outputs of its group, so
   // rounding dominates. With the rounding-noise floor of the checker, 500 seeds x naive, fast at
@@ -166,4 +165,4 @@ export const spatialGroupnorm: LayerSpec = {
   // dividing by the wrong count) measure 1.0. NOTE: a mistake of eps's size (backward without
   // eps) measures only 2e-5..3e-2; check with --eps 1e-2 to make such mistakes large.
   tolerance: { grad: 1e-5 },
-};
+});

@@ -1,28 +1,30 @@
 /**
  * The layer seam. Each layer file ends in a declarative LayerSpec; the registry lists
  * them, and the CLI, gradient checker, benchmarks, fixtures and tests iterate over it.
+ *
+ * A spec is typed by its params `P` (`{stride: number; pad: number}`), and each implementation
+ * by its cache `C`, so a layer's own code needs no casts. Generic tools see the erased
+ * `LayerSpec` (params as a plain record, caches opaque): they only hand a forward pass's cache
+ * back to the backward pass of the same implementation.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import type { Domain } from '../settings/domain.js';
 
 export type ParamValue = number | string;
 export type Params = Record<string, ParamValue>;
+/** A layer's inputs by cs231n name: `{x, w, b}`. */
+export type Inputs = Record<string, Tensor>;
 
 /** One layer parameter: cs231n name, CLI flag, domain and default. */
-export interface ParamSpec {
-  /** cs231n name as used in fixtures' meta and JSON output: `stride`, `pool_height`, `G`, `eps`. */
+export interface ParamSpec extends Domain {
+  /** cs231n name as used in fixtures' meta, suites and JSON output: `stride`, `pool_height`, `G`, `eps`. */
   name: string;
-  /** CLI flag without dashes: `stride`, `pool-height`, `groups`. */
+  /** CLI flag without dashes: `stride`, `pool-height`, `groups`. The name is accepted as a flag too where it can be one (`--G`). */
   flag: string;
+  /** Other spellings accepted for it, on the command line and in JSON. */
+  aliases?: readonly string[];
   help: string;
-  kind: 'int' | 'float' | 'enum';
   default: ParamValue;
-  /** Allowed values for `enum`. */
-  choices?: readonly string[];
-  /** Smallest allowed value (inclusive unless `minExclusive`). */
-  min?: number;
-  minExclusive?: boolean;
-  /** Largest allowed value (inclusive). */
-  max?: number;
 }
 
 /** How generated values of an input are drawn. */
@@ -48,10 +50,10 @@ export interface InputSpec {
 }
 
 /** What a forward pass returns. Forward passes are pure: inputs are never modified. */
-export interface ForwardResult {
+export interface ForwardResult<C = unknown> {
   out: Tensor;
   /** Whatever backward needs; opaque to generic tools. */
-  cache: unknown;
+  cache: C;
   /** Updated state such as running statistics (`running_mean`, `running_var`). */
   state?: Record<string, Tensor>;
   /**
@@ -65,13 +67,21 @@ export interface ForwardResult {
 /** Gradients keyed `'d' + inputName`: `{dx, dw, db}`. */
 export type Gradients = Record<string, Tensor>;
 
-/** One implementation (naive or fast) of a layer. */
-export interface LayerImpl {
-  forward(inputs: Record<string, Tensor>, params: Params): ForwardResult;
-  backward(dout: Tensor, cache: unknown): Gradients;
+/**
+ * One implementation of a layer: forward and backward of params `P` with cache `C`.
+ * NOTE: method syntax on purpose: it lets a `LayerImpl<ConvParams, ConvCache>` stand where
+ * the erased `LayerImpl` is expected.
+ */
+export interface LayerImpl<P = Params, C = unknown> {
+  forward(inputs: Inputs, params: P): ForwardResult<C>;
+  backward(dout: Tensor, cache: C): Gradients;
 }
 
-export type ImplName = 'naive' | 'fast';
+/** Name of the reference implementation every layer has: the readable loops. */
+export const REFERENCE_IMPL = 'naive';
+
+/** A layer's implementations by name: the reference `naive`, then any others (`fast`). */
+export type LayerImpls<P = Params> = { naive: LayerImpl<P, any> } & Record<string, LayerImpl<P, any>>;
 
 /** Tolerances of a layer, chosen from its numerics (see README "Tolerances"). */
 export interface Tolerances {
@@ -92,23 +102,40 @@ export interface FlopCount {
 }
 
 /** The declarative description of a layer. */
-export interface LayerSpec {
+export interface LayerSpec<P = Params> {
   /** Registered name, snake_case (`spatial_batchnorm`); the CLI also accepts kebab-case. */
   name: string;
   summary: string;
   inputs: InputSpec[];
+  /** Every param, validated against its domain once at the boundary (params.ts) before `check`. */
   params: ParamSpec[];
   /**
-   * Validate shapes against each other and the params (rank, channels, windows);
-   * throws ShapeError / ParamError with a one-line message. Called once at the boundary.
+   * Validate shapes against each other and the (already validated) params: rank, channels,
+   * windows. Throws ShapeError / ParamError with a one-line message. Called once at the boundary.
    */
-  check(shapes: Shapes, params: Params): void;
-  impls: { naive: LayerImpl; fast?: LayerImpl };
+  check(shapes: Shapes, params: P): void;
+  /** The reference `naive` and any other implementations, by name. */
+  impls: LayerImpls<P>;
   tolerance: Tolerances;
   /** Names of the state tensors forward returns (fixtures store them as `<name>_after`). */
   stateOutputs?: string[];
   /** Realistic configurations `cnn-check bench` times by default (the default shapes when absent). */
   benchCases?: BenchCase[];
   /** Flops of one pass at these shapes, for GFLOP/s in benchmarks (none shown when absent). */
-  flops?(shapes: Shapes, params: Params): FlopCount;
+  flops?(shapes: Shapes, params: P): FlopCount;
+}
+
+/** One implementation from its forward and backward, with the cache type checked between them. */
+export function defineImpl<P, C>(forward: (inputs: Inputs, params: P) => ForwardResult<C>, backward: (dout: Tensor, cache: C) => Gradients): LayerImpl<P, C> {
+  return { forward, backward };
+}
+
+/** A typed spec, erased for the registry (see the module comment). */
+export function defineLayer<P extends Params>(spec: LayerSpec<P>): LayerSpec {
+  return spec;
+}
+
+/** The names of a layer's implementations, the reference first. */
+export function implNames(spec: LayerSpec): string[] {
+  return [REFERENCE_IMPL, ...Object.keys(spec.impls).filter((k) => k !== REFERENCE_IMPL)];
 }

@@ -14,15 +14,11 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FileError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fixtures/export.js';
-
-/** Extensions each report file may have. */
-export const REPORT_EXTENSIONS = { junit: ['.xml'], report: ['.html', '.htm'] } as const;
-
-export type ReportFlag = keyof typeof REPORT_EXTENSIONS;
+import { fileFormat } from './formats.js';
 
 /** Check a report path before the run: the extension, the directory, not a directory itself. */
-export function checkReportPath(flag: ReportFlag, path: string): void {
-  const exts = REPORT_EXTENSIONS[flag];
+export function checkReportPath(flag: string, path: string): void {
+  const exts = fileFormat(flag).extensions;
   if (!exts.some((e) => path.toLowerCase().endsWith(e))) {
     throw new UsageError(`--${flag}: expected a path ending in ${exts.join(' or ')}, got '${path}'`);
   }
@@ -32,7 +28,7 @@ export function checkReportPath(flag: ReportFlag, path: string): void {
 }
 
 /** Write a report file atomically, replacing an existing one (see the module comment). */
-export function writeReportFile(flag: ReportFlag, path: string, text: string): void {
+export function writeReportFile(flag: string, path: string, text: string): void {
   checkReportPath(flag, path);
   writeFileAtomic(path, new TextEncoder().encode(text), true);
 }

@@ -8,7 +8,8 @@
  * (they delimit the properties). `%` goes first so nothing is escaped twice. Pure: data in,
  * lines out.
  */
-import { arrayFailure, gradientFailure, unexplainedFailure, type ReportedCheck } from './checks.js';
+import { comparisonFailure, gradientFailure, unexplainedFailure } from './format.js';
+import type { RunReport } from './model.js';
 
 /** Escape the message of a workflow command. */
 export function escapeData(text: string): string {
@@ -35,10 +36,12 @@ export function inGithubActions(env: Record<string, string | undefined>): boolea
 }
 
 /**
- * One `::error` per failing gradient and per check-level problem of `checks`, titled
- * `cnn-check: <check> <impl> <gradient>`. `file` (a suite file) is attached to each.
+ * One `::error` per failing gradient and per check-level problem of the run's checks, titled
+ * `cnn-check: <check> <impl> <gradient>`. The run's `file` (a suite file) is attached to each.
  */
-export function failureAnnotations(checks: ReportedCheck[], opts: { file?: string } = {}): string[] {
+export function failureAnnotations(run: RunReport): string[] {
+  const checks = run.checks?.items ?? [];
+  const opts = { file: run.file };
   const lines: string[] = [];
   for (const c of checks) {
     const r = c.report;
@@ -47,7 +50,7 @@ export function failureAnnotations(checks: ReportedCheck[], opts: { file?: strin
     }
     for (const cmp of r.comparisons ?? []) {
       for (const a of cmp.arrays) {
-        if (!a.pass) lines.push(workflowCommand('error', arrayFailure(cmp, a), { title: `cnn-check: ${c.name} ${cmp.impl} ${a.name} differs from the reference`, file: opts.file }));
+        if (!a.pass) lines.push(workflowCommand('error', comparisonFailure(cmp, a), { title: `cnn-check: ${c.name} ${cmp.impl} ${a.name} differs from the reference`, file: opts.file }));
       }
     }
     for (const p of r.problems) lines.push(workflowCommand('error', p, { title: `cnn-check: ${c.name}`, file: opts.file }));

@@ -8,50 +8,17 @@
  * file paths, messages) goes through `esc`. Pure: data in, string out; the caller supplies
  * anything that varies between runs of the same data (the time it was generated).
  */
-import { fmtErr, fmtNum, fmtVal } from '../cli/render.js';
 import type { ImplGradientRow, LayerCheckReport } from '../gradcheck/check-layer.js';
 import type { Heatmap } from '../gradcheck/localize.js';
 import type { FixtureReport } from '../fixtures/compare.js';
 import type { BenchReport, BenchResult } from '../bench/run.js';
 import type { BaselineComparison } from '../bench/baseline.js';
-import { paramsText, shapesText, type ReportedCheck } from './checks.js';
-
-/** The checks of a layer command (one) or a suite (many, with a summary table). */
-export interface ChecksSection {
-  kind: 'checks';
-  title: string;
-  checks: ReportedCheck[];
-  /** Show the summary table and the chart of seconds per check (suites). */
-  summary: boolean;
-}
-
-/** The fixtures of `compare`, and those that could not be read. */
-export interface CompareSection {
-  kind: 'compare';
-  title: string;
-  fixtures: FixtureReport[];
-  invalid: { path: string; error: string }[];
-}
-
-/** A `bench` run and its baseline comparison. */
-export interface BenchSection {
-  kind: 'bench';
-  title: string;
-  report: BenchReport;
-  comparison?: BaselineComparison;
-}
-
-export type ReportSection = ChecksSection | CompareSection | BenchSection;
-
-/** What a report page shows. */
-export interface HtmlReport {
-  title: string;
-  /** Overall outcome shown in the header; null when the run has none (a benchmark without baseline). */
-  pass: boolean | null;
-  /** Lines under the title: the command, the machine, when it was generated. */
-  meta?: string[];
-  sections: ReportSection[];
-}
+import {
+  arrayWorstText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtSeconds, fmtVal, groupLabels, indexText, paramsText, poolHeatmap, shapesText,
+  statusNotes, worstText,
+} from './format.js';
+import { worstGradient } from '../suite/run.js';
+import type { ReportedCheck, RunReport } from './model.js';
 
 /** Escape text for HTML element content and double- or single-quoted attributes. */
 export function esc(text: string): string {
@@ -114,13 +81,6 @@ function statusCell(pass: boolean, extra = ''): Cell {
   return { html: status(pass) + (extra ? ` ${esc(extra)}` : ''), cls: pass ? 'status-pass' : 'status-fail' };
 }
 
-function fmtMs(v: number): string {
-  return v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3);
-}
-
-function fmtSeconds(s: number | undefined): string {
-  return s === undefined ? '-' : s >= 10 ? s.toFixed(1) : s.toFixed(2);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Charts
@@ -223,24 +183,7 @@ export function heatColor(t: number): string {
 export function heatmapSvg(values: (number | null)[][], opts: { title: string; rowAxis?: string; colAxis?: string }): string {
   const rows = values.length;
   const cols = rows ? values[0].length : 0;
-  const block = Math.max(1, Math.ceil(Math.max(rows, cols) / HEATMAP_MAX_CELLS));
-  const grid: { v: number | null; r0: number; r1: number; c0: number; c1: number }[][] = [];
-  for (let r = 0; r < rows; r += block) {
-    const row: (typeof grid)[number] = [];
-    for (let q = 0; q < cols; q += block) {
-      let v: number | null = null;
-      const r1 = Math.min(rows, r + block) - 1;
-      const c1 = Math.min(cols, q + block) - 1;
-      for (let i = r; i <= r1; i++) for (let j = q; j <= c1; j++) {
-        const e = values[i][j];
-        if (e !== null && Number.isFinite(e) && (v === null || e > v)) v = e;
-      }
-      row.push({ v, r0: r, r1, c0: q, c1 });
-    }
-    grid.push(row);
-  }
-  let max = 0;
-  for (const row of grid) for (const c of row) if (c.v !== null && c.v > max) max = c.v;
+  const { grid, block, max } = poolHeatmap(values, HEATMAP_MAX_CELLS);
   const gr = grid.length;
   const gc = gr ? grid[0].length : 0;
   const cell = Math.max(6, Math.min(24, Math.floor(320 / Math.max(gr, gc, 1))));
@@ -282,21 +225,11 @@ export function heatmapSvg(values: (number | null)[][], opts: { title: string; r
 // ---------------------------------------------------------------------------------------------
 // Sections
 
-function gradientWorst(g: ImplGradientRow): string {
-  if (g.message) return g.message;
-  const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : `(${g.worst.index.join(', ')})`;
-  return `${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
-}
-
 function coverage(g: ImplGradientRow): string {
   const parts: string[] = [g.mode];
   if (g.mode !== 'full') parts.push(`${g.checked}/${g.total} el`);
   if (g.directional) parts.push(`${g.directional.count} dir`);
   return parts.join(', ');
-}
-
-function axisNames(g: ImplGradientRow): [string, string] {
-  return g.input === 'x' ? ['per sample n', 'per channel c'] : g.input === 'w' ? ['per filter f', 'per channel c'] : ['per index of axis 0', 'per channel'];
 }
 
 /** Where a failing gradient is wrong: worst elements, groups, heatmaps, hint. */
@@ -308,10 +241,10 @@ function localizationHtml(g: ImplGradientRow, id: string): string {
   if (loc.hint) out.push(`<p class="hint">hint: ${esc(loc.hint.message)}</p>`);
   if (loc.top.length) {
     out.push(table('top', ['element', 'analytic', 'numeric', 'abs error', 'rel error'], loc.top.map((e) => ({
-      cells: [`(${e.index.join(', ')})`, { text: fmtVal(e.analytic), num: true }, { text: fmtVal(e.numeric), num: true }, { text: fmtErr(e.absError), num: true }, { text: fmtErr(e.relError), num: true }],
+      cells: [indexText(e.index), { text: fmtVal(e.analytic), num: true }, { text: fmtVal(e.numeric), num: true }, { text: fmtErr(e.absError), num: true }, { text: fmtErr(e.relError), num: true }],
     }))));
   }
-  const [sampleName, channelName] = axisNames(g);
+  const [sampleName, channelName] = groupLabels(g.input);
   const groups = (label: string, gs: typeof loc.perSample) => gs.length
     ? `<p>${esc(label)} (max rel error; ${gs.filter((s) => s.failing > 0).length} of ${gs.length} fail): ${gs.slice(0, 32).map((s) => `<span class="${s.maxRelError > g.threshold ? 'fail' : ''}">${s.index}:${esc(fmtErr(s.maxRelError))}</span>`).join(' ')}${gs.length > 32 ? ' …' : ''}</p>`
     : '';
@@ -340,9 +273,8 @@ function checkHtml(c: ReportedCheck, idx: number): string {
     out.push(table('gradients', ['impl', 'gradient', 'rel error', 'max abs error', 'worst element (analytic / numeric)', 'threshold', 'checked', 'status'], r.gradients.map((g) => ({
       cls: g.pass ? undefined : 'fail',
       cells: [
-        g.impl, g.name, { text: fmtErr(g.relError), num: true }, { text: fmtErr(g.maxAbsError), num: true }, gradientWorst(g),
-        { text: fmtErr(g.threshold), num: true }, coverage(g),
-        statusCell(g.pass, [g.kinks ? `(${g.kinks} kink${g.kinks === 1 ? '' : 's'})` : '', g.withinNoise ? `(${g.withinNoise} within rounding noise)` : ''].filter(Boolean).join(' ')),
+        g.impl, g.name, { text: fmtErr(g.relError), num: true }, { text: fmtErr(g.maxAbsError), num: true }, worstText(g),
+        { text: fmtErr(g.threshold), num: true }, coverage(g), statusCell(g.pass, statusNotes(g)),
       ],
     }))));
     out.push(barChart({
@@ -359,7 +291,7 @@ function checkHtml(c: ReportedCheck, idx: number): string {
       cls: a.pass ? undefined : 'fail',
       cells: [
         a.name, a.dtype, { text: fmtErr(a.relError), num: true }, { text: fmtErr(a.maxAbsError), num: true },
-        a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : ''),
+        arrayWorstText(a),
         { text: fmtErr(a.threshold), num: true }, statusCell(a.pass),
       ],
     }))));
@@ -386,19 +318,18 @@ function checkHtml(c: ReportedCheck, idx: number): string {
   return out.join('\n');
 }
 
-function checksSection(s: ChecksSection): string {
+function checksSection(s: NonNullable<RunReport['checks']>): string {
   const out: string[] = [`<section class="checks">`, `<h2>${esc(s.title)}</h2>`];
   if (s.summary) {
-    const failed = s.checks.filter((c) => !c.report.pass).length;
-    const grads = s.checks.reduce((n, c) => n + c.report.gradients.length, 0);
-    const failedGrads = s.checks.reduce((n, c) => n + c.report.gradients.filter((g) => !g.pass).length, 0);
-    const total = s.checks.reduce((n, c) => n + (c.seconds ?? 0), 0);
-    out.push(`<p>${badge(failed === 0)} ${esc(`${s.checks.length} checks, ${failed} failed; ${grads} gradients, ${failedGrads} failed; ${fmtSeconds(total)} s`)}</p>`);
-    out.push(table('summary', ['#', 'check', 'gradients', 'worst rel error', 'threshold', 'time s', 'status'], s.checks.map((c, i) => {
+    const failed = s.items.filter((c) => !c.report.pass).length;
+    const grads = s.items.reduce((n, c) => n + c.report.gradients.length, 0);
+    const failedGrads = s.items.reduce((n, c) => n + c.report.gradients.filter((g) => !g.pass).length, 0);
+    const total = s.items.reduce((n, c) => n + (c.seconds ?? 0), 0);
+    out.push(`<p>${badge(failed === 0)} ${esc(`${s.items.length} checks, ${failed} failed; ${grads} gradients, ${failedGrads} failed; ${fmtSeconds(total)} s`)}</p>`);
+    out.push(table('summary', ['#', 'check', 'gradients', 'worst rel error', 'threshold', 'time s', 'status'], s.items.map((c, i) => {
       const r = c.report;
       const bad = r.gradients.filter((g) => !g.pass).length;
-      let worst: ImplGradientRow | undefined;
-      for (const g of r.gradients) if (!worst || !(g.relError / g.threshold <= worst.relError / worst.threshold)) worst = g;
+      const worst = worstGradient(r.gradients);
       return {
         cls: r.pass ? undefined : 'fail',
         cells: [
@@ -414,10 +345,10 @@ function checksSection(s: ChecksSection): string {
       unit: 's',
       cls: 'timing',
       log: false,
-      bars: s.checks.map((c, i) => ({ label: `${i + 1} ${c.name}`, value: c.seconds ?? 0, cls: c.report.pass ? undefined : 'fail', valueText: `${fmtSeconds(c.seconds)} s` })),
+      bars: s.items.map((c, i) => ({ label: `${i + 1} ${c.name}`, value: c.seconds ?? 0, cls: c.report.pass ? undefined : 'fail', valueText: `${fmtSeconds(c.seconds)} s` })),
     }));
   }
-  s.checks.forEach((c, i) => {
+  s.items.forEach((c, i) => {
     const head = `<span id="check-${i}">${esc(s.summary ? `${i + 1}. ${c.name}` : c.name)}</span> ${status(c.report.pass)}`;
     if (s.summary) out.push(`<details class="check"${c.report.pass ? '' : ' open'}><summary>${head}</summary>\n${checkHtml(c, i)}\n</details>`);
     else out.push(`<div class="check"><h3>${head}</h3>\n${checkHtml(c, i)}\n</div>`);
@@ -426,18 +357,18 @@ function checksSection(s: ChecksSection): string {
   return out.join('\n');
 }
 
-function compareSection(s: CompareSection): string {
+function compareSection(s: NonNullable<RunReport['fixtures']>): string {
   const out: string[] = [`<section class="compare">`, `<h2>${esc(s.title)}</h2>`];
   // The messages name their file already; the path is added only where one does not.
   for (const f of s.invalid) out.push(`<p class="problem">${esc(f.error.startsWith(f.path) ? f.error : `${f.path}: ${f.error}`)}</p>`);
-  s.fixtures.forEach((f) => {
+  s.items.forEach((f) => {
     out.push(`<h3>${esc(f.path)} ${status(f.pass)}</h3>`);
     out.push(`<p class="meta">${esc(`${f.layer}  ${paramsText(f.params)}`)}</p>`);
     out.push(table('arrays', ['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'], f.arrays.map((a) => ({
       cls: a.pass ? undefined : 'fail',
       cells: [
         a.name, a.dtype, { text: fmtErr(a.relError), num: true }, { text: fmtErr(a.maxAbsError), num: true },
-        a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : ''),
+        arrayWorstText(a),
         { text: fmtErr(a.threshold), num: true }, statusCell(a.pass),
       ],
     }))));
@@ -459,7 +390,7 @@ function benchLabel(r: BenchResult): string {
   return `${r.layer} ${Object.entries(r.shapes).map(([k, s]) => `${k} ${s.join(',')}`).join(' ')} ${r.impl} ${r.dtype}${r.threads > 1 ? ` ${r.threads}t` : ''}`;
 }
 
-function benchSection(s: BenchSection): string {
+function benchSection(s: NonNullable<RunReport['bench']>): string {
   const { report, comparison } = s;
   const m = report.machine;
   const out: string[] = [`<section class="bench">`, `<h2>${esc(s.title)}</h2>`];
@@ -472,7 +403,7 @@ function benchSection(s: BenchSection): string {
       r.layer, shapesText(r.shapes), paramsText(r.params), r.impl, r.dtype, { text: String(r.threads), num: true },
       { text: timing(r.forwardMs), num: true }, { text: timing(r.backwardMs), num: true },
       { text: r.gflops ? `${r.gflops.forward.toFixed(2)} / ${r.gflops.backward.toFixed(2)}` : '-', num: true },
-      { text: r.speedup !== undefined ? `${r.speedup >= 100 ? r.speedup.toFixed(0) : r.speedup.toFixed(1)}x` : '', num: true },
+      { text: r.speedup !== undefined ? fmtRatio(r.speedup) : '', num: true },
       r.estimatedFrom ? `estimated: timed at batch ${r.estimatedFrom.batch}, scaled` : '',
     ],
   }))));
@@ -505,8 +436,12 @@ function benchSection(s: BenchSection): string {
 }
 
 /** The whole page. */
-export function renderHtmlReport(r: HtmlReport): string {
-  const sections = r.sections.map((s) => (s.kind === 'checks' ? checksSection(s) : s.kind === 'compare' ? compareSection(s) : benchSection(s)));
+export function renderHtmlReport(r: RunReport): string {
+  const sections = [
+    ...(r.checks ? [checksSection(r.checks)] : []),
+    ...(r.fixtures ? [compareSection(r.fixtures)] : []),
+    ...(r.bench ? [benchSection(r.bench)] : []),
+  ];
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -520,7 +455,7 @@ export function renderHtmlReport(r: HtmlReport): string {
     '</head>',
     '<body>',
     `<header><h1>${esc(r.title)} ${badge(r.pass)}</h1>`,
-    ...(r.meta ?? []).map((line) => `<p class="meta">${esc(line)}</p>`),
+    ...r.meta.map((line) => `<p class="meta">${esc(line)}</p>`),
     '</header>',
     '<main>',
     ...sections,

@@ -11,9 +11,9 @@
  * for XML, and characters XML 1.0 cannot hold (control characters, lone surrogates) become
  * U+FFFD, so any check name or message gives a well-formed document. Pure: data in, string out.
  */
-import { fmtErr, fmtNum, fmtVal } from '../cli/render.js';
 import type { ImplGradientRow } from '../gradcheck/check-layer.js';
-import { arrayFailure, gradientFailure, paramsText, shapesText, unexplainedFailure, worstAt, type ReportedCheck } from './checks.js';
+import { comparisonFailure, fmtErr, fmtNum, fmtVal, gradientFailure, indexText, paramsText, shapesText, unexplainedFailure, worstAt } from './format.js';
+import type { ReportedCheck, RunReport } from './model.js';
 
 /** `text` with every character XML 1.0 cannot hold replaced by U+FFFD. */
 export function xmlSafe(text: string): string {
@@ -55,7 +55,7 @@ function failureDetails(g: ImplGradientRow): string {
   if (g.message) lines.push(`message: ${g.message}`);
   const loc = g.localization;
   if (loc) {
-    for (const e of loc.top) lines.push(`element (${e.index.join(', ')}): analytic ${fmtVal(e.analytic)}, numeric ${fmtVal(e.numeric)}, rel error ${fmtErr(e.relError)}`);
+    for (const e of loc.top) lines.push(`element ${indexText(e.index)}: analytic ${fmtVal(e.analytic)}, numeric ${fmtVal(e.numeric)}, rel error ${fmtErr(e.relError)}`);
     if (loc.border && loc.interior) lines.push(`border: max rel ${fmtErr(loc.border.maxRelError)}, ${loc.border.failing} of ${loc.border.count} fail; interior: max rel ${fmtErr(loc.interior.maxRelError)}, ${loc.interior.failing} of ${loc.interior.count} fail`);
     if (loc.hint) lines.push(`hint: ${loc.hint.message}`);
   }
@@ -91,8 +91,8 @@ function checkCases(c: ReportedCheck): { cases: string[]; failures: number } {
       if (a.pass) cases.push(testcase(c.name, name));
       else {
         failures++;
-        const text = [`implementation: ${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''}`, `reference: ${cmp.reference}`, `array: ${a.name} (${a.dtype})`, arrayFailure(cmp, a)].join('\n');
-        cases.push(testcase(c.name, name, { type: 'reference', message: arrayFailure(cmp, a), text }));
+        const text = [`implementation: ${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''}`, `reference: ${cmp.reference}`, `array: ${a.name} (${a.dtype})`, comparisonFailure(cmp, a)].join('\n');
+        cases.push(testcase(c.name, name, { type: 'reference', message: comparisonFailure(cmp, a), text }));
       }
     }
   }
@@ -107,10 +107,12 @@ function checkCases(c: ReportedCheck): { cases: string[]; failures: number } {
 }
 
 /**
- * JUnit XML for `checks`. `name` names the whole run (`cnn-check suite default`); `timestamp`
- * (ISO 8601) is written when given, so that the output is otherwise a function of the data.
+ * JUnit XML for the checks of `run`; the run's name names the whole document
+ * (`cnn-check suite default`). `timestamp` (ISO 8601) is written when given, so that the output
+ * is otherwise a function of the data.
  */
-export function renderJunit(checks: ReportedCheck[], opts: { name: string; timestamp?: string }): string {
+export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): string {
+  const checks = run.checks?.items ?? [];
   const suites: string[] = [];
   let tests = 0;
   let failures = 0;
@@ -138,7 +140,7 @@ export function renderJunit(checks: ReportedCheck[], opts: { name: string; times
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xmlAttr(opts.name)}" tests="${tests}" failures="${failures}" errors="0" time="${seconds(total)}">`,
+    `<testsuites name="${xmlAttr(run.runName)}" tests="${tests}" failures="${failures}" errors="0" time="${seconds(total)}">`,
     ...suites,
     '</testsuites>',
     '',

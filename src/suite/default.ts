@@ -20,9 +20,10 @@
  */
 import { LAYERS } from '../layers/registry.js';
 import type { LayerSpec, ParamSpec, ParamValue, Params, Shapes } from '../layers/types.js';
-import { isSettable, resolveShapes } from '../layers/params.js';
+import { defaultGivenShapes, defaultParams, isSettable, resolveShapes } from '../layers/params.js';
 import { autoIsFull } from '../gradcheck/modes.js';
 import { size, type Tensor } from '../tensor/tensor.js';
+import { parseValue } from '../settings/domain.js';
 import type { SuiteEntry } from './schema.js';
 
 /** Largest factor the larger case scales the first input by. */
@@ -31,16 +32,6 @@ export const LARGER_MAX_SCALE = 16;
 export const LARGER_SAMPLES = 48;
 /** Directions per input of the larger case's directional check. */
 export const LARGER_DIRECTIONS = 4;
-
-function defaultParams(spec: LayerSpec): Params {
-  return Object.fromEntries(spec.params.map((p) => [p.name, p.default]));
-}
-
-function defaultGivenShapes(spec: LayerSpec): Shapes {
-  const shapes: Shapes = {};
-  for (const input of spec.inputs) if (isSettable(input)) shapes[input.name] = [...(input.shape as number[])];
-  return shapes;
-}
 
 /** True when the layer accepts these settable shapes and params. */
 function accepts(spec: LayerSpec, given: Shapes, params: Params): boolean {
@@ -53,9 +44,12 @@ function accepts(spec: LayerSpec, given: Shapes, params: Params): boolean {
 }
 
 function inDomain(p: ParamSpec, v: number): boolean {
-  if (p.kind === 'int' && !Number.isInteger(v)) return false;
-  if (p.min !== undefined && (p.minExclusive ? v <= p.min : v < p.min)) return false;
-  return p.max === undefined || v <= p.max;
+  try {
+    parseValue(p, v, p.name, false);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Values to try instead of a param's default, in order of preference. */

@@ -3,10 +3,11 @@
  * the results come back as plain data with a summary per check. Nothing is printed here.
  */
 import type { Params, Shapes } from '../layers/types.js';
-import { checkLayer, type CheckProgress, type ImplGradientRow, type LayerCheckReport } from '../gradcheck/check-layer.js';
-import type { CheckMode } from '../gradcheck/modes.js';
-import { linspaceInput, makeRng } from '../fixtures/inputs.js';
-import type { DType, Tensor } from '../tensor/tensor.js';
+import type { CheckProgress, ImplGradientRow, LayerCheckReport } from '../gradcheck/check-layer.js';
+import type { CheckMode } from '../settings/schema.js';
+import type { DType } from '../tensor/tensor.js';
+import { ModuleSet } from '../impls/registry.js';
+import { runCheckRequest, type RunOptions } from '../request/request.js';
 import type { SuiteCheck } from './schema.js';
 
 /** The gradient that came closest to (or furthest past) its threshold. */
@@ -60,6 +61,8 @@ export interface SuiteProgress {
 
 export interface RunSuiteOptions {
   onProgress?: (p: SuiteProgress) => void;
+  /** Receives a user module's own output, one line at a time, with the module's file name. */
+  log?: (module: string, line: string) => void;
   /** Clock in milliseconds (default performance.now). */
   now?: () => number;
 }
@@ -79,42 +82,32 @@ export function worstGradient(rows: ImplGradientRow[]): WorstGradient | null {
 }
 
 /** Run one validated check as its layer command would. */
-export function runCheck(c: SuiteCheck, onProgress?: (p: CheckProgress) => void): LayerCheckReport {
-  const rng = makeRng(c.rng, c.seed);
-  let inputs: Record<string, Tensor> | undefined;
-  if (c.init === 'linspace') {
-    // As the layer commands do: linspace where the input has a range; checkLayer draws the rest.
-    inputs = {};
-    for (const input of c.spec.inputs) {
-      const t = linspaceInput(input, c.shapes[input.name]);
-      if (t) inputs[input.name] = t;
-    }
-  }
-  return checkLayer(c.spec, {
-    params: c.params, shapes: c.givenShapes, inputs, rng, seed: c.seed,
-    h: c.h, maxError: c.maxError, strictKinks: c.strictKinks, impls: c.impls, repeat: c.repeat,
-    mode: c.checkMode, samples: c.samples, directions: c.directions, budget: c.budget, dtype: c.dtype,
-    onProgress,
-  });
+export function runCheck(c: SuiteCheck, opts: RunOptions = {}): LayerCheckReport {
+  return runCheckRequest(c.request, opts);
 }
 
-/** Run every check in order and summarize. */
+/** Run every check in order and summarize; user modules the entries name are opened once for the run. */
 export function runSuite(checks: SuiteCheck[], source: string, opts: RunSuiteOptions = {}): SuiteReport {
   const now = opts.now ?? (() => performance.now());
   const t0 = now();
   const results: SuiteCheckResult[] = [];
-  checks.forEach((c, i) => {
-    const progress = (check?: CheckProgress) => opts.onProgress?.({ index: i + 1, total: checks.length, name: c.name, check });
-    progress();
-    const start = now();
-    const report = runCheck(c, opts.onProgress ? progress : undefined);
-    const failed = report.gradients.filter((g) => !g.pass).length;
-    results.push({
-      index: c.index, name: c.name, layer: c.spec.name, params: report.params, shapes: report.shapes,
-      dtype: c.dtype, checkMode: c.checkMode, pass: report.pass, gradients: report.gradients.length, failed,
-      worst: worstGradient(report.gradients), seconds: (now() - start) / 1000, report,
+  const modules = new ModuleSet();
+  try {
+    checks.forEach((c, i) => {
+      const progress = (check?: CheckProgress) => opts.onProgress?.({ index: i + 1, total: checks.length, name: c.name, check });
+      progress();
+      const start = now();
+      const report = runCheck(c, { onProgress: opts.onProgress ? progress : undefined, modules, log: opts.log });
+      const failed = report.gradients.filter((g) => !g.pass).length;
+      results.push({
+        index: c.index, name: c.name, layer: c.request.spec.name, params: report.params, shapes: report.shapes,
+        dtype: report.dtype, checkMode: report.mode, pass: report.pass, gradients: report.gradients.length, failed,
+        worst: worstGradient(report.gradients), seconds: (now() - start) / 1000, report,
+      });
     });
-  });
+  } finally {
+    modules.closeAll();
+  }
   const failedChecks = results.filter((r) => !r.pass).length;
   return {
     source,

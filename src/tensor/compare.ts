@@ -55,7 +55,10 @@ export function compareArrays(
     const abs = Math.abs(a - b);
     const rel = abs / Math.max(floor, Math.abs(a) + Math.abs(b));
     if (abs > maxAbsError) maxAbsError = abs;
-    if (nonFinite === 0 && (worstFlat < 0 || rel > relError)) {
+    // NOTE: ties of the relative error (1 = 0 against a nonzero value, or two elements both at
+    // the 1e-8 floor) go to the larger absolute error, so the worst element is the one that
+    // matters most.
+    if (nonFinite === 0 && (worstFlat < 0 || rel > relError || (rel === relError && abs > Math.abs(actual[worstFlat] - expected[worstFlat])))) {
       relError = rel;
       worstFlat = i;
     }

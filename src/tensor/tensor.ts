@@ -45,6 +45,17 @@ export function toDType(t: Tensor, dtype: DType): Tensor {
   return { data, shape: [...t.shape] };
 }
 
+/** `a` as a `dtype` array: `a` itself when it already is one, else a converted copy. */
+export function asDType(a: FloatArray, dtype: DType): FloatArray {
+  if ((dtype === 'float32') === a instanceof Float32Array) return a;
+  return dtype === 'float32' ? Float32Array.from(a) : Float64Array.from(a);
+}
+
+/** `t` in `dtype`: `t` itself when it already is, else a converted copy. The one conversion helper. */
+export function inDType(t: Tensor, dtype: DType): Tensor {
+  return (t.data instanceof Float32Array) === (dtype === 'float32') ? t : toDType(t, dtype);
+}
+
 /** Row-major strides of a shape, in elements. */
 export function strides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);

@@ -5,7 +5,7 @@ import { maxpool } from '../../src/layers/maxpool.js';
 import { convGeometry } from '../../src/layers/geometry.js';
 import { LAYERS } from '../../src/layers/registry.js';
 import { resolveShapes } from '../../src/layers/params.js';
-import { getThreads } from '../../src/parallel/pool.js';
+import { getThreads } from '../../src/kernels/parallel/pool.js';
 import { ShapeError } from '../../src/errors.js';
 
 const tinyConv: BenchCaseSpec = { layer: conv, shapes: { x: [3, 2, 6, 6], w: [2, 2, 3, 3] }, params: { stride: 1, pad: 1 } };

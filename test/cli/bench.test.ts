@@ -25,7 +25,7 @@ describe('cnn-check bench', () => {
   });
 
   it('--json prints {results: [...]} with the documented fields', async () => {
-    const r = await run([...TINY, '--json', '--dtype', 'both', '--impl', 'fast']);
+    const r = await run([...TINY, '--json', '--dtype', 'both', '--impls', 'fast']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.results).toHaveLength(2);
@@ -97,10 +97,10 @@ describe('cnn-check bench', () => {
 
   it.each([
     [['--dtype', 'float16'], /--dtype: expected float32, float64 or both, got 'float16'/],
-    [['--impl', 'naive,slow'], /--impl: expected a comma-separated list of naive and fast, got 'naive,slow'/],
+    [['--impls', 'naive,slow'], /--impls: expected a comma-separated list of naive, fast, got 'naive,slow'/],
     [['--threads', '0'], /--threads: expected an integer in \[1, 64\], got '0'/],
     [['--repeat', '0'], /--repeat: expected an integer in \[1, 10000\], got '0'/],
-    [['--naive-budget', '-1'], /--naive-budget: expected a positive number of seconds/],
+    [['--naive-budget', '-1'], /--naive-budget: expected a number in \(0, 86400\], got '-1'/],
     [['--max-slowdown', '2'], /--max-slowdown: only meaningful with --baseline FILE/],
     [['--force'], /--force: only meaningful with --save FILE/],
     [['--pool-height', '3'], /--pool-height: not a param of conv \(it belongs to maxpool/],

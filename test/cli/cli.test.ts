@@ -101,8 +101,8 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
     ['non-numeric stride', ['conv', '--stride', 'two'], /--stride: expected an integer >= 1, got 'two'/],
     ['negative pad', ['conv', '--pad', '-1'], /--pad: expected an integer >= 0, got '-1'/],
     ['wrong rank', ['conv', '--x-shape', '4,3,5'], /conv: x must be rank 4 \(N,C,H,W\), got rank 3 \(4, 3, 5\)/],
-    ['zero dimension', ['conv', '--x-shape', '4,0,5,5'], /--x-shape: expected positive dimensions, got '4,0,5,5'/],
-    ['negative dimension', ['conv', '--w-shape', '2,3,-3,3'], /--w-shape: expected positive dimensions/],
+    ['zero dimension', ['conv', '--x-shape', '4,0,5,5'], /--x-shape: expected positive integer dimensions, got '4,0,5,5'/],
+    ['negative dimension', ['conv', '--w-shape', '2,3,-3,3'], /--w-shape: expected positive integer dimensions/],
     ['shape not a list of integers', ['conv', '--x-shape', '4,3,a,5'], /--x-shape: expected a comma-separated list of integers such as 4,3,5,5, got '4,3,a,5'/],
     ['float in shape', ['conv', '--x-shape', '4,3,5.5,5'], /--x-shape: expected a comma-separated list of integers/],
     ['channels differ', ['conv', '--x-shape', '4,3,5,5', '--w-shape', '2,4,3,3'], /w channels must equal x channels \(3\)/],
@@ -113,8 +113,8 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
     ['unknown flag', ['conv', '--strdie', '2'], /unknown option '--strdie'/],
     ['missing flag value', ['conv', '--stride'], /option '--stride <n>' argument missing/],
     ['bad seed', ['conv', '--seed', '-1'], /--seed: expected an integer in \[0, 4294967295\], got '-1'/],
-    ['bad step', ['conv', '--h', '0'], /--h: expected a step in \(0, 1\]/],
-    ['bad max-error', ['conv', '--max-error', 'x'], /--max-error: expected a positive number/],
+    ['bad step', ['conv', '--h', '0'], /--h: expected a number in \(0, 1\], got '0'/],
+    ['bad max-error', ['conv', '--max-error', 'x'], /--max-error: expected a number > 0, got 'x'/],
   ];
   for (const [name, argv, message] of cases) {
     it(name, async () => {

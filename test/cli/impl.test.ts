@@ -16,7 +16,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Paths as a user types them: relative to the repository (the tests' working directory). */
 const rel = (p: string) => relative(process.cwd(), join(root, p));
 const example = rel('examples/conv-impl.mjs');
-const fixture = (name: string) => rel(`test/user/fixtures/${name}`);
+const fixture = (name: string) => rel(`test/impls/fixtures/${name}`);
 
 interface Row { impl: string; name: string; pass: boolean; relError: number | string; message?: string }
 interface ArrayRow { name: string; pass: boolean; relError: number | string; message?: string }
@@ -121,7 +121,7 @@ describe('--impl: broken modules fail with their message (exit 1)', () => {
     const shape = await json(['conv', '--impl', fixture('conv-wrong-shape.mjs'), '--repeat', '0']);
     expect(shape.code).toBe(1);
     expect(shape.doc.problems).toEqual(["user: forward's out has shape (4, 2, 3, 3), expected the reference's (4, 2, 5, 5)"]);
-    expect(shape.doc.comparisons[0].arrays[0].message).toBe("out must have the reference's shape (4, 2, 5, 5), got (4, 2, 3, 3)");
+    expect(shape.doc.comparisons[0].arrays[0].message).toBe("out has shape (4, 2, 3, 3), expected the reference's (4, 2, 5, 5)");
     const notTensor = await json(['conv', '--impl', fixture('conv-not-tensor.mjs'), '--repeat', '0']);
     expect(notTensor.code).toBe(1);
     expect(notTensor.doc.problems).toEqual(["user: forward's out has data of type Array: expected a Tensor {data: Float64Array | Float32Array, shape: number[]}"]);
@@ -161,8 +161,8 @@ describe('--impl and --timeout: input errors are one line on stderr, exit 2', ()
       `cnn-check: --impl ${fixture('conv-syntax-error.mjs')}: cannot load the module: SyntaxError: Unexpected token ';' (conv-syntax-error.mjs:2)`],
     ['a file that is not a module', ['conv', '--impl', 'README.md'],
       "cnn-check: --impl README.md: expected a JavaScript module (.mjs, .js, .cjs) or TypeScript (.ts, .mts, .cts), got '.md'"],
-    ['a zero timeout', ['conv', '--impl', example, '--timeout', '0'], "cnn-check: --timeout: expected a positive number of seconds, got '0'"],
-    ['--timeout without --impl', ['conv', '--timeout', '5'], 'cnn-check: --timeout: applies to --impl only; add --impl PATH'],
+    ['a zero timeout', ['conv', '--impl', example, '--timeout', '0'], "cnn-check: --timeout: expected a number in (0, 86400], got '0'"],
+    ['--timeout without --impl', ['conv', '--timeout', '5'], 'cnn-check: --timeout: applies to --impl only; add --impl <path>'],
   ];
   for (const [name, argv, message] of cases) {
     it(name, async () => {
@@ -175,7 +175,7 @@ describe('--impl and --timeout: input errors are one line on stderr, exit 2', ()
 });
 
 const bin = join(root, 'bin/cnn-check.js');
-const built = existsSync(join(root, 'dist/user/worker.js'));
+const built = existsSync(join(root, 'dist/impls/js-module/worker.js'));
 
 describe.skipIf(!built)('--impl through the built bin', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 60_000 });
@@ -185,7 +185,7 @@ describe.skipIf(!built)('--impl through the built bin', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/│ user +│ dw .*│ pass/);
     expect(ok.stdout).toMatch(/4 arrays match the reference/);
-    const hang = cli(['conv', '--impl', 'test/user/fixtures/conv-hangs.mjs', '--timeout', '1', '--json']);
+    const hang = cli(['conv', '--impl', 'test/impls/fixtures/conv-hangs.mjs', '--timeout', '1', '--json']);
     expect(hang.signal).toBeNull();
     expect(hang.status).toBe(1);
     expect(JSON.parse(hang.stdout).problems).toEqual(['user: forward did not finish within the timeout of 1 s; its worker was stopped']);

@@ -3,7 +3,7 @@ import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { getLayer } from '../../src/layers/registry.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
-import { resolveParams } from '../../src/layers/params.js';
+import { validateParams } from '../../src/layers/params.js';
 
 /** Run the CLI in-process with fake streams; returns the exit code and what was written. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -96,14 +96,14 @@ describe('layer command flags', () => {
 
 describe('bad input exits 2 with one line on stderr', () => {
   const cases: { args: string[]; message: string }[] = [
-    { args: ['spatial-groupnorm', '--groups', '4'], message: 'cnn-check: spatial_groupnorm: expected G (--groups) to divide C, got C = 6, G = 4' },
-    { args: ['spatial_groupnorm', '--groups', '5', '--x-shape', '2,6,4,5'], message: 'cnn-check: spatial_groupnorm: expected G (--groups) to divide C, got C = 6, G = 5' },
+    { args: ['spatial-groupnorm', '--groups', '4'], message: 'cnn-check: spatial_groupnorm: expected G to divide C, got C = 6, G = 4' },
+    { args: ['spatial_groupnorm', '--groups', '5', '--x-shape', '2,6,4,5'], message: 'cnn-check: spatial_groupnorm: expected G to divide C, got C = 6, G = 5' },
     { args: ['spatial-groupnorm', '--groups', '0'], message: 'cnn-check: --groups: expected an integer >= 1, got \'0\'' },
     { args: ['batchnorm', '--eps', '0'], message: 'cnn-check: --eps: expected a number > 0, got \'0\'' },
     { args: ['layernorm', '--eps', '-1e-5'], message: 'cnn-check: --eps: expected a number > 0, got \'-1e-5\'' },
     { args: ['spatial-groupnorm', '--eps', '0'], message: 'cnn-check: --eps: expected a number > 0, got \'0\'' },
-    { args: ['batchnorm', '--momentum', '1.5'], message: 'cnn-check: --momentum: expected a number >= 0 and <= 1, got \'1.5\'' },
-    { args: ['spatial-batchnorm', '--momentum', '-0.1'], message: 'cnn-check: --momentum: expected a number >= 0 and <= 1, got \'-0.1\'' },
+    { args: ['batchnorm', '--momentum', '1.5'], message: 'cnn-check: --momentum: expected a number in [0, 1], got \'1.5\'' },
+    { args: ['spatial-batchnorm', '--momentum', '-0.1'], message: 'cnn-check: --momentum: expected a number in [0, 1], got \'-0.1\'' },
     { args: ['batchnorm', '--mode', 'eval'], message: 'cnn-check: --mode: expected one of train, test, got \'eval\'' },
     { args: ['spatial-batchnorm', '--mode', 'TRAIN'], message: 'cnn-check: --mode: expected one of train, test, got \'TRAIN\'' },
     { args: ['batchnorm', '--x-shape', '2,3,4'], message: 'cnn-check: batchnorm: x must be rank 2 (N,D), got rank 3 (2, 3, 4)' },
@@ -131,7 +131,7 @@ describe('bad input exits 2 with one line on stderr', () => {
     ];
     for (const [name, shapes, message] of cases) {
       const spec = getLayer(name);
-      const params = resolveParams(spec, {}, (p) => p.name);
+      const params = validateParams(spec, {});
       expect(() => checkLayer(spec, { params, shapes, repeat: 0 })).toThrow(message);
       expect(message).not.toContain('\n');
     }

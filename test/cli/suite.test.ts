@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAYERS } from '../../src/layers/registry.js';
 import { defaultSuiteEntries } from '../../src/suite/default.js';
 import { resolveSuite } from '../../src/suite/schema.js';
-import { createProgressLine, renderBar, renderSuiteProgress } from '../../src/cli/render.js';
+import { createProgressLine, renderBar, renderSuiteProgress } from '../../src/cli/progress.js';
 import type { SuiteProgress } from '../../src/suite/run.js';
 import { esc } from '../../src/report/html.js';
 import { run, type RunResult } from '../helpers/io.js';

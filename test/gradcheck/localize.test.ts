@@ -14,7 +14,7 @@ import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import { zeros, type Tensor } from '../../src/tensor/tensor.js';
 import type { ConvGeometry } from '../../src/layers/geometry.js';
-import { HEAT_CHARS, renderHeatmap, renderLocalization } from '../../src/cli/render.js';
+import { HEAT_CHARS, renderHeatmap, renderLocalization } from '../../src/report/terminal.js';
 
 interface ConvCache { x: Tensor; w: Tensor; geom: ConvGeometry }
 type Backward = LayerImpl['backward'];

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { batchnorm, batchnormForwardNaive } from '../../src/layers/batchnorm.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
-import { generateInputs, resolveParams, resolveShapes } from '../../src/layers/params.js';
+import { generateInputs, validateParams, resolveShapes } from '../../src/layers/params.js';
 import type { ForwardResult, LayerImpl, Params } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, toDType, type Tensor } from '../../src/tensor/tensor.js';
 import { ParamError, ShapeError } from '../../src/errors.js';
 import { normRel, t as T } from '../helpers/tensors.js';
 
-const paramsOf = (over: Record<string, unknown> = {}): Params => resolveParams(batchnorm, over, (p) => p.name);
+const paramsOf = (over: Record<string, unknown> = {}): Params => validateParams(batchnorm, over);
 
 /** Inputs of `shape` with running statistics that are not the trivial zeros. */
 function inputsFor(xShape: number[], seed: number): Record<string, Tensor> {
@@ -196,8 +196,8 @@ describe('batchnorm check()', () => {
     ['running_var of the wrong length', { running_var: [6] }, {}, ShapeError, 'batchnorm: running_var must have shape (5,), got (6,)'],
     ['x of rank 3', { x: [4, 5, 1] }, {}, ShapeError, 'batchnorm: x must be rank 2 (N,D), got rank 3 (4, 5, 1)'],
     ['eps 0', {}, { eps: 0 }, ParamError, 'batchnorm: eps: expected a number > 0, got 0'],
-    ['momentum 1.5', {}, { momentum: 1.5 }, ParamError, 'batchnorm: momentum: expected a number >= 0 and <= 1, got 1.5'],
-    ['momentum -0.1', {}, { momentum: -0.1 }, ParamError, 'batchnorm: momentum: expected a number >= 0 and <= 1, got -0.1'],
+    ['momentum 1.5', {}, { momentum: 1.5 }, ParamError, 'batchnorm: momentum: expected a number in [0, 1], got 1.5'],
+    ['momentum -0.1', {}, { momentum: -0.1 }, ParamError, 'batchnorm: momentum: expected a number in [0, 1], got -0.1'],
     ['unknown mode', {}, { mode: 'eval' }, ParamError, 'batchnorm: mode: expected one of train, test, got \'eval\''],
   ];
   for (const [name, shapes, over, type, message] of cases) {

@@ -5,14 +5,14 @@ import { relu } from '../../src/layers/relu.js';
 import { maxpool } from '../../src/layers/maxpool.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
-import { resolveParams } from '../../src/layers/params.js';
+import { validateParams } from '../../src/layers/params.js';
 import type { LayerImpl, Params } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, type Tensor } from '../../src/tensor/tensor.js';
 import { ParamError, ShapeError } from '../../src/errors.js';
 import { t as T } from '../helpers/tensors.js';
 
-const paramsOf = (over: Record<string, unknown> = {}): Params => resolveParams(convReluPool, over, (p) => p.name);
+const paramsOf = (over: Record<string, unknown> = {}): Params => validateParams(convReluPool, over);
 const H = 1e-5;
 
 const CASES: { name: string; x: number[]; w: number[]; params: Record<string, unknown> }[] = [

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { conv, convBackwardFast, convForwardFast } from '../../src/layers/conv.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
-import { setGemmBackend } from '../../src/layers/gemm.js';
-import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, setMinWorkPerThread, setThreads } from '../../src/parallel/pool.js';
+import { setGemmBackend } from '../../src/kernels/gemm.js';
+import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, setMinWorkPerThread, setThreads } from '../../src/kernels/parallel/pool.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { toDType, type DType, type FloatArray, type Tensor } from '../../src/tensor/tensor.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { maxpool, maxpoolBackwardFast, maxpoolForwardFast } from '../../src/layers/maxpool.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
-import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, setMinWorkPerThread, setThreads } from '../../src/parallel/pool.js';
+import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, setMinWorkPerThread, setThreads } from '../../src/kernels/parallel/pool.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { toDType, type DType, type Tensor } from '../../src/tensor/tensor.js';
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { layernorm } from '../../src/layers/layernorm.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
-import { resolveParams } from '../../src/layers/params.js';
+import { validateParams } from '../../src/layers/params.js';
 import type { Params } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, toDType, type Tensor } from '../../src/tensor/tensor.js';
 import { ParamError, ShapeError } from '../../src/errors.js';
 import { normRel, t as T } from '../helpers/tensors.js';
 
-const paramsOf = (over: Record<string, unknown> = {}): Params => resolveParams(layernorm, over, (p) => p.name);
+const paramsOf = (over: Record<string, unknown> = {}): Params => validateParams(layernorm, over);
 
 function inputsFor(xShape: number[], seed: number): Record<string, Tensor> {
   const rng = new XoshiroRng(seed);

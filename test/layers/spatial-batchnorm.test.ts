@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { spatialBatchnorm } from '../../src/layers/spatial-batchnorm.js';
 import { batchnorm } from '../../src/layers/batchnorm.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
-import { resolveParams } from '../../src/layers/params.js';
+import { validateParams } from '../../src/layers/params.js';
 import type { Params } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, toDType, type Tensor } from '../../src/tensor/tensor.js';
 import { ParamError, ShapeError } from '../../src/errors.js';
 import { normRel, t as T } from '../helpers/tensors.js';
 
-const paramsOf = (over: Record<string, unknown> = {}): Params => resolveParams(spatialBatchnorm, over, (p) => p.name);
+const paramsOf = (over: Record<string, unknown> = {}): Params => validateParams(spatialBatchnorm, over);
 
 /** Inputs with gamma, beta of `gammaShape` and non-trivial running statistics. */
 function inputsFor(xShape: number[], seed: number, gammaShape = [xShape[1]]): Record<string, Tensor> {
@@ -218,7 +218,7 @@ describe('spatial_batchnorm check()', () => {
     ['running_mean (1,C,1,1)', { running_mean: [1, 3, 1, 1] }, {}, ShapeError, 'spatial_batchnorm: running_mean must have shape (3,), got (1, 3, 1, 1)'],
     ['x of rank 2', { x: [4, 3] }, {}, ShapeError, 'spatial_batchnorm: x must be rank 4 (N,C,H,W), got rank 2 (4, 3)'],
     ['eps 0', {}, { eps: 0 }, ParamError, 'spatial_batchnorm: eps: expected a number > 0, got 0'],
-    ['momentum 2', {}, { momentum: 2 }, ParamError, 'spatial_batchnorm: momentum: expected a number >= 0 and <= 1, got 2'],
+    ['momentum 2', {}, { momentum: 2 }, ParamError, 'spatial_batchnorm: momentum: expected a number in [0, 1], got 2'],
     ['unknown mode', {}, { mode: 'inference' }, ParamError, 'spatial_batchnorm: mode: expected one of train, test, got \'inference\''],
   ];
   for (const [name, shapes, over, type, message] of cases) {

@@ -3,14 +3,14 @@ import { spatialGroupnorm, spatialGroupnormForwardNaive } from '../../src/layers
 import { layernorm } from '../../src/layers/layernorm.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
-import { resolveParams } from '../../src/layers/params.js';
+import { validateParams } from '../../src/layers/params.js';
 import type { ForwardResult, LayerImpl, Params } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
 import { clone, toDType, type Tensor } from '../../src/tensor/tensor.js';
 import { ParamError, ShapeError } from '../../src/errors.js';
 import { normRel, t as T } from '../helpers/tensors.js';
 
-const paramsOf = (over: Record<string, unknown> = {}): Params => resolveParams(spatialGroupnorm, over, (p) => p.name);
+const paramsOf = (over: Record<string, unknown> = {}): Params => validateParams(spatialGroupnorm, over);
 
 function inputsFor(xShape: number[], seed: number, gammaShape = [1, xShape[1], 1, 1]): Record<string, Tensor> {
   const rng = new XoshiroRng(seed);
@@ -175,9 +175,9 @@ describe('spatial_groupnorm fast equals naive', () => {
 
 describe('spatial_groupnorm check()', () => {
   const cases: [string, Record<string, number[]>, Params, typeof ShapeError | typeof ParamError, string][] = [
-    ['G not dividing C', {}, { G: 4 }, ParamError, 'spatial_groupnorm: expected G (--groups) to divide C, got C = 6, G = 4'],
-    ['G larger than C', {}, { G: 12 }, ParamError, 'spatial_groupnorm: expected G (--groups) to divide C, got C = 6, G = 12'],
-    ['G = 0', {}, { G: 0 }, ParamError, 'spatial_groupnorm: G (--groups): expected an integer >= 1, got 0'],
+    ['G not dividing C', {}, { G: 4 }, ParamError, 'spatial_groupnorm: expected G to divide C, got C = 6, G = 4'],
+    ['G larger than C', {}, { G: 12 }, ParamError, 'spatial_groupnorm: expected G to divide C, got C = 6, G = 12'],
+    ['G = 0', {}, { G: 0 }, ParamError, 'spatial_groupnorm: G: expected an integer >= 1, got 0'],
     ['eps 0', {}, { eps: 0 }, ParamError, 'spatial_groupnorm: eps: expected a number > 0, got 0'],
     ['gamma of the wrong length', { gamma: [5] }, {}, ShapeError, 'spatial_groupnorm: gamma must have shape (6,) or (1, 6, 1, 1), got (5,)'],
     ['beta not the shape of gamma', { beta: [6] }, {}, ShapeError, 'spatial_groupnorm: beta must have shape (1, 6, 1, 1), got (6,)'],

@@ -7,6 +7,7 @@ import { conv, convBackwardNaive } from '../../src/layers/conv.js';
 import type { LayerSpec } from '../../src/layers/types.js';
 import { checkLayer, type LayerCheckReport } from '../../src/gradcheck/check-layer.js';
 import { escapeData, escapeProperty, failureAnnotations, inGithubActions, workflowCommand } from '../../src/report/github.js';
+import { runOf } from '../helpers/report.js';
 import { run } from '../helpers/io.js';
 
 /** Undo the escaping as the runner does, to check nothing is lost. */
@@ -59,11 +60,11 @@ describe('failureAnnotations', () => {
     const failing = checkLayer(signFlipped, { params: { stride: 1, pad: 1 }, repeat: 0 });
     const passing = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0 });
     const problem: LayerCheckReport = { ...passing, pass: false, gradients: [], problems: ['conv threw: boom'] };
-    const lines = failureAnnotations([
+    const lines = failureAnnotations(runOf([
       { name: 'ok', report: passing },
       { name: 'conv stride=1, pad=1', report: failing },
       { name: 'throws', report: problem },
-    ], { file: 'ci/suite.json' });
+    ], { file: 'ci/suite.json' }));
     expect(lines).toHaveLength(2);
     const [grad, prob] = lines;
     expect(grad).toMatch(/^::error title=cnn-check%3A conv stride=1%2C pad=1 naive dw,file=ci\/suite\.json::rel error 1\.00e\+0 > threshold 1\.00e-7; worst element \(\d, \d, \d, \d\): analytic -?[\d.]+, numeric -?[\d.]+; max abs error [\d.e+-]+; hint: analytic dw = -numeric/);
@@ -80,7 +81,7 @@ describe('the CLI under GitHub Actions', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.trimEnd().split('\n').filter((l) => l.startsWith('::error'));
     expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(lines[0]).toMatch(/^::error title=cnn-check%3A batchnorm mode=train eps=0\.00001 momentum=0\.9 (naive|fast) dx::rel error [\d.e+-]+ > threshold 1\.00e-5; /);
+    expect(lines[0]).toMatch(/^::error title=cnn-check%3A batchnorm mode=train eps=1e-5 momentum=0\.9 (naive|fast) dx::rel error [\d.e+-]+ > threshold 1\.00e-5; /);
     expect(r.stdout.indexOf('::error')).toBeGreaterThan(r.stdout.indexOf('FAIL:'));
   });
 

@@ -22,7 +22,9 @@ import { parseFixture } from '../../src/fixtures/contract.js';
 import { compareFixture } from '../../src/fixtures/compare.js';
 import { getLayer } from '../../src/layers/registry.js';
 import { runBench } from '../../src/bench/run.js';
-import { HEATMAP_MAX_CELLS, barChart, esc, heatColor, heatmapSvg, renderHtmlReport, type HtmlReport } from '../../src/report/html.js';
+import { HEATMAP_MAX_CELLS, barChart, esc, heatColor, heatmapSvg, renderHtmlReport } from '../../src/report/html.js';
+import type { RunReport } from '../../src/report/model.js';
+import { runOf } from '../helpers/report.js';
 
 interface ConvCache { x: Tensor; w: Tensor; geom: { N: number; C: number; H: number; W: number; F: number; HH: number; WW: number; stride: number; pad: number; Hout: number; Wout: number } }
 
@@ -59,7 +61,7 @@ const failing: LayerCheckReport = checkLayer(cropWithoutOffset, { params: { stri
 const failingDx = failing.gradients.find((g) => g.name === 'dx')!;
 
 function layerPage(name: string, report: LayerCheckReport): string {
-  return renderHtmlReport({ title: `cnn-check ${name}`, pass: report.pass, meta: ['generated in a test'], sections: [{ kind: 'checks', title: 'gradient check', checks: [{ name, report, seconds: 0.5 }], summary: false }] });
+  return renderHtmlReport(runOf([{ name, report, seconds: 0.5 }], { title: `cnn-check ${name}`, meta: ['generated in a test'] }));
 }
 
 const count = (s: string, needle: string | RegExp) => (typeof needle === 'string' ? s.split(needle).length - 1 : (s.match(new RegExp(needle, 'g')) ?? []).length);
@@ -99,7 +101,7 @@ describe('renderHtmlReport', () => {
   it('escapes every text it shows', () => {
     const evil = '<img src=x onerror="alert(1)"> & \'q\'';
     const report: LayerCheckReport = { ...failing, problems: [evil], notes: [evil] };
-    const html = renderHtmlReport({ title: evil, pass: false, meta: [evil], sections: [{ kind: 'checks', title: evil, checks: [{ name: evil, report }], summary: true }] });
+    const html = renderHtmlReport({ ...runOf([{ name: evil, report }], { title: evil, pass: false, meta: [evil], summary: true }), checks: { title: evil, items: [{ name: evil, report }], summary: true } });
     expect(html).not.toContain('<img');
     expect(html).not.toContain('"alert');
     expect(count(html, esc(evil))).toBeGreaterThanOrEqual(6);
@@ -230,18 +232,16 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
 
   // A suite with a failing check, a compare of the committed good fixtures and a small benchmark: every section.
   const checks = parseSuite(JSON.stringify([{ layer: 'relu' }, { layer: 'maxpool', repeat: 2 }, { name: 'conv, dx cropped without the pad offset', layer: 'conv', shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] }, impls: ['naive'], repeat: 2 }]), 'suite.json');
-  checks[2] = { ...checks[2], spec: cropWithoutOffset } as SuiteCheck;
+  checks[2] = { ...checks[2], request: { ...checks[2].request, spec: cropWithoutOffset } } as SuiteCheck;
   const suite = runSuite(checks, 'suite.json');
   const fixturesDir = new URL('../../fixtures/good/', import.meta.url).pathname;
   const fixtures = ['conv_s2_p1.npz', 'maxpool_2x2_s2.npz'].map((f) => compareFixture(parseFixture(join(fixturesDir, f), loadMembers(join(fixturesDir, f)))));
   const bench = runBench([{ layer: getLayer('relu'), shapes: { x: [2, 3, 4] }, params: {} }], { dtypes: ['float64'], impls: ['naive', 'fast'], threads: 1, warmup: 0, repeat: 2, naiveBudgetSec: Infinity });
-  const page: HtmlReport = {
-    title: 'cnn-check report under test', pass: false, meta: ['generated in a test'],
-    sections: [
-      { kind: 'checks', title: 'checks', checks: suite.checks.map((c) => ({ name: c.name, report: c.report, seconds: c.seconds })), summary: true },
-      { kind: 'compare', title: 'fixtures', fixtures, invalid: [{ path: 'bad.npz', error: 'bad.npz: not a zip archive' }] },
-      { kind: 'bench', title: 'benchmark', report: bench },
-    ],
+  const page: RunReport = {
+    title: 'cnn-check report under test', runName: 'test', pass: false, meta: ['generated in a test'],
+    checks: { title: 'checks', items: suite.checks.map((c) => ({ name: c.name, report: c.report, seconds: c.seconds })), summary: true },
+    fixtures: { title: 'fixtures', items: fixtures, invalid: [{ path: 'bad.npz', pass: false, error: 'bad.npz: not a zip archive' }] },
+    bench: { title: 'benchmark', report: bench },
   };
   const file = join(dir, 'report.html');
   writeFileSync(file, renderHtmlReport(page));

@@ -8,7 +8,8 @@ import { conv, convBackwardNaive } from '../../src/layers/conv.js';
 import type { LayerSpec } from '../../src/layers/types.js';
 import { checkLayer, type LayerCheckReport } from '../../src/gradcheck/check-layer.js';
 import { renderJunit, xmlAttr, xmlSafe, xmlText } from '../../src/report/junit.js';
-import type { ReportedCheck } from '../../src/report/checks.js';
+import type { ReportedCheck } from '../../src/report/model.js';
+import { runOf } from '../helpers/report.js';
 
 /** conv whose naive backward averages db over N*Hout*Wout instead of summing. */
 const dbAveraged: LayerSpec = {
@@ -45,7 +46,7 @@ describe('renderJunit', () => {
       { name: 'conv (defaults)', report: passing, seconds: 0.125 },
       { name: 'conv db averaged', report: failing, seconds: 0.5 },
     ];
-    const doc = parse(renderJunit(checks, { name: 'cnn-check suite s.json' }));
+    const doc = parse(renderJunit(runOf(checks, { name: 'cnn-check suite s.json' })));
     expect(doc.testsuites).toMatchObject({ name: 'cnn-check suite s.json', tests: '12', failures: '1' });
     const [a, b] = doc.testsuites.testsuite;
     expect(a).toMatchObject({ name: 'conv (defaults)', tests: '6', failures: '0', errors: '0', time: '0.125' });
@@ -62,7 +63,7 @@ describe('renderJunit', () => {
 
   it('a failure carries the numbers: relative error, threshold, worst element, hint', () => {
     const row = failing.gradients.find((g) => g.impl === 'naive' && g.name === 'db')!;
-    const doc = parse(renderJunit([{ name: 'c', report: failing }], { name: 'x' }));
+    const doc = parse(renderJunit(runOf([{ name: 'c', report: failing }], { name: 'x' })));
     const f = doc.testsuites.testsuite[0].testcase.find((t) => t.name === 'naive db')!.failure!;
     expect(f.type).toBe('gradient');
     // N*Hout*Wout = 4*5*5 = 100: analytic = numeric / 100, so the relative error is 99/101.
@@ -77,7 +78,7 @@ describe('renderJunit', () => {
 
   it('a check that fails as a whole gets a "problems" testcase', () => {
     const broken: LayerCheckReport = { ...passing, pass: false, gradients: [], problems: ['conv threw: out of memory', 'input x contains NaN at index (0, 0, 0, 0)'] };
-    const doc = parse(renderJunit([{ name: 'bad', report: broken }], { name: 'x' }));
+    const doc = parse(renderJunit(runOf([{ name: 'bad', report: broken }], { name: 'x' })));
     const s = doc.testsuites.testsuite[0];
     expect(s).toMatchObject({ tests: '1', failures: '1' });
     expect(s.testcase[0]).toMatchObject({ name: 'problems', failure: { type: 'problem', message: 'conv threw: out of memory; input x contains NaN at index (0, 0, 0, 0)' } });
@@ -86,7 +87,7 @@ describe('renderJunit', () => {
   it('any name or message gives well-formed XML that reads back to the same text', () => {
     const nasty = 'a <b> & "c" \'d\' ]]> \u0001\u0008 \ud800 e\tf\ng 🙂';
     const report: LayerCheckReport = { ...failing, notes: [nasty], problems: [nasty], pass: false };
-    const xml = renderJunit([{ name: nasty, report }], { name: nasty, timestamp: '2025-01-31T12:00:00Z' });
+    const xml = renderJunit(runOf([{ name: nasty, report }], { name: nasty }), { timestamp: '2025-01-31T12:00:00Z' });
     const doc = parse(xml);
     const expected = 'a <b> & "c" \'d\' ]]> \ufffd\ufffd \ufffd e\tf\ng 🙂';
     expect(doc.testsuites.name).toBe(expected);
@@ -104,6 +105,6 @@ describe('renderJunit', () => {
 
   it('the same data gives the same document (no clock, no host)', () => {
     const checks = [{ name: 'c', report: failing, seconds: 1 }];
-    expect(renderJunit(checks, { name: 'x' })).toBe(renderJunit(checks, { name: 'x' }));
+    expect(renderJunit(runOf(checks, { name: 'x' }))).toBe(renderJunit(runOf(checks, { name: 'x' })));
   });
 });

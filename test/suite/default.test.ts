@@ -14,9 +14,10 @@ import {
   LARGER_DIRECTIONS, LARGER_MAX_SCALE, LARGER_SAMPLES, defaultSuiteEntries, hasFloat32Path, largerShapes, paramAlternatives, variedParams, variedShapes,
 } from '../../src/suite/default.js';
 import { resolveSuite } from '../../src/suite/schema.js';
+import { flatCheck } from '../helpers/report.js';
 
 const entries = defaultSuiteEntries();
-const checks = resolveSuite(entries, 'default');
+const checks = resolveSuite(entries, 'default').map(flatCheck);
 const defaults = (spec: LayerSpec) => Object.fromEntries(spec.params.map((p) => [p.name, p.default]));
 
 describe('the default suite', () => {

@@ -58,7 +58,7 @@ describe('runSuite', () => {
 
   it('a failing check fails the suite, with the worst gradient named', () => {
     const checks = suite([{ layer: 'conv' }, { layer: 'conv', name: 'broken conv', impls: ['naive'] }]);
-    checks[1] = { ...checks[1], spec: signFlipped } as SuiteCheck;
+    checks[1] = { ...checks[1], request: { ...checks[1].request, spec: signFlipped } } as SuiteCheck;
     const r = runSuite(checks, 'suite.json');
     expect(r).toMatchObject({ pass: false, failedChecks: 1, failedGradients: 1, gradients: 9 });
     const bad = r.checks[1];
@@ -82,11 +82,11 @@ describe('runSuite', () => {
   it('rng numpy and init linspace reach the inputs as on the command line', () => {
     const [c] = suite([{ layer: 'conv', init: 'linspace', rng: 'numpy', seed: 1, impls: ['naive'] }]);
     const r = runCheck(c);
-    const inputs = Object.fromEntries(conv.inputs.map((i) => [i.name, linspaceInput(i, c.shapes[i.name])!]));
-    const direct = checkLayer(conv, { params: c.params, inputs, rng: makeRng('numpy', 1), seed: 1, repeat: 0, impls: ['naive'] });
+    const inputs = Object.fromEntries(conv.inputs.map((i) => [i.name, linspaceInput(i, c.request.shapes[i.name])!]));
+    const direct = checkLayer(conv, { params: c.request.params, inputs, rng: makeRng('numpy', 1), seed: 1, repeat: 0, impls: ['naive'] });
     expect(r.pass).toBe(true);
     expect(r.gradients).toEqual(direct.gradients);
-    const drawn = checkLayer(conv, { params: c.params, rng: makeRng('numpy', 1), seed: 1, repeat: 0, impls: ['naive'] });
+    const drawn = checkLayer(conv, { params: c.request.params, rng: makeRng('numpy', 1), seed: 1, repeat: 0, impls: ['naive'] });
     expect(r.gradients.map((g) => g.worst)).not.toEqual(drawn.gradients.map((g) => g.worst));
   });
 

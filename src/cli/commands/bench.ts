@@ -6,23 +6,25 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { LAYERS, getLayer } from '../../layers/registry.js';
-import type { ImplName, LayerSpec, Params, Shapes } from '../../layers/types.js';
-import { isSettable, parseShape, resolveParams } from '../../layers/params.js';
+import { implNames, type LayerSpec, type Params, type Shapes } from '../../layers/types.js';
+import { isSettable, paramSpellings, parseShape, resolveParams } from '../../layers/params.js';
 import { defaultBenchCases, runBench, type BenchCaseSpec, type BenchProgress } from '../../bench/run.js';
 import { compareToBaseline, readBenchReport, refuseOverwrite, saveReport, type BaselineComparison } from '../../bench/baseline.js';
-import { MAX_THREADS, defaultThreads } from '../../parallel/pool.js';
+import { MAX_THREADS, defaultThreads } from '../../kernels/parallel/pool.js';
+import { MAX_SEED, MAX_SECONDS } from '../../settings/schema.js';
 import type { DType } from '../../tensor/tensor.js';
-import { optionKey, parseNumberFlag } from '../options.js';
-import { renderBenchReport } from '../render.js';
+import { generatedLine } from '../../report/format.js';
+import { renderJson } from '../../report/json.js';
+import { renderBenchReport } from '../../report/terminal.js';
+import { addOutputOptions, flagValue, optionKey, requireWith } from '../options.js';
+import { checkOutputPaths, emitRun } from '../outputs.js';
 import { wantColor, type CliIO } from '../io.js';
-import { jsonReplacer } from './layer.js';
-import { checkReportOptions, generatedLine, REPORT_OPTION_HELP, writeHtmlOption } from './suite.js';
 
 /** Defaults of the bench flags. */
 export const BENCH_DEFAULTS = { warmup: 1, repeat: 5, naiveBudgetSec: 10, maxSlowdown: 1.5 } as const;
 
 /** The command's own flags; layer flags with these names are not offered (none collide today). */
-const OWN_FLAGS = new Set(['dtype', 'impl', 'threads', 'warmup', 'repeat', 'naive-budget', 'seed', 'json', 'save', 'force', 'baseline', 'max-slowdown', 'color', 'report']);
+const OWN_FLAGS = new Set(['dtype', 'impls', 'impl', 'threads', 'warmup', 'repeat', 'naive-budget', 'seed', 'json', 'save', 'force', 'baseline', 'max-slowdown', 'color', 'report']);
 
 interface LayerFlag {
   flag: string;
@@ -43,7 +45,7 @@ function layerFlags(): LayerFlag[] {
     } else flags.set(flag, { flag, layers: [layer], kind, help });
   };
   for (const spec of LAYERS) {
-    for (const p of spec.params) add(p.flag, spec.name, 'param', p.help);
+    for (const p of spec.params) for (const k of paramSpellings(p).filter((x) => x !== p.name || x === p.flag)) add(k, spec.name, 'param', p.help);
     for (const input of spec.inputs) if (isSettable(input)) add(`${input.name}-shape`, spec.name, 'shape', `shape of ${input.name}, comma-separated`);
   }
   return [...flags.values()];
@@ -56,13 +58,15 @@ function parseDtypes(raw: unknown): DType[] {
   throw new UsageError(`--dtype: expected float32, float64 or both, got '${v}'`);
 }
 
-function parseImpls(raw: unknown): ImplName[] {
-  if (raw === undefined) return ['naive', 'fast'];
+/** `--impls naive,fast`: names of the selected layers' own implementations. */
+function parseImpls(raw: unknown, layers: LayerSpec[]): string[] {
+  const known = [...new Set(layers.flatMap(implNames))];
+  if (raw === undefined) return known;
   const parts = String(raw).split(',').map((s) => s.trim());
-  if (parts.length === 0 || parts.some((p) => p !== 'naive' && p !== 'fast')) {
-    throw new UsageError(`--impl: expected a comma-separated list of naive and fast, got '${String(raw)}'`);
+  if (parts.length === 0 || parts.some((p) => !known.includes(p))) {
+    throw new UsageError(`--impls: expected a comma-separated list of ${known.join(', ')}, got '${String(raw)}'`);
   }
-  return [...new Set(parts)] as ImplName[];
+  return [...new Set(parts)];
 }
 
 /**
@@ -86,10 +90,12 @@ function casesFromOptions(layers: LayerSpec[], o: Record<string, unknown>): Benc
     }
     const raw: Record<string, unknown> = {};
     for (const p of layer.params) {
-      const v = o[optionKey(p.flag)];
-      if (v !== undefined) raw[p.name] = v;
+      for (const k of paramSpellings(p)) {
+        const v = o[optionKey(k)];
+        if (v !== undefined) raw[k] = v;
+      }
     }
-    const params: Params = resolveParams(layer, raw, (p) => `--${p.flag}`);
+    const params: Params = resolveParams(layer, { values: raw, text: true, label: (_p, key) => `--${key}` });
     const shapes: Shapes = {};
     for (const input of layer.inputs) {
       if (!isSettable(input)) continue;
@@ -113,39 +119,37 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     .description('time naive and fast forward/backward passes (GFLOP/s, speedups, baselines)')
     .argument('[layers...]', `layers to time (default: all of ${LAYERS.map((l) => l.name).join(', ')})`);
   for (const f of layerFlags()) {
-    cmd.option(`--${f.flag} <${f.kind === 'shape' ? 'dims' : 'value'}>`, `${f.help} (${f.layers.join(', ')})`);
+    cmd.option(`--${f.flag} <${f.kind === 'shape' ? 'dims' : 'n'}>`, `${f.help} (${f.layers.join(', ')})`);
   }
   cmd
     .option('--dtype <dtype>', 'float32, float64 or both (default float64)')
-    .option('--impl <list>', 'implementations to time: naive,fast (default both)')
+    .option('--impls <list>', "the layers' implementations to time, comma-separated: naive,fast (default all)")
     .option('--threads <n>', `threads for fast passes (default ${defaultThreads()}, the machine's cores; 1 = no workers)`)
     .option('--warmup <n>', `untimed runs before timing (default ${BENCH_DEFAULTS.warmup})`)
     .option('--repeat <n>', `timed runs (default ${BENCH_DEFAULTS.repeat})`)
     .option('--naive-budget <seconds>', `estimate a naive run from a smaller batch when it would take longer (default ${BENCH_DEFAULTS.naiveBudgetSec})`)
     .option('--seed <n>', 'seed of the generated inputs (default 231)')
-    .option('--json', 'print the report as JSON instead of a table')
     .option('--save <file>', 'also write the JSON report to FILE (never overwrites without --force)')
     .option('--force', 'let --save overwrite an existing file')
     .option('--baseline <file>', 'compare medians with a saved report; exit 1 when one is too slow')
-    .option('--max-slowdown <f>', `allowed current/baseline ratio of a median (default ${BENCH_DEFAULTS.maxSlowdown})`)
-    .option('--report <file>', REPORT_OPTION_HELP)
-    .option('--no-color', 'never colour the output');
+    .option('--max-slowdown <f>', `allowed current/baseline ratio of a median (default ${BENCH_DEFAULTS.maxSlowdown})`);
+  addOutputOptions(cmd, { formats: ['report'] });
   cmd.action((names: string[], o: Record<string, unknown>) => {
     const layers = names.length ? [...new Set(names.map((n) => getLayer(n)))] : [...LAYERS];
     const dtypes = parseDtypes(o.dtype);
-    const impls = parseImpls(o.impl);
-    const threads = o.threads === undefined ? defaultThreads() : parseNumberFlag('threads', o.threads, { integer: true, min: 1, max: MAX_THREADS, what: `an integer in [1, ${MAX_THREADS}]` });
-    const warmup = o.warmup === undefined ? BENCH_DEFAULTS.warmup : parseNumberFlag('warmup', o.warmup, { integer: true, min: 0, max: 1000, what: 'an integer in [0, 1000]' });
-    const repeat = o.repeat === undefined ? BENCH_DEFAULTS.repeat : parseNumberFlag('repeat', o.repeat, { integer: true, min: 1, max: 10000, what: 'an integer in [1, 10000]' });
-    const naiveBudgetSec = o.naiveBudget === undefined ? BENCH_DEFAULTS.naiveBudgetSec : parseNumberFlag('naive-budget', o.naiveBudget, { min: 0, minExclusive: true, what: 'a positive number of seconds' });
-    const seed = o.seed === undefined ? undefined : parseNumberFlag('seed', o.seed, { integer: true, min: 0, max: 4294967295, what: 'an integer in [0, 4294967295]' });
-    if (o.maxSlowdown !== undefined && o.baseline === undefined) throw new UsageError('--max-slowdown: only meaningful with --baseline FILE');
-    if (o.force && o.save === undefined) throw new UsageError('--force: only meaningful with --save FILE');
-    const maxSlowdown = o.maxSlowdown === undefined ? BENCH_DEFAULTS.maxSlowdown : parseNumberFlag('max-slowdown', o.maxSlowdown, { min: 0, minExclusive: true, what: 'a positive ratio such as 1.25' });
+    const impls = parseImpls(o.impls, layers);
+    const threads = (flagValue(o, 'threads', { kind: 'int', min: 1, max: MAX_THREADS }) as number | undefined) ?? defaultThreads();
+    const warmup = (flagValue(o, 'warmup', { kind: 'int', min: 0, max: 1000 }) as number | undefined) ?? BENCH_DEFAULTS.warmup;
+    const repeat = (flagValue(o, 'repeat', { kind: 'int', min: 1, max: 10000 }) as number | undefined) ?? BENCH_DEFAULTS.repeat;
+    const naiveBudgetSec = (flagValue(o, 'naive-budget', { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }) as number | undefined) ?? BENCH_DEFAULTS.naiveBudgetSec;
+    const seed = flagValue(o, 'seed', { kind: 'int', min: 0, max: MAX_SEED }) as number | undefined;
+    requireWith(o, 'max-slowdown', 'baseline', 'only meaningful with --baseline FILE');
+    requireWith(o, 'force', 'save', 'only meaningful with --save FILE');
+    const maxSlowdown = (flagValue(o, 'max-slowdown', { kind: 'float', min: 0, minExclusive: true }) as number | undefined) ?? BENCH_DEFAULTS.maxSlowdown;
     const cases = casesFromOptions(layers, o);
     // Fail fast, before a long run: a --save target that exists, a baseline that does not parse.
     if (o.save !== undefined) refuseOverwrite(String(o.save), o.force === true);
-    checkReportOptions(o);
+    checkOutputPaths(o);
     const baseline = o.baseline !== undefined ? readBenchReport(String(o.baseline)) : undefined;
 
     const tty = io.stderr.isTTY === true;
@@ -158,14 +162,11 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     let comparison: BaselineComparison | undefined;
     if (baseline) comparison = compareToBaseline(report.results, baseline, maxSlowdown, String(o.baseline));
     const doc = { ...report, ...(comparison ? { baseline: comparison } : {}) };
-    const json = JSON.stringify(doc, jsonReplacer, 2) + '\n';
-    if (o.save !== undefined) saveReport(String(o.save), json, o.force === true);
-    if (o.json) io.stdout.write(json);
-    else io.stdout.write(renderBenchReport(report, wantColor(io, { color: o.color as boolean | undefined }), comparison));
-    writeHtmlOption(o, {
-      title: 'cnn-check bench', pass: comparison ? comparison.ok : null, meta: [generatedLine()],
-      sections: [{ kind: 'bench', title: 'benchmark', report, comparison }],
-    });
+    if (o.save !== undefined) saveReport(String(o.save), renderJson(doc), o.force === true);
+    emitRun(io, o, {
+      title: 'cnn-check bench', runName: 'cnn-check bench', pass: comparison ? comparison.ok : null, meta: [generatedLine()],
+      bench: { title: 'benchmark', report, comparison },
+    }, { doc, text: () => renderBenchReport(report, wantColor(io, { color: o.color as boolean | undefined }), comparison) });
     exit.code = comparison && !comparison.ok ? 1 : 0;
   });
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { gemm, gemmBackend, gemmJs, gemmScratch, setGemmBackend, type GemmOptions } from '../../src/layers/gemm.js';
-import { wasmGemmUnavailableReason } from '../../src/wasm/load.js';
+import { gemm, gemmBackend, gemmJs, gemmScratch, setGemmBackend, type GemmOptions } from '../../src/kernels/gemm.js';
+import { wasmGemmUnavailableReason } from '../../src/kernels/wasm/load.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import type { DType, FloatArray } from '../../src/tensor/tensor.js';
 
@@ -89,7 +89,7 @@ describe('gemm JS backend vs the triple loop', () => {
 });
 
 describe('gemm WASM backend', () => {
-  it('loads (npm run build assembles src/wasm/gemm.wat)', () => {
+  it('loads (npm run build assembles src/kernels/wasm/gemm.wat)', () => {
     expect(wasmGemmUnavailableReason()).toBeUndefined();
     setGemmBackend('wasm');
     expect(gemmBackend()).toBe('wasm');

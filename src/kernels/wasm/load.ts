@@ -1,6 +1,6 @@
 /**
- * Synchronous loading of the WebAssembly SIMD GEMM and im2col kernels (src/wasm/gemm.wat, assembled into
- * dist/wasm/gemm.wasm by scripts/build-wasm.mjs). Each thread gets its own instance with its
+ * Synchronous loading of the WebAssembly SIMD GEMM and im2col kernels (src/kernels/wasm/gemm.wat, assembled into
+ * dist/kernels/wasm/gemm.wasm by scripts/build-wasm.mjs). Each thread gets its own instance with its
  * own memory. When the file is missing or the engine lacks SIMD, `wasmGemm()` returns null and
  * callers use the JS kernels.
  */
@@ -29,7 +29,7 @@ export const WASM_PAGE = 65536;
 export const WASM_MAX_PAGES = 16384;
 
 /** Where the .wasm file is: next to this module in dist/, or in dist/ when running from src/. */
-const CANDIDATES = ['./gemm.wasm', '../../dist/wasm/gemm.wasm'];
+const CANDIDATES = ['./gemm.wasm', '../../../dist/kernels/wasm/gemm.wasm'];
 
 let compiled: WebAssembly.Module | null | undefined;
 let instance: WasmGemmExports | null | undefined;

@@ -15,16 +15,16 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileError, FormatError, UsageError } from '../errors.js';
-import type { ForwardResult, Gradients, LayerImpl } from '../layers/types.js';
-import { formatShape, size, type Tensor } from '../tensor/tensor.js';
+import { FileError, FormatError, UsageError } from '../../errors.js';
+import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
+import type { ForwardResult, Gradients, LayerImpl } from '../../layers/types.js';
+import { formatShape, size, type Tensor } from '../../tensor/tensor.js';
 import { WorkerBridge, WORKER_START_TIMEOUT_MS, resolveTsxApi, type Outcome } from './bridge.js';
 import { SEQ_LOADED, SEQ_STARTED, type ForwardReply, type LoadedModule } from './protocol.js';
+import type { ImplKind, ImplModule, OpenOptions } from '../types.js';
 
 /** The name a user's implementation has in rows and the timing table. */
 export const USER_IMPL_NAME = 'user';
-/** Seconds a forward or backward call may take by default before it counts as hanging. */
-export const DEFAULT_IMPL_TIMEOUT_SECONDS = 60;
 /** Least time importing a module gets, whatever the call timeout (a loaded machine imports slowly). */
 export const MIN_LOAD_TIMEOUT_SECONDS = 10;
 /** Extensions of modules Node imports as they are. */
@@ -205,3 +205,27 @@ export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl
     close: () => bridge.stop('closed'),
   };
 }
+
+/** JavaScript and TypeScript modules exporting `forward` and `backward` (the layer interface itself). */
+export const jsModuleKind: ImplKind = {
+  name: 'js',
+  extensions: [...JS_EXTENSIONS, ...TS_EXTENSIONS],
+  describe: `a JavaScript module (${JS_EXTENSIONS.join(', ')}) or TypeScript (${TS_EXTENSIONS.join(', ')})`,
+  open(path: string, opts: OpenOptions): ImplModule {
+    const user = loadUserImpl(path, { timeout: opts.timeout, label: opts.label, log: opts.log });
+    return {
+      path: user.path,
+      kind: 'js',
+      implementationsFor(_spec, select) {
+        if (select) {
+          throw new UsageError(`${opts.label}: a JavaScript module exports forward and backward; drop ':${select.forward},${select.backward}'`);
+        }
+        return [{
+          name: USER_IMPL_NAME, kind: 'js', impl: user.impl, source: path, external: true,
+          lastCallMs: user.lastCallMs, ownsError: (err) => err instanceof UserImplError,
+        }];
+      },
+      close: user.close,
+    };
+  },
+};

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getLayer } from '../../src/layers/registry.js';
-import { checkLayer, compareWithReference, type ExtraImpl } from '../../src/gradcheck/check-layer.js';
+import { checkLayer, compareWithReference } from '../../src/gradcheck/check-layer.js';
+import type { Implementation } from '../../src/impls/types.js';
 import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import type { LayerImpl } from '../../src/layers/types.js';
@@ -14,8 +15,8 @@ import type { LayerImpl } from '../../src/layers/types.js';
 const conv = getLayer('conv');
 const batchnorm = getLayer('batchnorm');
 
-function extra(impl: LayerImpl, name = 'mine'): ExtraImpl {
-  return { name, impl, source: 'in-process' };
+function extra(impl: LayerImpl, name = 'mine'): Implementation {
+  return { name, kind: 'test', impl, source: 'in-process', external: true };
 }
 
 const dbAveraged: LayerImpl = {
@@ -29,7 +30,7 @@ const dbAveraged: LayerImpl = {
 
 describe('checkLayer with an extra implementation', () => {
   it('a correct one passes: same numbers as the reference, its own gradient rows and timing row', () => {
-    const r = checkLayer(conv, { params: { stride: 2, pad: 1 }, repeat: 2, extraImpls: [extra(conv.impls.naive)] });
+    const r = checkLayer(conv, { params: { stride: 2, pad: 1 }, repeat: 2, external: [extra(conv.impls.naive)] });
     expect(r.pass).toBe(true);
     expect(r.problems).toEqual([]);
     expect(r.comparisons).toHaveLength(1);
@@ -47,10 +48,10 @@ describe('checkLayer with an extra implementation', () => {
   });
 
   it('timing takes the implementation\'s own clock; a pass longer than the budget is timed by the comparison\'s run', () => {
-    const clocked = (ms: number): ExtraImpl => ({ ...extra(conv.impls.naive), lastCallMs: () => ms });
-    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 3, impls: [], extraImpls: [clocked(2.5)] });
+    const clocked = (ms: number): Implementation => ({ ...extra(conv.impls.naive), lastCallMs: () => ms });
+    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 3, impls: [], external: [clocked(2.5)] });
     expect(r.timing).toEqual([{ impl: 'mine', forwardMs: { median: 2.5, min: 2.5, max: 2.5, samples: 3 }, backwardMs: { median: 2.5, min: 2.5, max: 2.5, samples: 3 } }]);
-    const slow = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 3, impls: [], budget: 1, extraImpls: [clocked(5000)] });
+    const slow = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 3, impls: [], budget: 1, external: [clocked(5000)] });
     expect(slow.timing[0].forwardMs).toEqual({ median: 5000, min: 5000, max: 5000, samples: 1 });
     expect(slow.notes).toEqual([
       'mine: timed by its first run (the comparison with the reference): one forward and backward take 10000 ms, and the time budget of 1 s is spent',
@@ -62,7 +63,7 @@ describe('checkLayer with an extra implementation', () => {
   });
 
   it('db averaged: the db comparison row and gradient row fail, with the factor hint', () => {
-    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, extraImpls: [extra(dbAveraged)] });
+    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, external: [extra(dbAveraged)] });
     expect(r.pass).toBe(false);
     const db = r.comparisons![0].arrays.find((a) => a.name === 'db')!;
     // db / k against db: |db - db/k| / (|db| + |db/k|) = (k - 1) / (k + 1), k = N*Hout*Wout = 100.
@@ -77,7 +78,7 @@ describe('checkLayer with an extra implementation', () => {
 
   it('a throwing forward is a problem and failed rows, not an exception; the built-in checks still run', () => {
     const throwing: LayerImpl = { forward: () => { throw new Error('boom'); }, backward: conv.impls.naive.backward };
-    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 1, extraImpls: [extra(throwing)] });
+    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 1, external: [extra(throwing)] });
     expect(r.pass).toBe(false);
     expect(r.problems).toEqual(['mine: boom']);
     expect(r.comparisons![0].arrays.map((a) => [a.name, a.pass, a.message])).toEqual([
@@ -100,7 +101,7 @@ describe('checkLayer with an extra implementation', () => {
       },
       backward: conv.impls.naive.backward,
     };
-    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, extraImpls: [extra(flaky)] });
+    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, external: [extra(flaky)] });
     expect(r.pass).toBe(false);
     expect(r.problems).toEqual(['mine: the gradient check stopped: boom on call 5']);
     expect(r.comparisons![0].pass).toBe(true);
@@ -115,7 +116,7 @@ describe('checkLayer with an extra implementation', () => {
   });
 
   it('batchnorm: the updated running statistics are compared too, and missing ones fail', () => {
-    const ok = checkLayer(batchnorm, { params: { mode: 'train', eps: 1e-5, momentum: 0.9 }, repeat: 0, extraImpls: [extra(batchnorm.impls.fast!)] });
+    const ok = checkLayer(batchnorm, { params: { mode: 'train', eps: 1e-5, momentum: 0.9 }, repeat: 0, external: [extra(batchnorm.impls.fast!)] });
     expect(ok.comparisons![0].arrays.map((a) => [a.name, a.pass])).toEqual([
       ['out', true], ['running_mean_after', true], ['running_var_after', true], ['dx', true], ['dgamma', true], ['dbeta', true],
     ]);
@@ -124,7 +125,7 @@ describe('checkLayer with an extra implementation', () => {
       forward: (inputs, params) => ({ ...batchnorm.impls.naive.forward(inputs, params), state: undefined }),
       backward: batchnorm.impls.naive.backward,
     };
-    const r = checkLayer(batchnorm, { params: { mode: 'train', eps: 1e-5, momentum: 0.9 }, repeat: 0, extraImpls: [extra(stateless)] });
+    const r = checkLayer(batchnorm, { params: { mode: 'train', eps: 1e-5, momentum: 0.9 }, repeat: 0, external: [extra(stateless)] });
     expect(r.pass).toBe(false);
     expect(r.comparisons![0].arrays.filter((a) => !a.pass).map((a) => a.message)).toEqual([
       'forward returned no state.running_mean (the updated running_mean)',
@@ -133,7 +134,7 @@ describe('checkLayer with an extra implementation', () => {
   });
 
   it('float32: the implementation sees float32 inputs and is judged with the float32 compare tolerance', () => {
-    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, dtype: 'float32', extraImpls: [extra(conv.impls.fast!)] });
+    const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, dtype: 'float32', external: [extra(conv.impls.fast!)] });
     expect(r.pass).toBe(true);
     for (const a of r.comparisons![0].arrays) expect(a).toMatchObject({ dtype: 'float32', threshold: 1e-4, pass: true });
   });
@@ -141,7 +142,7 @@ describe('checkLayer with an extra implementation', () => {
   it('at shapes auto mode does not check in full, the reference is the fast implementation', () => {
     const r = checkLayer(conv, {
       params: { stride: 1, pad: 1 }, shapes: { x: [4, 8, 16, 16], w: [8, 8, 3, 3] }, repeat: 0, budget: 1,
-      extraImpls: [extra(conv.impls.naive)],
+      external: [extra(conv.impls.naive)],
     });
     expect(r.comparisons![0]).toMatchObject({ reference: 'fast', pass: true });
     for (const a of r.comparisons![0].arrays) expect(a.relError).toBeLessThan(1e-9); // summation order only
@@ -159,7 +160,7 @@ describe('checkLayer with an extra implementation', () => {
     };
     const r = checkLayer(conv, {
       params: { stride: 1, pad: 1 }, shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] }, repeat: 0, impls: [],
-      mode: 'sampled', samples: 16, extraImpls: [extra(counted)],
+      mode: 'sampled', samples: 16, external: [extra(counted)],
     });
     expect(r.pass).toBe(true);
     expect(r.gradients.map((g) => [g.name, g.checked])).toEqual([['dx', 16], ['dw', 16], ['db', 4]]);

@@ -1,7 +1,7 @@
 /**
  * Typed arrays on SharedArrayBuffers, which worker threads read and write in place.
  */
-import type { DType } from '../tensor/tensor.js';
+import type { DType } from '../../tensor/tensor.js';
 
 /** Element types of arena views. */
 export type ArenaKind = DType | 'int32';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { col2im, im2col, validRange, type WindowGeometry } from '../../src/layers/im2col.js';
-import { gemmScratch, setGemmBackend, wasmAddress } from '../../src/layers/gemm.js';
+import { col2im, im2col, validRange, type WindowGeometry } from '../../src/kernels/im2col.js';
+import { gemmScratch, setGemmBackend, wasmAddress } from '../../src/kernels/gemm.js';
 import { convGeometry } from '../../src/layers/geometry.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import type { DType, FloatArray } from '../../src/tensor/tensor.js';

@@ -5,8 +5,8 @@
  * its port with receiveMessageOnPort (bridge.ts). Replies carry the request's `seq`, so a
  * late reply to an abandoned request is recognized and dropped.
  */
-import type { Params } from '../layers/types.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Params } from '../../layers/types.js';
+import type { Tensor } from '../../tensor/tensor.js';
 
 /** Index of the signal's event counter: bumped after every reply and when the worker ends. */
 export const SIGNAL_EVENTS = 0;

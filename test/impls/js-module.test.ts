@@ -13,7 +13,7 @@ import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import { FileError, FormatError, UsageError } from '../../src/errors.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { loadUserImpl, UserImplError, type UserImpl } from '../../src/user/load.js';
+import { loadUserImpl, UserImplError, type UserImpl } from '../../src/impls/js-module/load.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const example = here('../../examples/conv-impl.mjs');

@@ -6,14 +6,14 @@
  * blocks, each into contiguous micro-panels (MR rows / NR columns, k-major, zero-padded), and
  * a register-blocked micro-kernel computes MR x NR tiles of C from them. The packers read
  * through (row, column) strides, which is how the transposes are supported without copies.
- *  - 'wasm': WebAssembly SIMD kernels (src/wasm/gemm.wat), 4 x 8 f64 / 4 x 16 f32 tiles.
+ *  - 'wasm': WebAssembly SIMD kernels (src/kernels/wasm/gemm.wat), 4 x 8 f64 / 4 x 16 f32 tiles.
  *    Operands outside the WASM memory are staged into it; `gemmScratch` hands out arrays that
  *    already live there so hot callers pay no copies.
  *  - 'js': plain JS, 4 x 4 tiles in scalar locals; the fallback and the reference the WASM
  *    kernels are tested against.
  */
 import type { DType, FloatArray } from '../tensor/tensor.js';
-import { WASM_MAX_PAGES, WASM_PAGE, WASM_TILE_SCRATCH, wasmGemm, type WasmGemmExports } from '../wasm/load.js';
+import { WASM_MAX_PAGES, WASM_PAGE, WASM_TILE_SCRATCH, wasmGemm, type WasmGemmExports } from './wasm/load.js';
 
 /** How op(A) and op(B) are read, and whether C is overwritten or accumulated into. */
 export interface GemmOptions {

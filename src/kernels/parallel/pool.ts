@@ -4,7 +4,7 @@
  * blocks in Atomics.wait until every worker has stored its completion flag. Chunks of `grain`
  * indices are claimed from a shared counter (Atomics.add), so a thread that is descheduled or
  * slower simply claims fewer: a static split would wait for the slowest thread. Data moves
- * through SharedArrayBuffers (src/parallel/shared.ts); a task is a function exported by name
+ * through SharedArrayBuffers (src/kernels/parallel/shared.ts); a task is a function exported by name
  * from an ES module, which each worker imports once.
  *
  * Workers are created lazily, kept for reuse and unref'ed, so an idle pool never keeps the
@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { ParamError } from '../errors.js';
+import { ParamError } from '../../errors.js';
 
 /** A function workers can run: exported as `name` from the module at `url` (its import.meta.url). */
 export interface ParallelTask<A> {

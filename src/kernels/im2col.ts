@@ -7,11 +7,11 @@
  * Several images can share one columns matrix side by side (a wider GEMM for small images):
  * the image's block starts at column offset `colOff` of a matrix with `ld` columns.
  * When both arrays live in the WASM memory (gemmScratch), the WASM versions of these loops
- * run instead (src/wasm/gemm.wat): about 4x faster, through v128 row copies and adds.
+ * run instead (src/kernels/wasm/gemm.wat): about 4x faster, through v128 row copies and adds.
  */
 import type { FloatArray } from '../tensor/tensor.js';
 import { wasmAddress } from './gemm.js';
-import { wasmGemm } from '../wasm/load.js';
+import { wasmGemm } from './wasm/load.js';
 
 /** The part of a window geometry im2col needs (a ConvGeometry is one). */
 export interface WindowGeometry {

@@ -1,7 +1,8 @@
 /**
- * All human-readable rendering: tables and colour live here and nowhere else.
- * Every renderer takes `color` explicitly; with colour off, no escape codes are written
- * (chalk level 0, and cli-table3's default red/grey border and head styles switched off).
+ * The terminal format: every human-readable table and colour of the CLI. This module and
+ * nothing else imports chalk and cli-table3. Every renderer takes `color` explicitly; with
+ * colour off, no escape codes are written (chalk level 0, and cli-table3's default red/grey
+ * border and head styles switched off). Numbers and texts come from format.ts.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
@@ -10,13 +11,17 @@ import type { FixtureReport } from '../fixtures/compare.js';
 import type { LayerSpec } from '../layers/types.js';
 import type { BenchReport, BenchResult } from '../bench/run.js';
 import type { BaselineComparison } from '../bench/baseline.js';
-import { describeDomain, isSettable } from '../layers/params.js';
+import { isSettable } from '../layers/params.js';
+import { describeDomain } from '../settings/domain.js';
 import { kebabName } from '../layers/registry.js';
 import { formatShape } from '../tensor/tensor.js';
-import type { CheckProgress, ImplGradientRow, ReferenceComparison } from '../gradcheck/check-layer.js';
+import type { ImplGradientRow, ReferenceComparison } from '../gradcheck/check-layer.js';
 import type { ErrorStats, GroupStats } from '../gradcheck/localize.js';
-import type { OutStream } from './io.js';
-import type { SuiteProgress, SuiteReport } from '../suite/run.js';
+import type { SuiteReport } from '../suite/run.js';
+import {
+  arrayWorstText, coverageText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
+  shapesText, statusNotes, worstText,
+} from './format.js';
 
 /** A chalk instance that colours only when `color` is true. */
 export function painter(color: boolean): ChalkInstance {
@@ -35,51 +40,19 @@ export function makeTable(head: string[], color: boolean, colAligns?: ('left' | 
   });
 }
 
-/** `1.23e-9`; `inf`/`nan` spelled out. */
-export function fmtErr(v: number): string {
-  if (Number.isNaN(v)) return 'nan';
-  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-  return v === 0 ? '0' : v.toExponential(2);
-}
-
-/** A value shown with enough digits to see a difference. */
-export function fmtVal(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  return Number(v.toPrecision(8)).toString();
-}
-
-/** A plain number, in exponent form when small: 1e-5. */
-export function fmtNum(v: number): string {
-  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : String(v);
-}
-
-function fmtMs(v: number): string {
-  return v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3);
-}
-
-/** Params as `stride=2 pad=1`. */
-export function fmtParams(params: Record<string, unknown>): string {
-  const entries = Object.entries(params);
-  return entries.length ? entries.map(([k, v]) => `${k}=${typeof v === 'number' ? fmtNum(v) : v}`).join(' ') : '(no params)';
-}
-
 /** The human report of a layer command. */
 export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
   const c = painter(color);
   const lines: string[] = [];
-  lines.push(`${c.bold(r.layer)}  ${fmtParams(r.params)}`);
+  lines.push(`${c.bold(r.layer)}  ${paramsText(r.params)}`);
   lines.push(`shapes: ${Object.entries(r.shapes).map(([k, s]) => `${k} ${formatShape(s)}`).join('  ')}`);
   lines.push(`dtype ${r.dtype}  seed ${r.seed}  h ${fmtNum(r.h)}`);
   for (const p of r.problems) lines.push(c.red(`FAIL: ${p}`));
   if (r.gradients.length) {
     const t = makeTable(['impl', 'gradient', 'rel error', 'max abs error', 'worst element (analytic / numeric)', 'threshold', 'status'], color);
     for (const g of r.gradients) {
-      const status = g.pass ? c.green('pass') : c.red('FAIL');
-      const kinks = g.kinks ? ` (${g.kinks} kink${g.kinks === 1 ? '' : 's'})` : '';
-      const noisy = g.withinNoise ? ` (${g.withinNoise} within rounding noise)` : '';
-      const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : g.worst.index.join(', ');
-      const worst = g.message ?? `(${at}): ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
-      t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worst, fmtErr(g.threshold), status + kinks + noisy + fmtCoverage(g)]);
+      const status = [g.pass ? c.green('pass') : c.red('FAIL'), statusNotes(g), coverageText(g)].filter(Boolean).join(' ');
+      t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worstText(g), fmtErr(g.threshold), status]);
     }
     lines.push(t.toString());
     const details = renderCheckDetails(r, color);
@@ -113,20 +86,11 @@ export function renderReferenceComparisons(comparisons: ReferenceComparison[], c
     lines.push(`${c.bold(cmp.impl)}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}, float64), same inputs and dout:`);
     const t = makeTable(['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'], color);
     for (const a of cmp.arrays) {
-      const worst = a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '');
-      t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), worst, fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
+      t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
     }
     lines.push(t.toString());
   }
   return lines.join('\n') + '\n';
-}
-
-/** How much of a gradient was checked, for the status column: '' when every element was. */
-export function fmtCoverage(g: ImplGradientRow): string {
-  const parts: string[] = [];
-  if (g.directional) parts.push(`${g.directional.count} dir${g.directional.count === 1 ? '' : 's'}`);
-  if (g.mode !== 'full' && (g.checked > 0 || !g.directional)) parts.push(`${g.checked}/${g.total} el`);
-  return parts.length ? ` [${parts.join(' + ')}]` : '';
 }
 
 /** Block characters of the error heatmap, from no error to the map's largest. */
@@ -142,32 +106,13 @@ const HEATMAP_MAX_CELLS = 48;
  */
 export function renderHeatmap(values: (number | null)[][], color: boolean): string[] {
   const c = painter(color);
-  const rows = values.length;
-  const cols = rows ? values[0].length : 0;
-  const block = Math.max(1, Math.ceil(cols / HEATMAP_MAX_CELLS));
-  const grid: (number | null)[][] = [];
-  for (let r = 0; r < rows; r += block) {
-    const row: (number | null)[] = [];
-    for (let q = 0; q < cols; q += block) {
-      let v: number | null = null;
-      for (let i = r; i < Math.min(rows, r + block); i++) {
-        for (let j = q; j < Math.min(cols, q + block); j++) {
-          const x = values[i][j];
-          if (x !== null && (v === null || x > v)) v = x;
-        }
-      }
-      row.push(v);
-    }
-    grid.push(row);
-  }
-  let max = 0;
-  for (const row of grid) for (const v of row) if (v !== null && v > max) max = v;
+  const { grid, block, max } = poolHeatmap(values, HEATMAP_MAX_CELLS);
   const paint = [(s: string) => s, (s: string) => c.gray(s), (s: string) => c.yellow(s), (s: string) => c.red(s), (s: string) => c.redBright(s)];
   const width = grid.length ? grid[0].length : 0;
   const out = [`┌${'─'.repeat(2 * width)}┐`];
   for (const row of grid) {
     let line = '';
-    for (const v of row) {
+    for (const { v } of row) {
       if (v === null) {
         line += ' ·';
         continue;
@@ -179,7 +124,7 @@ export function renderHeatmap(values: (number | null)[][], color: boolean): stri
   }
   out.push(`└${'─'.repeat(2 * width)}┘`);
   if (block > 1) out.push(`(each cell is the largest of ${block}x${block} elements)`);
-  out.push(`scale: |error| up to ${fmtErr(max)}; ' ' < 2%, ░ ▒ ▓ █ quarters${grid.some((r) => r.includes(null)) ? ', · not evaluated' : ''}`);
+  out.push(`scale: |error| up to ${fmtErr(max)}; ' ' < 2%, ░ ▒ ▓ █ quarters${grid.some((r) => r.some((x) => x.v === null)) ? ', · not evaluated' : ''}`);
   return out;
 }
 
@@ -206,10 +151,10 @@ export function renderLocalization(g: ImplGradientRow, color: boolean): string {
   lines.push(c.bold(`where ${g.impl} ${g.name} is wrong`) + ` (${loc.checked} of ${loc.total} elements evaluated):`);
   if (loc.top.length) {
     const t = makeTable(['element', 'analytic', 'numeric', 'abs error', 'rel error'], color);
-    for (const e of loc.top) t.push([`(${e.index.join(', ')})`, fmtVal(e.analytic), fmtVal(e.numeric), fmtErr(e.absError), fmtErr(e.relError)]);
+    for (const e of loc.top) t.push([indexText(e.index), fmtVal(e.analytic), fmtVal(e.numeric), fmtErr(e.absError), fmtErr(e.relError)]);
     lines.push(t.toString());
   }
-  const [sampleName, channelName] = g.input === 'w' ? ['per filter f', 'per channel c'] : g.input === 'x' ? ['per sample n', 'per channel c'] : ['per index of axis 0', 'per channel'];
+  const [sampleName, channelName] = groupLabels(g.input);
   if (loc.perSample.length) lines.push(fmtGroups(sampleName, loc.perSample, g.threshold, color));
   if (loc.perChannel.length) lines.push(fmtGroups(channelName, loc.perChannel, g.threshold, color));
   if (loc.border) lines.push(`border (first/last rows and columns): ${fmtStats(loc.border)}${loc.interior ? `; interior: ${fmtStats(loc.interior)}` : ''}`);
@@ -257,62 +202,6 @@ export function renderCheckDetails(r: LayerCheckReport, color: boolean): string 
   return parts.join('');
 }
 
-/** One line of progress: `fast dx: sampled 40/128  3.2 s`. */
-export function renderProgress(p: CheckProgress, elapsedMs: number): string {
-  return `${p.impl} ${p.gradient}: ${p.phase} ${p.done}/${p.total}  ${(elapsedMs / 1000).toFixed(1)} s`;
-}
-
-/**
- * A progress line on a terminal stream, drawn in place once the check has run `delayMs`
- * (default 1 s) and redrawn at most every `intervalMs`; `done` erases it. The caller creates
- * it only for a terminal. `render` draws the line (default: a layer check's, renderProgress).
- */
-export function createProgressLine<P = CheckProgress>(
-  stream: OutStream,
-  color: boolean,
-  opts: { delayMs?: number; intervalMs?: number; now?: () => number; render?: (p: P, elapsedMs: number) => string } = {},
-): { update: (p: P) => void; done: () => void } {
-  const render = opts.render ?? (renderProgress as unknown as (p: P, elapsedMs: number) => string);
-  const now = opts.now ?? (() => performance.now());
-  const start = now();
-  const delay = opts.delayMs ?? 1000;
-  const interval = opts.intervalMs ?? 100;
-  let last = -Infinity;
-  let drawn = false;
-  const c = painter(color);
-  return {
-    update: (p) => {
-      const t = now();
-      if (t - start < delay || t - last < interval) return;
-      last = t;
-      drawn = true;
-      stream.write(`\r${c.dim(render(p, t - start))}\u001b[K`);
-    },
-    done: () => {
-      if (drawn) stream.write('\r\u001b[K');
-      drawn = false;
-    },
-  };
-}
-
-/** A bar of `width` cells for `done` of `total`: `████████░░░░░░░░`. */
-export function renderBar(done: number, total: number, width = 20): string {
-  const filled = total > 0 ? Math.max(0, Math.min(width, Math.round((done / total) * width))) : 0;
-  return '█'.repeat(filled) + '░'.repeat(width - filled);
-}
-
-/** Longest progress line drawn (longer lines would wrap, and `\r` could not erase them). */
-const PROGRESS_MAX_CHARS = 110;
-
-/** One line of suite progress: `[████░░░░] 12/52 conv stride=2 pad=2  fast dx: sampled 40/128  3.2 s`. */
-export function renderSuiteProgress(p: SuiteProgress, elapsedMs: number): string {
-  const where = p.check ? `  ${p.check.impl} ${p.check.gradient}: ${p.check.phase} ${p.check.done}/${p.check.total}` : '';
-  const tail = `  ${(elapsedMs / 1000).toFixed(1)} s`;
-  let line = `[${renderBar(p.index - 1, p.total)}] ${p.index}/${p.total} ${p.name}${where}`;
-  if (line.length + tail.length > PROGRESS_MAX_CHARS) line = `${line.slice(0, PROGRESS_MAX_CHARS - tail.length - 1)}…`;
-  return line + tail;
-}
-
 /**
  * `cnn-check suite`: one row per check (gradients passed or failed, the worst relative error
  * against its threshold, the time), then where each failing check went wrong, and a closing line.
@@ -334,7 +223,7 @@ export function renderSuiteReport(r: SuiteReport, color: boolean): string {
     for (const p of k.report.problems) lines.push(`  problem: ${p}`);
     for (const g of k.report.gradients) {
       if (g.pass) continue;
-      const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : `(${g.worst.index.join(', ')})`;
+      const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : indexText(g.worst.index);
       lines.push(`  ${g.impl} ${g.name}: ${g.message ? `${g.message}; ` : ''}rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)} at ${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`);
       if (g.localization?.hint) lines.push(`    ${c.yellow(`hint: ${g.localization.hint.message}`)}`);
     }
@@ -365,11 +254,10 @@ export function renderCompareReports(reports: FixtureReport[], color: boolean): 
   const c = painter(color);
   const lines: string[] = [];
   for (const r of reports) {
-    lines.push(`${c.bold(r.path)}  ${r.layer}  ${fmtParams(r.params)}`);
+    lines.push(`${c.bold(r.path)}  ${r.layer}  ${paramsText(r.params)}`);
     const t = makeTable(['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'], color);
     for (const a of r.arrays) {
-      const worst = a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '');
-      t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), worst, fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
+      t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
     }
     lines.push(t.toString());
   }
@@ -416,8 +304,7 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
   lines.push(`${c.bold('cnn-check bench')}  ${m.cpu}, ${m.cores} cores, node ${m.node}, GEMM ${m.gemm}`);
   const runs = report.results[0]?.forwardMs.samples;
   if (runs !== undefined) lines.push(`times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`);
-  const caseLabel = (r: BenchResult) =>
-    `${r.layer}\n${Object.entries(r.shapes).map(([k, s]) => `${k} ${s.join(',')}`).join(' ')}${Object.keys(r.params).length ? `\n${fmtParams(r.params)}` : ''}`;
+  const caseLabel = (r: BenchResult) => `${r.layer}\n${shapesText(r.shapes, ' ')}${Object.keys(r.params).length ? `\n${paramsText(r.params)}` : ''}`;
   const timing = (s: BenchResult['forwardMs']) => `${fmtMs(s.median)} [${fmtMs(s.min)}-${fmtMs(s.max)}]`;
   const estimated = report.results.some((r) => r.estimatedFrom);
   const head = ['layer / case', 'impl', 'dtype', 'threads', 'forward ms', 'backward ms', 'GFLOP/s fwd / bwd', 'speedup'];
@@ -434,7 +321,7 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
       timing(r.forwardMs),
       timing(r.backwardMs),
       r.gflops ? `${r.gflops.forward.toFixed(2)} / ${r.gflops.backward.toFixed(2)}` : '-',
-      r.speedup !== undefined ? c.bold(`${r.speedup >= 100 ? r.speedup.toFixed(0) : r.speedup.toFixed(1)}x`) : '',
+      r.speedup !== undefined ? c.bold(fmtRatio(r.speedup)) : '',
     ];
     if (estimated) {
       const N = Object.values(r.shapes)[0]?.[0];
@@ -452,7 +339,7 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
     ]);
     for (const row of comparison.rows) {
       b.push([
-        `${row.layer} ${Object.entries(row.shapes).map(([k, s]) => `${k} ${s.join(',')}`).join(' ')}`,
+        `${row.layer} ${shapesText(row.shapes, ' ')}`,
         row.impl, row.dtype, String(row.threads), row.pass, fmtMs(row.baselineMs), fmtMs(row.currentMs),
         `${row.ratio.toFixed(2)}x`, row.ok ? c.green('ok') : c.red('SLOWER'),
       ]);

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { threadId } from 'node:worker_threads';
-import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, getThreads, parallelFor, planThreads, setMinWorkPerThread, setThreads, type ParallelTask } from '../../src/parallel/pool.js';
-import { sharedArena } from '../../src/parallel/shared.js';
+import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, getThreads, parallelFor, planThreads, setMinWorkPerThread, setThreads, type ParallelTask } from '../../src/kernels/parallel/pool.js';
+import { sharedArena } from '../../src/kernels/parallel/shared.js';
 import { ParamError } from '../../src/errors.js';
 import { recordSlots, type RecordArgs } from './tasks.js';
 
