@@ -1,6 +1,14 @@
 /**
- * The layer registry: every layer the CLI, gradient checker, benchmarks, fixtures and tests know.
- * Adding a layer means adding its spec to LAYERS, nothing else.
+ * The layer registry: every layer the CLI, gradient checker, benchmarks, fixtures, suites and
+ * tests know; they iterate over LAYERS and need no edit for a new layer. Adding a layer:
+ *
+ * 1. `src/layers/<name>.ts`: naive and fast forward/backward, ending in `defineLayer({...})`
+ *    (inputs, params with domains, check, impls, tolerance derived from its numerics);
+ * 2. add it to LAYERS below;
+ * 3. tests: `test/layers/<name>.test.ts` (known answers, naive against fast, broken backwards fail);
+ * 4. outside src/, which test/layers/registry.test.ts checks against this list: its entry in the
+ *    Python helper's table (`python/`), an independent numpy implementation in
+ *    `fixtures/make_fixtures.py` and at least one committed good fixture it made.
  */
 import { UsageError } from '../errors.js';
 import type { LayerSpec } from './types.js';

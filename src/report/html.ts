@@ -10,9 +10,7 @@
  */
 import type { ImplGradientRow, LayerCheckReport } from '../gradcheck/check-layer.js';
 import type { Heatmap } from '../gradcheck/localize.js';
-import type { FixtureReport } from '../fixtures/compare.js';
-import type { BenchReport, BenchResult } from '../bench/run.js';
-import type { BaselineComparison } from '../bench/baseline.js';
+import type { BenchResult } from '../bench/run.js';
 import {
   arrayWorstText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtSeconds, fmtVal, groupLabels, indexText, paramsText, poolHeatmap, shapesText,
   statusNotes, worstText,

@@ -3,16 +3,14 @@
  * mistake people make in the cs231n assignment, and each must fail the gradient check.
  */
 import { describe, expect, it } from 'vitest';
-import { conv, convBackwardNaive, convForwardNaive } from '../../src/layers/conv.js';
-import { maxpool, maxpoolBackwardNaive, maxpoolForwardNaive } from '../../src/layers/maxpool.js';
+import { conv, convBackwardNaive, convForwardNaive, type ConvCache, type ConvParams } from '../../src/layers/conv.js';
+import { maxpool, maxpoolBackwardNaive, maxpoolForwardNaive, type MaxpoolCache } from '../../src/layers/maxpool.js';
 import type { LayerImpl, LayerSpec, Params } from '../../src/layers/types.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
 import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import { zeros, type Tensor } from '../../src/tensor/tensor.js';
-import type { ConvGeometry } from '../../src/layers/geometry.js';
 
-interface ConvCache { x: Tensor; w: Tensor; geom: ConvGeometry }
 
 /** A conv backward through an explicitly padded dx, with a choice of crop offset. */
 function convBackwardPadded(dout: Tensor, cache: unknown, cropOffset: (pad: number) => number) {
@@ -37,14 +35,14 @@ function convBackwardPadded(dout: Tensor, cache: unknown, cropOffset: (pad: numb
     for (let c = 0; c < C; c++)
       for (let h = 0; h < H; h++)
         for (let ww = 0; ww < W; ww++) dx.data[((n * C + c) * H + h) * W + ww] = dxpad[((n * C + c) * Hp + h + o) * Wp + ww + o];
-  const { dw, db } = convBackwardNaive(dout, cache);
+  const { dw, db } = convBackwardNaive(dout, cache as ConvCache);
   return { dx, dw, db };
 }
 
 const convBroken: Record<string, LayerImpl['backward']> = {
   'dx cropped without the pad offset': (dout, cache) => convBackwardPadded(dout, cache, () => 0),
   'db averaged instead of summed': (dout, cache) => {
-    const g = convBackwardNaive(dout, cache);
+    const g = convBackwardNaive(dout, cache as ConvCache);
     const { N, Hout, Wout } = (cache as ConvCache).geom;
     return { ...g, db: { data: g.db.data.map((v) => v / (N * Hout * Wout)), shape: g.db.shape } };
   },
@@ -54,10 +52,10 @@ const convBroken: Record<string, LayerImpl['backward']> = {
     for (let n = 0; n < geom.N; n++)
       for (let f = 0; f < geom.F; f++)
         for (let j = 0; j < geom.Wout; j++) cut.data[((n * geom.F + f) * geom.Hout + geom.Hout - 1) * geom.Wout + j] = 0;
-    return { ...convBackwardNaive(dout, cache), dw: convBackwardNaive(cut, cache).dw };
+    return { ...convBackwardNaive(dout, cache as ConvCache), dw: convBackwardNaive(cut, cache as ConvCache).dw };
   },
   'dw with the kernel flipped': (dout, cache) => {
-    const g = convBackwardNaive(dout, cache);
+    const g = convBackwardNaive(dout, cache as ConvCache);
     const [F, C, HH, WW] = g.dw.shape;
     const dw = zeros(g.dw.shape);
     for (let f = 0; f < F; f++)
@@ -67,7 +65,7 @@ const convBroken: Record<string, LayerImpl['backward']> = {
     return { ...g, dw };
   },
   'dx with the wrong sign': (dout, cache) => {
-    const g = convBackwardNaive(dout, cache);
+    const g = convBackwardNaive(dout, cache as ConvCache);
     return { ...g, dx: { data: g.dx.data.map((v) => -v), shape: g.dx.shape } };
   },
 };
@@ -94,7 +92,7 @@ const poolBroken: Record<string, LayerImpl['backward']> = {
     return maxpoolBackwardNaive(dout, { xShape, argmax: corner });
   },
   'gradient averaged over the window': (dout, cache) => {
-    const g = maxpoolBackwardNaive(dout, cache);
+    const g = maxpoolBackwardNaive(dout, cache as MaxpoolCache);
     return { dx: { data: g.dx.data.map((v) => v / 4), shape: g.dx.shape } };
   },
 };
@@ -156,7 +154,7 @@ describe('NaN and Inf never pass', () => {
   });
   it('in the forward output', () => {
     const r = checkBroken(conv, (i, p) => {
-      const res = convForwardNaive(i, p);
+      const res = convForwardNaive(i, p as ConvParams);
       res.out.data[3] = Infinity;
       return res;
     }, convBackwardNaive, params);
@@ -165,7 +163,7 @@ describe('NaN and Inf never pass', () => {
   });
   it('in an analytic gradient', () => {
     const r = checkBroken(conv, convForwardNaive, (d, c) => {
-      const g = convBackwardNaive(d, c);
+      const g = convBackwardNaive(d, c as ConvCache);
       g.dw.data[0] = NaN;
       return g;
     }, params);
@@ -177,7 +175,7 @@ describe('NaN and Inf never pass', () => {
   });
   it('a missing or mis-shaped gradient fails with a message', () => {
     const r = checkBroken(conv, convForwardNaive, (d, c) => {
-      const g = convBackwardNaive(d, c);
+      const g = convBackwardNaive(d, c as ConvCache);
       return { dx: g.dx, dw: zeros([1, 2]) };
     }, params);
     expect(r.pass).toBe(false);

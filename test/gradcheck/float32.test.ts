@@ -4,7 +4,7 @@
  * including one that accumulates naively in float32, and the broken backward passes still fail.
  */
 import { describe, expect, it } from 'vitest';
-import { conv, convBackwardFast, convForwardFast } from '../../src/layers/conv.js';
+import { conv, convBackwardFast, convForwardFast, type ConvParams } from '../../src/layers/conv.js';
 import { affine } from '../../src/layers/affine.js';
 import { batchnorm } from '../../src/layers/batchnorm.js';
 import { spatialGroupnorm } from '../../src/layers/spatial-groupnorm.js';
@@ -14,7 +14,7 @@ import type { ForwardResult, LayerImpl, LayerSpec, Params, Shapes } from '../../
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { FLOAT32_UNIT_ROUNDOFF, float32Tolerance } from '../../src/gradcheck/precision.js';
-import type { CheckMode } from '../../src/gradcheck/modes.js';
+import type { CheckMode } from '../../src/settings/schema.js';
 import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import { toDType, zeros } from '../../src/tensor/tensor.js';
@@ -82,7 +82,7 @@ describe('correct float32 layers pass', () => {
     const spy: LayerImpl = {
       forward: (inputs, params): ForwardResult => {
         seen.push(inputs.x.data.constructor.name);
-        return convForwardFast(inputs, params);
+        return convForwardFast(inputs, params as ConvParams);
       },
       backward: convBackwardFast,
     };
@@ -106,7 +106,7 @@ const naiveFloat32Conv: LayerImpl = {
     const x = toDType(inputs.x, 'float32');
     const w = toDType(inputs.w, 'float32');
     const b = toDType(inputs.b, 'float32');
-    const res = convForwardFast({ x, w, b }, params);
+    const res = convForwardFast({ x, w, b }, params as ConvParams);
     const { N, C, H, W, F, HH, WW, stride, pad, Hout, Wout } = (res.cache as ConvCache).geom;
     const out = zeros([N, F, Hout, Wout], 'float32');
     for (let n = 0; n < N; n++)

@@ -5,18 +5,16 @@
  * flipped kernel and a sign flip as themselves.
  */
 import { describe, expect, it } from 'vitest';
-import { conv, convBackwardNaive, convForwardNaive } from '../../src/layers/conv.js';
+import { conv, convBackwardNaive, convForwardNaive, type ConvCache } from '../../src/layers/conv.js';
 import type { LayerImpl, Params, Shapes } from '../../src/layers/types.js';
 import { gradCheck, type GradientRow } from '../../src/gradcheck/gradcheck.js';
 import { localize } from '../../src/gradcheck/localize.js';
-import type { CheckMode } from '../../src/gradcheck/modes.js';
+import type { CheckMode } from '../../src/settings/schema.js';
 import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import { zeros, type Tensor } from '../../src/tensor/tensor.js';
-import type { ConvGeometry } from '../../src/layers/geometry.js';
 import { HEAT_CHARS, renderHeatmap, renderLocalization } from '../../src/report/terminal.js';
 
-interface ConvCache { x: Tensor; w: Tensor; geom: ConvGeometry }
 type Backward = LayerImpl['backward'];
 const scaled = (t: Tensor, f: (v: number, i: number) => number): Tensor => ({ data: t.data.map(f), shape: t.shape });
 
@@ -29,7 +27,7 @@ function cropped(offset: (pad: number) => number): Backward {
     const Wp = W + 2 * pad;
     const xpad = zeros([N, C, Hp, Wp]);
     for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) xpad.data[(p * Hp + h + pad) * Wp + j + pad] = x.data[(p * H + h) * W + j];
-    const g = convBackwardNaive(dout, cache);
+    const g = convBackwardNaive(dout, cache as ConvCache);
     const dxpad = convBackwardNaive(dout, convForwardNaive({ x: xpad, w, b: g.db }, { stride, pad: 0 }).cache).dx;
     const o = offset(pad);
     const dx = zeros(x.shape);
@@ -56,29 +54,29 @@ const wrapped: Backward = (dout, cache) => {
                 dx.data[((n * C + c) * H + h) * W + ww] += g * w.data[((f * C + c) * HH + di) * WW + dj];
               }
         }
-  return { ...convBackwardNaive(dout, cache), dx };
+  return { ...convBackwardNaive(dout, cache as ConvCache), dx };
 };
 
 const bugs: Record<string, Backward> = {
   averaged: (dout, cache) => {
-    const g = convBackwardNaive(dout, cache);
+    const g = convBackwardNaive(dout, cache as ConvCache);
     const { N, Hout, Wout } = (cache as ConvCache).geom;
     return { ...g, db: scaled(g.db, (v) => v / (N * Hout * Wout)) };
   },
   flipped: (dout, cache) => {
-    const g = convBackwardNaive(dout, cache);
+    const g = convBackwardNaive(dout, cache as ConvCache);
     const [F, C, HH, WW] = g.dw.shape;
     const dw = zeros(g.dw.shape);
     for (let p = 0; p < F * C; p++) for (let i = 0; i < HH; i++) for (let j = 0; j < WW; j++) dw.data[(p * HH + i) * WW + j] = g.dw.data[(p * HH + HH - 1 - i) * WW + WW - 1 - j];
     return { ...g, dw };
   },
   sign: (dout, cache) => {
-    const g = convBackwardNaive(dout, cache);
+    const g = convBackwardNaive(dout, cache as ConvCache);
     return { ...g, dx: scaled(g.dx, (v) => -v) };
   },
-  'dw never written': (dout, cache) => ({ ...convBackwardNaive(dout, cache), dw: zeros([4, 3, 3, 3]) }),
+  'dw never written': (dout, cache) => ({ ...convBackwardNaive(dout, cache as ConvCache), dw: zeros([4, 3, 3, 3]) }),
   'dx doubled on channel 1': (dout, cache) => {
-    const g = convBackwardNaive(dout, cache);
+    const g = convBackwardNaive(dout, cache as ConvCache);
     const [, C, H, W] = g.dx.shape;
     return { ...g, dx: scaled(g.dx, (v, i) => (Math.floor(i / (H * W)) % C === 1 ? 2 * v : v)) };
   },

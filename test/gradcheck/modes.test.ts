@@ -4,7 +4,7 @@
  * mode still catches the broken backward passes of broken.test.ts, at a larger shape too.
  */
 import { describe, expect, it } from 'vitest';
-import { conv, convBackwardNaive, convForwardNaive } from '../../src/layers/conv.js';
+import { conv, convBackwardNaive, convForwardNaive, type ConvCache, type ConvParams } from '../../src/layers/conv.js';
 import { maxpool, maxpoolForwardNaive } from '../../src/layers/maxpool.js';
 import { batchnorm } from '../../src/layers/batchnorm.js';
 import { relu } from '../../src/layers/relu.js';
@@ -12,7 +12,8 @@ import { LAYERS } from '../../src/layers/registry.js';
 import type { LayerImpl, LayerSpec, Params, Shapes } from '../../src/layers/types.js';
 import { gradCheck, type GradCheckOptions } from '../../src/gradcheck/gradcheck.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
-import { autoIsFull, planInput, type CheckMode } from '../../src/gradcheck/modes.js';
+import { autoIsFull, planInput } from '../../src/gradcheck/modes.js';
+import type { CheckMode } from '../../src/settings/schema.js';
 import { axisLayout, onBorder, stratifiedSample } from '../../src/gradcheck/strata.js';
 import { NumericSide } from '../../src/gradcheck/numeric.js';
 import { generateInputs, resolveShapes } from '../../src/layers/params.js';
@@ -201,7 +202,7 @@ describe('the broken backward passes fail in every mode', () => {
   it('the same harness passes the correct backward', () => {
     for (const mode of ['full', 'sampled', 'directional', 'auto'] as CheckMode[]) {
       for (const params of CONV_PARAMS) {
-        expect(check(conv, { forward: convForwardNaive, backward: convBackwardNaive }, shapeOf[mode], params, mode).pass).toBe(true);
+        expect(check(conv, { forward: convForwardNaive, backward: (d, c) => convBackwardNaive(d, c as ConvCache) }, shapeOf[mode], params, mode).pass).toBe(true);
       }
     }
   });
@@ -234,7 +235,7 @@ describe('the numeric side', () => {
   });
 
   it('uses the checked forward when the fast one disagrees, and says so', () => {
-    const off: LayerImpl = { forward: (i, p) => { const r = convForwardNaive(i, p); r.out.data[0] += 1; return r; }, backward: convBackwardNaive };
+    const off: LayerImpl = { forward: (i, p) => { const r = convForwardNaive(i, p as ConvParams); r.out.data[0] += 1; return r; }, backward: (d, c) => convBackwardNaive(d, c as ConvCache) };
     const r = check(conv, conv.impls.naive, LARGER, { stride: 1, pad: 1 }, 'sampled', { numericImpl: off, samples: 20 });
     expect(r.pass).toBe(true);
     expect(r.notes.join(' ')).toMatch(/the numeric side uses conv's checked forward pass: the fast forward differs from it by 1\.00e\+0/);

@@ -4,7 +4,7 @@
  */
 import type { LayerImpl } from '../../src/layers/types.js';
 import type { ConvGeometry } from '../../src/layers/geometry.js';
-import { maxpoolBackwardNaive } from '../../src/layers/maxpool.js';
+import { maxpoolBackwardNaive, type MaxpoolCache } from '../../src/layers/maxpool.js';
 import { dtypeOf, zeros, type Tensor } from '../../src/tensor/tensor.js';
 
 export type Backward = LayerImpl['backward'];
@@ -63,7 +63,7 @@ export const poolBroken: Record<string, Backward> = {
     return maxpoolBackwardNaive(dout, { xShape, argmax: argmax.map((i) => (i % xShape[3] === xShape[3] - 1 ? i - 1 : i + 1)) });
   },
   'gradient averaged over the window': (dout, cache) => {
-    const g = maxpoolBackwardNaive(dout, cache);
+    const g = maxpoolBackwardNaive(dout, cache as MaxpoolCache);
     return { dx: scaled(g.dx, (v) => v / 4) };
   },
 };

@@ -4,7 +4,7 @@ import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
 import type { LayerImpl } from '../../src/layers/types.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
-import { clone, toDType, type Tensor } from '../../src/tensor/tensor.js';
+import { clone, toDType } from '../../src/tensor/tensor.js';
 import { ShapeError } from '../../src/errors.js';
 import { normRel, t as T } from '../helpers/tensors.js';
 

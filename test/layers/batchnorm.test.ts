@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchnorm, batchnormForwardNaive } from '../../src/layers/batchnorm.js';
+import { batchnorm, batchnormForwardNaive, type BatchnormParams } from '../../src/layers/batchnorm.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
 import { generateInputs, validateParams, resolveShapes } from '../../src/layers/params.js';
@@ -298,7 +298,7 @@ function gradRows(impl: LayerImpl, seed = 4): Record<string, { relError: number;
 /** Forward agrees with the reference naive forward (out and state) to 1e-12. */
 function matchesReferenceForward(impl: LayerImpl): boolean {
   const inputs = inputsFor([4, 5], 8);
-  const ref = batchnormForwardNaive(inputs, paramsOf());
+  const ref = batchnormForwardNaive(inputs, paramsOf() as BatchnormParams);
   const got = impl.forward(inputs, paramsOf());
   return normRel(got.out.data, ref.out.data) < 1e-12
     && normRel(got.state!.running_mean.data, ref.state!.running_mean.data) < 1e-12

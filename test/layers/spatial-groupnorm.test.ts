@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spatialGroupnorm, spatialGroupnormForwardNaive } from '../../src/layers/spatial-groupnorm.js';
+import { spatialGroupnorm, spatialGroupnormForwardNaive, type SpatialGroupnormParams } from '../../src/layers/spatial-groupnorm.js';
 import { layernorm } from '../../src/layers/layernorm.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { gradCheck } from '../../src/gradcheck/gradcheck.js';
@@ -283,7 +283,7 @@ function gradRows(impl: LayerImpl, seed = 4): Record<string, { relError: number;
 function matchesReferenceForward(impl: LayerImpl): boolean {
   const inputs = inputsFor([2, 6, 3, 4], 8);
   const params = paramsOf({ G: 2 });
-  return normRel(impl.forward(inputs, params).out.data, spatialGroupnormForwardNaive(inputs, params).out.data) < 1e-12;
+  return normRel(impl.forward(inputs, params).out.data, spatialGroupnormForwardNaive(inputs, params as SpatialGroupnormParams).out.data) < 1e-12;
 }
 
 describe('spatial_groupnorm: broken implementations fail', () => {

@@ -1,0 +1,12 @@
+import { availableParallelism } from 'node:os';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Spawn tests run the built CLI: refuse a dist/ older than src/ (test/setup/dist-fresh.ts).
+    globalSetup: ['test/setup/dist-fresh.ts'],
+    // Every core: vitest's default leaves one idle, which on a 2-core machine halves the speed.
+    maxWorkers: availableParallelism(),
+  },
+});
