@@ -15,6 +15,9 @@
 
 /** @typedef {{ data: Float64Array | Float32Array, shape: number[] }} Tensor */
 
+/** The layer this module implements, so that `suite --impl` and `bench --impl` know where it applies. */
+export const layer = 'conv';
+
 /**
  * @param {{ x: Tensor, w: Tensor, b: Tensor }} inputs
  * @param {{ stride: number, pad: number }} params

@@ -10,6 +10,9 @@
  */
 
 /** A tensor: values in C order and their dimensions. */
+/** The layer this module implements, so that `suite --impl` and `bench --impl` know where it applies. */
+export const layer = 'conv';
+
 export interface Tensor {
   data: Float64Array | Float32Array;
   shape: number[];

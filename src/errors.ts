@@ -52,3 +52,10 @@ export class FileError extends CnnCheckError {
 export function isUserError(err: unknown): err is CnnCheckError {
   return err instanceof CnnCheckError;
 }
+
+/** A user's module that has no implementation of the layer asked for (`suite --impl` skips such entries). */
+export class ImplMissingError extends CnnCheckError {
+  constructor(message: string) {
+    super('E_IMPL_MISSING', message);
+  }
+}

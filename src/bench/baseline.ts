@@ -97,7 +97,8 @@ function parseResult(r: unknown, where: string): BaselineResult {
     throw new FormatError(`${where}.${field}: expected ${expected}, got ${JSON.stringify(r[field.split('.')[0]])}`);
   };
   if (typeof r.layer !== 'string') fail('layer', 'a layer name');
-  if (r.impl !== 'naive' && r.impl !== 'fast') fail('impl', '"naive" or "fast"');
+  // Any implementation's name: the layers' own (naive, fast) or a user's module (user, ...).
+  if (typeof r.impl !== 'string' || r.impl === '' || r.impl.length > 200) fail('impl', 'an implementation name such as "fast"');
   if (r.dtype !== 'float32' && r.dtype !== 'float64') fail('dtype', '"float32" or "float64"');
   if (!Number.isInteger(r.threads) || (r.threads as number) < 1) fail('threads', 'an integer >= 1');
   if (!isObject(r.shapes) || !Object.values(r.shapes).every((s) => Array.isArray(s) && s.every((d) => Number.isInteger(d) && d > 0))) {

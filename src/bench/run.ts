@@ -12,7 +12,9 @@
  * out of the timings).
  */
 import { availableParallelism, cpus } from 'node:os';
-import type { LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
+import { implNames, REFERENCE_IMPL, type LayerImpl, type LayerSpec, type Params, type Shapes } from '../layers/types.js';
+import { builtinImplementations } from '../impls/builtin.js';
+import type { Implementation } from '../impls/types.js';
 import { defaultParams, generateInputs, resolveShapes } from '../layers/params.js';
 import { gemmBackend } from '../kernels/gemm.js';
 import { getThreads, setThreads } from '../kernels/parallel/pool.js';
@@ -61,7 +63,10 @@ export interface BenchReport {
 
 export interface BenchOptions {
   dtypes: DType[];
+  /** The layers' own implementations to time, by name (`naive`, `fast`). */
   impls: string[];
+  /** Implementations from outside the registry (a user's module) for a layer; none when absent. */
+  external?: (layer: LayerSpec) => Implementation[];
   /** Thread setting for fast passes. */
   threads: number;
   warmup: number;
@@ -109,8 +114,22 @@ function batchOf(c: BenchCaseSpec, shapes: Shapes): number {
 }
 
 /** Time `runs` forward+backward passes after `warmup` untimed ones; dout drawn from the output's shape. */
-function timeImpl(impl: LayerImpl, inputs: Record<string, Tensor>, params: Params, dtype: DType, seed: number, warmup: number, runs: number): PassTimings {
-  return timePasses(impl, inputs, params, { warmup, repeat: runs, dout: (out) => inDType(randn(new XoshiroRng(seed + 1), out.shape), dtype) });
+function timeImpl(im: Implementation, inputs: Record<string, Tensor>, params: Params, dtype: DType, seed: number, warmup: number, runs: number): PassTimings {
+  // An external implementation's own clock, when it has one, leaves the bridge's copying out.
+  let last: { forward: number; backward: number } | undefined;
+  let impl: LayerImpl = im.impl;
+  if (im.lastCallMs) {
+    const own = im.lastCallMs;
+    last = { forward: NaN, backward: NaN };
+    impl = {
+      forward: (i, p) => { const r = im.impl.forward(i, p); last!.forward = own(); return r; },
+      backward: (d, c) => { const g = im.impl.backward(d, c); last!.backward = own(); return g; },
+    };
+  }
+  return timePasses(impl, inputs, params, {
+    warmup, repeat: runs, dout: (out) => inDType(randn(new XoshiroRng(seed + 1), out.shape), dtype),
+    ...(last ? { lastCallMs: (pass: 'forward' | 'backward') => last![pass] } : {}),
+  });
 }
 
 function inputsAt(c: BenchCaseSpec, shapes: Shapes, dtype: DType, seed: number): Record<string, Tensor> {
@@ -125,29 +144,31 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
   const notes: string[] = [];
   const results: BenchResult[] = [];
   const previousThreads = getThreads();
-  const plan: Array<{ c: BenchCaseSpec; dtype: DType; impl: string }> = [];
+  const plan: Array<{ c: BenchCaseSpec; dtype: DType; im: Implementation }> = [];
   for (const c of cases) {
     c.layer.check(shapesAtBatch(c), c.params); // validate every case before spending time on any
-    for (const dtype of opts.dtypes) {
-      for (const impl of opts.impls) {
-        if (c.layer.impls[impl]) plan.push({ c, dtype, impl });
-        else if (!notes.some((n) => n.startsWith(`${c.layer.name}:`))) notes.push(`${c.layer.name}: no ${impl} implementation`);
-      }
+    const have = implNames(c.layer);
+    const mine = [...builtinImplementations(c.layer, opts.impls.filter((n) => have.includes(n))), ...(opts.external?.(c.layer) ?? [])];
+    for (const n of opts.impls) {
+      if (!have.includes(n) && !notes.some((x) => x.startsWith(`${c.layer.name}:`))) notes.push(`${c.layer.name}: no ${n} implementation`);
     }
+    for (const dtype of opts.dtypes) for (const im of mine) plan.push({ c, dtype, im });
   }
   try {
-    plan.forEach(({ c, dtype, impl }, i) => {
-      const layerImpl = c.layer.impls[impl]!;
+    plan.forEach(({ c, dtype, im }, i) => {
+      const impl = im.name;
       const shapes = shapesAtBatch(c);
       const progress = (phase: BenchProgress['phase']) =>
         opts.onProgress?.({ layer: c.layer.name, impl, dtype, shapes, index: i + 1, total: plan.length, phase });
-      const threads = impl === 'naive' ? 1 : opts.threads;
+      // The naive loops and a user's module run on one thread here (a module's own threads are its own).
+      const slow = impl === REFERENCE_IMPL || im.external;
+      const threads = slow ? 1 : opts.threads;
       setThreads(threads);
       const N = batchOf(c, shapes);
       let batch = N;
-      if (impl === 'naive' && Number.isFinite(opts.naiveBudgetSec) && N > 1) {
+      if (slow && Number.isFinite(opts.naiveBudgetSec) && N > 1) {
         progress('probe');
-        const probe = timeImpl(layerImpl, inputsAt(c, shapesAtBatch(c, 1), dtype, seed), c.params, dtype, seed, 0, 1);
+        const probe = timeImpl(im, inputsAt(c, shapesAtBatch(c, 1), dtype, seed), c.params, dtype, seed, 0, 1);
         const perPassMs = probe.forwardMs.median + probe.backwardMs.median;
         const runs = opts.warmup + opts.repeat;
         if ((perPassMs * N * runs) / 1000 > opts.naiveBudgetSec) {
@@ -155,7 +176,7 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
         }
       }
       progress('time');
-      const timed = timeImpl(layerImpl, inputsAt(c, shapesAtBatch(c, batch), dtype, seed), c.params, dtype, seed, opts.warmup, opts.repeat);
+      const timed = timeImpl(im, inputsAt(c, shapesAtBatch(c, batch), dtype, seed), c.params, dtype, seed, opts.warmup, opts.repeat);
       const k = N / batch;
       const forwardMs = scaleStats(timed.forwardMs, k);
       const backwardMs = scaleStats(timed.backwardMs, k);
@@ -186,7 +207,7 @@ export function caseKey(r: Pick<BenchResult, 'layer' | 'dtype' | 'shapes' | 'par
   return JSON.stringify([r.layer, r.dtype, sorted(r.shapes), sorted(r.params)]);
 }
 
-/** Set `speedup` on each fast row that has a naive row of the same case and dtype. */
+/** Set `speedup` on each row other than naive that has a naive row of the same case and dtype. */
 export function attachSpeedups(results: BenchResult[]): void {
   for (const r of results) {
     if (r.impl === 'naive') continue;

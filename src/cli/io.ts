@@ -5,6 +5,8 @@
 export interface OutStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  /** The terminal's width, when the stream is one. */
+  columns?: number;
 }
 
 export interface CliIO {
@@ -18,12 +20,29 @@ export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
 }
 
+/** Width output is fitted to when neither the terminal nor COLUMNS says (CI logs, pipes). */
+export const FALLBACK_COLUMNS = 80;
+
+/** The width to fit output to: the terminal's, else COLUMNS, else 80. */
+export function terminalWidth(io: CliIO, stream: OutStream = io.stdout): number {
+  if (stream.isTTY && stream.columns && stream.columns > 0) return stream.columns;
+  const env = Number(io.env.COLUMNS);
+  return Number.isInteger(env) && env > 0 ? env : FALLBACK_COLUMNS;
+}
+
+/** True when an environment variable is set to something other than empty, `0` or `false`. */
+function enabled(v: string | undefined): boolean {
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
 /**
- * Colour only for a terminal, never with NO_COLOR set (any non-empty value, see
- * no-color.org), --no-color, or machine-readable output.
+ * Colour: never with --no-color or machine-readable output; always with FORCE_COLOR (a
+ * non-empty value other than 0/false, see force-color.org); never with NO_COLOR (any non-empty
+ * value, see no-color.org); otherwise only for a terminal.
  */
 export function wantColor(io: CliIO, opts: { color?: boolean; json?: boolean }): boolean {
   if (opts.json || opts.color === false) return false;
+  if (enabled(io.env.FORCE_COLOR)) return true;
   const noColor = io.env.NO_COLOR;
   if (noColor !== undefined && noColor !== '') return false;
   return io.stdout.isTTY === true;

@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../errors.js';
 import { LAYERS } from '../layers/registry.js';
-import { processIO, wantColor, type CliIO } from './io.js';
+import { processIO, terminalWidth, wantColor, type CliIO } from './io.js';
 import { registerLayerCommands } from './commands/layer.js';
 import { registerFixtureCommands } from './commands/fixtures.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerSuiteCommand } from './commands/suite.js';
+import { registerMergeCommand } from './commands/merge.js';
 import { renderLayerList } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
 import { implNames } from '../layers/types.js';
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
   registerFixtureCommands(program, io, exit);
   registerBenchCommand(program, io, exit);
   registerSuiteCommand(program, io, exit);
+  registerMergeCommand(program, io, exit);
   program
     .command('list')
     .description('list the layers with their inputs, params and defaults')
@@ -55,7 +57,7 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
         }));
         io.stdout.write(renderJson({ layers }));
       } else {
-        io.stdout.write(renderLayerList(LAYERS, wantColor(io, o)));
+        io.stdout.write(renderLayerList(LAYERS, wantColor(io, o), terminalWidth(io)));
       }
       exit.code = EXIT.ok;
     });

@@ -113,6 +113,9 @@ export function addOutputOptions(cmd: Command, opts: { json?: boolean; formats?:
     if (opts.formats && !opts.formats.includes(f.flag)) continue;
     cmd.addOption(new Option(`--${f.flag} <file>`, f.help).helpGroup(HELP_GROUPS.output));
   }
+  if (!opts.formats || opts.formats.length) {
+    cmd.addOption(new Option('--no-annotations', 'no GitHub Actions annotations (printed under GITHUB_ACTIONS=true; e.g. for shards whose merged report annotates)').helpGroup(HELP_GROUPS.output));
+  }
   return cmd;
 }
 

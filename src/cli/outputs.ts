@@ -27,7 +27,7 @@ export function emitRun(io: CliIO, o: Record<string, unknown>, run: RunReport, o
     if (path !== undefined) writeReportFile(f.flag, String(path), f.render(run));
   }
   for (const s of STREAM_FORMATS) {
-    if (!s.enabled(io.env)) continue;
+    if (o.annotations === false || !s.enabled(io.env)) continue;
     const lines = s.render(run);
     if (lines.length) (o.json ? io.stderr : io.stdout).write(lines.join('\n') + '\n');
   }

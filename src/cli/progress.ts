@@ -16,12 +16,15 @@ export function renderProgress(p: CheckProgress, elapsedMs: number): string {
  * A progress line on a terminal stream, drawn in place once the check has run `delayMs`
  * (default 1 s) and redrawn at most every `intervalMs`; `done` erases it. The caller creates
  * it only for a terminal. `render` draws the line (default: a layer check's, renderProgress).
+ * NOTE: the line is cut to `width - 1` (default the stream's columns, else 80): a line that
+ * wrapped could not be erased by `\r`, and would leave fragments on the terminal.
  */
 export function createProgressLine<P = CheckProgress>(
   stream: OutStream,
   color: boolean,
-  opts: { delayMs?: number; intervalMs?: number; now?: () => number; render?: (p: P, elapsedMs: number) => string } = {},
+  opts: { delayMs?: number; intervalMs?: number; now?: () => number; render?: (p: P, elapsedMs: number) => string; width?: number } = {},
 ): { update: (p: P) => void; done: () => void } {
+  const width = Math.max(10, opts.width ?? (stream.isTTY && stream.columns ? stream.columns : 80));
   const render = opts.render ?? (renderProgress as unknown as (p: P, elapsedMs: number) => string);
   const now = opts.now ?? (() => performance.now());
   const start = now();
@@ -36,7 +39,7 @@ export function createProgressLine<P = CheckProgress>(
       if (t - start < delay || t - last < interval) return;
       last = t;
       drawn = true;
-      stream.write(`\r${c.dim(render(p, t - start))}\u001b[K`);
+      stream.write(`\r${c.dim(cut(render(p, t - start), width - 1))}\u001b[K`);
     },
     done: () => {
       if (drawn) stream.write('\r\u001b[K');
@@ -51,14 +54,14 @@ export function renderBar(done: number, total: number, width = 20): string {
   return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
 
-/** Longest progress line drawn (longer lines would wrap, and `\r` could not erase them). */
-const PROGRESS_MAX_CHARS = 110;
+/** `line` cut to `width` characters, the cut marked with …. */
+export function cut(line: string, width: number): string {
+  const chars = [...line];
+  return chars.length <= width ? line : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
+}
 
-/** One line of suite progress: `[████░░░░] 12/52 conv stride=2 pad=2  fast dx: sampled 40/128  3.2 s`. */
+/** One line of suite progress: `[████░░░░] 12/52 conv stride=2 pad=2  fast dx: sampled 40/128  3.2 s` (the caller cuts it to the width). */
 export function renderSuiteProgress(p: SuiteProgress, elapsedMs: number): string {
   const where = p.check ? `  ${p.check.impl} ${p.check.gradient}: ${p.check.phase} ${p.check.done}/${p.check.total}` : '';
-  const tail = `  ${(elapsedMs / 1000).toFixed(1)} s`;
-  let line = `[${renderBar(p.index - 1, p.total)}] ${p.index}/${p.total} ${p.name}${where}`;
-  if (line.length + tail.length > PROGRESS_MAX_CHARS) line = `${line.slice(0, PROGRESS_MAX_CHARS - tail.length - 1)}…`;
-  return line + tail;
+  return `[${renderBar(p.index - 1, p.total)}] ${p.index}/${p.total} ${(elapsedMs / 1000).toFixed(1)} s  ${p.name}${where}`;
 }

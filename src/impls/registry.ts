@@ -46,9 +46,9 @@ export function openModule(path: string, opts: OpenOptions): ImplModule {
 export class ModuleSet {
   private readonly modules = new Map<string, ImplModule>();
 
-  /** The implementations of `spec` in the module `ref` names, opening it on first use. */
-  implementations(ref: string, spec: LayerSpec, opts: OpenOptions): Implementation[] {
-    const { path, select } = parseImplRef(ref);
+  /** The module `ref` names (its function selection aside), opened on first use. */
+  module(ref: string, opts: OpenOptions): ImplModule {
+    const { path } = parseImplRef(ref);
     // NOTE: one module opened with another timeout or interpreter is another worker or process.
     const key = `${path}\0${opts.timeout}\0${opts.python ?? ''}`;
     let mod = this.modules.get(key);
@@ -56,7 +56,12 @@ export class ModuleSet {
       mod = openModule(path, opts);
       this.modules.set(key, mod);
     }
-    return mod.implementationsFor(spec, select);
+    return mod;
+  }
+
+  /** The implementations of `spec` in the module `ref` names, opening it on first use. */
+  implementations(ref: string, spec: LayerSpec, opts: OpenOptions): Implementation[] {
+    return this.module(ref, opts).implementationsFor(spec, parseImplRef(ref).select);
   }
 
   closeAll(): void {

@@ -54,10 +54,16 @@ export interface ImplModule {
   kind: string;
   /**
    * The implementations the module offers for `spec` (a module may offer several, e.g.
-   * `conv_forward_naive` and `conv_forward_fast`). Throws a CnnCheckError naming what is
-   * missing when it has none.
+   * `conv_forward_naive` and `conv_forward_fast`). Throws ImplMissingError (errors.ts) naming
+   * what is missing when it has none.
    */
   implementationsFor(spec: LayerSpec, select?: FunctionSelection): Implementation[];
+  /**
+   * The layers (registered names) the module implements, when it says or its function names
+   * tell; undefined when it cannot be known without being told (a JS module exporting
+   * forward/backward without `export const layer = 'conv'`).
+   */
+  layers?(): string[] | undefined;
   /** Stop its worker or process. Harmless to call twice. */
   close(): void;
 }

@@ -8,7 +8,7 @@
  * (they delimit the properties). `%` goes first so nothing is escaped twice. Pure: data in,
  * lines out.
  */
-import { comparisonFailure, gradientFailure, unexplainedFailure } from './format.js';
+import { arrayFailure, comparisonFailure, gradientFailure, unexplainedFailure } from './format.js';
 import type { RunReport } from './model.js';
 
 /** Escape the message of a workflow command. */
@@ -58,5 +58,13 @@ export function failureAnnotations(run: RunReport): string[] {
       lines.push(workflowCommand('error', 'the check failed: see its report', { title: `cnn-check: ${c.name}`, file: opts.file }));
     }
   }
+  // Fixtures point at their own file, so the annotation lands on it.
+  for (const f of run.fixtures?.items ?? []) {
+    for (const a of f.arrays) {
+      if (!a.pass) lines.push(workflowCommand('error', arrayFailure('fixture', a), { title: `cnn-check: ${f.name ?? f.path} ${a.name} differs from the reference`, file: f.path }));
+    }
+  }
+  for (const f of run.fixtures?.invalid ?? []) lines.push(workflowCommand('error', f.error, { title: `cnn-check: ${f.name ?? f.path} cannot be compared`, file: f.path }));
+  for (const k of run.notRun ?? []) lines.push(workflowCommand('error', k.reason, { title: `cnn-check: ${k.name} not run`, file: opts.file }));
   return lines;
 }

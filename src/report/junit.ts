@@ -12,7 +12,7 @@
  * U+FFFD, so any check name or message gives a well-formed document. Pure: data in, string out.
  */
 import type { ImplGradientRow } from '../gradcheck/check-layer.js';
-import { comparisonFailure, fmtErr, fmtNum, fmtVal, gradientFailure, indexText, paramsText, shapesText, unexplainedFailure, worstAt } from './format.js';
+import { arrayFailure, comparisonFailure, fmtErr, fmtNum, fmtVal, gradientFailure, indexText, paramsText, shapesText, unexplainedFailure, worstAt } from './format.js';
 import type { ReportedCheck, RunReport } from './model.js';
 
 /** `text` with every character XML 1.0 cannot hold replaced by U+FFFD. */
@@ -113,6 +113,8 @@ function checkCases(c: ReportedCheck): { cases: string[]; failures: number } {
  */
 export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): string {
   const checks = run.checks?.items ?? [];
+  const fixtures = run.fixtures?.items ?? [];
+  const invalid = run.fixtures?.invalid ?? [];
   const suites: string[] = [];
   let tests = 0;
   let failures = 0;
@@ -138,9 +140,51 @@ export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): 
     lines.push('  </testsuite>');
     suites.push(lines.join('\n'));
   }
+  // A fixture (compare, or a suite's fixture entry): one testsuite, one testcase per array.
+  for (const f of fixtures) {
+    const name = f.name ?? f.path;
+    const cases = f.arrays.map((a) => (a.pass
+      ? testcase(name, a.name)
+      : testcase(name, a.name, { type: 'reference', message: arrayFailure('fixture', a), text: [`fixture: ${f.path}`, `array: ${a.name} (${a.dtype})`, arrayFailure('fixture', a)].join('\n') })));
+    const f1 = f.arrays.filter((a) => !a.pass).length;
+    tests += cases.length;
+    failures += f1;
+    total += f.seconds ?? 0;
+    suites.push([
+      `  <testsuite name="${xmlAttr(name)}" tests="${cases.length}" failures="${f1}" errors="0" skipped="0" time="${seconds(f.seconds)}"${opts.timestamp ? ` timestamp="${xmlAttr(opts.timestamp)}"` : ''}>`,
+      '    <properties>',
+      ...[['fixture', f.path], ['layer', f.layer], ['params', paramsText(f.params)]].map(([k, v]) => `      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`),
+      '    </properties>',
+      ...cases,
+      '  </testsuite>',
+    ].join('\n'));
+  }
+  // A fixture that could not be read: an error (not a failure) of its own testsuite.
+  let errors = 0;
+  for (const f of invalid) {
+    const name = f.name ?? f.path;
+    tests++;
+    errors++;
+    suites.push([
+      `  <testsuite name="${xmlAttr(name)}" tests="1" failures="0" errors="1" skipped="0" time="0.000">`,
+      `    <testcase classname="${xmlAttr(name)}" name="read">`,
+      `      <error type="invalid" message="${xmlAttr(f.error)}">${xmlText(f.error)}</error>`,
+      '    </testcase>',
+      '  </testsuite>',
+    ].join('\n'));
+  }
+  // Checks a run did not start (--max-time): skipped testcases, so the report names them.
+  for (const k of run.notRun ?? []) {
+    tests++;
+    suites.push([
+      `  <testsuite name="${xmlAttr(k.name)}" tests="1" failures="0" errors="0" skipped="1" time="0.000">`,
+      `    <testcase classname="${xmlAttr(k.name)}" name="not run"><skipped message="${xmlAttr(k.reason)}"/></testcase>`,
+      '  </testsuite>',
+    ].join('\n'));
+  }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xmlAttr(run.runName)}" tests="${tests}" failures="${failures}" errors="0" time="${seconds(total)}">`,
+    `<testsuites name="${xmlAttr(run.runName)}" tests="${tests}" failures="${failures}" errors="${errors}" time="${seconds(total)}">`,
     ...suites,
     '</testsuites>',
     '',

@@ -19,8 +19,19 @@ export interface ReportedCheck {
 /** A fixture that could not be read or is invalid (exit 2 for it, the others still report). */
 export interface InvalidFixture {
   path: string;
+  /** Its name in a suite, when it has one other than its path. */
+  name?: string;
   pass: false;
   error: string;
+}
+
+/** A fixture compared, as the formats receive it: the comparison, with a name and time in a suite. */
+export type ReportedFixture = FixtureReport & { name?: string; seconds?: number };
+
+/** A check a run did not start, and why. */
+export interface NotRun {
+  name: string;
+  reason: string;
 }
 
 /** What a run of a command found, for every output format. */
@@ -36,7 +47,9 @@ export interface RunReport {
   /** Gradient checks: one for a layer command, many for a suite (`summary` shows the summary table). */
   checks?: { title: string; items: ReportedCheck[]; summary: boolean };
   /** Fixtures compared with the reference. */
-  fixtures?: { title: string; items: FixtureReport[]; invalid: InvalidFixture[] };
+  fixtures?: { title: string; items: ReportedFixture[]; invalid: InvalidFixture[] };
+  /** Checks not started (`suite --max-time`). */
+  notRun?: NotRun[];
   /** A benchmark and its baseline comparison. */
   bench?: { title: string; report: BenchReport; comparison?: BaselineComparison };
   /** The file annotations point at (a suite file). */

@@ -19,8 +19,8 @@ import type { ImplGradientRow, ReferenceComparison } from '../gradcheck/check-la
 import type { ErrorStats, GroupStats } from '../gradcheck/localize.js';
 import type { SuiteReport } from '../suite/run.js';
 import {
-  arrayWorstText, coverageText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
-  shapesText, statusNotes, worstText,
+  arrayFailure, arrayWorstText, coverageText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
+  shapesText, statusNotes, worstText, plural,
 } from './format.js';
 
 /** A chalk instance that colours only when `color` is true. */
@@ -28,39 +28,190 @@ export function painter(color: boolean): ChalkInstance {
   return new Chalk({ level: color ? 1 : 0 });
 }
 
-/** A cli-table3 table with colour fully controlled by `color`. */
-export function makeTable(head: string[], color: boolean, colAligns?: ('left' | 'right' | 'center')[]): Table.Table {
-  const c = painter(color);
-  return new Table({
-    head: head.map((h) => c.bold(h)),
-    style: { head: [], border: color ? ['grey'] : [] },
-    // No separator line between body rows: one row per gradient reads as a list.
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    ...(colAligns ? { colAligns } : {}),
-  });
+/** Width of terminal output when the stream is not a terminal and COLUMNS is unset. */
+export const DEFAULT_WIDTH = 80;
+/** Narrowest width rendered: below it tables would be all ellipses. */
+export const MIN_WIDTH = 40;
+
+/** Strip ANSI colour codes: what the eye sees. */
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+/** The visible width of `s` (its longest line, colour codes left out). */
+export function visibleWidth(s: string): number {
+  let w = 0;
+  for (const line of s.split('\n')) w = Math.max(w, [...line.replace(ANSI, '')].length);
+  return w;
 }
 
-/** The human report of a layer command. */
-export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
+/**
+ * `text` wrapped at `width` columns on spaces, every line but the first of a paragraph indented
+ * by `indent`; a word longer than a line is cut. Colour codes do not count.
+ */
+export function wrapText(text: string, width: number, indent = ''): string {
+  const out: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    // Words and the runs of spaces between them, kept as written (`x 4,3  w 2,3` keeps its two spaces).
+    const parts = paragraph.split(/( +)/);
+    let line = parts[0] === '' && parts.length > 1 ? parts[1] : '';
+    let fresh = true;
+    for (let k = parts[0] === '' && parts.length > 1 ? 2 : 0; k < parts.length; k += 2) {
+      let word = parts[k];
+      const gap = k > 0 ? parts[k - 1] : '';
+      if (word === '') continue;
+      const candidate = fresh ? line + word : line + gap + word;
+      if (visibleWidth(candidate) <= width) {
+        line = candidate;
+        fresh = false;
+        continue;
+      }
+      if (!fresh) {
+        out.push(line);
+        line = indent;
+        fresh = true;
+      }
+      // A plain word wider than a whole line is cut into line-sized pieces.
+      while (visibleWidth(line + word) > width && !word.includes('\u001b') && word.length > 1 && width - visibleWidth(line) > 0) {
+        const room = width - visibleWidth(line);
+        out.push(line + word.slice(0, room));
+        word = word.slice(room);
+        line = indent;
+      }
+      line += word;
+      fresh = false;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+/** One column of a fitted table. */
+export interface ColumnSpec {
+  head: string;
+  /** A shorter header used when the table does not fit. */
+  short?: string;
+  align?: 'left' | 'right';
+  /** Columns with a higher value are dropped first when the table does not fit; 0 (default) never. */
+  drop?: number;
+  /** May be cut (with …) to fit, down to `min` characters. */
+  flex?: boolean;
+  min?: number;
+}
+
+/**
+ * A table that fits `width` columns: headers shortened, then the least important columns
+ * dropped, then flexible cells cut with an ellipsis; rows are never wrapped. Same interface as
+ * the cli-table3 tables it renders (push, length, toString).
+ */
+export class FittedTable {
+  private readonly rows: string[][] = [];
+
+  constructor(private readonly columns: ColumnSpec[], private readonly color: boolean, private readonly width: number = DEFAULT_WIDTH) {}
+
+  push(...rows: string[][]): void {
+    this.rows.push(...rows);
+  }
+
+  get length(): number {
+    return this.rows.length;
+  }
+
+  toString(): string {
+    const width = Math.max(MIN_WIDTH, this.width);
+    const cols = this.columns.map((col, i) => ({ ...col, i, head: col.head }));
+    const natural = (head: string, i: number) => Math.max(visibleWidth(head), ...this.rows.map((r) => visibleWidth(r[i] ?? ''))) + 2;
+    let widths = cols.map((col) => natural(col.head, col.i));
+    const total = (ws: number[]) => ws.reduce((s, w) => s + w, 0) + ws.length + 1;
+    if (total(widths) > width) {
+      for (const col of cols) if (col.short) col.head = col.short;
+      widths = cols.map((col) => natural(col.head, col.i));
+    }
+    let kept = cols.map((_, k) => k);
+    while (total(kept.map((k) => widths[k])) > width) {
+      const candidates = kept.filter((k) => (cols[k].drop ?? 0) > 0);
+      if (!candidates.length) break;
+      const worst = candidates.reduce((a, b) => ((cols[b].drop ?? 0) >= (cols[a].drop ?? 0) ? b : a));
+      kept = kept.filter((k) => k !== worst);
+    }
+    let excess = total(kept.map((k) => widths[k])) - width;
+    while (excess > 0) {
+      const flex = kept.filter((k) => cols[k].flex && widths[k] > Math.max(cols[k].min ?? 6, visibleWidth(cols[k].head)) + 2);
+      if (!flex.length) break;
+      const widest = flex.reduce((a, b) => (widths[b] > widths[a] ? b : a));
+      const floor = Math.max(cols[widest].min ?? 6, visibleWidth(cols[widest].head)) + 2;
+      const cut = Math.min(excess, widths[widest] - floor);
+      widths[widest] -= cut;
+      excess -= cut;
+    }
+    const c = painter(this.color);
+    const table = new Table({
+      head: kept.map((k) => c.bold(cols[k].head)),
+      colWidths: kept.map((k) => widths[k]),
+      colAligns: kept.map((k) => cols[k].align ?? 'left'),
+      wordWrap: false,
+      style: { head: [], border: this.color ? ['grey'] : [] },
+      // No separator line between body rows: one row per gradient reads as a list.
+      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    });
+    for (const r of this.rows) table.push(kept.map((k) => r[cols[k].i] ?? ''));
+    return table.toString();
+  }
+}
+
+/** A table of plain columns (each column kept, cut to fit when needed). */
+export function makeTable(head: string[], color: boolean, colAligns?: ('left' | 'right' | 'center')[], width = DEFAULT_WIDTH): FittedTable {
+  return new FittedTable(head.map((h, i) => ({ head: h, align: colAligns?.[i] === 'right' ? 'right' : 'left', flex: true })), color, width);
+}
+
+/** The columns of a gradient table, most important first to keep. */
+const GRADIENT_COLUMNS: ColumnSpec[] = [
+  { head: 'impl' },
+  { head: 'gradient', short: 'grad' },
+  { head: 'rel error', short: 'rel err' },
+  { head: 'max abs error', short: 'abs err', drop: 3 },
+  { head: 'worst element (analytic / numeric)', short: 'worst (analytic / numeric)', flex: true, min: 12, drop: 1 },
+  { head: 'threshold', short: 'thresh', drop: 2 },
+  { head: 'status', flex: true, min: 4 },
+];
+
+/** The columns of an array-against-the-reference table; `who` is the judged side. */
+function arrayColumns(who: string): ColumnSpec[] {
+  return [
+    { head: 'array' },
+    { head: 'dtype', drop: 3 },
+    { head: 'rel error', short: 'rel err' },
+    { head: 'max abs error', short: 'abs err', drop: 4 },
+    { head: `worst element (${who} / reference)`, short: `worst (${who} / ref)`, flex: true, min: 12, drop: 1 },
+    { head: 'threshold', short: 'thresh', drop: 2 },
+    { head: 'status' },
+  ];
+}
+
+/** A line wrapped to `width` (notes, hints, problems), continuation lines indented. */
+function wrapped(text: string, width: number): string {
+  return wrapText(text, width, '  ');
+}
+
+/** The human report of a layer command, fitted to `width` columns. */
+export function renderLayerReport(r: LayerCheckReport, color: boolean, width = DEFAULT_WIDTH): string {
   const c = painter(color);
   const lines: string[] = [];
-  lines.push(`${c.bold(r.layer)}  ${paramsText(r.params)}`);
-  lines.push(`shapes: ${Object.entries(r.shapes).map(([k, s]) => `${k} ${formatShape(s)}`).join('  ')}`);
+  lines.push(wrapped(`${c.bold(r.layer)}  ${paramsText(r.params)}`, width));
+  lines.push(wrapped(`shapes: ${Object.entries(r.shapes).map(([k, s]) => `${k} ${formatShape(s)}`).join('  ')}`, width));
   lines.push(`dtype ${r.dtype}  seed ${r.seed}  h ${fmtNum(r.h)}`);
-  for (const p of r.problems) lines.push(c.red(`FAIL: ${p}`));
+  for (const p of r.problems) lines.push(c.red(wrapped(`FAIL: ${p}`, width)));
   if (r.gradients.length) {
-    const t = makeTable(['impl', 'gradient', 'rel error', 'max abs error', 'worst element (analytic / numeric)', 'threshold', 'status'], color);
+    const t = new FittedTable(GRADIENT_COLUMNS, color, width);
     for (const g of r.gradients) {
       const status = [g.pass ? c.green('pass') : c.red('FAIL'), statusNotes(g), coverageText(g)].filter(Boolean).join(' ');
       t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worstText(g), fmtErr(g.threshold), status]);
     }
     lines.push(t.toString());
-    const details = renderCheckDetails(r, color);
+    const details = renderCheckDetails(r, color, width);
     if (details) lines.push(details.trimEnd());
   }
-  if (r.comparisons?.length) lines.push(renderReferenceComparisons(r.comparisons, color).trimEnd());
+  if (r.comparisons?.length) lines.push(renderReferenceComparisons(r.comparisons, color, width).trimEnd());
   if (r.timing.length) {
-    const t = makeTable(['impl', 'forward ms', 'backward ms'], color);
+    const t = new FittedTable([{ head: 'impl' }, { head: 'forward ms', align: 'right' }, { head: 'backward ms', align: 'right' }], color, width);
     for (const row of r.timing) {
       t.push([row.impl, fmtMs(row.forwardMs.median), fmtMs(row.backwardMs.median)]);
     }
@@ -70,21 +221,22 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
   const failed = r.gradients.filter((g) => !g.pass).length;
   const arrays = (r.comparisons ?? []).flatMap((x) => x.arrays);
   const differ = arrays.filter((a) => !a.pass).length;
-  lines.push(
+  lines.push(wrapped(
     r.pass
       ? c.green(`PASS: ${r.gradients.length} gradient checks within threshold${arrays.length ? `, ${arrays.length} arrays match the reference` : ''}`)
       : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${arrays.length ? `, ${differ} of ${arrays.length} arrays differ from the reference` : ''}${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
-  );
+    width,
+  ));
   return lines.join('\n') + '\n';
 }
 
 /** `--impl`: each extra implementation's out, state and gradients against the reference, one row per array. */
-export function renderReferenceComparisons(comparisons: ReferenceComparison[], color: boolean): string {
+export function renderReferenceComparisons(comparisons: ReferenceComparison[], color: boolean, width = DEFAULT_WIDTH): string {
   const c = painter(color);
   const lines: string[] = [];
   for (const cmp of comparisons) {
-    lines.push(`${c.bold(cmp.impl)}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}, float64), same inputs and dout:`);
-    const t = makeTable(['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'], color);
+    lines.push(wrapped(`${c.bold(cmp.impl)}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}, float64), same inputs and dout:`, width));
+    const t = new FittedTable(arrayColumns(cmp.impl), color, width);
     for (const a of cmp.arrays) {
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
     }
@@ -96,7 +248,7 @@ export function renderReferenceComparisons(comparisons: ReferenceComparison[], c
 /** Block characters of the error heatmap, from no error to the map's largest. */
 export const HEAT_CHARS = [' ', '░', '▒', '▓', '█'] as const;
 
-/** Widest heatmap drawn, in cells (wider maps are max-pooled down). */
+/** Widest heatmap drawn, in cells (wider maps are max-pooled down; narrower terminals draw fewer). */
 const HEATMAP_MAX_CELLS = 48;
 
 /**
@@ -104,12 +256,13 @@ const HEATMAP_MAX_CELLS = 48;
  * frame stands out: ' ' below 2% of the map's largest value, then quarters ░ ▒ ▓ █; '·' where
  * no numeric value was evaluated. Wide maps are max-pooled to HEATMAP_MAX_CELLS columns.
  */
-export function renderHeatmap(values: (number | null)[][], color: boolean): string[] {
+export function renderHeatmap(values: (number | null)[][], color: boolean, width = DEFAULT_WIDTH): string[] {
   const c = painter(color);
-  const { grid, block, max } = poolHeatmap(values, HEATMAP_MAX_CELLS);
+  // Two characters a cell and the frame.
+  const { grid, block, max } = poolHeatmap(values, Math.max(4, Math.min(HEATMAP_MAX_CELLS, Math.floor((width - 2) / 2))));
   const paint = [(s: string) => s, (s: string) => c.gray(s), (s: string) => c.yellow(s), (s: string) => c.red(s), (s: string) => c.redBright(s)];
-  const width = grid.length ? grid[0].length : 0;
-  const out = [`┌${'─'.repeat(2 * width)}┐`];
+  const cells = grid.length ? grid[0].length : 0;
+  const out = [`┌${'─'.repeat(2 * cells)}┐`];
   for (const row of grid) {
     let line = '';
     for (const { v } of row) {
@@ -122,9 +275,9 @@ export function renderHeatmap(values: (number | null)[][], color: boolean): stri
     }
     out.push(`│${line}│`);
   }
-  out.push(`└${'─'.repeat(2 * width)}┘`);
+  out.push(`└${'─'.repeat(2 * cells)}┘`);
   if (block > 1) out.push(`(each cell is the largest of ${block}x${block} elements)`);
-  out.push(`scale: |error| up to ${fmtErr(max)}; ' ' < 2%, ░ ▒ ▓ █ quarters${grid.some((r) => r.some((x) => x.v === null)) ? ', · not evaluated' : ''}`);
+  out.push(wrapText(`scale: |error| up to ${fmtErr(max)}; ' ' < 2%, ░ ▒ ▓ █ quarters${grid.some((r) => r.some((x) => x.v === null)) ? ', · not evaluated' : ''}`, width, '  '));
   return out;
 }
 
@@ -143,44 +296,48 @@ function fmtStats(s: ErrorStats): string {
 }
 
 /** Where a failing gradient is wrong: worst elements, groups, border, heatmap and hint. */
-export function renderLocalization(g: ImplGradientRow, color: boolean): string {
+export function renderLocalization(g: ImplGradientRow, color: boolean, width = DEFAULT_WIDTH): string {
   const loc = g.localization;
   if (!loc) return '';
   const c = painter(color);
   const lines: string[] = [];
-  lines.push(c.bold(`where ${g.impl} ${g.name} is wrong`) + ` (${loc.checked} of ${loc.total} elements evaluated):`);
+  lines.push(wrapped(c.bold(`where ${g.impl} ${g.name} is wrong`) + ` (${loc.checked} of ${loc.total} elements evaluated):`, width));
   if (loc.top.length) {
-    const t = makeTable(['element', 'analytic', 'numeric', 'abs error', 'rel error'], color);
+    const t = new FittedTable([
+      { head: 'element', flex: true, min: 8 }, { head: 'analytic', align: 'right' }, { head: 'numeric', align: 'right' },
+      { head: 'abs error', short: 'abs err', align: 'right', drop: 2 }, { head: 'rel error', short: 'rel err', align: 'right', drop: 1 },
+    ], color, width);
     for (const e of loc.top) t.push([indexText(e.index), fmtVal(e.analytic), fmtVal(e.numeric), fmtErr(e.absError), fmtErr(e.relError)]);
     lines.push(t.toString());
   }
   const [sampleName, channelName] = groupLabels(g.input);
-  if (loc.perSample.length) lines.push(fmtGroups(sampleName, loc.perSample, g.threshold, color));
-  if (loc.perChannel.length) lines.push(fmtGroups(channelName, loc.perChannel, g.threshold, color));
-  if (loc.border) lines.push(`border (first/last rows and columns): ${fmtStats(loc.border)}${loc.interior ? `; interior: ${fmtStats(loc.interior)}` : ''}`);
+  if (loc.perSample.length) lines.push(wrapped(fmtGroups(sampleName, loc.perSample, g.threshold, color), width));
+  if (loc.perChannel.length) lines.push(wrapped(fmtGroups(channelName, loc.perChannel, g.threshold, color), width));
+  if (loc.border) lines.push(wrapped(`border (first/last rows and columns): ${fmtStats(loc.border)}${loc.interior ? `; interior: ${fmtStats(loc.interior)}` : ''}`, width));
   if (loc.aligned) {
-    lines.push(`after aligning by the shift (${loc.aligned.shift.join(', ')}): the border band it leaves: ${fmtStats(loc.aligned.border)}; the rest: ${fmtStats(loc.aligned.interior)}`);
+    lines.push(wrapped(`after aligning by the shift (${loc.aligned.shift.join(', ')}): the border band it leaves: ${fmtStats(loc.aligned.border)}; the rest: ${fmtStats(loc.aligned.interior)}`, width));
   }
   if (loc.heatmap) {
     const h = loc.heatmap;
     lines.push(`|error| over the last two axes at (${h.n}, ${h.c}):`);
-    lines.push(...renderHeatmap(h.values, color));
+    lines.push(...renderHeatmap(h.values, color, width));
     if (h.aligned) {
       lines.push(`the same after aligning by the shift (${loc.aligned?.shift.join(', ')}):`);
-      lines.push(...renderHeatmap(h.aligned, color));
+      lines.push(...renderHeatmap(h.aligned, color, width));
     }
   }
-  if (loc.hint) lines.push(c.yellow(`hint: ${loc.hint.message}`));
+  if (loc.hint) lines.push(c.yellow(wrapped(`hint: ${loc.hint.message}`, width)));
   return lines.join('\n') + '\n';
 }
 
 /** `--h-sweep`: the error of every gradient at each h, the best h marked. */
-export function renderSweep(rows: ImplGradientRow[], color: boolean): string {
+export function renderSweep(rows: ImplGradientRow[], color: boolean, width = DEFAULT_WIDTH): string {
   const swept = rows.filter((g) => g.sweep);
   if (!swept.length) return '';
   const c = painter(color);
   const hs = swept[0].sweep!.hs;
-  const t = makeTable(['h', ...swept.map((g) => `${g.impl} ${g.name}`)], color);
+  // One column per gradient: those that do not fit are dropped (the best-h line names them all).
+  const t = new FittedTable([{ head: 'h' }, ...swept.map((g, k) => ({ head: `${g.impl} ${g.name}`, short: g.name, drop: k + 1 }))], color, width);
   for (let k = 0; k < hs.length; k++) {
     t.push([fmtNum(hs[k]), ...swept.map((g) => {
       const s = g.sweep!;
@@ -188,74 +345,107 @@ export function renderSweep(rows: ImplGradientRow[], color: boolean): string {
       return s.hs[k] === s.bestH ? c.green(`${v} *`) : v;
     })]);
   }
-  const lines = [`relative error over h (truncation error falls with h, rounding error grows as h shrinks; * = best):`, t.toString()];
-  lines.push(`best h: ${swept.map((g) => `${g.impl} ${g.name} ${fmtNum(g.sweep!.bestH)} (${fmtErr(g.sweep!.bestRelError)})`).join(', ')}`);
+  const lines = [wrapped(`relative error over h (truncation error falls with h, rounding error grows as h shrinks; * = best):`, width), t.toString()];
+  lines.push(wrapped(`best h: ${swept.map((g) => `${g.impl} ${g.name} ${fmtNum(g.sweep!.bestH)} (${fmtErr(g.sweep!.bestRelError)})`).join(', ')}`, width));
   return lines.join('\n') + '\n';
 }
 
 /** What follows the gradient table of a layer report: notes, where failures are, the h sweep. */
-export function renderCheckDetails(r: LayerCheckReport, color: boolean): string {
+export function renderCheckDetails(r: LayerCheckReport, color: boolean, width = DEFAULT_WIDTH): string {
   const parts: string[] = [];
-  for (const n of r.notes ?? []) parts.push(`note: ${n}\n`);
-  for (const g of r.gradients) if (!g.pass && g.localization) parts.push(renderLocalization(g, color));
-  parts.push(renderSweep(r.gradients, color));
+  for (const n of r.notes ?? []) parts.push(`${wrapped(`note: ${n}`, width)}\n`);
+  for (const g of r.gradients) if (!g.pass && g.localization) parts.push(renderLocalization(g, color, width));
+  parts.push(renderSweep(r.gradients, color, width));
   return parts.join('');
 }
 
 /**
- * `cnn-check suite`: one row per check (gradients passed or failed, the worst relative error
- * against its threshold, the time), then where each failing check went wrong, and a closing line.
+ * `cnn-check suite`: one row per check (gradients or fixture arrays passed or failed, the worst
+ * relative error against its threshold, the time), then where each failing check went wrong,
+ * the checks not run, and a closing line.
  */
-export function renderSuiteReport(r: SuiteReport, color: boolean): string {
+export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAULT_WIDTH): string {
   const c = painter(color);
-  const lines: string[] = [`${c.bold('cnn-check suite')}  ${r.source === 'default' ? 'the built-in default suite' : r.source}: ${r.checks.length} check${r.checks.length === 1 ? '' : 's'}`];
-  const t = makeTable(['#', 'check', 'gradients', 'worst rel error', 'threshold', 'time', 'status'], color, ['right', 'left', 'left', 'left', 'right', 'right', 'left']);
+  const what = r.source === 'default' ? 'the built-in default suite' : r.source;
+  const shard = r.shard ? `, shard ${r.shard.index}/${r.shard.count} (${r.checks.length + r.notRun.length} of ${r.total})` : '';
+  const lines: string[] = [wrapped(`${c.bold('cnn-check suite')}  ${what}: ${plural(r.checks.length + r.notRun.length, 'check')}${shard}`, width)];
+  const t = new FittedTable([
+    { head: '#', align: 'right' }, { head: 'check', flex: true, min: 10 }, { head: 'gradients', short: 'grads', drop: 2 },
+    { head: 'worst rel error', short: 'worst', flex: true, min: 8, drop: 3 }, { head: 'threshold', short: 'thresh', align: 'right', drop: 4 },
+    { head: 'time', align: 'right', drop: 1 }, { head: 'status' },
+  ], color, width);
   for (const k of r.checks) {
-    const grads = k.failed ? c.red(`${k.failed} of ${k.gradients} fail`) : `${k.gradients} pass`;
-    const worst = k.worst ? `${fmtErr(k.worst.relError)} (${k.worst.impl} ${k.worst.name})` : '-';
-    const problems = k.report.problems.length ? ` (${k.report.problems.length} problem${k.report.problems.length === 1 ? '' : 's'})` : '';
+    const noun = k.kind === 'fixture' ? 'arrays' : '';
+    const grads = k.error !== undefined ? c.red('invalid') : k.failed ? c.red(`${k.failed} of ${k.gradients} fail`) : `${k.gradients}${noun ? ` ${noun}` : ''} pass`;
+    const worst = k.worst ? `${fmtErr(k.worst.relError)} (${k.kind === 'fixture' ? k.worst.name : `${k.worst.impl} ${k.worst.name}`})` : '-';
+    const problems = k.report?.problems.length ? ` (${plural(k.report.problems.length, 'problem')})` : '';
     t.push([String(k.index + 1), k.name, grads, worst, k.worst ? fmtErr(k.worst.threshold) : '-', `${k.seconds.toFixed(2)} s`, (k.pass ? c.green('pass') : c.red('FAIL')) + problems]);
   }
   lines.push(t.toString());
   for (const k of r.checks) {
     if (k.pass) continue;
-    lines.push(c.red(`FAIL ${k.index + 1}. ${k.name}`));
-    for (const p of k.report.problems) lines.push(`  problem: ${p}`);
-    for (const g of k.report.gradients) {
+    lines.push(c.red(wrapped(`FAIL ${k.index + 1}. ${k.name}`, width)));
+    if (k.error !== undefined) lines.push(wrapped(`  ${k.error}`, width));
+    for (const a of k.fixture?.arrays ?? []) {
+      if (!a.pass) lines.push(wrapped(`  ${a.name}: ${arrayFailure('fixture', a)}`, width));
+    }
+    for (const p of k.report?.problems ?? []) lines.push(wrapped(`  problem: ${p}`, width));
+    for (const g of k.report?.gradients ?? []) {
       if (g.pass) continue;
       const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : indexText(g.worst.index);
-      lines.push(`  ${g.impl} ${g.name}: ${g.message ? `${g.message}; ` : ''}rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)} at ${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`);
-      if (g.localization?.hint) lines.push(`    ${c.yellow(`hint: ${g.localization.hint.message}`)}`);
+      lines.push(wrapped(`  ${g.impl} ${g.name}: ${g.message ? `${g.message}; ` : ''}rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)} at ${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`, width));
+      if (g.localization?.hint) lines.push(`    ${c.yellow(wrapText(`hint: ${g.localization.hint.message}`, width - 4, '    '))}`);
     }
   }
-  lines.push(
+  if (r.notRun.length) {
+    lines.push(c.red(wrapped(`NOT RUN (--max-time): ${r.notRun.map((k) => `${k.index + 1}. ${k.name}`).join(', ')}`, width)));
+  }
+  const ran = r.checks.length;
+  const layer = r.checks.filter((k) => k.kind !== 'fixture');
+  const grads = layer.reduce((n, k) => n + k.gradients, 0);
+  const badGrads = layer.reduce((n, k) => n + k.failed, 0);
+  const fixtures = r.checks.filter((k) => k.kind === 'fixture');
+  const arrays = fixtures.reduce((n, k) => n + k.gradients, 0);
+  const badArrays = fixtures.reduce((n, k) => n + k.failed, 0);
+  const arraysText = fixtures.length ? (r.pass ? `, ${arrays} fixture arrays match the reference` : `, ${badArrays} of ${arrays} fixture arrays differ`) : '';
+  const invalidText = r.invalid ? `, ${r.invalid} fixture${r.invalid === 1 ? '' : 's'} invalid` : '';
+  lines.push(wrapped(
     r.pass
-      ? c.green(`PASS: ${r.checks.length} checks, ${r.gradients} gradient checks within threshold (${r.seconds.toFixed(1)} s)`)
-      : c.red(`FAIL: ${r.failedChecks} of ${r.checks.length} checks failed, ${r.failedGradients} of ${r.gradients} gradient checks (${r.seconds.toFixed(1)} s)`),
-  );
+      ? c.green(`PASS: ${plural(ran, 'check')}, ${grads} gradient checks within threshold${arraysText} (${r.seconds.toFixed(1)} s)`)
+      : c.red(`FAIL: ${r.failedChecks} of ${ran} checks failed, ${badGrads} of ${grads} gradient checks${arraysText}${invalidText}${r.notRun.length ? `, ${r.notRun.length} not run` : ''} (${r.seconds.toFixed(1)} s)`),
+    width,
+  ));
   return lines.join('\n') + '\n';
 }
 
-/** `cnn-check list`: every layer with its inputs, params and defaults. */
-export function renderLayerList(layers: readonly LayerSpec[], color: boolean): string {
-  const t = makeTable(['layer', 'summary', 'inputs (default shape)', 'params (default)'], color);
+/**
+ * `cnn-check list`: every layer as a block (its command and summary, then its inputs with their
+ * default shapes and its params with defaults and domains), wrapped to `width`.
+ */
+export function renderLayerList(layers: readonly LayerSpec[], color: boolean, width = DEFAULT_WIDTH): string {
+  const c = painter(color);
+  const blocks: string[] = [];
   for (const l of layers) {
-    const inputs = l.inputs
-      .map((i) => (isSettable(i) ? `${i.name} ${(i.shape as number[]).join(',')}` : i.name))
-      .join('\n');
-    const params = l.params.length ? l.params.map((p) => `--${p.flag} ${typeof p.default === 'number' ? fmtNum(p.default) : p.default} (${describeDomain(p)})`).join('\n') : '-';
-    t.push([kebabName(l.name), l.summary, inputs, params]);
+    const inputs = l.inputs.map((i) => (isSettable(i) ? `${i.name} ${(i.shape as number[]).join(',')}` : i.name)).join('  ');
+    const params = l.params.length
+      ? l.params.map((p) => `--${p.flag} ${typeof p.default === 'number' ? fmtNum(p.default) : p.default} (${describeDomain(p)})`).join('; ')
+      : '-';
+    blocks.push([
+      wrapText(`${c.bold(kebabName(l.name))}  ${l.summary}`, width, '    '),
+      wrapText(`  inputs: ${inputs}`, width, '          '),
+      wrapText(`  params: ${params}`, width, '          '),
+    ].join('\n'));
   }
-  return t.toString() + '\n';
+  return blocks.join('\n') + '\n';
 }
 
 /** `compare`: one table per fixture and a closing line. */
-export function renderCompareReports(reports: FixtureReport[], color: boolean): string {
+export function renderCompareReports(reports: FixtureReport[], color: boolean, width = DEFAULT_WIDTH): string {
   const c = painter(color);
   const lines: string[] = [];
   for (const r of reports) {
-    lines.push(`${c.bold(r.path)}  ${r.layer}  ${paramsText(r.params)}`);
-    const t = makeTable(['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'], color);
+    lines.push(wrapped(`${c.bold(r.path)}  ${r.layer}  ${paramsText(r.params)}`, width));
+    const t = new FittedTable(arrayColumns('fixture'), color, width);
     for (const a of r.arrays) {
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
     }
@@ -281,15 +471,18 @@ export interface InspectRow {
 }
 
 /** `inspect`: a table of members. */
-export function renderInspect(path: string, rows: InspectRow[], color: boolean): string {
-  const t = makeTable(['member', 'dtype', 'shape', 'order', 'min', 'max', 'mean', 'NaN'], color);
+export function renderInspect(path: string, rows: InspectRow[], color: boolean, width = DEFAULT_WIDTH): string {
+  const t = new FittedTable([
+    { head: 'member', flex: true, min: 8 }, { head: 'dtype' }, { head: 'shape', flex: true, min: 6 }, { head: 'order', drop: 2 },
+    { head: 'min', align: 'right', drop: 3 }, { head: 'max', align: 'right', drop: 3 }, { head: 'mean', align: 'right', drop: 4 }, { head: 'NaN', align: 'right', drop: 1 },
+  ], color, width);
   const num = (v: number | null | undefined) => (v === null || v === undefined ? '-' : fmtVal(v));
   const strings: string[] = [];
   for (const r of rows) {
-    if (r.value !== undefined) strings.push(`${r.name} (${r.dtype}): ${r.value}`);
+    if (r.value !== undefined) strings.push(wrapped(`${r.name} (${r.dtype}): ${r.value}`, width));
     else t.push([r.name, r.dtype, formatShape(r.shape), r.order, num(r.min), num(r.max), num(r.mean), String(r.nanCount ?? 0)]);
   }
-  return [painter(color).bold(path), ...strings, ...(t.length ? [t.toString()] : [])].join('\n') + '\n';
+  return [wrapped(painter(color).bold(path), width), ...strings, ...(t.length ? [t.toString()] : [])].join('\n') + '\n';
 }
 
 /**
@@ -297,19 +490,22 @@ export function renderInspect(path: string, rows: InspectRow[], color: boolean):
  * where the layer counts flops, and the fast/naive speedup; rows measured at a smaller batch
  * and scaled say so. With a baseline, a second table of current/baseline median ratios.
  */
-export function renderBenchReport(report: BenchReport, color: boolean, comparison?: BaselineComparison): string {
+export function renderBenchReport(report: BenchReport, color: boolean, comparison?: BaselineComparison, width = DEFAULT_WIDTH): string {
   const c = painter(color);
   const lines: string[] = [];
   const m = report.machine;
-  lines.push(`${c.bold('cnn-check bench')}  ${m.cpu}, ${m.cores} cores, node ${m.node}, GEMM ${m.gemm}`);
+  lines.push(wrapped(`${c.bold('cnn-check bench')}  ${m.cpu}, ${m.cores} cores, node ${m.node}, GEMM ${m.gemm}`, width));
   const runs = report.results[0]?.forwardMs.samples;
-  if (runs !== undefined) lines.push(`times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`);
+  if (runs !== undefined) lines.push(wrapped(`times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`, width));
   const caseLabel = (r: BenchResult) => `${r.layer}\n${shapesText(r.shapes, ' ')}${Object.keys(r.params).length ? `\n${paramsText(r.params)}` : ''}`;
   const timing = (s: BenchResult['forwardMs']) => `${fmtMs(s.median)} [${fmtMs(s.min)}-${fmtMs(s.max)}]`;
   const estimated = report.results.some((r) => r.estimatedFrom);
-  const head = ['layer / case', 'impl', 'dtype', 'threads', 'forward ms', 'backward ms', 'GFLOP/s fwd / bwd', 'speedup'];
-  if (estimated) head.push('note');
-  const t = makeTable(head, color, ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'left']);
+  const t = new FittedTable([
+    { head: 'layer / case', short: 'case', flex: true, min: 10 }, { head: 'impl' }, { head: 'dtype', drop: 3 }, { head: 'threads', short: 'thr', align: 'right', drop: 4 },
+    { head: 'forward ms', short: 'fwd ms', align: 'right', flex: true, min: 6 }, { head: 'backward ms', short: 'bwd ms', align: 'right', flex: true, min: 6 },
+    { head: 'GFLOP/s fwd / bwd', short: 'GFLOP/s', align: 'right', drop: 2 }, { head: 'speedup', align: 'right', drop: 1 },
+    ...(estimated ? [{ head: 'note', flex: true, drop: 5 } as ColumnSpec] : []),
+  ], color, width);
   let previous = '';
   for (const r of report.results) {
     const label = caseLabel(r);
@@ -331,12 +527,14 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
     previous = label;
   }
   lines.push(t.toString());
-  if (estimated) lines.push('estimated rows: the naive run would exceed --naive-budget, so it was timed on a smaller batch and scaled linearly');
-  for (const n of report.notes) lines.push(`note: ${n}`);
+  if (estimated) lines.push(wrapped('estimated rows: the naive run would exceed --naive-budget, so it was timed on a smaller batch and scaled linearly', width));
+  for (const n of report.notes) lines.push(wrapped(`note: ${n}`, width));
   if (comparison) {
-    const b = makeTable(['layer / case', 'impl', 'dtype', 'threads', 'pass', 'baseline ms', 'current ms', 'ratio', 'status'], color, [
-      'left', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'left',
-    ]);
+    const b = new FittedTable([
+      { head: 'layer / case', short: 'case', flex: true, min: 10 }, { head: 'impl' }, { head: 'dtype', drop: 3 }, { head: 'threads', short: 'thr', align: 'right', drop: 4 },
+      { head: 'pass' }, { head: 'baseline ms', short: 'base ms', align: 'right', drop: 2 }, { head: 'current ms', short: 'now ms', align: 'right', drop: 1 },
+      { head: 'ratio', align: 'right' }, { head: 'status' },
+    ], color, width);
     for (const row of comparison.rows) {
       b.push([
         `${row.layer} ${shapesText(row.shapes, ' ')}`,
@@ -344,9 +542,9 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
         `${row.ratio.toFixed(2)}x`, row.ok ? c.green('ok') : c.red('SLOWER'),
       ]);
     }
-    lines.push(`baseline ${comparison.file} (allowed slowdown ${comparison.maxSlowdown}x):`);
+    lines.push(wrapped(`baseline ${comparison.file} (allowed slowdown ${comparison.maxSlowdown}x):`, width));
     if (comparison.rows.length) lines.push(b.toString());
-    if (comparison.unmatched) lines.push(`note: ${comparison.unmatched} result(s) have no baseline entry (same layer, impl, dtype, threads, shapes and params)`);
+    if (comparison.unmatched) lines.push(wrapped(`note: ${comparison.unmatched} result(s) have no baseline entry (same layer, impl, dtype, threads, shapes and params)`, width));
     const slower = comparison.rows.filter((r) => !r.ok).length;
     lines.push(
       comparison.ok

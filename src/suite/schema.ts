@@ -9,19 +9,23 @@
  * ]
  * ```
  *
- * Fields of an entry: `layer` (required), `name` (a label, unique in the suite; default built
+ * A layer entry has `layer` (required), `name` (a label, unique in the suite; default built
  * from the settings), `params` (`{cs231n name: value}`), `shapes` (`{input: [dims]}` for the
  * inputs the layer lets you set), and every check setting of settings/schema.ts by its key
  * (`checkMode`, `samples`, `dtype`, `seed`, `impl`, ...), with the layer command's default
- * except `repeat`, which is 0: a suite reports check times, not a timing table. Paths (`impl`,
- * `inputs`, `input`) are relative to the suite file.
+ * except `repeat`, which is 0: a suite reports check times, not a timing table.
+ *
+ * A fixture entry has `fixture`: a `.npz`, a fixture directory or a glob of them
+ * (`"fixtures/*.npz"`, one check per match), compared with the reference as `compare` does;
+ * it may also have `name`, `maxError` and `maxBytes`. Paths (`impl`, `inputs`, `input`,
+ * `fixture`) are relative to the suite file.
  *
  * Validation is strict and complete before anything runs: an unknown field, a value of the
  * wrong type or domain, a param the layer does not have or shapes the layer refuses is a
  * FormatError whose one line names the file, the entry and the field:
  * `suite.json[2] (conv): params.stride: expected an integer >= 1, got 0`.
  */
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import { CnnCheckError, FileError, FormatError } from '../errors.js';
 import { getLayer, LAYERS } from '../layers/registry.js';
@@ -29,26 +33,60 @@ import { implNames, type LayerSpec } from '../layers/types.js';
 import { shown } from '../settings/domain.js';
 import { defaultSettings, parseSettings, settingList, type CheckSettings, type SettingSpec } from '../settings/schema.js';
 import { buildCheckRequest, type CheckRequest } from '../request/request.js';
+import { estimateCheckSeconds, estimateFixtureSeconds } from './cost.js';
+import { expandGlob, isGlob } from './glob.js';
 import { fmtNum } from '../text/numbers.js';
 
-/** One entry of a suite file, as written (see the module comment for the fields). */
-export type SuiteEntry = { name?: string; layer: string; params?: Record<string, number | string>; shapes?: Record<string, number[]> } & Partial<CheckSettings>;
+/** One layer entry of a suite file, as written (see the module comment for the fields). */
+export type LayerEntry = { name?: string; layer: string; params?: Record<string, number | string>; shapes?: Record<string, number[]> } & Partial<CheckSettings>;
+/** One fixture entry of a suite file, as written. */
+export interface FixtureEntry {
+  name?: string;
+  fixture: string;
+  maxError?: number;
+  maxBytes?: number;
+}
+export type SuiteEntry = LayerEntry | FixtureEntry;
 
-/** A validated entry: its position, its name and the request it runs. */
-export interface SuiteCheck {
-  /** Position in the suite, 0-based. */
+/** What every check of a suite has: its place, its name and its estimated cost. */
+interface SuiteCheckBase {
+  /** Position among the suite's checks (a glob entry makes several), 0-based. */
   index: number;
+  /** Position of the entry it came from in the file, 0-based. */
+  entry: number;
   name: string;
+  /** Estimated seconds (cost.ts): for the total shown first, shard balancing and --max-time. */
+  estimate: number;
+}
+
+/** A validated layer entry: the request it runs. */
+export interface LayerSuiteCheck extends SuiteCheckBase {
+  kind: 'layer';
   request: CheckRequest;
 }
+
+/** A fixture to compare with the reference. */
+export interface FixtureSuiteCheck extends SuiteCheckBase {
+  kind: 'fixture';
+  /** The absolute path. */
+  path: string;
+  /** The path as reports show it: relative to the suite file's directory. */
+  shown: string;
+  maxError?: number;
+  maxBytes?: number;
+}
+
+export type SuiteCheck = LayerSuiteCheck | FixtureSuiteCheck;
 
 /** The settings a suite entry may carry. */
 export function suiteSettings(): SettingSpec<unknown>[] {
   return settingList().filter((s) => s.suite);
 }
 
-/** The fields an entry may have. */
+/** The fields a layer entry may have. */
 export const SUITE_FIELDS: readonly string[] = ['name', 'layer', 'params', 'shapes', ...suiteSettings().map((s) => s.key)];
+/** The fields a fixture entry may have. */
+export const FIXTURE_FIELDS: readonly string[] = ['name', 'fixture', 'maxError', 'maxBytes'];
 
 /** Largest suite file read, in bytes: a list of checks is a few KiB; more is not a suite. */
 export const MAX_SUITE_BYTES = 16 * 1024 * 1024;
@@ -87,21 +125,65 @@ export function parseSuite(text: string, source: string, baseDir = process.cwd()
 export function resolveSuite(doc: unknown, source: string, baseDir = process.cwd()): SuiteCheck[] {
   if (!Array.isArray(doc)) throw new FormatError(`${source}: expected a JSON array of checks, got ${doc === null ? 'null' : shown(doc)}`);
   if (doc.length === 0) throw new FormatError(`${source}: expected at least one check, got an empty array`);
-  const checks = doc.map((entry, i) => resolveEntry(entry, `${source}[${i}]`, i, baseDir));
+  const checks: SuiteCheck[] = [];
+  doc.forEach((entry, i) => {
+    const where = `${source}[${i}]`;
+    const made = isObject(entry) && entry.fixture !== undefined ? resolveFixtureEntry(entry, where, i, baseDir) : [resolveEntry(entry, where, i, baseDir)];
+    for (const c of made) checks.push({ ...c, index: checks.length });
+  });
   const seen = new Map<string, number>();
   for (const c of checks) {
     const prev = seen.get(c.name);
     if (prev !== undefined) {
-      throw new FormatError(`${source}[${c.index}] (${c.request.spec.name}): name: '${c.name}' is also the name of entry ${prev}: expected a unique name (set "name")`);
+      const what = c.kind === 'layer' ? c.request.spec.name : 'fixture';
+      throw new FormatError(`${source}[${c.entry}] (${what}): name: '${c.name}' is also the name of entry ${prev}: expected a unique name (set "name")`);
     }
-    seen.set(c.name, c.index);
+    seen.set(c.name, c.entry);
   }
   return checks;
 }
 
-/** Validate one entry. `where` is `file[i]`. */
-export function resolveEntry(entry: unknown, where: string, index: number, baseDir = process.cwd()): SuiteCheck {
-  if (!isObject(entry)) throw new FormatError(`${where}: expected an object such as {"layer": "conv"}, got ${shown(entry)}`);
+/** Validate a fixture entry; a glob gives one check per path it matches. */
+export function resolveFixtureEntry(entry: Record<string, unknown>, where: string, index: number, baseDir = process.cwd()): FixtureSuiteCheck[] {
+  for (const key of Object.keys(entry)) {
+    if (!FIXTURE_FIELDS.includes(key)) throw new FormatError(`${where}: unknown field ${shown(key)} in a fixture entry: expected ${FIXTURE_FIELDS.join(', ')}`);
+  }
+  const pattern = entry.fixture;
+  if (typeof pattern !== 'string' || pattern.trim() === '') throw new FormatError(`${where}: fixture: expected a path or a glob such as "fixtures/*.npz", got ${shown(pattern)}`);
+  const at = `${where} (fixture)`;
+  if (entry.name !== undefined && (typeof entry.name !== 'string' || entry.name.trim() === '' || entry.name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(entry.name))) {
+    throw new FormatError(`${at}: name: expected a one-line label of 1 to ${MAX_NAME_LENGTH} characters, got ${shown(entry.name)}`);
+  }
+  const raw: Record<string, unknown> = { maxError: entry.maxError, maxBytes: entry.maxBytes };
+  let settings: CheckSettings;
+  try {
+    settings = parseSettings(raw, { text: false, suite: true, labelOf: (s) => `${at}: ${s.key}` });
+  } catch (err) {
+    throw err instanceof CnnCheckError && !(err instanceof FormatError) ? new FormatError(err.message) : err;
+  }
+  const paths = expandGlob(pattern, baseDir, `${at}: fixture`);
+  if (paths.length === 0) throw new FormatError(`${at}: fixture: '${pattern}' matches no file: expected at least one .npz or fixture directory`);
+  const several = isGlob(pattern) && paths.length > 1;
+  return paths.map((path) => {
+    const rel = relative(baseDir, path) || path;
+    let bytes = 0;
+    try {
+      bytes = statSync(path).size;
+    } catch {
+      // a missing file is reported when the check runs, as compare reports it
+    }
+    const label = typeof entry.name === 'string' ? (several ? `${entry.name.trim()} ${rel}` : entry.name.trim()) : `fixture ${rel}`;
+    return {
+      kind: 'fixture' as const, index, entry: index, name: label, path, shown: rel, estimate: estimateFixtureSeconds(bytes),
+      ...(settings.maxError !== undefined ? { maxError: settings.maxError } : {}),
+      ...(settings.maxBytes !== undefined ? { maxBytes: settings.maxBytes } : {}),
+    };
+  });
+}
+
+/** Validate one layer entry. `where` is `file[i]`. */
+export function resolveEntry(entry: unknown, where: string, index: number, baseDir = process.cwd()): LayerSuiteCheck {
+  if (!isObject(entry)) throw new FormatError(`${where}: expected an object such as {"layer": "conv"} or {"fixture": "fixtures/*.npz"}, got ${shown(entry)}`);
   for (const key of Object.keys(entry)) {
     if (!SUITE_FIELDS.includes(key)) throw new FormatError(`${where}: unknown field ${shown(key)}: expected ${SUITE_FIELDS.join(', ')}`);
   }
@@ -150,7 +232,7 @@ export function resolveEntry(entry: unknown, where: string, index: number, baseD
     params: `${at}: params`,
   }, baseDir));
   const name = typeof entry.name === 'string' ? entry.name.trim() : checkName(request);
-  return { index, name, request };
+  return { kind: 'layer', index, entry: index, name, request, estimate: estimateCheckSeconds(request) };
 }
 
 /** How a setting that differs from its suite default shows in a check's name. */
@@ -184,6 +266,9 @@ export function checkName(r: CheckRequest): string {
 
 /** A validated check written back as an entry (what `suite --print` shows): the layer, its params, and the settings that differ from the defaults. */
 export function entryOf(c: SuiteCheck): SuiteEntry {
+  if (c.kind === 'fixture') {
+    return { name: c.name, fixture: c.shown, ...(c.maxError !== undefined ? { maxError: c.maxError } : {}), ...(c.maxBytes !== undefined ? { maxBytes: c.maxBytes } : {}) };
+  }
   const r = c.request;
   const e: Record<string, unknown> = { name: c.name, layer: r.spec.name };
   if (r.spec.params.length) e.params = { ...r.params };

@@ -52,7 +52,8 @@ describe('reading reports', () => {
     expect(() => readBenchReport(file('bad.json', JSON.stringify({ results: [result('naive', 1, 1), bad] })))).toThrow(
       /results\[1\]\.forwardMs\.median: expected a positive number of milliseconds/,
     );
-    expect(() => readBenchReport(file('impl.json', JSON.stringify({ results: [{ ...result('fast', 1, 1), impl: 'quick' }] })))).toThrow(FormatError);
+    expect(() => readBenchReport(file('impl.json', JSON.stringify({ results: [{ ...result('fast', 1, 1), impl: 42 }] })))).toThrow(/results\[0\]\.impl: expected an implementation name such as "fast", got 42/);
+    expect(readBenchReport(file('user.json', JSON.stringify({ results: [{ ...result('fast', 1, 1), impl: 'user' }] })))[0].impl).toBe('user');
     expect(() => readBenchReport(file('zero.json', JSON.stringify({ results: [result('fast', 0, 1)] })))).toThrow(FormatError);
   });
 });

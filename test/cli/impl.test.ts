@@ -36,7 +36,7 @@ describe('--impl: the example module', () => {
     for (const g of ['dx', 'dw', 'db']) expect(r.stdout).toMatch(new RegExp(`│ user +│ ${g} .*│ pass`));
     expect(r.stdout).toContain(`user (${example}) against the reference (naive, float64), same inputs and dout:`);
     for (const a of ['out', 'dx', 'dw', 'db']) expect(r.stdout).toMatch(new RegExp(`│ ${a} +│ float64 │ 0 +│ 0 +│ .*│ 1\\.00e-6 +│ pass`));
-    expect(r.stdout).toMatch(/│ user +│ [\d.]+ +│ [\d.]+ +│/);
+    expect(r.stdout).toMatch(/│ user +│ +[\d.]+ +│ +[\d.]+ +│/);
     expect(r.stdout).toMatch(/PASS: 9 gradient checks within threshold, 4 arrays match the reference/);
   }, WORKER_TEST_MS);
 

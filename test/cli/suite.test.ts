@@ -46,7 +46,8 @@ describe('cnn-check suite (the built-in suite)', () => {
 
   it('passes every check and prints one JSON document', () => {
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(''); // stderr is not a terminal: no progress
+    // stderr is not a terminal: the estimate, no progress.
+    expect(r.stderr).toMatch(/^cnn-check suite: 52 checks, estimated [\d.]+ s\n$/);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ source: 'default', pass: true, failedChecks: 0, failedGradients: 0 });
     expect(doc.checks.map((c: { name: string }) => c.name)).toEqual(expected.map((c) => c.name));
@@ -95,7 +96,7 @@ describe('cnn-check suite FILE', () => {
     const file = suiteFile('small.json', [{ layer: 'conv', params: { stride: 2 } }, { name: 'relu in float32', layer: 'relu', dtype: 'float32' }]);
     const r = await run(['suite', file]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toMatch(/^cnn-check suite: 2 checks, estimated [\d.]+ s\n$/);
     expect(r.stdout).toContain(`cnn-check suite  ${file}: 2 checks`);
     expect(r.stdout).toMatch(/│ # │ check +│ gradients │ worst rel error +│ threshold │ +time │ status │/);
     expect(r.stdout).toMatch(/│ 1 │ conv stride=2 +│ 6 pass +│ \d\.\d\de-\d+ \((naive|fast) d[xwb]\) +│ +1\.00e-7 │ +\d+\.\d\d s │ pass +│/);
@@ -276,15 +277,23 @@ describe('suite progress', () => {
     expect(out).toBe('');
     t = 1500;
     line.update(p);
-    expect(out).toBe(`\r[${'█'.repeat(10)}${'░'.repeat(10)}] 3/4 conv stride=2  fast dw: sampled 40/128  1.5 s\u001b[K`);
+    expect(out).toBe(`\r[${'█'.repeat(10)}${'░'.repeat(10)}] 3/4 1.5 s  conv stride=2  fast dw: sampled 40/128\u001b[K`);
     line.done();
     expect(out.endsWith('\r\u001b[K')).toBe(true);
   });
 
-  it('a long check name is cut so that the line never wraps', () => {
-    const s = renderSuiteProgress({ index: 1, total: 2, name: 'x'.repeat(300) }, 2000);
-    expect(s.length).toBeLessThanOrEqual(110);
-    expect(s.endsWith('…  2.0 s')).toBe(true);
+  it('a long check name is cut to the terminal width so that the line never wraps', () => {
+    for (const columns of [60, 80, 120]) {
+      let out = '';
+      let t = 0;
+      const line = createProgressLine<SuiteProgress>({ write: (s: string) => (out += s), isTTY: true, columns }, false, { now: () => t, render: renderSuiteProgress });
+      t = 2000;
+      line.update({ index: 1, total: 2, name: 'x'.repeat(300) });
+      const drawn = out.replace(/^\r/, '').replace(/\u001b\[K$/, '');
+      expect([...drawn].length).toBe(columns - 1);
+      expect(drawn.startsWith(`[${'░'.repeat(20)}] 1/2 2.0 s  xxx`)).toBe(true);
+      expect(drawn.endsWith('x…')).toBe(true);
+    }
   });
 
   it('renderBar', () => {

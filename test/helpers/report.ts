@@ -15,8 +15,9 @@ export function runOf(checks: ReportedCheck[], opts: { name?: string; title?: st
 
 import type { SuiteCheck } from '../../src/suite/schema.js';
 
-/** A suite check seen flat, as the suite file wrote it: name, spec, params, shapes and every setting. */
+/** A layer suite check seen flat, as the suite file wrote it: name, spec, params, shapes and every setting. */
 export function flatCheck(c: SuiteCheck) {
+  if (c.kind !== 'layer') throw new Error(`${c.name}: a fixture check, not a layer check`);
   const r = c.request;
   return { index: c.index, name: c.name, spec: r.spec, params: r.params, shapes: r.shapes, givenShapes: r.givenShapes, ...r.settings };
 }

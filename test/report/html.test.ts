@@ -15,7 +15,7 @@ import { conv, convBackwardNaive } from '../../src/layers/conv.js';
 import type { LayerSpec } from '../../src/layers/types.js';
 import { zeros, type Tensor } from '../../src/tensor/tensor.js';
 import { checkLayer, type LayerCheckReport } from '../../src/gradcheck/check-layer.js';
-import { parseSuite, type SuiteCheck } from '../../src/suite/schema.js';
+import { parseSuite, type LayerSuiteCheck } from '../../src/suite/schema.js';
 import { runSuite } from '../../src/suite/run.js';
 import { loadMembers } from '../../src/fixtures/load.js';
 import { parseFixture } from '../../src/fixtures/contract.js';
@@ -232,20 +232,21 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
 
   // A suite with a failing check, a compare of the committed good fixtures and a small benchmark: every section.
   const checks = parseSuite(JSON.stringify([{ layer: 'relu' }, { layer: 'maxpool', repeat: 2 }, { name: 'conv, dx cropped without the pad offset', layer: 'conv', shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] }, impls: ['naive'], repeat: 2 }]), 'suite.json');
-  checks[2] = { ...checks[2], request: { ...checks[2].request, spec: cropWithoutOffset } } as SuiteCheck;
+  const third = checks[2] as LayerSuiteCheck;
+  checks[2] = { ...third, request: { ...third.request, spec: cropWithoutOffset } };
   const suite = runSuite(checks, 'suite.json');
   const fixturesDir = new URL('../../fixtures/good/', import.meta.url).pathname;
   const fixtures = ['conv_s2_p1.npz', 'maxpool_2x2_s2.npz'].map((f) => compareFixture(parseFixture(join(fixturesDir, f), loadMembers(join(fixturesDir, f)))));
   const bench = runBench([{ layer: getLayer('relu'), shapes: { x: [2, 3, 4] }, params: {} }], { dtypes: ['float64'], impls: ['naive', 'fast'], threads: 1, warmup: 0, repeat: 2, naiveBudgetSec: Infinity });
   const page: RunReport = {
     title: 'cnn-check report under test', runName: 'test', pass: false, meta: ['generated in a test'],
-    checks: { title: 'checks', items: suite.checks.map((c) => ({ name: c.name, report: c.report, seconds: c.seconds })), summary: true },
+    checks: { title: 'checks', items: suite.checks.map((c) => ({ name: c.name, report: c.report!, seconds: c.seconds })), summary: true },
     fixtures: { title: 'fixtures', items: fixtures, invalid: [{ path: 'bad.npz', pass: false, error: 'bad.npz: not a zip archive' }] },
     bench: { title: 'benchmark', report: bench },
   };
   const file = join(dir, 'report.html');
   writeFileSync(file, renderHtmlReport(page));
-  const loc = suite.checks[2].report.gradients.find((g) => g.name === 'dx')!.localization!;
+  const loc = suite.checks[2].report!.gradients.find((g) => g.name === 'dx')!.localization!;
 
   it('the fixtures of this test are what it expects', () => {
     expect(suite.checks.map((c) => c.pass)).toEqual([true, true, false]);
@@ -270,7 +271,7 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
     expect(count(dom, '<svg class="chart errors"')).toBe(3 + 2);
     // Bars: 3 checks; timing of maxpool (naive, fast) and the conv (naive), forward and backward; one per
     // gradient row (relu 2, maxpool 2, conv 3) and per fixture array; relu's bench rows forward and backward.
-    expect(suite.checks.map((c) => c.report.gradients.length)).toEqual([2, 2, 3]);
+    expect(suite.checks.map((c) => c.report!.gradients.length)).toEqual([2, 2, 3]);
     expect(fixtures.map((f) => f.arrays.length)).toEqual([4, 2]);
     expect(count(dom, /<rect class="bar[ "]/)).toBe(3 + (2 * 2 + 2) + (2 + 2 + 3) + (4 + 2) + 2 * 2);
     // The failing conv: its heatmap and the aligned one, 8 x 8 cells each, all evaluated.

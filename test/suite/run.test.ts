@@ -7,7 +7,7 @@ import { conv, convBackwardNaive } from '../../src/layers/conv.js';
 import type { LayerSpec } from '../../src/layers/types.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { linspaceInput, makeRng } from '../../src/fixtures/inputs.js';
-import { parseSuite, type SuiteCheck } from '../../src/suite/schema.js';
+import { parseSuite, type LayerSuiteCheck } from '../../src/suite/schema.js';
 import { runCheck, runSuite, worstGradient, type SuiteProgress } from '../../src/suite/run.js';
 
 /** conv whose naive backward returns dx with the wrong sign. */
@@ -25,7 +25,7 @@ const signFlipped: LayerSpec = {
   },
 };
 
-const suite = (doc: unknown) => parseSuite(JSON.stringify(doc), 'suite.json');
+const suite = (doc: unknown) => parseSuite(JSON.stringify(doc), 'suite.json') as LayerSuiteCheck[];
 
 /** A clock that advances 250 ms each time it is read. */
 function steppingClock(): () => number {
@@ -51,21 +51,21 @@ describe('runSuite', () => {
     expect(r.checks.map((c) => c.seconds)).toEqual([0.25, 0.25, 0.25]);
     // The same numbers as the layer command: checkLayer with the same settings.
     const direct = checkLayer(conv, { params: { stride: 2, pad: 1 }, seed: 5, repeat: 0 });
-    expect(r.checks[0].report.gradients).toEqual(direct.gradients);
-    expect(r.checks[0].report.timing).toEqual([]);
-    expect(r.checks[2].report.gradients.map((g) => g.impl)).toEqual(['fast', 'fast', 'fast']);
+    expect(r.checks[0].report!.gradients).toEqual(direct.gradients);
+    expect(r.checks[0].report!.timing).toEqual([]);
+    expect(r.checks[2].report!.gradients.map((g) => g.impl)).toEqual(['fast', 'fast', 'fast']);
   });
 
   it('a failing check fails the suite, with the worst gradient named', () => {
     const checks = suite([{ layer: 'conv' }, { layer: 'conv', name: 'broken conv', impls: ['naive'] }]);
-    checks[1] = { ...checks[1], request: { ...checks[1].request, spec: signFlipped } } as SuiteCheck;
+    checks[1] = { ...checks[1], request: { ...checks[1].request, spec: signFlipped } };
     const r = runSuite(checks, 'suite.json');
     expect(r).toMatchObject({ pass: false, failedChecks: 1, failedGradients: 1, gradients: 9 });
     const bad = r.checks[1];
     expect(bad).toMatchObject({ name: 'broken conv', pass: false, gradients: 3, failed: 1 });
     expect(bad.worst).toMatchObject({ impl: 'naive', name: 'dx', threshold: 1e-7 });
     expect(bad.worst!.relError).toBe(1); // analytic = -numeric everywhere: |a - n| / (|a| + |n|) = 1
-    expect(bad.report.gradients[0].localization?.hint?.kind).toBe('sign');
+    expect(bad.report!.gradients[0].localization?.hint?.kind).toBe('sign');
   });
 
   it('reports progress: each check as it starts, then its gradients', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileError, FormatError } from '../../src/errors.js';
-import { checkName, entryOf, parseSuite, readSuiteFile, resolveSuite } from '../../src/suite/schema.js';
+import { checkName, entryOf, parseSuite, readSuiteFile, resolveSuite, type LayerSuiteCheck } from '../../src/suite/schema.js';
 import { flatCheck } from '../helpers/report.js';
 
 const parse = (doc: unknown) => parseSuite(JSON.stringify(doc), 'suite.json').map(flatCheck);
@@ -16,7 +16,7 @@ const parse = (doc: unknown) => parseSuite(JSON.stringify(doc), 'suite.json').ma
 const INVALID: [string, unknown, RegExp][] = [
   ['not an array', { layer: 'conv' }, /^suite\.json: expected a JSON array of checks, got an object$/],
   ['empty', [], /^suite\.json: expected at least one check, got an empty array$/],
-  ['entry not an object', [{ layer: 'conv' }, 'conv'], /^suite\.json\[1\]: expected an object such as \{"layer": "conv"\}, got 'conv'$/],
+  ['entry not an object', [{ layer: 'conv' }, 'conv'], /^suite\.json\[1\]: expected an object such as \{"layer": "conv"\} or \{"fixture": "fixtures\/\*\.npz"\}, got 'conv'$/],
   ['unknown field', [{ layer: 'conv', stride: 2 }], /^suite\.json\[0\]: unknown field 'stride': expected name, layer, params, shapes, seed, .*checkMode, .*timeout$/],
   ['missing layer', [{ params: {} }], /^suite\.json\[0\]: layer: expected one of conv, maxpool, .*, got nothing$/],
   ['unknown layer', [{ layer: 'dilated_conv' }], /^suite\.json\[0\]: layer: unknown layer 'dilated_conv': expected one of conv, /],
@@ -115,7 +115,7 @@ describe('suite schema: valid suites', () => {
     const checks = raw.map(flatCheck);
     const again = resolveSuite(JSON.parse(JSON.stringify(raw.map(entryOf))), 'again');
     expect(again.map(flatCheck).map((c) => [c.name, c.params, c.shapes, c.dtype, c.seed, c.impls])).toEqual(checks.map((c) => [c.name, c.params, c.shapes, c.dtype, c.seed, c.impls]));
-    expect(checkName(again[1].request)).toBe('relu naive');
+    expect(checkName((again[1] as LayerSuiteCheck).request)).toBe('relu naive');
   });
 });
 

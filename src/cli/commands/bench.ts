@@ -18,7 +18,11 @@ import { renderJson } from '../../report/json.js';
 import { renderBenchReport } from '../../report/terminal.js';
 import { addOutputOptions, flagValue, optionKey, requireWith } from '../options.js';
 import { checkOutputPaths, emitRun } from '../outputs.js';
-import { wantColor, type CliIO } from '../io.js';
+import { ModuleSet } from '../../impls/registry.js';
+import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
+import { resolve } from 'node:path';
+import { cut } from '../progress.js';
+import { moduleLog, terminalWidth, wantColor, type CliIO } from '../io.js';
 
 /** Defaults of the bench flags. */
 export const BENCH_DEFAULTS = { warmup: 1, repeat: 5, naiveBudgetSec: 10, maxSlowdown: 1.5 } as const;
@@ -124,6 +128,8 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
   cmd
     .option('--dtype <dtype>', 'float32, float64 or both (default float64)')
     .option('--impls <list>', "the layers' implementations to time, comma-separated: naive,fast (default all)")
+    .option('--impl <path>', 'also time your own implementation (a JS/TS module) beside them; --save/--baseline apply to it too')
+    .option('--timeout <seconds>', `seconds each call of --impl may take (default ${DEFAULT_IMPL_TIMEOUT_SECONDS})`)
     .option('--threads <n>', `threads for fast passes (default ${defaultThreads()}, the machine's cores; 1 = no workers)`)
     .option('--warmup <n>', `untimed runs before timing (default ${BENCH_DEFAULTS.warmup})`)
     .option('--repeat <n>', `timed runs (default ${BENCH_DEFAULTS.repeat})`)
@@ -135,9 +141,10 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     .option('--max-slowdown <f>', `allowed current/baseline ratio of a median (default ${BENCH_DEFAULTS.maxSlowdown})`);
   addOutputOptions(cmd, { formats: ['report'] });
   cmd.action((names: string[], o: Record<string, unknown>) => {
-    const layers = names.length ? [...new Set(names.map((n) => getLayer(n)))] : [...LAYERS];
+    requireWith(o, 'timeout', 'impl', 'applies to --impl only; add --impl <path>');
+    const timeout = (flagValue(o, 'timeout', { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }) as number | undefined) ?? DEFAULT_IMPL_TIMEOUT_SECONDS;
+    const implArg = o.impl === undefined ? undefined : String(o.impl);
     const dtypes = parseDtypes(o.dtype);
-    const impls = parseImpls(o.impls, layers);
     const threads = (flagValue(o, 'threads', { kind: 'int', min: 1, max: MAX_THREADS }) as number | undefined) ?? defaultThreads();
     const warmup = (flagValue(o, 'warmup', { kind: 'int', min: 0, max: 1000 }) as number | undefined) ?? BENCH_DEFAULTS.warmup;
     const repeat = (flagValue(o, 'repeat', { kind: 'int', min: 1, max: 10000 }) as number | undefined) ?? BENCH_DEFAULTS.repeat;
@@ -146,18 +153,35 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     requireWith(o, 'max-slowdown', 'baseline', 'only meaningful with --baseline FILE');
     requireWith(o, 'force', 'save', 'only meaningful with --save FILE');
     const maxSlowdown = (flagValue(o, 'max-slowdown', { kind: 'float', min: 0, minExclusive: true }) as number | undefined) ?? BENCH_DEFAULTS.maxSlowdown;
-    const cases = casesFromOptions(layers, o);
     // Fail fast, before a long run: a --save target that exists, a baseline that does not parse.
     if (o.save !== undefined) refuseOverwrite(String(o.save), o.force === true);
     checkOutputPaths(o);
     const baseline = o.baseline !== undefined ? readBenchReport(String(o.baseline)) : undefined;
 
+    const modules = new ModuleSet();
     const tty = io.stderr.isTTY === true;
-    const report = runBench(cases, {
-      dtypes, impls, threads, warmup, repeat, naiveBudgetSec, seed,
-      onProgress: tty ? (p) => io.stderr.write(`\r\x1b[K${progressLine(p)}`) : undefined,
-    });
-    if (tty) io.stderr.write('\r\x1b[K');
+    let report;
+    try {
+      const openOpts = { timeout, label: `--impl ${implArg}`, log: (line: string) => moduleLog(io)(String(implArg).replace(/^.*[\\/]/, ''), line) };
+      let named = names;
+      if (implArg !== undefined && !names.length) {
+        // Without layer arguments, the layer the module says it implements.
+        const declared = modules.module(resolve(implArg), openOpts).layers?.();
+        if (!declared) throw new UsageError(`--impl ${implArg}: name the layer it implements: cnn-check bench <layer> --impl ${implArg} (or export const layer = '<layer>' from it)`);
+        named = declared;
+      }
+      const layers = named.length ? [...new Set(named.map((n) => getLayer(n)))] : [...LAYERS];
+      const impls = parseImpls(o.impls, layers);
+      const cases = casesFromOptions(layers, o);
+      report = runBench(cases, {
+        dtypes, impls, threads, warmup, repeat, naiveBudgetSec, seed,
+        ...(implArg !== undefined ? { external: (layer: LayerSpec) => modules.implementations(resolve(implArg), layer, openOpts) } : {}),
+        onProgress: tty ? (p) => io.stderr.write(`\r\x1b[K${cut(progressLine(p), terminalWidth(io, io.stderr) - 1)}`) : undefined,
+      });
+    } finally {
+      modules.closeAll();
+      if (tty) io.stderr.write('\r\x1b[K');
+    }
 
     let comparison: BaselineComparison | undefined;
     if (baseline) comparison = compareToBaseline(report.results, baseline, maxSlowdown, String(o.baseline));
@@ -166,7 +190,7 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     emitRun(io, o, {
       title: 'cnn-check bench', runName: 'cnn-check bench', pass: comparison ? comparison.ok : null, meta: [generatedLine()],
       bench: { title: 'benchmark', report, comparison },
-    }, { doc, text: () => renderBenchReport(report, wantColor(io, { color: o.color as boolean | undefined }), comparison) });
+    }, { doc, text: () => renderBenchReport(report, wantColor(io, { color: o.color as boolean | undefined }), comparison, terminalWidth(io)) });
     exit.code = comparison && !comparison.ok ? 1 : 0;
   });
 }

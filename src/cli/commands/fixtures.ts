@@ -17,7 +17,7 @@ import { renderJson } from '../../report/json.js';
 import type { InvalidFixture } from '../../report/model.js';
 import { renderCompareReports, renderInspect, type InspectRow } from '../../report/terminal.js';
 import { randn } from '../../tensor/rng.js';
-import { wantColor, type CliIO } from '../io.js';
+import { terminalWidth, wantColor, type CliIO } from '../io.js';
 import { addLayerOptions, addOutputOptions, addSettingOptions, HELP_GROUPS, layerRawCase, settingsFromOptions } from '../options.js';
 import { checkOutputPaths, emitRun } from '../outputs.js';
 
@@ -27,7 +27,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     .description('recompute fixtures saved from Python with the reference and compare every expected array')
     .argument('<path...>', 'fixtures: .npz files or directories of .npy files with meta');
   addSettingOptions(compare, (x) => x.key === 'maxError' || x.key === 'maxBytes');
-  addOutputOptions(compare, { formats: ['report'] });
+  addOutputOptions(compare);
   compare.action((paths: string[], o: Record<string, unknown>) => {
     const settings = settingsFromOptions(o);
     checkOutputPaths(o);
@@ -48,7 +48,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     emitRun(io, o, {
       title: 'cnn-check compare', runName: 'cnn-check compare', pass, meta: [generatedLine()],
       fixtures: { title: 'fixtures against the reference', items: valid, invalid: reports.filter((r): r is InvalidFixture => 'error' in r) },
-    }, { doc: { pass, fixtures: reports }, text: () => (valid.length ? renderCompareReports(valid, wantColor(io, o)) : '') });
+    }, { doc: { pass, fixtures: reports }, text: () => (valid.length ? renderCompareReports(valid, wantColor(io, o), terminalWidth(io)) : '') });
     exit.code = invalid ? 2 : pass ? 0 : 1;
   });
 
@@ -109,7 +109,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
         });
       }
       if (o.json) io.stdout.write(renderJson({ path, members: rows }));
-      else io.stdout.write(renderInspect(path, rows, wantColor(io, o)));
+      else io.stdout.write(renderInspect(path, rows, wantColor(io, o), terminalWidth(io)));
       exit.code = 0;
     });
 }

@@ -13,7 +13,7 @@ import { renderLayerReport } from '../../report/terminal.js';
 import { addLayerOptions, addOutputOptions, addSettingOptions, layerRawCase, settingsFromOptions } from '../options.js';
 import { checkOutputPaths, emitRun } from '../outputs.js';
 import { createProgressLine } from '../progress.js';
-import { moduleLog, wantColor, type CliIO } from '../io.js';
+import { moduleLog, terminalWidth, wantColor, type CliIO } from '../io.js';
 
 /** Run one layer command: parse, check, write the outputs; the exit code (0 pass, 1 a check failed). */
 export function runLayerCommand(spec: LayerSpec, o: Record<string, unknown>, io: CliIO): number {
@@ -22,7 +22,7 @@ export function runLayerCommand(spec: LayerSpec, o: Record<string, unknown>, io:
   checkOutputPaths(o);
   const color = { color: o.color as boolean | undefined, json: o.json === true };
   // Progress goes to stderr, only for a terminal, and only once a check has run for a second.
-  const progress = io.stderr.isTTY ? createProgressLine(io.stderr, wantColor({ ...io, stdout: io.stderr }, color)) : undefined;
+  const progress = io.stderr.isTTY ? createProgressLine(io.stderr, wantColor({ ...io, stdout: io.stderr }, color), { width: terminalWidth(io, io.stderr) }) : undefined;
   const started = performance.now();
   let report;
   try {
@@ -34,7 +34,7 @@ export function runLayerCommand(spec: LayerSpec, o: Record<string, unknown>, io:
   emitRun(io, o, {
     title: `cnn-check ${name}`, runName: `cnn-check ${kebabName(spec.name)}`, pass: report.pass, meta: [generatedLine()],
     checks: { title: 'gradient check', items: [{ name, report, seconds: (performance.now() - started) / 1000 }], summary: false },
-  }, { doc: report, text: () => renderLayerReport(report, wantColor(io, color)) });
+  }, { doc: report, text: () => renderLayerReport(report, wantColor(io, color), terminalWidth(io)) });
   return report.pass ? 0 : 1;
 }
 

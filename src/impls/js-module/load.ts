@@ -15,7 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileError, FormatError, UsageError } from '../../errors.js';
+import { FileError, FormatError, ImplMissingError, UsageError } from '../../errors.js';
+import { canonicalLayerName } from '../../layers/registry.js';
 import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
 import type { ForwardResult, Gradients, LayerImpl } from '../../layers/types.js';
 import { formatShape, size, type Tensor } from '../../tensor/tensor.js';
@@ -55,6 +56,8 @@ export interface UserImplOptions {
 export interface UserImpl {
   /** The file's base name without its extension: `conv-impl`. */
   name: string;
+  /** The layer the module says it implements (`export const layer = 'conv'`), when it says. */
+  layer?: string;
   /** The absolute path of the module. */
   path: string;
   impl: LayerImpl;
@@ -199,6 +202,7 @@ export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl
   };
   return {
     name: basename(abs, extname(abs)),
+    ...(mod.layer !== undefined ? { layer: mod.layer } : {}),
     path: abs,
     impl,
     lastCallMs: () => lastMs,
@@ -216,15 +220,19 @@ export const jsModuleKind: ImplKind = {
     return {
       path: user.path,
       kind: 'js',
-      implementationsFor(_spec, select) {
+      implementationsFor(spec, select) {
         if (select) {
           throw new UsageError(`${opts.label}: a JavaScript module exports forward and backward; drop ':${select.forward},${select.backward}'`);
+        }
+        if (user.layer !== undefined && canonicalLayerName(user.layer) !== spec.name) {
+          throw new ImplMissingError(`${opts.label}: the module implements ${user.layer} (its export layer), not ${spec.name}`);
         }
         return [{
           name: USER_IMPL_NAME, kind: 'js', impl: user.impl, source: path, external: true,
           lastCallMs: user.lastCallMs, ownsError: (err) => err instanceof UserImplError,
         }];
       },
+      layers: () => (user.layer === undefined ? undefined : [canonicalLayerName(user.layer)]),
       close: user.close,
     };
   },

@@ -47,6 +47,8 @@ export interface LoadedModule {
   forward: string;
   backward: string;
   exports: string[];
+  /** The layer the module says it implements (`export const layer = 'conv'`), when it says. */
+  layer?: string;
 }
 
 /** A forward result as it crosses the threads: the cache stays in the worker, under `cache`. */

@@ -152,7 +152,8 @@ function findExports(mod: Record<string, unknown>): LoadedModule {
   }
   const names = Object.keys(mod).filter((k) => k !== 'default');
   if (!named && typeof def === 'object' && def !== null) names.push(...Object.keys(def).map((k) => `default.${k}`));
-  return { forward: typeof source.forward, backward: typeof source.backward, exports: names };
+  const layer = typeof source.layer === 'string' ? source.layer : undefined;
+  return { forward: typeof source.forward, backward: typeof source.backward, exports: names, ...(layer !== undefined ? { layer } : {}) };
 }
 
 type TsImport = (specifier: string, parentURL: string) => Promise<unknown>;
