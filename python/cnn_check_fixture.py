@@ -6,14 +6,15 @@ gradient ``dout``, and whatever results you want cnn-check to verify:
 
 - ``meta``: JSON ``{"layer": "<name>", "params": {...}}`` stored as a 0-d string.
 - layer names: conv, maxpool, batchnorm, layernorm, spatial_batchnorm,
-  spatial_groupnorm, relu, affine, conv_relu_pool.
+  spatial_groupnorm, relu, affine, conv_relu_pool, dropout, svm_loss, softmax_loss.
 - params: conv ``stride``, ``pad``; maxpool ``pool_height``, ``pool_width``,
   ``stride``; batchnorm and spatial_batchnorm ``mode`` ("train" or "test"),
   ``eps``, ``momentum``; layernorm ``eps``; spatial_groupnorm ``G``, ``eps``;
   relu and affine none; conv_relu_pool ``stride``, ``pad``, ``pool_height``,
-  ``pool_width``, ``pool_stride``.
+  ``pool_width``, ``pool_stride``; dropout ``p`` (keep probability), ``mode``,
+  ``seed``; svm_loss and softmax_loss none.
 - inputs: ``x``, ``w``, ``b``, ``gamma``, ``beta``, ``running_mean``,
-  ``running_var`` (the ones the layer takes).
+  ``running_var``, ``y`` (integer labels of the losses; the ones the layer takes).
 - upstream gradient: ``dout`` (needed when any gradient is given).
 - results, any subset: ``out``, ``dx``, ``dw``, ``db``, ``dgamma``, ``dbeta``,
   ``running_mean_after``, ``running_var_after``.
@@ -59,10 +60,13 @@ LAYERS = {
     "relu": (),
     "affine": (),
     "conv_relu_pool": ("stride", "pad", "pool_height", "pool_width", "pool_stride"),
+    "dropout": ("p", "mode", "seed"),
+    "svm_loss": (),
+    "softmax_loss": (),
 }
 
 ARRAY_NAMES = (
-    "x", "w", "b", "gamma", "beta", "running_mean", "running_var",
+    "x", "w", "b", "gamma", "beta", "running_mean", "running_var", "y",
     "dout",
     "out", "dx", "dw", "db", "dgamma", "dbeta", "running_mean_after", "running_var_after",
 )

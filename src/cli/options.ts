@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { isSettable, paramSpellings } from '../layers/params.js';
-import type { LayerSpec } from '../layers/types.js';
+import type { LayerSpec, ParamSpec } from '../layers/types.js';
 import type { RawCase } from '../request/request.js';
 import { describeDomain, parseValue, type Domain } from '../settings/domain.js';
 import { describeSetting, parseSettings, settingList, type CheckSettings, type SettingGroup, type SettingSpec } from '../settings/schema.js';
@@ -69,14 +69,22 @@ export function settingsFromOptions(o: Record<string, unknown>): CheckSettings {
   return parseSettings(raw, { text: true, labelOf: (s) => `--${s.flag}` });
 }
 
+/** Flags of the commands themselves, which a param's other spellings must not take (dropout's `seed` is `--dropout-seed`). */
+const RESERVED_FLAGS = new Set(['json', 'color', 'junit', 'report', 'annotations', 'help', 'version', 'out', 'force', 'compress']);
+
+/** The flags a param is given with: its flag, then other spellings that can be flags (`--G` for `--groups`; not cs231n names with `_`, nor other flags). */
+export function paramFlags(p: ParamSpec): string[] {
+  const taken = new Set([...RESERVED_FLAGS, ...settingList().map((s) => s.flag)]);
+  return [p.flag, ...paramSpellings(p).filter((k) => k !== p.flag && !k.includes('_') && !taken.has(k))];
+}
+
 /** Add a layer's own flags: one per param (and its aliases), `--<input>-shape` per settable input. */
 export function addLayerOptions(cmd: Command, spec: LayerSpec): Command {
   for (const p of spec.params) {
     const value = p.kind === 'enum' ? '<value>' : '<n>';
     const d = typeof p.default === 'number' ? fmtNum(p.default) : p.default;
     cmd.addOption(new Option(`--${p.flag} ${value}`, `${p.help}: ${describeDomain(p)} (default ${d})`).helpGroup(HELP_GROUPS.layer));
-    // Other spellings that can be flags (`--G` for `--groups`); cs231n names with `_` are not.
-    for (const alias of paramSpellings(p).filter((k) => k !== p.flag && !k.includes('_'))) {
+    for (const alias of paramFlags(p).slice(1)) {
       cmd.addOption(new Option(`--${alias} ${value}`, `the same as --${p.flag} (${p.name} is the name in fixtures and suites)`).helpGroup(HELP_GROUPS.layer));
     }
   }
@@ -92,7 +100,7 @@ export function addLayerOptions(cmd: Command, spec: LayerSpec): Command {
 export function layerRawCase(spec: LayerSpec, o: Record<string, unknown>): RawCase {
   const params: Record<string, unknown> = {};
   for (const p of spec.params) {
-    for (const k of paramSpellings(p)) {
+    for (const k of paramFlags(p)) {
       const v = o[optionKey(k)];
       if (v !== undefined) params[k] = v;
     }

@@ -253,8 +253,9 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
   const inputs: Inputs = {};
   for (const input of spec.inputs) {
     // NOTE: drawn (or loaded) as always, then converted: a float32 check sees the same draws.
-    inputs[input.name] = inDType(opts.inputs?.[input.name] ?? generateInput(input, shapes[input.name], rng), dtype);
+    inputs[input.name] = inDType(opts.inputs?.[input.name] ?? generateInput(input, shapes[input.name], rng, shapes), dtype);
   }
+  spec.checkInputs?.(inputs, params);
   const reference = spec.impls.fast ?? spec.impls.naive;
   if (opts.dout) {
     // A loaded dout must match the output: a mismatch is the user's input error, not a failed check.

@@ -86,3 +86,13 @@ export function poolGeometry(xShape: readonly number[], pool_height: number, poo
     Wout: windowOutputSize(W, pool_width, stride, 0),
   };
 }
+
+/** Throws unless `y` holds N integer class indices in [0, C) (svm_loss, softmax_loss). */
+export function requireLabels(where: string, y: { data: ArrayLike<number>; shape: readonly number[] }, C: number): void {
+  for (let i = 0; i < y.data.length; i++) {
+    const v = y.data[i];
+    if (!Number.isInteger(v) || v < 0 || v >= C) {
+      throw new ShapeError(`${where}: y must hold integer class indices in [0, ${C}), got ${v} at (${i})`);
+    }
+  }
+}

@@ -109,9 +109,14 @@ export function resolveShapes(spec: LayerSpec, given: Shapes, params: Params): S
 }
 
 /** Values for one generated input of `shape`, drawn from `rng` as the input's init says. */
-export function generateInput(input: InputSpec, shape: number[], rng: Rng): Tensor {
+export function generateInput(input: InputSpec, shape: number[], rng: Rng, shapes: Shapes = {}): Tensor {
   const data = new Float64Array(size(shape));
   switch (input.init ?? 'randn') {
+    case 'labels': {
+      const classes = input.classes?.(shapes) ?? 2;
+      for (let i = 0; i < data.length; i++) data[i] = rng.randint(classes);
+      break;
+    }
     case 'randn':
       for (let i = 0; i < data.length; i++) data[i] = rng.randn();
       break;
@@ -130,6 +135,6 @@ export function generateInput(input: InputSpec, shape: number[], rng: Rng): Tens
 /** Generated inputs for every input of `spec` at `shapes`, in declaration order. */
 export function generateInputs(spec: LayerSpec, shapes: Shapes, rng: Rng): Record<string, Tensor> {
   const inputs: Record<string, Tensor> = {};
-  for (const input of spec.inputs) inputs[input.name] = generateInput(input, shapes[input.name], rng);
+  for (const input of spec.inputs) inputs[input.name] = generateInput(input, shapes[input.name], rng, shapes);
   return inputs;
 }

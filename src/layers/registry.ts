@@ -21,10 +21,13 @@ import { layernorm } from './layernorm.js';
 import { spatialBatchnorm } from './spatial-batchnorm.js';
 import { spatialGroupnorm } from './spatial-groupnorm.js';
 import { convReluPool } from './conv-relu-pool.js';
+import { dropout } from './dropout.js';
+import { svmLoss } from './svm-loss.js';
+import { softmaxLoss } from './softmax-loss.js';
 
 /** All registered layers, in the order `cnn-check list` shows them. */
 export const LAYERS: readonly LayerSpec[] = [
-  conv, maxpool, relu, affine, batchnorm, layernorm, spatialBatchnorm, spatialGroupnorm, convReluPool,
+  conv, maxpool, relu, affine, batchnorm, layernorm, spatialBatchnorm, spatialGroupnorm, convReluPool, dropout, svmLoss, softmaxLoss,
 ];
 
 /** `spatial-batchnorm` -> `spatial_batchnorm`. */

@@ -27,8 +27,8 @@ export interface ParamSpec extends Domain {
   default: ParamValue;
 }
 
-/** How generated values of an input are drawn. */
-export type InitKind = 'randn' | 'zeros' | 'ones' | 'positive';
+/** How generated values of an input are drawn (`labels`: integer classes in [0, classes)). */
+export type InitKind = 'randn' | 'zeros' | 'ones' | 'positive' | 'labels';
 
 /** Shapes of a layer's inputs by name. */
 export type Shapes = Record<string, number[]>;
@@ -47,6 +47,8 @@ export interface InputSpec {
   shape: number[] | ((shapes: Shapes, params: Params) => number[]);
   /** How to fill generated values (default `randn`). */
   init?: InitKind;
+  /** For `labels`: the number of classes, from the shapes (svm_loss: x's C). */
+  classes?: (shapes: Shapes) => number;
 }
 
 /** What a forward pass returns. Forward passes are pure: inputs are never modified. */
@@ -114,6 +116,11 @@ export interface LayerSpec<P = Params> {
    * windows. Throws ShapeError / ParamError with a one-line message. Called once at the boundary.
    */
   check(shapes: Shapes, params: P): void;
+  /**
+   * Validate input values where shapes cannot say enough (class labels must be integers in
+   * [0, C)). Throws CnnCheckError with a one-line message. Called once at the boundary.
+   */
+  checkInputs?(inputs: Inputs, params: P): void;
   /** The reference `naive` and any other implementations, by name. */
   impls: LayerImpls<P>;
   tolerance: Tolerances;

@@ -142,6 +142,27 @@ export class NumpyRng implements Rng {
     return this.uniform();
   }
 
+  /**
+   * `np.random.randint(high)`: numpy's legacy bounded draw for a range within 32 bits, masked
+   * rejection (a 32-bit output ANDed with the smallest all-ones mask covering high - 1, drawn
+   * again while above it).
+   */
+  randint(high: number): number {
+    const rng = high - 1;
+    if (rng <= 0) return 0;
+    let mask = rng;
+    mask |= mask >>> 1;
+    mask |= mask >>> 2;
+    mask |= mask >>> 4;
+    mask |= mask >>> 8;
+    mask |= mask >>> 16;
+    mask >>>= 0;
+    for (;;) {
+      const v = (this.nextUint32() & mask) >>> 0;
+      if (v <= rng) return v;
+    }
+  }
+
   /** `np.random.randn()`: numpy's legacy polar Box-Muller Gaussian. */
   randn(): number {
     if (this.hasGauss) {

@@ -12,6 +12,8 @@ export interface Rng {
   uniform(): number;
   /** Standard normal N(0, 1). */
   randn(): number;
+  /** An integer uniform in [0, high), 1 <= high <= 2^32 (class labels). */
+  randint(high: number): number;
 }
 
 function splitmix32(seed: number): () => number {
@@ -61,6 +63,10 @@ export class XoshiroRng implements Rng {
     const hi = this.nextU32() >>> 5; // 27 bits
     const lo = this.nextU32() >>> 6; // 26 bits
     return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  randint(high: number): number {
+    return Math.floor(this.uniform() * high);
   }
 
   randn(): number {

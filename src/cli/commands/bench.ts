@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { LAYERS, getLayer } from '../../layers/registry.js';
 import { implNames, type LayerSpec, type Params, type Shapes } from '../../layers/types.js';
-import { isSettable, paramSpellings, parseShape, resolveParams } from '../../layers/params.js';
+import { isSettable, parseShape, resolveParams } from '../../layers/params.js';
 import { defaultBenchCases, runBench, type BenchCaseSpec, type BenchProgress } from '../../bench/run.js';
 import { compareToBaseline, readBenchReport, refuseOverwrite, saveReport, type BaselineComparison } from '../../bench/baseline.js';
 import { MAX_THREADS, defaultThreads } from '../../kernels/parallel/pool.js';
@@ -16,7 +16,7 @@ import type { DType } from '../../tensor/tensor.js';
 import { generatedLine } from '../../report/format.js';
 import { renderJson } from '../../report/json.js';
 import { renderBenchReport } from '../../report/terminal.js';
-import { addOutputOptions, flagValue, optionKey, requireWith } from '../options.js';
+import { addOutputOptions, flagValue, optionKey, paramFlags, requireWith } from '../options.js';
 import { checkOutputPaths, emitRun } from '../outputs.js';
 import { ModuleSet } from '../../impls/registry.js';
 import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
@@ -49,7 +49,7 @@ function layerFlags(): LayerFlag[] {
     } else flags.set(flag, { flag, layers: [layer], kind, help });
   };
   for (const spec of LAYERS) {
-    for (const p of spec.params) for (const k of paramSpellings(p).filter((x) => x !== p.name || x === p.flag)) add(k, spec.name, 'param', p.help);
+    for (const p of spec.params) for (const k of paramFlags(p)) add(k, spec.name, 'param', p.help);
     for (const input of spec.inputs) if (isSettable(input)) add(`${input.name}-shape`, spec.name, 'shape', `shape of ${input.name}, comma-separated`);
   }
   return [...flags.values()];
@@ -94,7 +94,7 @@ function casesFromOptions(layers: LayerSpec[], o: Record<string, unknown>): Benc
     }
     const raw: Record<string, unknown> = {};
     for (const p of layer.params) {
-      for (const k of paramSpellings(p)) {
+      for (const k of paramFlags(p).filter((f) => !OWN_FLAGS.has(f))) {
         const v = o[optionKey(k)];
         if (v !== undefined) raw[k] = v;
       }

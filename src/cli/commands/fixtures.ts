@@ -72,7 +72,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
       const req = buildCheckRequest(spec, layerRawCase(spec, o), settings, FLAG_LABELS);
       const rng = makeRng(settings.rng, settings.seed);
       const inputs = { ...req.inputs };
-      for (const input of spec.inputs) inputs[input.name] ??= generateInput(input, req.shapes[input.name], rng);
+      for (const input of spec.inputs) inputs[input.name] ??= generateInput(input, req.shapes[input.name], rng, req.shapes);
       const dout = req.dout ?? randn(rng, spec.impls.naive.forward(inputs, req.params).out.shape);
       const members = exportFixture(out, spec, inputs, req.params, dout, { force: o.force === true, compress: o.compress === true });
       if (o.json) io.stdout.write(renderJson({ path: out, layer: spec.name, params: req.params, seed: settings.seed, members }));
