@@ -6,6 +6,7 @@ import { ParamError, UsageError, ShapeError } from '../errors.js';
 import type { Rng } from '../tensor/rng.js';
 import { size, type Tensor } from '../tensor/tensor.js';
 import type { InputSpec, LayerSpec, ParamSpec, ParamValue, Params, Shapes } from './types.js';
+import { clip, showJson } from '../text/escape.js';
 
 /** Human description of a param's domain: "an integer >= 1", "one of train, test". */
 export function describeDomain(p: ParamSpec): string {
@@ -23,7 +24,7 @@ export function describeDomain(p: ParamSpec): string {
  */
 export function parseParam(p: ParamSpec, raw: unknown, label: string): ParamValue {
   const fail = (): never => {
-    throw new ParamError(`${label}: expected ${describeDomain(p)}, got ${typeof raw === 'string' ? `'${raw}'` : JSON.stringify(raw)}`);
+    throw new ParamError(`${label}: expected ${describeDomain(p)}, got ${typeof raw === 'string' ? `'${clip(raw)}'` : showJson(raw)}`);
   };
   if (p.kind === 'enum') {
     if (typeof raw !== 'string' || !(p.choices ?? []).includes(raw)) fail();
@@ -49,7 +50,7 @@ export function resolveParams(spec: LayerSpec, raw: Record<string, unknown>, lab
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) {
       const expected = spec.params.length ? spec.params.map((p) => p.name).join(', ') : 'none';
-      throw new ParamError(`${spec.name}: unknown param '${key}': expected ${expected}`);
+      throw new ParamError(`${spec.name}: unknown param '${clip(key)}': expected ${expected}`);
     }
   }
   const params: Params = {};
@@ -64,10 +65,10 @@ export function parseShape(flag: string, text: string): number[] {
   const parts = text.split(',').map((s) => s.trim());
   const dims = parts.map(Number);
   if (text.trim() === '' || parts.some((s) => !/^[+-]?\d+$/.test(s))) {
-    throw new UsageError(`${flag}: expected a comma-separated list of integers such as 4,3,5,5, got '${text}'`);
+    throw new UsageError(`${flag}: expected a comma-separated list of integers such as 4,3,5,5, got '${clip(text)}'`);
   }
   if (dims.some((d) => d <= 0 || !Number.isSafeInteger(d))) {
-    throw new ShapeError(`${flag}: expected positive dimensions, got '${text}'`);
+    throw new ShapeError(`${flag}: expected positive dimensions, got '${clip(text)}'`);
   }
   return dims;
 }

@@ -13,6 +13,7 @@ import { layernorm } from './layernorm.js';
 import { spatialBatchnorm } from './spatial-batchnorm.js';
 import { spatialGroupnorm } from './spatial-groupnorm.js';
 import { convReluPool } from './conv-relu-pool.js';
+import { clip } from '../text/escape.js';
 
 /** All registered layers, in the order `cnn-check list` shows them. */
 export const LAYERS: readonly LayerSpec[] = [
@@ -34,7 +35,7 @@ export function getLayer(name: string): LayerSpec {
   const key = canonicalLayerName(name);
   const spec = LAYERS.find((l) => l.name === key);
   if (!spec) {
-    throw new UsageError(`unknown layer '${name}': expected one of ${LAYERS.map((l) => l.name).join(', ')}`);
+    throw new UsageError(`unknown layer '${clip(name)}': expected one of ${LAYERS.map((l) => l.name).join(', ')}`);
   }
   return spec;
 }
