@@ -4,6 +4,8 @@
  */
 import type { Command } from 'commander';
 import { isUserError, UsageError } from '../../errors.js';
+import { checkOutputPath } from '../../fs/write.js';
+import { escapeText } from '../../text/escape.js';
 import { loadMembers } from '../../fixtures/load.js';
 import { parseFixture } from '../../fixtures/contract.js';
 import { compareFixture, type FixtureReport } from '../../fixtures/compare.js';
@@ -19,7 +21,7 @@ import { addInputSourceOptions, addLayerOptions, jsonReplacer, layerCaseFromOpti
 import { checkReportOptions, generatedLine, REPORT_OPTION_HELP, writeHtmlOption } from './suite.js';
 
 function maxBytesFlag(o: Record<string, unknown>): number | undefined {
-  return o.maxBytes === undefined ? undefined : parseNumberFlag('max-bytes', o.maxBytes, { integer: true, min: 1, what: 'a positive number of bytes' });
+  return o.maxBytes === undefined ? undefined : parseNumberFlag('max-bytes', o.maxBytes, { integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, what: 'a positive integer number of bytes, at most 2**53-1' });
 }
 
 /** A fixture that could not be read or is invalid, in `compare --json`. */
@@ -52,7 +54,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
           if (!isUserError(err)) throw err;
           invalid++;
           reports.push({ path, pass: false, error: err.message });
-          io.stderr.write(`cnn-check: ${err.message}\n`);
+          io.stderr.write(`cnn-check: ${escapeText(err.message)}\n`);
         }
       }
       const valid = reports.filter((r): r is FixtureReport => !('error' in r));
@@ -85,6 +87,8 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
         const seed = o.seed === undefined ? DEFAULT_SEED : parseNumberFlag('seed', o.seed, { integer: true, min: 0, max: 4294967295, what: 'an integer in [0, 4294967295]' });
         const out = String(o.out);
         if (!out.endsWith('.npz')) throw new UsageError(`--out: expected a path ending in .npz, got '${out}'`);
+        // Before the computation: a taken name or a missing or read-only directory fails now, not after it.
+        checkOutputPath(out, { replace: o.force === true, flag: '--out' });
         const c = layerCaseFromOptions(spec, o, seed);
         spec.check(c.shapes, c.params);
         const inputs = { ...c.inputs };
