@@ -35,8 +35,10 @@
  * FormatError whose one line names the file, the entry and the field:
  * `suite.json[2] (conv): params.stride: expected an integer >= 1, got 0`.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { CnnCheckError, FileError, FormatError } from '../errors.js';
+import { CnnCheckError, FormatError } from '../errors.js';
+import { readTextFile } from '../fs/read.js';
+import { clip, showJson } from '../text/escape.js';
+import { parseUntrustedJson } from '../text/json.js';
 import { getLayer, LAYERS } from '../layers/registry.js';
 import type { ImplName, LayerSpec, ParamSpec, Params, Shapes } from '../layers/types.js';
 import { describeDomain, isSettable, resolveParams, resolveShapes } from '../layers/params.js';
@@ -108,33 +110,22 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** A JSON value shown in a message, shortened. */
 function shown(v: unknown): string {
   // Strings as JSON writes them, between single quotes: control characters escaped, one line.
-  const s = typeof v === 'string' ? `'${JSON.stringify(v).slice(1, -1)}'` : v === undefined ? 'nothing' : JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  // NOTE: showJson, not JSON.stringify: an untrusted value may be huge or nested deep.
+  const s = typeof v === 'string' ? `'${JSON.stringify(v.slice(0, 61)).slice(1, -1)}'` : v === undefined ? 'nothing' : showJson(v, 60);
+  return clip(s.length > 60 ? `${s.slice(0, 57)}...` : s);
 }
 
 /** Read and validate a suite file. Throws FileError (unreadable) or FormatError (invalid). */
 export function readSuiteFile(path: string): SuiteCheck[] {
-  let text: string;
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new FileError(`${path}: is a directory: expected a JSON suite file`);
-    if (st.size > MAX_SUITE_BYTES) throw new FileError(`${path}: ${st.size} bytes: expected a suite file of at most ${MAX_SUITE_BYTES} bytes`);
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (err instanceof CnnCheckError) throw err;
-    throw new FileError(`${path}: cannot read the suite: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextFile(path, { label: path, expected: 'a JSON suite file', cannotRead: 'the suite', maxBytes: MAX_SUITE_BYTES });
   return parseSuite(text, path);
 }
 
 /** Parse and validate the text of a suite file; `source` names it in messages. */
 export function parseSuite(text: string, source: string): SuiteCheck[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new FormatError(`${source}: not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`);
-  }
+  const doc = parseUntrustedJson(text, (reason) => {
+    throw new FormatError(`${source}: not valid JSON: ${reason}`);
+  });
   return resolveSuite(doc, source);
 }
 
@@ -159,7 +150,7 @@ export function resolveEntry(entry: unknown, where: string, index: number): Suit
   if (!isObject(entry)) throw new FormatError(`${where}: expected an object such as {"layer": "conv"}, got ${shown(entry)}`);
   const known = new Set<string>(SUITE_FIELDS);
   for (const key of Object.keys(entry)) {
-    if (!known.has(key)) throw new FormatError(`${where}: unknown field '${key}': expected ${SUITE_FIELDS.join(', ')}`);
+    if (!known.has(key)) throw new FormatError(`${where}: unknown field '${clip(key)}': expected ${SUITE_FIELDS.join(', ')}`);
   }
   if (typeof entry.layer !== 'string') {
     throw new FormatError(`${where}: layer: expected one of ${LAYERS.map((l) => l.name).join(', ')}, got ${shown(entry.layer)}`);
@@ -196,7 +187,7 @@ export function resolveEntry(entry: unknown, where: string, index: number): Suit
   const byName = new Map<string, ParamSpec>(spec.params.map((p) => [p.name, p]));
   for (const [key, v] of Object.entries(rawParams as Record<string, unknown>)) {
     const p = byName.get(key);
-    if (!p) throw new FormatError(`${at}: params: unknown param '${key}': expected ${spec.params.length ? spec.params.map((q) => q.name).join(', ') : `none (${spec.name} has no params)`}`);
+    if (!p) throw new FormatError(`${at}: params: unknown param '${clip(key)}': expected ${spec.params.length ? spec.params.map((q) => q.name).join(', ') : `none (${spec.name} has no params)`}`);
     if (p.kind === 'enum' ? typeof v !== 'string' : typeof v !== 'number') fail(`params.${key}`, describeDomain(p), v);
   }
   let params: Params;
@@ -214,7 +205,7 @@ export function resolveEntry(entry: unknown, where: string, index: number): Suit
   for (const [key, v] of Object.entries(rawShapes as Record<string, unknown>)) {
     if (!settable.includes(key)) {
       const derived = spec.inputs.some((i) => i.name === key) ? ` (${key}'s shape follows from the others)` : '';
-      throw new FormatError(`${at}: shapes: unknown input '${key}'${derived}: expected ${settable.join(', ') || 'none'}`);
+      throw new FormatError(`${at}: shapes: unknown input '${clip(key)}'${derived}: expected ${settable.join(', ') || 'none'}`);
     }
     if (!Array.isArray(v) || v.length === 0 || v.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d <= 0)) {
       fail(`shapes.${key}`, 'a non-empty array of positive integers such as [4, 3, 5, 5]', v);

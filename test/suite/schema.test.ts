@@ -131,6 +131,6 @@ describe('suite files', () => {
   it('a missing file or a directory is a FileError', () => {
     expect(() => readSuiteFile(join(dir, 'nope.json'))).toThrow(FileError);
     expect(() => readSuiteFile(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read the suite: ENOENT$/);
-    expect(() => readSuiteFile(dir)).toThrow(/is a directory: expected a JSON suite file$/);
+    expect(() => readSuiteFile(dir)).toThrow(/: expected a JSON suite file, got a directory$/);
   });
 });
