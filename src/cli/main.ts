@@ -13,6 +13,7 @@ import { registerFixtureCommands } from './commands/fixtures.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerSuiteCommand } from './commands/suite.js';
 import { renderLayerList } from './render.js';
+import { escapeText } from '../text/escape.js';
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, checkFailed: 1, usage: 2, internal: 3 } as const;
@@ -85,7 +86,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
     }
     if (isUserError(err)) {
-      io.stderr.write(`cnn-check: ${err.message}\n`);
+      // Messages quote paths and file contents: escaped, they stay one line and cannot act on the terminal.
+      io.stderr.write(`cnn-check: ${escapeText(err.message)}\n`);
       return EXIT.usage;
     }
     io.stderr.write(`cnn-check: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

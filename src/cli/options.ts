@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.js';
 import { CHECK_MODES, type CheckMode } from '../gradcheck/modes.js';
 import type { DType } from '../tensor/tensor.js';
+import { clip } from '../text/escape.js';
 
 /** The key commander stores `--pool-height` under: `poolHeight`. */
 export function optionKey(flag: string): string {
@@ -24,7 +25,7 @@ export function parseNumberFlag(
     (!opts.integer || Number.isInteger(v)) &&
     (opts.min === undefined || (opts.minExclusive ? v > opts.min : v >= opts.min)) &&
     (opts.max === undefined || v <= opts.max);
-  if (!ok) throw new UsageError(`--${flag}: expected ${opts.what}, got '${String(raw)}'`);
+  if (!ok) throw new UsageError(`--${flag}: expected ${opts.what}, got '${clip(String(raw))}'`);
   return v;
 }
 

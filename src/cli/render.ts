@@ -17,6 +17,8 @@ import type { CheckProgress, ImplGradientRow, ReferenceComparison } from '../gra
 import type { ErrorStats, GroupStats } from '../gradcheck/localize.js';
 import type { OutStream } from './io.js';
 import type { SuiteProgress, SuiteReport } from '../suite/run.js';
+import { escapeText } from '../text/escape.js';
+import { renderBoxTable } from '../text/table.js';
 
 /** A chalk instance that colours only when `color` is true. */
 export function painter(color: boolean): ChalkInstance {
@@ -319,7 +321,7 @@ export function renderSuiteProgress(p: SuiteProgress, elapsedMs: number): string
  */
 export function renderSuiteReport(r: SuiteReport, color: boolean): string {
   const c = painter(color);
-  const lines: string[] = [`${c.bold('cnn-check suite')}  ${r.source === 'default' ? 'the built-in default suite' : r.source}: ${r.checks.length} check${r.checks.length === 1 ? '' : 's'}`];
+  const lines: string[] = [`${c.bold('cnn-check suite')}  ${r.source === 'default' ? 'the built-in default suite' : escapeText(r.source)}: ${r.checks.length} check${r.checks.length === 1 ? '' : 's'}`];
   const t = makeTable(['#', 'check', 'gradients', 'worst rel error', 'threshold', 'time', 'status'], color, ['right', 'left', 'left', 'left', 'right', 'right', 'left']);
   for (const k of r.checks) {
     const grads = k.failed ? c.red(`${k.failed} of ${k.gradients} fail`) : `${k.gradients} pass`;
@@ -365,7 +367,7 @@ export function renderCompareReports(reports: FixtureReport[], color: boolean): 
   const c = painter(color);
   const lines: string[] = [];
   for (const r of reports) {
-    lines.push(`${c.bold(r.path)}  ${r.layer}  ${fmtParams(r.params)}`);
+    lines.push(`${c.bold(escapeText(r.path))}  ${r.layer}  ${fmtParams(r.params)}`);
     const t = makeTable(['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'], color);
     for (const a of r.arrays) {
       const worst = a.message ?? (a.worst ? `(${a.worst.index.join(', ')}): ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '');
@@ -392,16 +394,20 @@ export interface InspectRow {
   value?: string;
 }
 
-/** `inspect`: a table of members. */
+/**
+ * `inspect`: a table of members. Names, dtypes and string values come from the file: escaped.
+ * PERF: renderBoxTable, not cli-table3, whose layout is quadratic in the rows (22 s for 10,000).
+ */
 export function renderInspect(path: string, rows: InspectRow[], color: boolean): string {
-  const t = makeTable(['member', 'dtype', 'shape', 'order', 'min', 'max', 'mean', 'NaN'], color);
+  const head = ['member', 'dtype', 'shape', 'order', 'min', 'max', 'mean', 'NaN'];
   const num = (v: number | null | undefined) => (v === null || v === undefined ? '-' : fmtVal(v));
   const strings: string[] = [];
+  const cells: string[][] = [];
   for (const r of rows) {
-    if (r.value !== undefined) strings.push(`${r.name} (${r.dtype}): ${r.value}`);
-    else t.push([r.name, r.dtype, formatShape(r.shape), r.order, num(r.min), num(r.max), num(r.mean), String(r.nanCount ?? 0)]);
+    if (r.value !== undefined) strings.push(escapeText(`${r.name} (${r.dtype}): ${r.value}`));
+    else cells.push([escapeText(r.name), escapeText(r.dtype), formatShape(r.shape), r.order, num(r.min), num(r.max), num(r.mean), String(r.nanCount ?? 0)]);
   }
-  return [painter(color).bold(path), ...strings, ...(t.length ? [t.toString()] : [])].join('\n') + '\n';
+  return [painter(color).bold(escapeText(path)), ...strings, ...(cells.length ? [renderBoxTable(head, cells, painter(color))] : [])].join('\n') + '\n';
 }
 
 /**
@@ -457,7 +463,7 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
         `${row.ratio.toFixed(2)}x`, row.ok ? c.green('ok') : c.red('SLOWER'),
       ]);
     }
-    lines.push(`baseline ${comparison.file} (allowed slowdown ${comparison.maxSlowdown}x):`);
+    lines.push(`baseline ${escapeText(comparison.file)} (allowed slowdown ${comparison.maxSlowdown}x):`);
     if (comparison.rows.length) lines.push(b.toString());
     if (comparison.unmatched) lines.push(`note: ${comparison.unmatched} result(s) have no baseline entry (same layer, impl, dtype, threads, shapes and params)`);
     const slower = comparison.rows.filter((r) => !r.ok).length;

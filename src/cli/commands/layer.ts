@@ -109,7 +109,7 @@ export function layerCaseFromOptions(spec: LayerSpec, o: Record<string, unknown>
   if (!(INIT_NAMES as readonly string[]).includes(init)) {
     throw new UsageError(`--init: expected ${INIT_NAMES.join(' or ')}, got '${init}'`);
   }
-  const maxBytes = o.maxBytes === undefined ? undefined : parseNumberFlag('max-bytes', o.maxBytes, { integer: true, min: 1, what: 'a positive number of bytes' });
+  const maxBytes = o.maxBytes === undefined ? undefined : parseNumberFlag('max-bytes', o.maxBytes, { integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, what: 'a positive integer number of bytes, at most 2**53-1' });
   const inputFiles = (o.input as string[] | undefined) ?? [];
   const loaded = o.inputs !== undefined || inputFiles.length
     ? loadCase(spec, o.inputs as string | undefined, inputFiles, maxBytes)
