@@ -3,14 +3,15 @@
  * every problem is one FileError line `where: expected X, got Y`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FileError } from '../../src/errors.js';
 import { openRegularFile, readFileBounded, readTextFile, requireRegularFile } from '../../src/fs/read.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnn-check-fs-read-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const at = (name: string) => join(dir, name);
 const target = (label: string) => ({ label, expected: 'a test file' });
 const unix = process.platform !== 'win32';

@@ -4,15 +4,16 @@
  * with a newline injected a `::warning` line into a GitHub Actions log. One helper,
  * `escapeText`, is applied to untrusted strings on every output channel; JSON escapes by itself.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { escapeData, escapeProperty, workflowCommand } from '../../src/report/github.js';
 import { clip, escapeText, excerpt, excerptBytes, MAX_ECHO_CHARS, MAX_EXCERPT_CHARS } from '../../src/text/escape.js';
 import { corpusDir, escapeDescrNpy, escapeNamesNpz } from './corpus.js';
 import { built, cli, refusedLine } from './run.js';
 
 const dir = corpusDir('escape');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const at = (name: string) => join(dir, name);
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;

@@ -7,12 +7,13 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { writeNpy, writeNpyString } from '../../src/npy/index.js';
 import { canMkfifo, corpusDir, fifo, fixtureDir, link, sparseNpy, sparseNpz, sparseZeros } from './corpus.js';
 import { built, cli, refusedLine } from './run.js';
 
 const dir = corpusDir('files');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const at = (name: string) => join(dir, name);
 const hasDevZero = process.platform !== 'win32';
 

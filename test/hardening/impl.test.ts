@@ -3,7 +3,7 @@
  * directly was dropped (only console output reached the user); arrays it returns on a
  * SharedArrayBuffer stayed shared with it, so it could change results after returning them.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getLayer } from '../../src/layers/registry.js';
@@ -15,6 +15,7 @@ import { built, cli } from './run.js';
 
 const WORKER_TEST_MS = 60_000;
 const dir = corpusDir('impl');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const module = (name: string, source: string) => {
   const p = join(dir, name);
   writeFileSync(p, source);

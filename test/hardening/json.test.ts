@@ -7,7 +7,7 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/errors.js';
 import { parseFixture } from '../../src/fixtures/contract.js';
 import { loadMembers } from '../../src/fixtures/load.js';
@@ -19,6 +19,7 @@ import { convMembers, corpusDir, deepArray, fixtureDir, fixtureNpz } from './cor
 import { built, cli, refusedLine } from './run.js';
 
 const dir = corpusDir('json');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const at = (name: string) => join(dir, name);
 const META_PREFIX = '{"layer": "conv", "params": {"stride": ';
 const deepMeta = (depth: number) => `${META_PREFIX}${deepArray(depth)}}}`;

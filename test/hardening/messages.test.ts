@@ -5,13 +5,14 @@
  * line. Each is now one line naming the flag or file, what was expected and (cut short) what
  * was given. And `inspect` of 10,000 members (item 21) takes about as long as `--json`.
  */
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { corpusDir, fixtureNpz, hugeDimensionNpy, manyMembersNpz, sparseNpy } from './corpus.js';
 import { built, cli, refusedLine } from './run.js';
 
 const dir = corpusDir('messages');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const at = (name: string) => join(dir, name);
 
 describe.skipIf(!built)('one line naming the flag, what was expected and what was given', () => {
