@@ -33,7 +33,7 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(s.trimEnd().replace(/\n+/g, ' ') + ' (see cnn-check --help)\n'),
+      outputError: (s, write) => write(escapeText(s.trimEnd().replace(/\n+/g, ' ')) + ' (see cnn-check --help)\n'),
     });
   registerLayerCommands(program, io, exit);
   registerFixtureCommands(program, io, exit);
