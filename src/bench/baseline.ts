@@ -2,8 +2,11 @@
  * Saved benchmark reports and baselines: reading a report back (distrusting its contents),
  * writing one without clobbering, and comparing medians against a baseline.
  */
-import { existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { FileError, FormatError } from '../errors.js';
+import { FormatError } from '../errors.js';
+import { readTextFile } from '../fs/read.js';
+import { checkOutputPath, writeFileAtomic } from '../fs/write.js';
+import { showJson } from '../text/escape.js';
+import { parseUntrustedJson } from '../text/json.js';
 import type { Params, Shapes } from '../layers/types.js';
 import type { DType } from '../tensor/tensor.js';
 import { caseKey, type BenchResult } from './run.js';
@@ -71,20 +74,18 @@ export function compareToBaseline(current: BenchResult[], baseline: BaselineResu
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Largest baseline file read, in bytes. A report of every layer and dtype is tens of KiB; 16 MiB
+ * is far above any honest one, and bounds what a device or a wrong path can make us read.
+ */
+export const MAX_BASELINE_BYTES = 16 * 2 ** 20;
+
 /** Read a report written by `cnn-check bench --json`/`--save`; FileError/FormatError name the file and field. */
 export function readBenchReport(file: string): BaselineResult[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new FileError(`${file}: cannot read the baseline: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new FormatError(`${file}: expected a JSON report from cnn-check bench --json, got text that is not JSON`);
-  }
+  const text = readTextFile(file, { label: file, expected: 'a JSON report from cnn-check bench --json', cannotRead: 'the baseline', maxBytes: MAX_BASELINE_BYTES });
+  const doc = parseUntrustedJson(text, (reason) => {
+    throw new FormatError(`${file}: expected a JSON report from cnn-check bench --json, got text that is not JSON (${reason})`);
+  });
   if (!isObject(doc) || !Array.isArray(doc.results)) {
     throw new FormatError(`${file}: expected an object with a "results" array, got ${Array.isArray(doc) ? 'an array' : typeof doc}`);
   }
@@ -92,9 +93,9 @@ export function readBenchReport(file: string): BaselineResult[] {
 }
 
 function parseResult(r: unknown, where: string): BaselineResult {
-  if (!isObject(r)) throw new FormatError(`${where}: expected an object, got ${JSON.stringify(r)}`);
+  if (!isObject(r)) throw new FormatError(`${where}: expected an object, got ${showJson(r)}`);
   const fail = (field: string, expected: string): never => {
-    throw new FormatError(`${where}.${field}: expected ${expected}, got ${JSON.stringify(r[field.split('.')[0]])}`);
+    throw new FormatError(`${where}.${field}: expected ${expected}, got ${showJson(r[field.split('.')[0]])}`);
   };
   if (typeof r.layer !== 'string') fail('layer', 'a layer name');
   // Any implementation's name: the layers' own (naive, fast) or a user's module (user, ...).
@@ -121,38 +122,18 @@ function parseResult(r: unknown, where: string): BaselineResult {
   };
 }
 
-/** Throws FileError when `file` exists and `force` is not set (checked before a long run). */
+/**
+ * Throws FileError when `file` cannot be written: it exists and `force` is not set, or its
+ * directory is missing or refuses new files (checked before a long run).
+ */
 export function refuseOverwrite(file: string, force: boolean, flag = '--save'): void {
-  if (!force && existsSync(file)) throw new FileError(`${flag}: ${file} exists; pass --force to overwrite it`);
+  checkOutputPath(file, { replace: force, flag });
 }
 
 /**
- * Write `text` to `file` through a temporary file in the same directory and a rename, so a
- * reader never sees half a report. Without `force`, an existing file is never replaced (the
- * final step is a hard link, which fails if the name was taken meanwhile).
+ * Write `text` to `file` atomically (fs/write.ts): a reader never sees half a report, and
+ * without `force` an existing file is never replaced, even one created meanwhile.
  */
 export function saveReport(file: string, text: string, force: boolean, flag = '--save'): void {
-  refuseOverwrite(file, force, flag);
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
-  try {
-    writeFileSync(tmp, text, { flag: 'wx' });
-  } catch (err) {
-    throw new FileError(`${flag}: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    if (force) renameSync(tmp, file);
-    else {
-      linkSync(tmp, file);
-      unlinkSync(tmp);
-    }
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new FileError(`${flag}: ${file} exists; pass --force to overwrite it`);
-    throw new FileError(`${flag}: cannot write ${file}: ${code ?? (err as Error).message}`);
-  }
+  writeFileAtomic(file, text, { replace: force, flag });
 }

@@ -16,6 +16,7 @@ import { registerMergeCommand } from './commands/merge.js';
 import { renderLayerList } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
 import { implNames } from '../layers/types.js';
+import { escapeText } from '../text/escape.js';
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, checkFailed: 1, usage: 2, internal: 3 } as const;
@@ -35,7 +36,7 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(s.trimEnd().replace(/\n+/g, ' ') + ' (see cnn-check --help)\n'),
+      outputError: (s, write) => write(escapeText(s.trimEnd().replace(/\n+/g, ' ')) + ' (see cnn-check --help)\n'),
     });
   registerLayerCommands(program, io, exit);
   registerFixtureCommands(program, io, exit);
@@ -89,7 +90,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
     }
     if (isUserError(err)) {
-      io.stderr.write(`cnn-check: ${err.message}\n`);
+      // Messages quote paths and file contents: escaped, they stay one line and cannot act on the terminal.
+      io.stderr.write(`cnn-check: ${escapeText(err.message)}\n`);
       return EXIT.usage;
     }
     io.stderr.write(`cnn-check: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -5,6 +5,7 @@
  */
 import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
+import { requireRegularFile } from '../fs/read.js';
 import type { LayerSpec } from '../layers/types.js';
 import { jsModuleKind } from './js-module/load.js';
 import type { FunctionSelection, ImplKind, ImplModule, Implementation, OpenOptions } from './types.js';
@@ -34,8 +35,9 @@ export function kindOf(path: string, label: string): ImplKind {
   return kind;
 }
 
-/** Open the module at `path` (one worker or process for the run). */
+/** Open the module at `path` (one worker or process for the run): a regular file of a known kind. */
 export function openModule(path: string, opts: OpenOptions): ImplModule {
+  requireRegularFile(path, { label: opts.label, expected: 'a module file' });
   return kindOf(path, opts.label).open(path, opts);
 }
 

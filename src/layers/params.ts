@@ -77,10 +77,10 @@ export function parseShape(flag: string, text: string): number[] {
 /** Check the dimensions of a shape given as numbers (a suite entry, a library call); returns them. */
 export function checkDims(label: string, dims: readonly unknown[], asGiven: unknown = dims): number[] {
   if (dims.length === 0 || dims.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d <= 0)) {
-    throw new ShapeError(`${label}: expected positive integer dimensions, got ${shown(typeof asGiven === 'string' ? asGiven : JSON.stringify(asGiven))}`);
+    throw new ShapeError(`${label}: expected positive integer dimensions, got ${shown(asGiven)}`);
   }
   if (dims.some((d) => (d as number) > INT_LIMIT)) {
-    throw new ShapeError(`${label}: expected dimensions of at most ${INT_LIMIT}, got ${shown(typeof asGiven === 'string' ? asGiven : JSON.stringify(asGiven))}`);
+    throw new ShapeError(`${label}: expected dimensions of at most ${INT_LIMIT}, got ${shown(asGiven)}`);
   }
   return dims as number[];
 }

@@ -24,6 +24,7 @@ import { convReluPool } from './conv-relu-pool.js';
 import { dropout } from './dropout.js';
 import { svmLoss } from './svm-loss.js';
 import { softmaxLoss } from './softmax-loss.js';
+import { clip } from '../text/escape.js';
 
 /** All registered layers, in the order `cnn-check list` shows them. */
 export const LAYERS: readonly LayerSpec[] = [
@@ -45,7 +46,7 @@ export function getLayer(name: string): LayerSpec {
   const key = canonicalLayerName(name);
   const spec = LAYERS.find((l) => l.name === key);
   if (!spec) {
-    throw new UsageError(`unknown layer '${name}': expected one of ${LAYERS.map((l) => l.name).join(', ')}`);
+    throw new UsageError(`unknown layer '${clip(name)}': expected one of ${LAYERS.map((l) => l.name).join(', ')}`);
   }
   return spec;
 }

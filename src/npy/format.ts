@@ -124,6 +124,15 @@ export const MAX_NESTING = 16;
  */
 export const MAX_NPZ_MEMBERS = 10000;
 
+/**
+ * Largest ZIP central directory read, in bytes. It is read whole before anything else of the
+ * archive, so it is bounded on its own: MAX_NPZ_MEMBERS entries of 46 bytes plus a name of a
+ * few dozen characters and a ZIP64 extra field (numpy writes one for every member) take well
+ * under 2 MiB; 16 MiB leaves room for long names without letting a hostile directory size make
+ * the reader allocate gigabytes.
+ */
+export const MAX_CENTRAL_DIRECTORY_BYTES = 16 * 2 ** 20;
+
 /** Element kinds as reported by the reader. Integers of every width map to `'int'`. */
 export type NpyKind = 'float64' | 'float32' | 'int' | 'bool';
 

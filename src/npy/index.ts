@@ -8,6 +8,7 @@ export {
   MAGIC,
   MAX_HEADER_LEN,
   MAX_NDIM,
+  MAX_CENTRAL_DIRECTORY_BYTES,
   MAX_NESTING,
   MAX_NPZ_MEMBERS,
   NUMERIC_DTYPES,
@@ -19,11 +20,15 @@ export {
   type NpyKind,
 } from './format.js';
 export {
+  bytesSource,
+  MAX_PREAMBLE_LEN,
   parseHeaderLiteral,
   readNpy,
   readNpyHeader,
   readNpyMember,
+  readNpyMemberFrom,
   reprPyValue,
+  type ByteSource,
   type NpyArray,
   type NpyHeader,
   type NpyMember,
@@ -32,4 +37,4 @@ export {
   type ReadNpyOptions,
 } from './read.js';
 export { buildNpyPreamble, npyHeaderDict, writeNpy, writeNpyString } from './write.js';
-export { INFLATE_CHUNK, listNpz, readNpz, writeNpz, type NpzEntry, type ReadNpzOptions, type WriteNpzOptions } from './npz.js';
+export { INFLATE_CHUNK, listNpz, listNpzFrom, maxDeflatedSize, readNpz, readNpzFrom, writeNpz, type NpzEntry, type ReadNpzOptions, type WriteNpzOptions } from './npz.js';

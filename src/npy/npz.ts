@@ -38,10 +38,11 @@
  * given, member-level ones with `name[member.npy]` (or just `member.npy`).
  */
 import { Inflate, zipSync, type Zippable } from 'fflate';
-import { FormatError, UsageError } from '../errors.js';
+import { CnnCheckError, FormatError, UsageError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { DEFAULT_MAX_BYTES, MAX_NPZ_MEMBERS } from './format.js';
-import { readNpyMember, type NpyMember } from './read.js';
+import { clip } from '../text/escape.js';
+import { DEFAULT_MAX_BYTES, MAX_CENTRAL_DIRECTORY_BYTES, MAX_NPZ_MEMBERS } from './format.js';
+import { bytesSource, readNpyMember, type ByteSource, type NpyMember } from './read.js';
 import { writeNpy, writeNpyString } from './write.js';
 
 /**
@@ -116,7 +117,7 @@ function crc32(data: Uint8Array): number {
 function checkMaxBytes(maxBytes: number | undefined): number {
   if (maxBytes === undefined) return DEFAULT_MAX_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
-    throw new UsageError(`maxBytes: expected a non-negative integer, got ${String(maxBytes)}`);
+    throw new UsageError(`maxBytes: expected a non-negative integer, got ${clip(String(maxBytes))}`);
   }
   return maxBytes;
 }
@@ -130,10 +131,12 @@ function u64(dv: DataView, off: number, what: string, fail: (m: string) => never
   return Number(v);
 }
 
-/** A member name fit for a one-line message: control characters written as \\xNN. */
+/** A member name fit for a one-line message: escaped (control characters as \\xNN) and cut. */
 function printable(name: string): string {
-  return name.replace(/[\u0000-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clip(name);
 }
+
+const viewOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 function decodeName(raw: Uint8Array, utf8: boolean): string | undefined {
   if (utf8) {
@@ -151,12 +154,33 @@ function decodeName(raw: Uint8Array, utf8: boolean): string | undefined {
 }
 
 /**
+ * The most compressed bytes a deflated member of `size` bytes may have. Incompressible data
+ * is stored in blocks of at most 64 KiB with 5 bytes of overhead each (zlib's deflateBound
+ * allows about size / 3000 more); a size / 1024 + 1 KiB margin covers every encoder. A member
+ * whose compressed data is larger is lying about one of its sizes, and would otherwise make
+ * the reader stream through a compressed payload of any length.
+ */
+export function maxDeflatedSize(size: number): number {
+  return size + Math.ceil(size / 1024) + 1024;
+}
+
+/**
  * Walks and validates the ZIP structure of an `.npz` and returns its members in
  * central-directory order, WITHOUT inflating anything. Checks: ZIP structure, member
  * names (`*.npy`, unique), methods, encryption, overlap, and the total declared
  * uncompressed size against `maxBytes`. Throws FormatError.
  */
 export function listNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): NpzEntry[] {
+  if (!(bytes instanceof Uint8Array)) throw new FormatError(`${opts.name !== undefined ? `${opts.name}: ` : ''}expected bytes (Uint8Array)`);
+  return listNpzFrom(bytesSource(bytes), opts);
+}
+
+/**
+ * listNpz on a source read by position (a file): the end records, then the central directory
+ * (at most MAX_CENTRAL_DIRECTORY_BYTES), then each member's local header, and nothing else;
+ * so an archive of any size is refused after reading at most those.
+ */
+export function listNpzFrom(src: ByteSource, opts: ReadNpzOptions = {}): NpzEntry[] {
   const maxBytes = checkMaxBytes(opts.maxBytes);
   const p = opts.name !== undefined ? `${opts.name}: ` : '';
   const fail = (msg: string): never => {
@@ -166,48 +190,52 @@ export function listNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): NpzEntry[
   const failMember = (member: string, msg: string): never => {
     throw new FormatError(mp(member) + msg);
   };
-  if (!(bytes instanceof Uint8Array)) fail('expected bytes (Uint8Array)');
-  const len = bytes.length;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const len = src.length;
   const notZip = (why: string): never => {
-    const npy = len >= 6 && bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55;
+    const head = src.read(0, Math.min(len, 3));
+    const npy = len >= 6 && head[0] === 0x93 && head[1] === 0x4e && head[2] === 0x55;
     return fail(`not a zip archive: expected an .npz (zip) file, got ${npy ? 'a .npy file' : why}`);
   };
   if (len < EOCD_LEN) notZip(`${len} bytes`);
 
   // End of central directory: the last EOCD whose comment runs exactly to the end.
+  const tailStart = Math.max(0, len - EOCD_LEN - MAX_COMMENT);
+  const tail = viewOf(src.read(tailStart, len - tailStart));
   let eocd = -1;
-  for (let e = len - EOCD_LEN; e >= 0 && e >= len - EOCD_LEN - MAX_COMMENT; e--) {
-    if (dv.getUint32(e, true) === SIG_EOCD && e + EOCD_LEN + dv.getUint16(e + 20, true) === len) {
+  for (let e = len - EOCD_LEN; e >= tailStart; e--) {
+    const t = e - tailStart;
+    if (tail.getUint32(t, true) === SIG_EOCD && e + EOCD_LEN + tail.getUint16(t + 20, true) === len) {
       eocd = e;
       break;
     }
   }
   if (eocd < 0) notZip('no end-of-central-directory record');
+  const ed = viewOf(src.read(eocd, EOCD_LEN));
 
-  let disk = dv.getUint16(eocd + 4, true);
-  let cdDisk = dv.getUint16(eocd + 6, true);
-  let diskEntries = dv.getUint16(eocd + 8, true);
-  let entries = dv.getUint16(eocd + 10, true);
-  let cdSize = dv.getUint32(eocd + 12, true);
-  let cdOffset = dv.getUint32(eocd + 16, true);
+  let disk = ed.getUint16(4, true);
+  let cdDisk = ed.getUint16(6, true);
+  let diskEntries = ed.getUint16(8, true);
+  let entries = ed.getUint16(10, true);
+  let cdSize = ed.getUint32(12, true);
+  let cdOffset = ed.getUint32(16, true);
   let cdEnd = eocd;
 
-  const hasLocator = eocd >= ZIP64_LOCATOR_LEN && dv.getUint32(eocd - ZIP64_LOCATOR_LEN, true) === SIG_ZIP64_LOCATOR;
-  if (hasLocator) {
-    const loc = eocd - ZIP64_LOCATOR_LEN;
-    if (dv.getUint32(loc + 4, true) !== 0 || dv.getUint32(loc + 16, true) > 1) fail('multi-disk zip archives are not supported');
-    const z = u64(dv, loc + 8, 'ZIP64 end record offset', fail);
+  const loc = eocd - ZIP64_LOCATOR_LEN;
+  const ld = loc >= 0 ? viewOf(src.read(loc, ZIP64_LOCATOR_LEN)) : undefined;
+  if (ld && ld.getUint32(0, true) === SIG_ZIP64_LOCATOR) {
+    if (ld.getUint32(4, true) !== 0 || ld.getUint32(16, true) > 1) fail('multi-disk zip archives are not supported');
+    const z = u64(ld, 8, 'ZIP64 end record offset', fail);
     if (z + ZIP64_EOCD_LEN > loc) fail(`ZIP64 end record: expected at most offset ${loc - ZIP64_EOCD_LEN}, got ${z}`);
-    if (dv.getUint32(z, true) !== SIG_ZIP64_EOCD) fail(`ZIP64 end record: expected its signature at offset ${z}, got ${hex(dv.getUint32(z, true))}`);
-    const recSize = u64(dv, z + 4, 'ZIP64 end record size', fail);
+    const zd = viewOf(src.read(z, ZIP64_EOCD_LEN));
+    if (zd.getUint32(0, true) !== SIG_ZIP64_EOCD) fail(`ZIP64 end record: expected its signature at offset ${z}, got ${hex(zd.getUint32(0, true))}`);
+    const recSize = u64(zd, 4, 'ZIP64 end record size', fail);
     if (z + 12 + recSize !== loc) fail(`ZIP64 end record: expected it to end at the locator (offset ${loc}), got ${z + 12 + recSize}`);
-    disk = dv.getUint32(z + 16, true);
-    cdDisk = dv.getUint32(z + 20, true);
-    diskEntries = u64(dv, z + 24, 'ZIP64 entry count', fail);
-    entries = u64(dv, z + 32, 'ZIP64 entry count', fail);
-    cdSize = u64(dv, z + 40, 'ZIP64 central directory size', fail);
-    cdOffset = u64(dv, z + 48, 'ZIP64 central directory offset', fail);
+    disk = zd.getUint32(16, true);
+    cdDisk = zd.getUint32(20, true);
+    diskEntries = u64(zd, 24, 'ZIP64 entry count', fail);
+    entries = u64(zd, 32, 'ZIP64 entry count', fail);
+    cdSize = u64(zd, 40, 'ZIP64 central directory size', fail);
+    cdOffset = u64(zd, 48, 'ZIP64 central directory offset', fail);
     cdEnd = z;
   } else if (entries === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     fail('ZIP64 end record: expected a ZIP64 locator before the end record, got none');
@@ -218,46 +246,50 @@ export function listNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): NpzEntry[
     fail(`central directory: expected it to end at offset ${cdEnd}, got ${cdOffset} + ${cdSize} = ${cdOffset + cdSize}`);
   }
   if (entries * CENTRAL_LEN > cdSize) fail(`central directory: expected at least ${entries * CENTRAL_LEN} bytes for ${entries} entries, got ${cdSize}`);
+  if (cdSize > MAX_CENTRAL_DIRECTORY_BYTES) fail(`central directory: expected at most ${MAX_CENTRAL_DIRECTORY_BYTES} bytes, got ${cdSize}`);
 
-  // Central directory entries.
+  // Central directory entries, read in one piece; offsets in messages are the file's.
+  const cdBytes = src.read(cdOffset, cdSize);
+  const cd = viewOf(cdBytes);
   const out: NpzEntry[] = [];
   const keys = new Set<string>();
   let total = 0;
-  let pos = cdOffset;
+  let rel = 0;
   for (let i = 0; i < entries; i++) {
+    const pos = cdOffset + rel;
     if (pos + CENTRAL_LEN > cdEnd) fail(`central directory entry ${i}: expected ${CENTRAL_LEN} bytes at offset ${pos}, got ${cdEnd - pos}`);
-    if (dv.getUint32(pos, true) !== SIG_CENTRAL) fail(`central directory entry ${i}: expected signature ${hex(SIG_CENTRAL)}, got ${hex(dv.getUint32(pos, true))}`);
-    const flags = dv.getUint16(pos + 8, true);
-    const method = dv.getUint16(pos + 10, true);
-    const crc = dv.getUint32(pos + 16, true);
-    let csize = dv.getUint32(pos + 20, true);
-    let usize = dv.getUint32(pos + 24, true);
-    const nameLen = dv.getUint16(pos + 28, true);
-    const extraLen = dv.getUint16(pos + 30, true);
-    const commentLen = dv.getUint16(pos + 32, true);
-    let diskStart = dv.getUint16(pos + 34, true);
-    let local = dv.getUint32(pos + 42, true);
-    const next = pos + CENTRAL_LEN + nameLen + extraLen + commentLen;
-    if (next > cdEnd) fail(`central directory entry ${i}: expected to end by offset ${cdEnd}, got ${next}`);
-    const rawName = bytes.subarray(pos + CENTRAL_LEN, pos + CENTRAL_LEN + nameLen);
+    if (cd.getUint32(rel, true) !== SIG_CENTRAL) fail(`central directory entry ${i}: expected signature ${hex(SIG_CENTRAL)}, got ${hex(cd.getUint32(rel, true))}`);
+    const flags = cd.getUint16(rel + 8, true);
+    const method = cd.getUint16(rel + 10, true);
+    const crc = cd.getUint32(rel + 16, true);
+    let csize = cd.getUint32(rel + 20, true);
+    let usize = cd.getUint32(rel + 24, true);
+    const nameLen = cd.getUint16(rel + 28, true);
+    const extraLen = cd.getUint16(rel + 30, true);
+    const commentLen = cd.getUint16(rel + 32, true);
+    let diskStart = cd.getUint16(rel + 34, true);
+    let local = cd.getUint32(rel + 42, true);
+    const next = rel + CENTRAL_LEN + nameLen + extraLen + commentLen;
+    if (cdOffset + next > cdEnd) fail(`central directory entry ${i}: expected to end by offset ${cdEnd}, got ${cdOffset + next}`);
+    const rawName = cdBytes.subarray(rel + CENTRAL_LEN, rel + CENTRAL_LEN + nameLen);
     const name = decodeName(rawName, (flags & 0x0800) !== 0);
     if (name === undefined) fail(`central directory entry ${i}: expected a UTF-8 member name, got invalid UTF-8`);
     const member = name as string;
 
     // ZIP64 extra field: only the fields whose 32/16-bit slot is saturated, in order.
     if (usize === 0xffffffff || csize === 0xffffffff || local === 0xffffffff || diskStart === 0xffff) {
-      let e = pos + CENTRAL_LEN + nameLen;
+      let e = rel + CENTRAL_LEN + nameLen;
       const eEnd = e + extraLen;
       let found = false;
       while (e + 4 <= eEnd) {
-        const id = dv.getUint16(e, true);
-        const sz = dv.getUint16(e + 2, true);
+        const id = cd.getUint16(e, true);
+        const sz = cd.getUint16(e + 2, true);
         if (e + 4 + sz > eEnd) break;
         if (id === 0x0001) {
           let q = e + 4;
           const take = (what: string): number => {
             if (q + 8 > e + 4 + sz) failMember(member, `ZIP64 extra field: expected a ${what}, got ${e + 4 + sz - q} bytes`);
-            const v = u64(dv, q, what, (m) => failMember(member, m));
+            const v = u64(cd, q, what, (m) => failMember(member, m));
             q += 8;
             return v;
           };
@@ -266,7 +298,7 @@ export function listNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): NpzEntry[
           if (local === 0xffffffff) local = take('local header offset');
           if (diskStart === 0xffff) {
             if (q + 4 > e + 4 + sz) failMember(member, 'ZIP64 extra field: expected a disk number, got none');
-            diskStart = dv.getUint32(q, true);
+            diskStart = cd.getUint32(q, true);
           }
           found = true;
           break;
@@ -285,25 +317,30 @@ export function listNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): NpzEntry[
     if (method !== 0 && method !== 8) failMember(member, `unsupported compression method: expected 0 (stored) or 8 (deflate), got ${method}`);
     if (method === 0 && csize !== usize) failMember(member, `stored member: expected equal sizes, got ${csize} compressed and ${usize} uncompressed`);
 
+    total += usize;
+    if (total > maxBytes) {
+      failMember(member, `declared uncompressed size too large: expected at most ${maxBytes} bytes (maxBytes; raise it with --max-bytes) in total, got ${total} so far (this member declares ${usize})`);
+    }
+    if (method === 8 && csize > maxDeflatedSize(usize)) {
+      failMember(member, `compressed size: expected at most ${maxDeflatedSize(usize)} bytes for the declared ${usize} bytes, got ${csize} (lying zip header)`);
+    }
+
     // Local header: only to find the data; must agree with the central directory.
     if (local + LOCAL_LEN > cdOffset) failMember(member, `local header: expected it before offset ${cdOffset}, got offset ${local}`);
-    if (dv.getUint32(local, true) !== SIG_LOCAL) failMember(member, `local header: expected signature ${hex(SIG_LOCAL)} at offset ${local}, got ${hex(dv.getUint32(local, true))}`);
-    const lNameLen = dv.getUint16(local + 26, true);
-    const lExtraLen = dv.getUint16(local + 28, true);
+    const lh = viewOf(src.read(local, LOCAL_LEN));
+    if (lh.getUint32(0, true) !== SIG_LOCAL) failMember(member, `local header: expected signature ${hex(SIG_LOCAL)} at offset ${local}, got ${hex(lh.getUint32(0, true))}`);
+    const lNameLen = lh.getUint16(26, true);
+    const lExtraLen = lh.getUint16(28, true);
     const dataOffset = local + LOCAL_LEN + lNameLen + lExtraLen;
     if (dataOffset + csize > cdOffset) {
       failMember(member, `truncated member data: expected ${csize} bytes at offset ${dataOffset}, got ${Math.max(0, cdOffset - dataOffset)}`);
     }
-    const lName = bytes.subarray(local + LOCAL_LEN, local + LOCAL_LEN + lNameLen);
+    const lName = src.read(local + LOCAL_LEN, lNameLen);
     if (lNameLen !== nameLen || lName.some((b, j) => b !== rawName[j])) failMember(member, 'local header: expected the same name as the central directory, got a different one');
-    if (dv.getUint16(local + 8, true) !== method) failMember(member, 'local header: expected the same compression method as the central directory, got a different one');
+    if (lh.getUint16(8, true) !== method) failMember(member, 'local header: expected the same compression method as the central directory, got a different one');
 
-    total += usize;
-    if (total > maxBytes) {
-      failMember(member, `declared uncompressed size too large: expected at most ${maxBytes} bytes (maxBytes) in total, got ${total} so far (this member declares ${usize})`);
-    }
     out.push({ name: member, key, method, crc32: crc, compressedSize: csize, size: usize, localHeaderOffset: local, dataOffset });
-    pos = next;
+    rel = next;
   }
 
   // No two members may share bytes.
@@ -311,19 +348,23 @@ export function listNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): NpzEntry[
   for (let i = 1; i < byOffset.length; i++) {
     const prev = byOffset[i - 1];
     if (prev.dataOffset + prev.compressedSize > byOffset[i].localHeaderOffset) {
-      failMember(byOffset[i].name, `overlapping members: expected it to start after '${prev.name}' ends (offset ${prev.dataOffset + prev.compressedSize}), got offset ${byOffset[i].localHeaderOffset}`);
+      failMember(byOffset[i].name, `overlapping members: expected it to start after '${printable(prev.name)}' ends (offset ${prev.dataOffset + prev.compressedSize}), got offset ${byOffset[i].localHeaderOffset}`);
     }
   }
   return out;
 }
 
-/** Inflates one member into exactly `entry.size` bytes, refusing anything longer. */
-function inflateMember(bytes: Uint8Array, entry: NpzEntry, label: string): Uint8Array {
-  const src = bytes.subarray(entry.dataOffset, entry.dataOffset + entry.compressedSize);
-  if (entry.method === 0) return src;
+/**
+ * Inflates one member into exactly `entry.size` bytes, refusing anything longer. The
+ * compressed data is read INFLATE_CHUNK bytes at a time, so neither side is ever held whole
+ * beyond what the declared sizes allow.
+ */
+function inflateMember(src: ByteSource, entry: NpzEntry, label: string): Uint8Array {
+  if (entry.method === 0) return src.read(entry.dataOffset, entry.compressedSize);
+  const csize = entry.compressedSize;
   // The buffer grows with the actual output (doubling, capped at the declared size), so a
   // tiny member that declares a large size cannot make us allocate that size up front.
-  let out = new Uint8Array(Math.min(entry.size, Math.max(65536, 4 * src.length)));
+  let out = new Uint8Array(Math.min(entry.size, Math.max(65536, 4 * csize)));
   let written = 0;
   const tooLong = () => new FormatError(`${label}inflated size: expected the declared ${entry.size} bytes, got more (lying zip header)`);
   const inflater = new Inflate((chunk) => {
@@ -338,14 +379,14 @@ function inflateMember(bytes: Uint8Array, entry: NpzEntry, label: string): Uint8
     written = need;
   });
   try {
-    if (src.length === 0) inflater.push(src, true);
-    for (let off = 0; off < src.length; off += INFLATE_CHUNK) {
-      const end = Math.min(src.length, off + INFLATE_CHUNK);
-      inflater.push(src.subarray(off, end), end === src.length);
+    if (csize === 0) inflater.push(new Uint8Array(0), true);
+    for (let off = 0; off < csize; off += INFLATE_CHUNK) {
+      const end = Math.min(csize, off + INFLATE_CHUNK);
+      inflater.push(src.read(entry.dataOffset + off, end - off), end === csize);
     }
   } catch (err) {
-    if (err instanceof FormatError) throw err;
-    throw new FormatError(`${label}corrupt deflate data: expected a valid DEFLATE stream, got error '${(err as Error).message}'`);
+    if (err instanceof CnnCheckError) throw err;
+    throw new FormatError(`${label}corrupt deflate data: expected a valid DEFLATE stream, got error '${clip(String((err as Error).message))}'`);
   }
   if (written !== entry.size) throw new FormatError(`${label}inflated size: expected the declared ${entry.size} bytes, got ${written}`);
   return out;
@@ -358,13 +399,22 @@ function inflateMember(bytes: Uint8Array, entry: NpzEntry, label: string): Uint8
  * by `listNpz` before anything is inflated; each member's CRC-32 is verified.
  */
 export function readNpz(bytes: Uint8Array, opts: ReadNpzOptions = {}): Map<string, NpyMember> {
+  if (!(bytes instanceof Uint8Array)) throw new FormatError(`${opts.name !== undefined ? `${opts.name}: ` : ''}expected bytes (Uint8Array)`);
+  return readNpzFrom(bytesSource(bytes), opts);
+}
+
+/**
+ * readNpz on a source read by position (a file): listNpzFrom first, then each member's data,
+ * one member at a time. Memory stays within about the declared sizes, which maxBytes bounds.
+ */
+export function readNpzFrom(src: ByteSource, opts: ReadNpzOptions = {}): Map<string, NpyMember> {
   const maxBytes = checkMaxBytes(opts.maxBytes);
-  const entries = listNpz(bytes, opts);
+  const entries = listNpzFrom(src, opts);
   const result = new Map<string, NpyMember>();
   for (const entry of entries) {
-    const memberName = opts.name !== undefined ? `${opts.name}[${entry.name}]` : entry.name;
+    const memberName = opts.name !== undefined ? `${opts.name}[${printable(entry.name)}]` : printable(entry.name);
     const label = `${memberName}: `;
-    const data = inflateMember(bytes, entry, label);
+    const data = inflateMember(src, entry, label);
     const crc = crc32(data);
     if (crc !== entry.crc32) throw new FormatError(`${label}CRC-32 mismatch: expected ${hex(entry.crc32)}, got ${hex(crc)}`);
     result.set(entry.key, readNpyMember(data, { maxBytes, name: memberName }));

@@ -14,6 +14,7 @@
  */
 import { FormatError, UsageError } from '../errors.js';
 import { formatShape } from '../tensor/tensor.js';
+import { clip, escapeText, excerpt as quoted, excerptBytes } from '../text/escape.js';
 import {
   DEFAULT_MAX_BYTES,
   MAGIC,
@@ -104,7 +105,7 @@ export type PyValue =
 export function reprPyValue(v: PyValue): string {
   switch (v.t) {
     case 'str':
-      return `'${v.v}'`;
+      return `'${escapeText(v.v)}'`;
     case 'int':
       return v.v.toString();
     case 'float':
@@ -124,11 +125,9 @@ function typeName(v: PyValue): string {
   return v.t === 'str' ? 'string' : v.t === 'int' ? 'integer' : v.t;
 }
 
-/** A short, printable excerpt of `s` from `pos`, for messages. */
+/** A short, escaped excerpt of `s` from `pos`, for messages. */
 function excerpt(s: string, pos: number): string {
-  if (pos >= s.length) return 'end of header';
-  const piece = s.slice(pos, pos + 12);
-  return JSON.stringify(piece + (pos + 12 < s.length ? '...' : ''));
+  return pos >= s.length ? 'end of header' : quoted(s.slice(pos));
 }
 
 /**
@@ -272,15 +271,6 @@ function checkMaxBytes(maxBytes: number | undefined): number {
   return maxBytes;
 }
 
-/** Printable form of the first bytes of a buffer, e.g. `'PK\x03\x04'`. */
-function showBytes(bytes: Uint8Array, n: number): string {
-  let s = '';
-  for (const b of bytes.subarray(0, n)) {
-    s += b >= 0x20 && b < 0x7f && b !== 0x27 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
-  }
-  return `'${s}'`;
-}
-
 function latin1(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i += 4096) {
@@ -296,6 +286,20 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true });
  * file without reading the element data. Throws FormatError on any problem.
  */
 export function readNpyHeader(bytes: Uint8Array, opts: ReadNpyOptions = {}): NpyHeader {
+  return parseNpyPreamble(bytes, bytes?.length, opts);
+}
+
+/**
+ * Longest preamble a valid `.npy` has: magic, version, a 4-byte length field and at most
+ * MAX_HEADER_LEN header bytes. Reading this much of a file is always enough to validate it.
+ */
+export const MAX_PREAMBLE_LEN = MAGIC.length + 2 + 4 + MAX_HEADER_LEN;
+
+/**
+ * readNpyHeader on the first bytes of a file of `fileLength` bytes: `bytes` must hold the
+ * whole preamble or the whole file (MAX_PREAMBLE_LEN bytes are always enough).
+ */
+function parseNpyPreamble(bytes: Uint8Array, fileLength: number, opts: ReadNpyOptions): NpyHeader {
   const maxBytes = checkMaxBytes(opts.maxBytes);
   const p = opts.name !== undefined ? `${opts.name}: ` : '';
   const fail = (msg: string): never => {
@@ -307,8 +311,8 @@ export function readNpyHeader(bytes: Uint8Array, opts: ReadNpyOptions = {}): Npy
   const magicLen = MAGIC.length;
   for (let i = 0; i < Math.min(magicLen, bytes.length); i++) {
     if (bytes[i] !== MAGIC[i]) {
-      const hint = bytes[0] === 0x50 && bytes[1] === 0x4b ? ' (a zip archive; use readNpz for .npz files)' : '';
-      fail(`not a .npy file: expected magic '\\x93NUMPY', got ${showBytes(bytes, magicLen)}${hint}`);
+      const hint = bytes[0] === 0x50 && bytes[1] === 0x4b ? ' (a zip archive, such as an .npz)' : '';
+      fail(`not a .npy file: expected magic '\\x93NUMPY', got ${excerptBytes(bytes.subarray(0, magicLen))}${hint}`);
     }
   }
   if (bytes.length < magicLen + 2) fail(`truncated header: expected at least ${magicLen + 4} bytes, got ${bytes.length}`);
@@ -344,7 +348,7 @@ export function readNpyHeader(bytes: Uint8Array, opts: ReadNpyOptions = {}): Npy
     text = latin1(raw);
   }
   if (text.length === 0 || text[text.length - 1] !== '\n') {
-    fail(`bad header: expected a final newline, got ${text.length === 0 ? 'an empty header' : JSON.stringify(text.slice(-1))}`);
+    fail(`bad header: expected a final newline, got ${text.length === 0 ? 'an empty header' : quoted(text.slice(-1))}`);
   }
   text = text.slice(0, -1);
   if (text[0] !== '{') fail(`header is not a dict: expected '{', got ${excerpt(text, 0)}`);
@@ -354,10 +358,10 @@ export function readNpyHeader(bytes: Uint8Array, opts: ReadNpyOptions = {}): Npy
   // Keys: exactly descr, fortran_order, shape.
   const fields = new Map<string, PyValue>();
   for (const [k, v] of dict.entries) {
-    if (k.t !== 'str') fail(`bad header key: expected a string, got ${reprPyValue(k)}`);
+    if (k.t !== 'str') fail(`bad header key: expected a string, got ${clip(reprPyValue(k))}`);
     const key = (k as { v: string }).v;
     if (key !== 'descr' && key !== 'fortran_order' && key !== 'shape') {
-      fail(`unexpected header key '${key}': expected only 'descr', 'fortran_order', 'shape'`);
+      fail(`unexpected header key '${clip(key)}': expected only 'descr', 'fortran_order', 'shape'`);
     }
     if (fields.has(key)) fail(`duplicate header key '${key}'`);
     fields.set(key, v);
@@ -369,38 +373,38 @@ export function readNpyHeader(bytes: Uint8Array, opts: ReadNpyOptions = {}): Npy
   // descr.
   const descrV = fields.get('descr')!;
   if (descrV.t === 'list' || descrV.t === 'tuple' || descrV.t === 'dict') {
-    fail(`structured dtypes are refused: expected a simple descr string, got ${descrV.t} ${reprPyValue(descrV).slice(0, 60)}`);
+    fail(`structured dtypes are refused: expected a simple descr string, got ${descrV.t} ${clip(reprPyValue(descrV))}`);
   }
-  if (descrV.t !== 'str') fail(`descr: expected a string, got ${reprPyValue(descrV)}`);
+  if (descrV.t !== 'str') fail(`descr: expected a string, got ${clip(reprPyValue(descrV))}`);
   const descr = (descrV as { v: string }).v;
   if (/^[<>|=]?O\d*$/.test(descr)) {
-    fail(`object arrays (pickles) are refused: expected a numeric descr, got '${descr}'`);
+    fail(`object arrays (pickles) are refused: expected a numeric descr, got '${clip(descr)}'`);
   }
   const info = lookupDType(descr);
   const um = info ? null : UNICODE_DESCR.exec(descr);
   if (!info && !um) {
     fail(
-      `unsupported descr: expected one of <f8 >f8 <f4 >f4 |b1, [<>|]i1/u1, [<>]i2/i4/i8/u2/u4/u8 or a 0-d <U/>U string, got '${descr}'`,
+      `unsupported descr: expected one of <f8 >f8 <f4 >f4 |b1, [<>|]i1/u1, [<>]i2/i4/i8/u2/u4/u8 or a 0-d <U/>U string, got '${clip(descr)}'`,
     );
   }
 
   // fortran_order.
   const fo = fields.get('fortran_order')!;
-  if (fo.t !== 'bool') fail(`fortran_order: expected True or False, got ${reprPyValue(fo)}`);
+  if (fo.t !== 'bool') fail(`fortran_order: expected True or False, got ${clip(reprPyValue(fo))}`);
   const fortranOrder = (fo as { v: boolean }).v;
 
   // shape.
   const sv = fields.get('shape')!;
-  if (sv.t !== 'tuple') fail(`shape: expected a tuple of non-negative integers, got ${typeName(sv)} ${reprPyValue(sv)}`);
+  if (sv.t !== 'tuple') fail(`shape: expected a tuple of non-negative integers, got ${typeName(sv)} ${clip(reprPyValue(sv))}`);
   const items = (sv as { items: PyValue[] }).items;
   if (items.length > MAX_NDIM) fail(`shape: expected at most ${MAX_NDIM} dimensions, got ${items.length}`);
   const shape: number[] = [];
   for (let i = 0; i < items.length; i++) {
     const d = items[i];
-    if (d.t !== 'int') fail(`shape: expected non-negative integer dimensions, got ${reprPyValue(d)} at index ${i}`);
+    if (d.t !== 'int') fail(`shape: expected non-negative integer dimensions, got ${clip(reprPyValue(d))} at index ${i}`);
     const v = (d as { v: bigint }).v;
-    if (v < 0n) fail(`shape: negative dimension: expected >= 0, got ${v} at index ${i}`);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`shape: dimension too large: expected at most 2**53-1, got ${v} at index ${i}`);
+    if (v < 0n) fail(`shape: negative dimension: expected >= 0, got ${clip(v.toString())} at index ${i}`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`shape: dimension too large: expected at most 2**53-1, got ${clip(v.toString())} at index ${i}`);
     shape.push(Number(v));
   }
 
@@ -425,10 +429,10 @@ export function readNpyHeader(bytes: Uint8Array, opts: ReadNpyOptions = {}): Npy
   const need = count * BigInt(itemsize);
   const what = `shape ${formatShape(shape)} ${info ? info.name : dtype}`;
   if (need > BigInt(maxBytes)) {
-    fail(`data too large: expected at most ${maxBytes} bytes (maxBytes), got ${need} for ${what}`);
+    fail(`data too large: expected at most ${maxBytes} bytes (maxBytes; raise it with --max-bytes), got ${need} for ${what}`);
   }
   const dataBytes = Number(need);
-  const present = bytes.length - dataOffset;
+  const present = fileLength - dataOffset;
   if (present < dataBytes) fail(`truncated data: expected ${dataBytes} bytes for ${what}, got ${present}`);
   if (present > dataBytes) {
     fail(`trailing bytes after data: expected ${dataBytes} bytes for ${what}, got ${present} (${present - dataBytes} extra)`);
@@ -465,12 +469,17 @@ function fortranToC(src: Float64Array | Float32Array, shape: readonly number[], 
 }
 
 /** Decodes the elements in storage order into a native typed array. */
-function decodeElements(bytes: Uint8Array, h: NpyHeader, p: string): Float64Array | Float32Array {
+function decodeElements(bytes: Uint8Array, h: NpyHeader, p: string, owned = false): Float64Array | Float32Array {
   const info = h.info!;
   const n = h.count;
   const start = h.dataOffset;
   const raw = bytes.subarray(start, start + h.dataBytes);
   if (info.letter === 'f' && info.littleEndian === HOST_LITTLE_ENDIAN) {
+    // PERF: a buffer of our own whose data is aligned is viewed as it is (a file read by
+    // readNpyMemberFrom), saving a copy of up to --max-bytes.
+    if (owned && raw.byteOffset % info.itemsize === 0 && !(raw.buffer instanceof SharedArrayBuffer)) {
+      return info.itemsize === 8 ? new Float64Array(raw.buffer, raw.byteOffset, n) : new Float32Array(raw.buffer, raw.byteOffset, n);
+    }
     // Same byte order: copy into a fresh (aligned) buffer and view it. (`new Uint8Array(x)`
     // always copies; `slice` would not when the input is a Node Buffer.)
     const copy = new Uint8Array(raw);
@@ -537,11 +546,42 @@ function decodeUnicode(bytes: Uint8Array, h: NpyHeader, p: string): string {
  * numpy stores a Python `str`). Use the `kind` field to tell them apart.
  */
 export function readNpyMember(bytes: Uint8Array, opts: ReadNpyOptions = {}): NpyMember {
-  const h = readNpyHeader(bytes, opts);
+  return decodeMember(bytes, readNpyHeader(bytes, opts), opts, false);
+}
+
+/**
+ * Random access to the bytes of a file, or of a buffer (`bytesSource`): `read` returns exactly
+ * `n` bytes at `offset` or throws. `fs/read.ts`'s RegularFile is one.
+ */
+export interface ByteSource {
+  /** Total length in bytes. */
+  readonly length: number;
+  read(offset: number, n: number): Uint8Array;
+}
+
+/** A ByteSource over bytes in memory (reads are views, not copies). */
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return { length: bytes.length, read: (offset, n) => bytes.subarray(offset, offset + n) };
+}
+
+/**
+ * readNpyMember from a source, reading in two steps: the preamble first (at most
+ * MAX_PREAMBLE_LEN bytes), then, once the header is valid, within `maxBytes` and agrees with
+ * the source's exact length, the data and nothing else. So a huge or hostile file costs at most
+ * one preamble read before it is refused. `fresh`: each `read` returns a new buffer that the
+ * array may keep (a file), so aligned data needs no copy.
+ */
+export function readNpyMemberFrom(source: ByteSource, opts: ReadNpyOptions & { fresh?: boolean } = {}): NpyMember {
+  const h = parseNpyPreamble(source.read(0, Math.min(source.length, MAX_PREAMBLE_LEN)), source.length, opts);
+  return decodeMember(source.read(h.dataOffset, h.dataBytes), { ...h, dataOffset: 0 }, opts, opts.fresh === true);
+}
+
+/** The member a validated header `h` describes, from `bytes` (its data at `h.dataOffset`). */
+function decodeMember(bytes: Uint8Array, h: NpyHeader, opts: ReadNpyOptions, owned: boolean): NpyMember {
   const p = opts.name !== undefined ? `${opts.name}: ` : '';
   if (h.unicode) return { kind: 'string', dtype: h.dtype, shape: [], value: decodeUnicode(bytes, h, p) };
   const info = h.info!;
-  let data = decodeElements(bytes, h, p);
+  let data = decodeElements(bytes, h, p, owned);
   if (h.fortranOrder && h.shape.length > 1) {
     const c = data instanceof Float32Array ? new Float32Array(data.length) : new Float64Array(data.length);
     fortranToC(data, h.shape, c);

@@ -10,25 +10,22 @@
  * never sees half a report. The path is checked before the run, so a long suite does not end
  * in an error about its output.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { FileError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../fixtures/export.js';
+import { UsageError } from '../errors.js';
+import { clip } from '../text/escape.js';
+import { checkOutputPath, writeFileAtomic } from '../fs/write.js';
 import { fileFormat } from './formats.js';
 
-/** Check a report path before the run: the extension, the directory, not a directory itself. */
+/** Check a report path before the run: the extension, the directory (exists, writable), not a directory itself. */
 export function checkReportPath(flag: string, path: string): void {
   const exts = fileFormat(flag).extensions;
   if (!exts.some((e) => path.toLowerCase().endsWith(e))) {
-    throw new UsageError(`--${flag}: expected a path ending in ${exts.join(' or ')}, got '${path}'`);
+    throw new UsageError(`--${flag}: expected a path ending in ${exts.join(' or ')}, got '${clip(path)}'`);
   }
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FileError(`--${flag} ${path}: directory ${dirname(path)} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new FileError(`--${flag} ${path}: is a directory: expected a file path`);
+  checkOutputPath(path, { replace: true, flag: `--${flag}` });
 }
 
 /** Write a report file atomically, replacing an existing one (see the module comment). */
 export function writeReportFile(flag: string, path: string, text: string): void {
   checkReportPath(flag, path);
-  writeFileAtomic(path, new TextEncoder().encode(text), true);
+  writeFileAtomic(path, text, { replace: true, flag: `--${flag}` });
 }

@@ -10,10 +10,12 @@
  */
 import { arrayFailure, comparisonFailure, gradientFailure, unexplainedFailure } from './format.js';
 import type { RunReport } from './model.js';
+import { escapeText } from '../text/escape.js';
 
 /** Escape the message of a workflow command. */
 export function escapeData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  // escapeText after the runner's escapes: the other control characters (ESC ...) as \xNN.
+  return escapeText(text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 
 /** Escape a property value of a workflow command. */

@@ -6,6 +6,8 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
+import { escapeText } from '../text/escape.js';
+import { renderBoxTable } from '../text/table.js';
 import type { LayerCheckReport } from '../gradcheck/check-layer.js';
 import type { FixtureReport } from '../fixtures/compare.js';
 import type { LayerSpec } from '../layers/types.js';
@@ -84,6 +86,9 @@ export function wrapText(text: string, width: number, indent = ''): string {
   return out.join('\n');
 }
 
+/** Rows above which a table is drawn by the one-pass renderer (text/table.ts) instead of cli-table3. */
+export const BOX_TABLE_ROWS = 200;
+
 /** One column of a fitted table. */
 export interface ColumnSpec {
   head: string;
@@ -143,6 +148,17 @@ export class FittedTable {
       excess -= cut;
     }
     const c = painter(this.color);
+    if (this.rows.length > BOX_TABLE_ROWS) {
+      // PERF: cli-table3 lays out cells in time quadratic in the rows (22 s for 10,000):
+      // large tables are drawn by the one-pass renderer, cells cut to the widths here.
+      const fit = (text: string, w: number) => (visibleWidth(text) <= w ? text : `${[...text.replace(ANSI, '')].slice(0, Math.max(0, w - 1)).join('')}…`);
+      return renderBoxTable(
+        kept.map((k) => fit(cols[k].head, widths[k] - 2)),
+        this.rows.map((r) => kept.map((k) => fit((r[cols[k].i] ?? '').split('\n')[0], widths[k] - 2))),
+        c,
+        { widths: kept.map((k) => widths[k] - 2), aligns: kept.map((k) => cols[k].align ?? 'left') },
+      );
+    }
     const table = new Table({
       head: kept.map((k) => c.bold(cols[k].head)),
       colWidths: kept.map((k) => widths[k]),
@@ -235,7 +251,7 @@ export function renderReferenceComparisons(comparisons: ReferenceComparison[], c
   const c = painter(color);
   const lines: string[] = [];
   for (const cmp of comparisons) {
-    lines.push(wrapped(`${c.bold(cmp.impl)}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}, float64), same inputs and dout:`, width));
+    lines.push(wrapped(`${c.bold(cmp.impl)}${cmp.source ? ` (${escapeText(cmp.source)})` : ''} against the reference (${cmp.reference}, float64), same inputs and dout:`, width));
     const t = new FittedTable(arrayColumns(cmp.impl), color, width);
     for (const a of cmp.arrays) {
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
@@ -366,7 +382,7 @@ export function renderCheckDetails(r: LayerCheckReport, color: boolean, width = 
  */
 export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAULT_WIDTH): string {
   const c = painter(color);
-  const what = r.source === 'default' ? 'the built-in default suite' : r.source;
+  const what = r.source === 'default' ? 'the built-in default suite' : escapeText(r.source);
   const shard = r.shard ? `, shard ${r.shard.index}/${r.shard.count} (${r.checks.length + r.notRun.length} of ${r.total})` : '';
   const lines: string[] = [wrapped(`${c.bold('cnn-check suite')}  ${what}: ${plural(r.checks.length + r.notRun.length, 'check')}${shard}`, width)];
   const t = new FittedTable([
@@ -379,13 +395,13 @@ export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAUL
     const grads = k.error !== undefined ? c.red('invalid') : k.failed ? c.red(`${k.failed} of ${k.gradients} fail`) : `${k.gradients}${noun ? ` ${noun}` : ''} pass`;
     const worst = k.worst ? `${fmtErr(k.worst.relError)} (${k.kind === 'fixture' ? k.worst.name : `${k.worst.impl} ${k.worst.name}`})` : '-';
     const problems = k.report?.problems.length ? ` (${plural(k.report.problems.length, 'problem')})` : '';
-    t.push([String(k.index + 1), k.name, grads, worst, k.worst ? fmtErr(k.worst.threshold) : '-', `${k.seconds.toFixed(2)} s`, (k.pass ? c.green('pass') : c.red('FAIL')) + problems]);
+    t.push([String(k.index + 1), escapeText(k.name), grads, worst, k.worst ? fmtErr(k.worst.threshold) : '-', `${k.seconds.toFixed(2)} s`, (k.pass ? c.green('pass') : c.red('FAIL')) + problems]);
   }
   lines.push(t.toString());
   for (const k of r.checks) {
     if (k.pass) continue;
-    lines.push(c.red(wrapped(`FAIL ${k.index + 1}. ${k.name}`, width)));
-    if (k.error !== undefined) lines.push(wrapped(`  ${k.error}`, width));
+    lines.push(c.red(wrapped(`FAIL ${k.index + 1}. ${escapeText(k.name)}`, width)));
+    if (k.error !== undefined) lines.push(wrapped(`  ${escapeText(k.error)}`, width));
     for (const a of k.fixture?.arrays ?? []) {
       if (!a.pass) lines.push(wrapped(`  ${a.name}: ${arrayFailure('fixture', a)}`, width));
     }
@@ -398,7 +414,7 @@ export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAUL
     }
   }
   if (r.notRun.length) {
-    lines.push(c.red(wrapped(`NOT RUN (--max-time): ${r.notRun.map((k) => `${k.index + 1}. ${k.name}`).join(', ')}`, width)));
+    lines.push(c.red(wrapped(`NOT RUN (--max-time): ${r.notRun.map((k) => `${k.index + 1}. ${escapeText(k.name)}`).join(', ')}`, width)));
   }
   const ran = r.checks.length;
   const layer = r.checks.filter((k) => k.kind !== 'fixture');
@@ -444,7 +460,7 @@ export function renderCompareReports(reports: FixtureReport[], color: boolean, w
   const c = painter(color);
   const lines: string[] = [];
   for (const r of reports) {
-    lines.push(wrapped(`${c.bold(r.path)}  ${r.layer}  ${paramsText(r.params)}`, width));
+    lines.push(wrapped(`${c.bold(escapeText(r.path))}  ${r.layer}  ${paramsText(r.params)}`, width));
     const t = new FittedTable(arrayColumns('fixture'), color, width);
     for (const a of r.arrays) {
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
@@ -479,10 +495,10 @@ export function renderInspect(path: string, rows: InspectRow[], color: boolean, 
   const num = (v: number | null | undefined) => (v === null || v === undefined ? '-' : fmtVal(v));
   const strings: string[] = [];
   for (const r of rows) {
-    if (r.value !== undefined) strings.push(wrapped(`${r.name} (${r.dtype}): ${r.value}`, width));
-    else t.push([r.name, r.dtype, formatShape(r.shape), r.order, num(r.min), num(r.max), num(r.mean), String(r.nanCount ?? 0)]);
+    if (r.value !== undefined) strings.push(wrapped(escapeText(`${r.name} (${r.dtype}): ${r.value}`), width));
+    else t.push([escapeText(r.name), escapeText(r.dtype), formatShape(r.shape), r.order, num(r.min), num(r.max), num(r.mean), String(r.nanCount ?? 0)]);
   }
-  return [wrapped(painter(color).bold(path), width), ...strings, ...(t.length ? [t.toString()] : [])].join('\n') + '\n';
+  return [wrapped(painter(color).bold(escapeText(path)), width), ...strings, ...(t.length ? [t.toString()] : [])].join('\n') + '\n';
 }
 
 /**
@@ -542,7 +558,7 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
         `${row.ratio.toFixed(2)}x`, row.ok ? c.green('ok') : c.red('SLOWER'),
       ]);
     }
-    lines.push(wrapped(`baseline ${comparison.file} (allowed slowdown ${comparison.maxSlowdown}x):`, width));
+    lines.push(wrapped(`baseline ${escapeText(comparison.file)} (allowed slowdown ${comparison.maxSlowdown}x):`, width));
     if (comparison.rows.length) lines.push(b.toString());
     if (comparison.unmatched) lines.push(wrapped(`note: ${comparison.unmatched} result(s) have no baseline entry (same layer, impl, dtype, threads, shapes and params)`, width));
     const slower = comparison.rows.filter((r) => !r.ok).length;

@@ -5,6 +5,7 @@
  * fixture's meta, a library call).
  */
 import { ParamError } from '../errors.js';
+import { MAX_ECHO_CHARS, clip, showJson } from '../text/escape.js';
 
 /**
  * Largest integer any int setting or param may take unless its domain says less: array
@@ -14,7 +15,7 @@ import { ParamError } from '../errors.js';
 export const INT_LIMIT = 2 ** 31 - 1;
 
 /** Longest value echoed back in a message (a 9,900-digit number is not repeated in full). */
-export const MAX_ECHO = 60;
+export const MAX_ECHO = MAX_ECHO_CHARS;
 
 export type DomainKind = 'int' | 'float' | 'enum' | 'bool' | 'string';
 
@@ -49,14 +50,15 @@ export function describeDomain(d: Domain): string {
   }
 }
 
-/** A value as a message quotes it: strings in single quotes with control characters escaped, all cut to MAX_ECHO. */
+/**
+ * A value as a message quotes it: strings in single quotes, escaped and clipped (text/escape.ts);
+ * arrays and objects named by kind; numbers as written.
+ */
 export function shown(v: unknown): string {
-  let s: string;
-  if (typeof v === 'string') s = `'${JSON.stringify(v).slice(1, -1)}'`;
-  else if (v === undefined) s = 'nothing';
-  else if (typeof v === 'object' && v !== null) s = Array.isArray(v) ? `an array of ${v.length}` : 'an object';
-  else s = String(v);
-  return s.length > MAX_ECHO ? `${s.slice(0, MAX_ECHO - 3)}...` : s;
+  if (typeof v === 'string') return `'${clip(v, MAX_ECHO)}'`;
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'object' && v !== null) return showJson(v, MAX_ECHO);
+  return clip(String(v), MAX_ECHO);
 }
 
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

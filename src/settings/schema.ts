@@ -9,6 +9,7 @@
  * `--help` its text, without another edit.
  */
 import { describeDomain, parseValue, shown, type Domain } from './domain.js';
+import { clip } from '../text/escape.js';
 import { ParamError } from '../errors.js';
 
 /** How much of each gradient the numeric side evaluates (see gradcheck/modes.ts). */
@@ -217,9 +218,8 @@ export function parseSetting(s: SettingSpec<unknown>, raw: unknown, label: strin
     if (text) {
       for (const item of Array.isArray(raw) ? raw : [raw]) {
         const eq = typeof item === 'string' ? item.indexOf('=') : -1;
-        if (eq <= 0 || eq === (item as string).length - 1) {
-          throw new ParamError(`${label}: expected ${d.of}, got ${shown(item)}`);
-        }
+        if (eq <= 0) throw new ParamError(`${label}: expected ${d.of}, got ${shown(item)}`);
+        if (eq === (item as string).length - 1) throw new ParamError(`${label} ${clip(item as string)}: expected NAME=PATH with a path, got an empty path`);
         entries.push([(item as string).slice(0, eq), (item as string).slice(eq + 1)]);
       }
     } else {

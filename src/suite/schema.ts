@@ -26,8 +26,10 @@
  * `suite.json[2] (conv): params.stride: expected an integer >= 1, got 0`.
  */
 import { dirname, relative } from 'node:path';
-import { readFileSync, statSync } from 'node:fs';
-import { CnnCheckError, FileError, FormatError } from '../errors.js';
+import { statSync } from 'node:fs';
+import { CnnCheckError, FormatError } from '../errors.js';
+import { readTextFile } from '../fs/read.js';
+import { parseUntrustedJson } from '../text/json.js';
 import { getLayer, LAYERS } from '../layers/registry.js';
 import { implNames, type LayerSpec } from '../layers/types.js';
 import { shown } from '../settings/domain.js';
@@ -95,29 +97,17 @@ export const MAX_NAME_LENGTH = 200;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Read and validate a suite file. Throws FileError (unreadable) or FormatError (invalid). */
+/** Read and validate a suite file (a regular file of at most MAX_SUITE_BYTES). Throws FileError (unreadable) or FormatError (invalid). */
 export function readSuiteFile(path: string): SuiteCheck[] {
-  let text: string;
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new FileError(`${path}: is a directory: expected a JSON suite file`);
-    if (st.size > MAX_SUITE_BYTES) throw new FileError(`${path}: ${st.size} bytes: expected a suite file of at most ${MAX_SUITE_BYTES} bytes`);
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (err instanceof CnnCheckError) throw err;
-    throw new FileError(`${path}: cannot read the suite: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextFile(path, { label: path, expected: 'a JSON suite file', cannotRead: 'the suite', maxBytes: MAX_SUITE_BYTES });
   return parseSuite(text, path, dirname(path));
 }
 
-/** Parse and validate the text of a suite file; `source` names it in messages, paths resolve against `baseDir`. */
+/** Parse and validate the text of a suite file (nesting bounded, text/json.ts); `source` names it in messages, paths resolve against `baseDir`. */
 export function parseSuite(text: string, source: string, baseDir = process.cwd()): SuiteCheck[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new FormatError(`${source}: not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`);
-  }
+  const doc = parseUntrustedJson(text, (reason) => {
+    throw new FormatError(`${source}: not valid JSON: ${reason}`);
+  });
   return resolveSuite(doc, source, baseDir);
 }
 

@@ -64,7 +64,7 @@ describe('saveReport', () => {
     const p = join(dir, 'report.json');
     saveReport(p, 'first\n', false);
     expect(readFileSync(p, 'utf8')).toBe('first\n');
-    expect(() => saveReport(p, 'second\n', false)).toThrow(/--save: .*report\.json exists; pass --force to overwrite it/);
+    expect(() => saveReport(p, 'second\n', false)).toThrow(/--save .*report\.json: already exists: expected a new path, or --force to overwrite it/);
     expect(readFileSync(p, 'utf8')).toBe('first\n');
     saveReport(p, 'third\n', true);
     expect(readFileSync(p, 'utf8')).toBe('third\n');

@@ -54,7 +54,7 @@ describe('cnn-check bench', () => {
     expect(saved.results).toHaveLength(2);
     const again = await run([...TINY, '--save', file]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/^cnn-check: --save: .*save\.json exists; pass --force to overwrite it\n$/);
+    expect(again.stderr).toMatch(/^cnn-check: --save .*save\.json: already exists: expected a new path, or --force to overwrite it\n$/);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(saved);
     const forced = await run([...TINY, '--save', file, '--force']);
     expect(forced.code).toBe(0);

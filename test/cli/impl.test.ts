@@ -154,7 +154,7 @@ describe('--impl on other layers', () => {
 
 describe('--impl and --timeout: input errors are one line on stderr, exit 2', () => {
   const cases: [string, string[], string][] = [
-    ['a missing file', ['conv', '--impl', 'no/such/conv.mjs'], 'cnn-check: --impl no/such/conv.mjs: no such file'],
+    ['a missing file', ['conv', '--impl', 'no/such/conv.mjs'], 'cnn-check: --impl no/such/conv.mjs: no such file or directory: expected a module file'],
     ['a module without backward', ['conv', '--impl', fixture('conv-no-backward.mjs')],
       `cnn-check: --impl ${fixture('conv-no-backward.mjs')}: expected functions forward and backward (named exports or properties of the default export), no backward; got exports forward, helper`],
     ['a syntax error', ['conv', '--impl', fixture('conv-syntax-error.mjs')],

@@ -38,7 +38,7 @@ const corpus: Array<[string, () => Uint8Array, string]> = [
   ['truncated header (inside length field)', () => valid23().subarray(0, 9), 'truncated header: expected at least 10 bytes, got 9'],
   ['empty file', () => new Uint8Array(0), 'truncated header'],
   ['bad magic', () => enc("xNUMPY\x01\x00v\x00{'descr': '<f8'}"), "not a .npy file: expected magic '\\x93NUMPY', got 'xNUMPY'"],
-  ['bad magic: a zip archive', () => Uint8Array.from([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0]), 'use readNpz'],
+  ['bad magic: a zip archive', () => Uint8Array.from([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0]), "got 'PK\\x03\\x04\\x00\\x00' (a zip archive, such as an .npz)"],
   ['bad magic: text', () => enc('hello world, not numpy'), 'not a .npy file'],
   ['unsupported version 4.0', () => npyBytes(dict('<f8', '(1,)'), f8([1]), { version: [4, 0] }), 'unsupported version: expected 1.0, 2.0 or 3.0, got 4.0'],
   ['unsupported version 1.1', () => npyBytes(dict('<f8', '(1,)'), f8([1]), { version: [1, 1] }), 'got 1.1'],
@@ -48,7 +48,7 @@ const corpus: Array<[string, () => Uint8Array, string]> = [
   ['header not a dict (list)', () => npyBytes('[1, 2, 3]'), "header is not a dict: expected '{'"],
   ['header not a dict (string)', () => npyBytes("'descr'"), 'header is not a dict'],
   ['header not a dict (leading space)', () => npyBytes(' ' + dict('<f8', '()'), f8([1])), 'header is not a dict'],
-  ['header without final newline', () => npyBytes(dict('<f8', '()') + '   ', f8([1]), { align: 0 }), "bad header: expected a final newline, got \" \""],
+  ['header without final newline', () => npyBytes(dict('<f8', '()') + '   ', f8([1]), { align: 0 }), "bad header: expected a final newline, got ' '"],
   ['empty header', () => npyBytes('', new Uint8Array(0), { align: 0 }), 'got an empty header'],
   ['text after the dict', () => npyBytes(dict('<f8', '()') + ' 1', f8([1])), 'expected only spaces after the header literal'],
   ['two dicts', () => npyBytes(dict('<f8', '()') + dict('<f8', '()'), f8([1])), 'expected only spaces after the header literal'],
@@ -75,7 +75,7 @@ const corpus: Array<[string, () => Uint8Array, string]> = [
   ['shape not a tuple (list)', () => npyBytes(dict('<f8', '[3]'), f8([1, 2, 3])), 'shape: expected a tuple of non-negative integers, got list [3]'],
   ['shape not a tuple (parenthesized int)', () => npyBytes(dict('<f8', '(3)'), f8([1, 2, 3])), 'shape: expected a tuple of non-negative integers, got integer 3'],
   ['too many dimensions', () => npyBytes(dict('<f8', `(${Array(MAX_NDIM + 1).fill('1').join(', ')})`), f8([1])), `shape: expected at most ${MAX_NDIM} dimensions, got 65`],
-  ['huge shape (1e9, 1e9)', () => npyBytes(dict('<f8', '(1000000000, 1000000000)')), `data too large: expected at most ${DEFAULT_MAX_BYTES} bytes (maxBytes), got 8000000000000000000 for shape (1000000000, 1000000000) float64`],
+  ['huge shape (1e9, 1e9)', () => npyBytes(dict('<f8', '(1000000000, 1000000000)')), `data too large: expected at most ${DEFAULT_MAX_BYTES} bytes (maxBytes; raise it with --max-bytes), got 8000000000000000000 for shape (1000000000, 1000000000) float64`],
   ['huge shape over 2**64 bytes', () => npyBytes(dict('<f8', `(${Array(8).fill('9007199254740991').join(', ')})`)), 'data too large'],
   ['trailing bytes', () => concat(valid23(), Uint8Array.from([0, 0, 0])), 'trailing bytes after data: expected 48 bytes for shape (2, 3) float64, got 51 (3 extra)'],
   ['fortran_order not a bool (int)', () => npyBytes(dict('<f8', '(1,)', '0'), f8([1])), 'fortran_order: expected True or False, got 0'],
@@ -90,7 +90,7 @@ const corpus: Array<[string, () => Uint8Array, string]> = [
   ['Python 2 long literal', () => npyBytes(dict('<f8', '(3L,)'), f8([1, 2, 3])), 'bad header: expected a delimiter after the number'],
   ['leading zero', () => npyBytes(dict('<f8', '(03,)'), f8([1, 2, 3])), 'expected an integer without leading zeros'],
   ['nesting bomb', () => npyBytes(`{'descr': ${'('.repeat(500)}`), 'levels of nesting'],
-  ['newline inside the header', () => npyBytes("{'descr': '<f8',\n'fortran_order': False, 'shape': (1,), }", f8([1])), 'bad header: expected a literal (string, integer, True, False, tuple, list or dict) at offset 16, got "\\n'],
+  ['newline inside the header', () => npyBytes("{'descr': '<f8',\n'fortran_order': False, 'shape': (1,), }", f8([1])), "bad header: expected a literal (string, integer, True, False, tuple, list or dict) at offset 16, got '\\n'fortran_order'...'"],
   ['invalid UTF-8 in a 3.0 header', () => concat(npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x\xff': 1}", f8([1]), { version: [3, 0] })), 'expected UTF-8 text (version 3.0), got invalid UTF-8'],
   ['bool byte other than 0/1', () => npyBytes(dict('|b1', '(3,)'), Uint8Array.from([0, 1, 2])), 'bad bool element 2: expected 0 or 1, got 2'],
   ['string array of rank 1', () => npyBytes(dict('<U2', '(2,)'), new Uint8Array(16)), "string arrays are not supported: expected a 0-d '<U2' array, got shape (2,)"],
@@ -122,7 +122,7 @@ describe('readNpy refuses the malformed corpus', () => {
 
   it('honours maxBytes', () => {
     const bytes = valid23();
-    expectFormatError(() => readNpy(bytes, { maxBytes: 47, name: 'w.npy' }), 'w.npy: data too large: expected at most 47 bytes (maxBytes), got 48 for shape (2, 3) float64');
+    expectFormatError(() => readNpy(bytes, { maxBytes: 47, name: 'w.npy' }), 'w.npy: data too large: expected at most 47 bytes (maxBytes; raise it with --max-bytes), got 48 for shape (2, 3) float64');
     expect(readNpy(bytes, { maxBytes: 48 }).data).toEqual(new Float64Array([1, 2, 3, 4, 5, 6]));
   });
 

@@ -14,7 +14,7 @@ const parse = (doc: unknown) => parseSuite(JSON.stringify(doc), 'suite.json').ma
 
 /** [what is wrong, the suite, the message expected]. */
 const INVALID: [string, unknown, RegExp][] = [
-  ['not an array', { layer: 'conv' }, /^suite\.json: expected a JSON array of checks, got an object$/],
+  ['not an array', { layer: 'conv' }, /^suite\.json: expected a JSON array of checks, got \{"layer":"conv"\}$/],
   ['empty', [], /^suite\.json: expected at least one check, got an empty array$/],
   ['entry not an object', [{ layer: 'conv' }, 'conv'], /^suite\.json\[1\]: expected an object such as \{"layer": "conv"\} or \{"fixture": "fixtures\/\*\.npz"\}, got 'conv'$/],
   ['unknown field', [{ layer: 'conv', stride: 2 }], /^suite\.json\[0\]: unknown field 'stride': expected name, layer, params, shapes, seed, .*checkMode, .*timeout$/],
@@ -25,8 +25,8 @@ const INVALID: [string, unknown, RegExp][] = [
   ['unknown param', [{ layer: 'conv', params: { padding: 1 } }], /^suite\.json\[0\] \(conv\): params: unknown param 'padding': expected stride, pad$/],
   ['param of a layer without params', [{ layer: 'relu', params: { eps: 1 } }], /^suite\.json\[0\] \(relu\): params: unknown param 'eps': expected none \(relu has no params\)$/],
   ['enum param', [{ layer: 'batchnorm', params: { mode: 'eval' } }], /^suite\.json\[0\] \(batchnorm\): params\.mode: expected one of train, test, got 'eval'$/],
-  ['params not an object', [{ layer: 'conv', params: [1, 2] }], /^suite\.json\[0\] \(conv\): params: expected an object of conv's params such as \{"stride": \.\.\.\}, got an array of 2$/],
-  ['shape not positive', [{ layer: 'conv', shapes: { x: [4, 3, 0, 5] } }], /^suite\.json\[0\] \(conv\): shapes\.x: expected positive integer dimensions, got '\[4,3,0,5\]'$/],
+  ['params not an object', [{ layer: 'conv', params: [1, 2] }], /^suite\.json\[0\] \(conv\): params: expected an object of conv's params such as \{"stride": \.\.\.\}, got \[1,2\]$/],
+  ['shape not positive', [{ layer: 'conv', shapes: { x: [4, 3, 0, 5] } }], /^suite\.json\[0\] \(conv\): shapes\.x: expected positive integer dimensions, got \[4,3,0,5\]$/],
   ['shape of a derived input', [{ layer: 'conv', shapes: { b: [2] } }], /^suite\.json\[0\] \(conv\): shapes\.b: conv has no settable input 'b' \(b's shape follows from the others\): expected x, w$/],
   ['shapes the layer refuses', [{ layer: 'conv', shapes: { x: [2, 4, 5, 5] } }], /^suite\.json\[0\] \(conv\): conv: w channels must equal x channels/],
   ['groups not dividing C', [{ layer: 'spatial_groupnorm', params: { G: 4 } }], /^suite\.json\[0\] \(spatial_groupnorm\): spatial_groupnorm: expected G to divide C, got C = 6, G = 4$/],
@@ -135,6 +135,6 @@ describe('suite files', () => {
   it('a missing file or a directory is a FileError', () => {
     expect(() => readSuiteFile(join(dir, 'nope.json'))).toThrow(FileError);
     expect(() => readSuiteFile(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read the suite: ENOENT$/);
-    expect(() => readSuiteFile(dir)).toThrow(/is a directory: expected a JSON suite file$/);
+    expect(() => readSuiteFile(dir)).toThrow(/: expected a JSON suite file, got a directory$/);
   });
 });

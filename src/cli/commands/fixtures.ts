@@ -4,6 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import { isUserError, UsageError } from '../../errors.js';
+import { checkOutputPath } from '../../fs/write.js';
+import { escapeText } from '../../text/escape.js';
 import { loadMembers } from '../../fixtures/load.js';
 import { parseFixture } from '../../fixtures/contract.js';
 import { compareFixture, type FixtureReport } from '../../fixtures/compare.js';
@@ -40,7 +42,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
         if (!isUserError(err)) throw err;
         invalid++;
         reports.push({ path, pass: false, error: err.message });
-        io.stderr.write(`cnn-check: ${err.message}\n`);
+        io.stderr.write(`cnn-check: ${escapeText(err.message)}\n`);
       }
     }
     const valid = reports.filter((r): r is FixtureReport => !('error' in r));
@@ -67,7 +69,9 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     cmd.addOption(new Option('--json', 'print what was written as JSON').helpGroup(HELP_GROUPS.output));
     cmd.action((o: Record<string, unknown>) => {
       const out = String(o.out);
-      if (!out.endsWith('.npz')) throw new UsageError(`--out: expected a path ending in .npz, got '${out}'`);
+      if (!out.endsWith('.npz')) throw new UsageError(`--out: expected a path ending in .npz, got '${escapeText(out)}'`);
+      // Before the computation: a taken name or a missing or read-only directory fails now, not after it.
+      checkOutputPath(out, { replace: o.force === true, flag: '--out' });
       const settings = settingsFromOptions(o);
       const req = buildCheckRequest(spec, layerRawCase(spec, o), settings, FLAG_LABELS);
       const rng = makeRng(settings.rng, settings.seed);

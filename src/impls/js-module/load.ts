@@ -12,10 +12,11 @@
  * them as failures of the implementation (exit 1).
  */
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileError, FormatError, ImplMissingError, UsageError } from '../../errors.js';
+import { FormatError, ImplMissingError, UsageError } from '../../errors.js';
+import { requireRegularFile } from '../../fs/read.js';
+import { showJson } from '../../text/escape.js';
 import { canonicalLayerName } from '../../layers/registry.js';
 import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
 import type { ForwardResult, Gradients, LayerImpl } from '../../layers/types.js';
@@ -86,7 +87,7 @@ function asTensor(t: unknown, what: string): Tensor {
     throw new UserImplError(`${what} has ${got}: expected ${expected}`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new UserImplError(`${what} has shape ${JSON.stringify(shape)}: expected an array of non-negative integers`);
+    throw new UserImplError(`${what} has shape ${showJson(shape)}: expected an array of non-negative integers`);
   }
   if (data.length !== size(shape)) {
     throw new UserImplError(`${what} has ${data.length} values for shape ${formatShape(shape)}: expected ${size(shape)}`);
@@ -112,13 +113,8 @@ function withSyntaxErrorLine(error: string, abs: string, ext: string): string {
 export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl {
   const label = opts.label ?? path;
   const abs = resolve(path);
-  let isFile = false;
-  try {
-    isFile = statSync(abs).isFile();
-  } catch {
-    throw new FileError(`${label}: no such file`);
-  }
-  if (!isFile) throw new FileError(`${label}: expected a module file, got a directory`);
+  // A regular file only: a directory, a FIFO (whose import would block the worker) or a device.
+  requireRegularFile(abs, { label, expected: 'a module file', missing: `${label}: no such file` });
   const ext = extname(abs).toLowerCase();
   let tsxApi: string | undefined;
   if ((TS_EXTENSIONS as readonly string[]).includes(ext)) {

@@ -38,14 +38,70 @@ for (const method of ['log', 'info', 'debug', 'warn', 'error', 'trace'] as const
   (console as unknown as Record<string, Fn>)[method] = (...args: unknown[]) => capture(format(...args));
 }
 
+// NOTE: what the module writes to process.stdout or process.stderr directly would reach the
+// main thread's streams only through its event loop, which a synchronous check never runs: it
+// was dropped. It is captured like console output instead (complete lines; a partial line
+// waits for its end or for the next reply), so it is shown, tagged as the module's, on stderr.
+const partial = { stdout: '', stderr: '' };
+/** Longest partial line held back: output without newlines is passed on in pieces this long. */
+const MAX_PARTIAL_LINE = 4096;
+const utf8 = new TextDecoder();
+function captureStream(stream: 'stdout' | 'stderr', chunk: unknown): void {
+  const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? utf8.decode(chunk) : String(chunk);
+  const lines = (partial[stream] + text).split('\n');
+  partial[stream] = lines.pop()!;
+  if (partial[stream].length > MAX_PARTIAL_LINE) {
+    lines.push(partial[stream]);
+    partial[stream] = '';
+  }
+  if (lines.length) capture(lines.join('\n'));
+}
+function flushPartial(): void {
+  for (const stream of ['stdout', 'stderr'] as const) {
+    if (partial[stream]) capture(partial[stream]);
+    partial[stream] = '';
+  }
+}
+for (const stream of ['stdout', 'stderr'] as const) {
+  (process[stream] as unknown as { write: Fn }).write = (chunk: unknown, encoding?: unknown, cb?: unknown) => {
+    captureStream(stream, chunk);
+    const done = typeof encoding === 'function' ? encoding : cb;
+    if (typeof done === 'function') queueMicrotask(() => (done as Fn)());
+    return true;
+  };
+}
+
 function wake(): void {
   Atomics.add(signal, SIGNAL_EVENTS, 1);
   Atomics.notify(signal, SIGNAL_EVENTS);
 }
 
+/** Levels of a returned value searched for shared arrays: gradients, forward's out and state. */
+const UNSHARE_DEPTH = 3;
+
+/**
+ * `value` with every typed array on a SharedArrayBuffer replaced by a copy (objects searched
+ * UNSHARE_DEPTH levels deep). NOTE: shared memory crosses threads shared, not copied, so the
+ * module could change an array after returning it, and with it a result already judged. The
+ * copy is made here, before the reply is posted: the module's code (its timers included) runs
+ * on this thread, so none of it can run between its return and the copy.
+ */
+function unshare(value: unknown, depth = 0): unknown {
+  if (ArrayBuffer.isView(value)) {
+    return value.buffer instanceof SharedArrayBuffer && 'slice' in value ? (value as unknown as { slice(): unknown }).slice() : value;
+  }
+  if (depth >= UNSHARE_DEPTH || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = unshare(v, depth + 1);
+  return out;
+}
+
 let inFlight: number | undefined;
 function reply(r: Omit<Reply, 'logs'>): void {
   if (r.seq === inFlight) inFlight = undefined;
+  flushPartial();
   const msg: Reply = { ...r, logs };
   logs = [];
   try {
@@ -121,9 +177,9 @@ async function handle(req: Request): Promise<void> {
       const id = nextCache++;
       caches.set(id, r.cache);
       if (caches.size > CACHE_SLOTS) caches.delete(caches.keys().next().value!);
-      const out: ForwardReply = { out: r.out, cache: id };
-      if (r.state !== undefined) out.state = r.state;
-      if (r.switches !== undefined) out.switches = r.switches;
+      const out: ForwardReply = { out: unshare(r.out), cache: id };
+      if (r.state !== undefined) out.state = unshare(r.state);
+      if (r.switches !== undefined) out.switches = unshare(r.switches);
       reply({ seq: req.seq, ok: true, value: out, ms });
     } else {
       if (!caches.has(req.cache)) {
@@ -131,7 +187,7 @@ async function handle(req: Request): Promise<void> {
         return;
       }
       const { value, ms } = await timed(() => fns!.backward(req.dout, caches.get(req.cache)));
-      reply({ seq: req.seq, ok: true, value, ms });
+      reply({ seq: req.seq, ok: true, value: unshare(value), ms });
     }
   } catch (err) {
     reply({ seq: req.seq, ok: false, error: `${req.op} threw ${oneLine(err)}` });
