@@ -29,10 +29,7 @@ export interface FileTarget {
   label: string;
   /** What the file should be, for messages: `a JSON suite file`. */
   expected: string;
-  /**
-   * When set, an error of the file system (missing, permissions, a loop) reads
-   * `label: cannot read <cannotRead>: ENOENT` (the wording of suite and baseline files).
-   */
+  /** What the file is, for the rare errors worded around it (kept for callers; every error of the file system now reads the same). */
   cannotRead?: string;
   /** When set, the whole message for a path that does not exist. */
   missing?: string;
@@ -53,7 +50,7 @@ export function describeKind(st: Stats): string {
 /** The FileError for a failed system call on `target` (ENOENT, EACCES, ELOOP, ...). */
 export function fileSystemError(err: unknown, target: FileTarget): FileError {
   const code = (err as NodeJS.ErrnoException)?.code ?? String((err as Error)?.message ?? err);
-  if (target.cannotRead !== undefined) return new FileError(`${target.label}: cannot read ${target.cannotRead}: ${code}`);
+  // NOTE: one wording for every command: a missing suite, fixture, baseline or module reads the same.
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new FileError(target.missing ?? `${target.label}: no such file or directory: expected ${target.expected}`);
   }

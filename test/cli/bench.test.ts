@@ -105,7 +105,7 @@ describe('cnn-check bench', () => {
     [['--force'], /--force: only meaningful with --save FILE/],
     [['--pool-height', '3'], /--pool-height: not a param of conv \(it belongs to maxpool/],
     [['--stride', '0'], /--stride: expected an integer >= 1, got '0'/],
-    [['--baseline', join(dir, 'missing.json')], /missing\.json: cannot read the baseline: ENOENT/],
+    [['--baseline', join(dir, 'missing.json')], /missing\.json: no such file or directory: expected /],
   ])('bad flags exit 2 with one line: %s', async (extra, message) => {
     const r = await run([...TINY, ...extra]);
     expect(r.code).toBe(2);

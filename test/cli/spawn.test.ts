@@ -1,5 +1,8 @@
 /** A few end-to-end runs of the built bin (npm test builds dist/ first). */
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -39,5 +42,17 @@ describe('bin/cnn-check.js', () => {
     const r = cli(['--version']);
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('bin/cnn-check.js before the build', () => {
+  it('says in one line that dist/ is missing and how to build it (exit 2), not a stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnn-check-unbuilt-'));
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(bin, join(dir, 'bin', 'cnn-check.js'));
+    const r = spawnSync(process.execPath, [join(dir, 'bin', 'cnn-check.js'), 'conv'], { encoding: 'utf8' });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`cnn-check: ${dir}/dist/ is missing: expected a built package: run \`npm install\` (or \`npm run build\`) in ${dir}/\n`);
   });
 });

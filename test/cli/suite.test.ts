@@ -136,7 +136,7 @@ describe('cnn-check suite FILE', () => {
   it.each([
     ['not JSON', '[{"layer": "conv"', /: not valid JSON: /],
     ['an unknown field', [{ layer: 'conv', samples: 4, sample: 4 }], /\[0\]: unknown field 'sample': expected name, layer, /],
-    ['a missing file', null, /missing\.json: cannot read the suite: ENOENT$/],
+    ['a missing file', null, /missing\.json: no such file or directory: expected a JSON suite file$/],
   ])('%s exits 2', async (_what, doc, message) => {
     const file = doc === null ? join(dir, 'missing.json') : suiteFile('bad.json', doc);
     const r = await run(['suite', file]);

@@ -134,7 +134,7 @@ describe('suite files', () => {
 
   it('a missing file or a directory is a FileError', () => {
     expect(() => readSuiteFile(join(dir, 'nope.json'))).toThrow(FileError);
-    expect(() => readSuiteFile(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read the suite: ENOENT$/);
+    expect(() => readSuiteFile(join(dir, 'nope.json'))).toThrow(/nope\.json: no such file or directory: expected a JSON suite file$/);
     expect(() => readSuiteFile(dir)).toThrow(/: expected a JSON suite file, got a directory$/);
   });
 });
