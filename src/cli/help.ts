@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { wrapText } from '../report/terminal.js';
+import { wrapText } from '../text/wrap.js';
 
 /** The exit codes, as every command's help states them. */
 export const EXIT_CODES_HELP = 'Exit codes: 0 every check passed, 1 a check failed, 2 bad input (a flag, a file, a shape), 3 an internal error.';

@@ -8,7 +8,8 @@ import { Command, CommanderError } from 'commander';
 import { isUserError } from '../errors.js';
 import { LAYERS } from '../layers/registry.js';
 import { processIO, terminalWidth, wantColor, type CliIO } from './io.js';
-import { COMMAND_GROUPS, helpAfter, programHelpAfter } from './help.js';
+import { COMMAND_GROUPS } from './help.js';
+import { finishProgram } from './configure.js';
 import { addOutputOptions } from './options.js';
 import { registerLayerCommands } from './commands/layer.js';
 import { registerFixtureCommands } from './commands/fixtures.js';
@@ -29,41 +30,6 @@ export const EXIT = { ok: 0, checkFailed: 1, usage: 2, internal: 3 } as const;
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
-}
-
-/** The path of a command for messages: `cnn-check export conv`. */
-function commandPath(cmd: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
-}
-
-/**
- * Every command's output: streams from `io`, help wrapped to the terminal, and commander's own
- * errors (an unknown option, a missing argument) in the voice of every other error:
- * `cnn-check: unknown option '--bogus' (see cnn-check conv --help)`.
- */
-function configure(cmd: Command, io: CliIO): void {
-  const width = terminalWidth(io);
-  // Commands listed by name and arguments only: the snake_case aliases and `[options]` would
-  // widen the column until descriptions could not wrap on an 80-column terminal.
-  cmd.configureHelp({
-    // Wrap descriptions even in a narrow column (commander's default gives up below 40).
-    minWidthToWrap: 20,
-    // The usage line without the snake_case alias, which made it wider than narrow terminals.
-    commandUsage: (c) => `${commandPath(c)} ${c.usage()}`,
-    subcommandTerm: (c) => [c.name(), ...c.registeredArguments.map((a) => (a.required ? `<${a.name()}${a.variadic ? '...' : ''}>` : `[${a.name()}${a.variadic ? '...' : ''}]`))].join(' '),
-  });
-  cmd.exitOverride().configureOutput({
-    writeOut: (s) => io.stdout.write(s),
-    writeErr: (s) => io.stderr.write(s),
-    getOutHelpWidth: () => width,
-    getErrHelpWidth: () => width,
-    outputError: (s, write) => {
-      const text = s.trimEnd().replace(/\n+/g, ' ').replace(/^error: /, '');
-      write(`cnn-check: ${escapeText(text)} (see ${commandPath(cmd)} --help)\n`);
-    },
-  });
 }
 
 /** Build the commander program; `exit.code` is set by the command that runs. */
@@ -100,22 +66,15 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
       }
       exit.code = EXIT.ok;
     });
-  program.addHelpCommand(new Command('help').argument('[command]').description('show the help of a command').helpGroup(COMMAND_GROUPS.other));
-  program.addHelpText('after', programHelpAfter(width));
-  // Every command: the same output configuration, and examples, exit codes and docs in its help.
-  const layerNames = new Set(LAYERS.map((l) => kebabName(l.name)));
-  const visit = (cmd: Command): void => {
-    configure(cmd, io);
-    if (cmd !== program) {
-      const spec = layerNames.has(cmd.name()) && cmd.parent === program ? LAYERS.find((l) => kebabName(l.name) === cmd.name()) : undefined;
-      const alt = spec?.params.map((p) => [p, paramAlternatives(p)[0]] as const).find(([, v]) => v !== undefined);
-      const after = helpAfter(cmd, width, spec ? { paramFlag: alt ? `--${alt[0].flag} ${typeof alt[1] === 'number' ? fmtNum(alt[1]) : alt[1]}` : undefined } : undefined);
-      if (after) cmd.addHelpText('after', after);
-    }
-    for (const sub of cmd.commands) visit(sub);
-  };
-  visit(program);
-  return program;
+  return finishProgram(program, io, layerExamples);
+}
+
+/** A layer command's example flag for its help (`--stride 2`: the first param's first other value); null for other commands. */
+export function layerExamples(cmd: Command): { paramFlag?: string } | null {
+  const spec = cmd.parent?.parent === null ? LAYERS.find((l) => kebabName(l.name) === cmd.name()) : undefined;
+  if (!spec) return null;
+  const alt = spec.params.map((p) => [p, paramAlternatives(p)[0]] as const).find(([, v]) => v !== undefined);
+  return { paramFlag: alt ? `--${alt[0].flag} ${typeof alt[1] === 'number' ? fmtNum(alt[1]) : alt[1]}` : undefined };
 }
 
 /** Run the CLI on `argv` (without node and script); returns the exit code. */

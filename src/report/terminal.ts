@@ -7,6 +7,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { escapeText } from '../text/escape.js';
+import { ANSI, visibleWidth, wrapText } from '../text/wrap.js';
 import { renderBoxTable } from '../text/table.js';
 import type { LayerCheckReport } from '../gradcheck/check-layer.js';
 import type { FixtureReport } from '../fixtures/compare.js';
@@ -35,56 +36,7 @@ export const DEFAULT_WIDTH = 80;
 /** Narrowest width rendered: below it tables would be all ellipses. */
 export const MIN_WIDTH = 40;
 
-/** Strip ANSI colour codes: what the eye sees. */
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-/** The visible width of `s` (its longest line, colour codes left out). */
-export function visibleWidth(s: string): number {
-  let w = 0;
-  for (const line of s.split('\n')) w = Math.max(w, [...line.replace(ANSI, '')].length);
-  return w;
-}
-
-/**
- * `text` wrapped at `width` columns on spaces, every line but the first of a paragraph indented
- * by `indent`; a word longer than a line is cut. Colour codes do not count.
- */
-export function wrapText(text: string, width: number, indent = ''): string {
-  const out: string[] = [];
-  for (const paragraph of text.split('\n')) {
-    // Words and the runs of spaces between them, kept as written (`x 4,3  w 2,3` keeps its two spaces).
-    const parts = paragraph.split(/( +)/);
-    let line = parts[0] === '' && parts.length > 1 ? parts[1] : '';
-    let fresh = true;
-    for (let k = parts[0] === '' && parts.length > 1 ? 2 : 0; k < parts.length; k += 2) {
-      let word = parts[k];
-      const gap = k > 0 ? parts[k - 1] : '';
-      if (word === '') continue;
-      const candidate = fresh ? line + word : line + gap + word;
-      if (visibleWidth(candidate) <= width) {
-        line = candidate;
-        fresh = false;
-        continue;
-      }
-      if (!fresh) {
-        out.push(line);
-        line = indent;
-        fresh = true;
-      }
-      // A plain word wider than a whole line is cut into line-sized pieces.
-      while (visibleWidth(line + word) > width && !word.includes('\u001b') && word.length > 1 && width - visibleWidth(line) > 0) {
-        const room = width - visibleWidth(line);
-        out.push(line + word.slice(0, room));
-        word = word.slice(room);
-        line = indent;
-      }
-      line += word;
-      fresh = false;
-    }
-    out.push(line);
-  }
-  return out.join('\n');
-}
+export { visibleWidth, wrapText } from '../text/wrap.js';
 
 /** Rows above which a table is drawn by the one-pass renderer (text/table.ts) instead of cli-table3. */
 export const BOX_TABLE_ROWS = 200;
