@@ -7,10 +7,11 @@ import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { LayerSpec } from '../layers/types.js';
 import { jsModuleKind } from './js-module/load.js';
+import { pythonModuleKind } from './python/load.js';
 import type { FunctionSelection, ImplKind, ImplModule, Implementation, OpenOptions } from './types.js';
 
 /** Every kind of module, in the order messages list them. */
-export const IMPL_KINDS: readonly ImplKind[] = [jsModuleKind];
+export const IMPL_KINDS: readonly ImplKind[] = [jsModuleKind, pythonModuleKind];
 
 /** A module reference as given: `PATH`, or `PATH:forward,backward` choosing two functions. */
 export interface ImplRef {

@@ -46,6 +46,18 @@ export interface FunctionSelection {
   backward: string;
 }
 
+/** A conventional pair of functions a module defines for a layer (found without `PATH:forward,backward`). */
+export interface DefinedFunctions {
+  /** The registered layer: `conv`. */
+  layer: string;
+  /** The implementation's name in reports: `py:naive`. */
+  name: string;
+  /** The forward's name, or null when the module defines only the backward. */
+  forward: string | null;
+  /** The backward's name, or null when the module defines only the forward. */
+  backward: string | null;
+}
+
 /** An opened module: one process or worker for the run, implementations of any layer it has. */
 export interface ImplModule {
   /** The absolute path. */
@@ -58,6 +70,12 @@ export interface ImplModule {
    * missing when it has none.
    */
   implementationsFor(spec: LayerSpec, select?: FunctionSelection): Implementation[];
+  /**
+   * The conventional functions the module defines, by layer, complete pairs or not (a Python
+   * module's cs231n functions), so a caller can discover which layers to check. Absent for
+   * kinds with one fixed pair (a JS module's forward and backward).
+   */
+  listFunctions?(): DefinedFunctions[];
   /** Stop its worker or process. Harmless to call twice. */
   close(): void;
 }
