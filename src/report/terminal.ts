@@ -16,10 +16,12 @@ import { describeDomain } from '../settings/domain.js';
 import { kebabName } from '../layers/registry.js';
 import { formatShape } from '../tensor/tensor.js';
 import type { ImplGradientRow, ReferenceComparison } from '../gradcheck/check-layer.js';
-import type { ErrorStats, GroupStats } from '../gradcheck/localize.js';
+import type { ErrorStats, GroupStats, Localization } from '../gradcheck/localize.js';
+import type { ArrayReport } from '../gradcheck/reference.js';
+import { failingCount } from '../gradcheck/hints.js';
 import type { SuiteReport } from '../suite/run.js';
 import {
-  arrayWorstText, coverageText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
+  arrayInput, arrayWorstText, coverageText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
   shapesText, statusNotes, worstText,
 } from './format.js';
 
@@ -89,6 +91,8 @@ export function renderReferenceComparisons(comparisons: ReferenceComparison[], c
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
     }
     lines.push(t.toString());
+    const where = renderArrayLocalizations(cmp.arrays, cmp.impl, color);
+    if (where) lines.push(where.trimEnd());
   }
   return lines.join('\n') + '\n';
 }
@@ -142,21 +146,38 @@ function fmtStats(s: ErrorStats): string {
   return `max rel ${fmtErr(s.maxRelError)}, ${s.failing} of ${s.count} fail`;
 }
 
-/** Where a failing gradient is wrong: worst elements, groups, border, heatmap and hint. */
-export function renderLocalization(g: ImplGradientRow, color: boolean): string {
-  const loc = g.localization;
-  if (!loc) return '';
+/** How a localization's two sides and its subject are named: a gradient (analytic / numeric) or a compared array (yours / reference). */
+export interface WhereLabels {
+  /** `where naive dx is wrong`, `where the fixture's dx differs from the reference`. */
+  title: string;
+  /** The judged side's column: `analytic`, `fixture`, `py:naive`. */
+  analytic: string;
+  /** The other side's column: `numeric`, `reference`. */
+  numeric: string;
+  /** A comparison: every element has both values (no `evaluated` count). */
+  compared?: boolean;
+}
+
+/** Where a gradient or array is wrong: the count of wrong elements, the worst ones, groups, border, heatmap and hint. */
+export function renderWhere(loc: Localization, input: string, threshold: number, labels: WhereLabels, color: boolean): string {
   const c = painter(color);
   const lines: string[] = [];
-  lines.push(c.bold(`where ${g.impl} ${g.name} is wrong`) + ` (${loc.checked} of ${loc.total} elements evaluated):`);
+  if (loc.total === 0) {
+    // Only a hint (an array of the wrong shape).
+    if (loc.hint) lines.push(c.yellow(`hint: ${loc.hint.message}`));
+    return lines.length ? lines.join('\n') + '\n' : '';
+  }
+  lines.push(c.bold(labels.title) + (labels.compared ? ` (${loc.total} elements):` : ` (${loc.checked} of ${loc.total} elements evaluated):`));
+  const wrong = failingCount(loc);
+  if (wrong !== undefined) lines.push(`${wrong} of ${loc.checked} elements wrong (rel error > ${fmtErr(threshold)})`);
   if (loc.top.length) {
-    const t = makeTable(['element', 'analytic', 'numeric', 'abs error', 'rel error'], color);
+    const t = makeTable(['element', labels.analytic, labels.numeric, 'abs error', 'rel error'], color);
     for (const e of loc.top) t.push([indexText(e.index), fmtVal(e.analytic), fmtVal(e.numeric), fmtErr(e.absError), fmtErr(e.relError)]);
     lines.push(t.toString());
   }
-  const [sampleName, channelName] = groupLabels(g.input);
-  if (loc.perSample.length) lines.push(fmtGroups(sampleName, loc.perSample, g.threshold, color));
-  if (loc.perChannel.length) lines.push(fmtGroups(channelName, loc.perChannel, g.threshold, color));
+  const [sampleName, channelName] = groupLabels(input);
+  if (loc.perSample.length) lines.push(fmtGroups(sampleName, loc.perSample, threshold, color));
+  if (loc.perChannel.length) lines.push(fmtGroups(channelName, loc.perChannel, threshold, color));
   if (loc.border) lines.push(`border (first/last rows and columns): ${fmtStats(loc.border)}${loc.interior ? `; interior: ${fmtStats(loc.interior)}` : ''}`);
   if (loc.aligned) {
     lines.push(`after aligning by the shift (${loc.aligned.shift.join(', ')}): the border band it leaves: ${fmtStats(loc.aligned.border)}; the rest: ${fmtStats(loc.aligned.interior)}`);
@@ -172,6 +193,20 @@ export function renderLocalization(g: ImplGradientRow, color: boolean): string {
   }
   if (loc.hint) lines.push(c.yellow(`hint: ${loc.hint.message}`));
   return lines.join('\n') + '\n';
+}
+
+/** Where a failing gradient is wrong: worst elements, groups, border, heatmap and hint. */
+export function renderLocalization(g: ImplGradientRow, color: boolean): string {
+  if (!g.localization) return '';
+  return renderWhere(g.localization, g.input, g.threshold, { title: `where ${g.impl} ${g.name} is wrong`, analytic: 'analytic', numeric: 'numeric' }, color);
+}
+
+/** Where each failing array of a comparison is wrong; `who` names the judged side (`py:naive`, `fixture`). */
+export function renderArrayLocalizations(arrays: ArrayReport[], who: string, color: boolean): string {
+  return arrays
+    .filter((a) => !a.pass && a.localization)
+    .map((a) => renderWhere(a.localization!, arrayInput(a.name), a.threshold, { title: `where ${who} ${a.name} differs from the reference`, analytic: who, numeric: 'reference', compared: true }, color))
+    .join('');
 }
 
 /** `--h-sweep`: the error of every gradient at each h, the best h marked. */
@@ -260,6 +295,8 @@ export function renderCompareReports(reports: FixtureReport[], color: boolean): 
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
     }
     lines.push(t.toString());
+    const where = renderArrayLocalizations(r.arrays, 'fixture', color);
+    if (where) lines.push(where.trimEnd());
   }
   const failed = reports.filter((r) => !r.pass).length;
   lines.push(failed ? c.red(`FAIL: ${failed} of ${reports.length} fixtures differ from the reference`) : c.green(`PASS: ${reports.length} fixture(s) match the reference`));

@@ -122,6 +122,6 @@ export function pristineInputs(conv: Cs231nConvention, args: PyArg[]): string[] 
       if (!inState) out.push(a.array);
     } else if ('dict' in a) for (const v of Object.values(a.dict)) visit(v, inState);
   };
-  args.forEach((a, i) => visit(a, conv.state?.arg === i));
+  for (const [i, a] of args.entries()) visit(a, conv.state?.arg === i);
   return out;
 }

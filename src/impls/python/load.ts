@@ -193,7 +193,11 @@ export class PythonModule implements ImplModule {
           names.map((n) => [n, inputs[n]]),
           this.timeout * 1000, this.log,
         ));
-        const res: ForwardResult = { out: arrays.get('out')!, cache: { pyCache: reply.cache } };
+        // With float32 inputs numpy computes in float32 wherever they enter, whatever dtype the output was
+        // allocated in (np.zeros is float64): such an out is a float32 layer's, judged with the float32 tolerance.
+        let out = arrays.get('out')!;
+        if (out.data instanceof Float64Array && names.some((n) => inputs[n].data instanceof Float32Array)) out = { data: Float32Array.from(out.data), shape: out.shape };
+        const res: ForwardResult = { out, cache: { pyCache: reply.cache } };
         if (conv.state) {
           res.state = {};
           for (const k of conv.state.keys) {
