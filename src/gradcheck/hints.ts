@@ -200,6 +200,7 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
     return () => (v ??= f());
   };
   const x = inputs.x;
+  if (!x) return hs;
   const N = x.shape[0];
 
   if (inputs.b && (spec.name === 'conv' || spec.name === 'affine' || spec.name === 'conv_relu_pool')) {
