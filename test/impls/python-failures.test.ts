@@ -203,6 +203,26 @@ describe('a module that cannot be used: one line, exit 2', () => {
   });
 });
 
+describe('the fds transport (where there are no named pipes)', () => {
+  it('checks a module, and stops a call over the timeout', () => {
+    const relu = getLayer('relu');
+    const mod = loadPythonModule(here('./python/cs231n/layers.py'), { transport: 'fds' });
+    try {
+      const r = checkLayer(relu, { params: {}, repeat: 0, impls: [], external: mod.implementationsFor(relu) });
+      expect(r.pass).toBe(true);
+    } finally {
+      mod.close();
+    }
+    const slow = loadPythonModule(module('slow_fds.py', `import time\ndef relu_forward(x):\n    time.sleep(30)\n    return x, x\n${RELU_BACKWARD}`), { transport: 'fds', timeout: 0.3 });
+    try {
+      const [im] = slow.implementationsFor(relu);
+      expect(() => im.impl.forward({ x: { data: new Float64Array(2), shape: [2] } }, {})).toThrow('relu_forward did not finish within the timeout of 0.3 s; the Python process was stopped');
+    } finally {
+      slow.close();
+    }
+  });
+});
+
 describe('the built bin', () => {
   const cli = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [join(root, 'bin/cnn-check.js'), ...args], { encoding: 'utf8', cwd: root, timeout: 60_000, env: { ...process.env, ...env } });

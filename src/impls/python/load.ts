@@ -21,6 +21,7 @@ import { MIN_LOAD_TIMEOUT_SECONDS, UserImplError } from '../js-module/load.js';
 import type { DefinedFunctions, FunctionSelection, ImplKind, ImplModule, Implementation, OpenOptions } from '../types.js';
 import { CS231N, PY_PREFIX, conventionalNames, pristineInputs, type Cs231nConvention, type FunctionPair } from './cs231n.js';
 import { acquirePython, releasePython, resolvePython, type Outcome, type PythonProcess } from './process.js';
+import type { Transport } from './protocol.js';
 
 /** Extensions of Python modules. */
 export const PYTHON_EXTENSIONS = ['.py'] as const;
@@ -36,6 +37,8 @@ export interface PythonModuleOptions {
   label?: string;
   /** Address space the process may grow by, in MB (default PYTHON_MEMORY_LIMIT_MB). */
   memoryMb?: number;
+  /** How frames travel (default: named pipes where the platform has them, else the child's fds 3 and 4). */
+  transport?: Transport;
 }
 
 function fmtSeconds(s: number): string {
@@ -63,6 +66,7 @@ export class PythonModule implements ImplModule {
   private readonly label: string;
   private readonly log: (line: string) => void;
   private readonly memoryMb?: number;
+  private readonly transport?: Transport;
   private closed = false;
 
   constructor(path: string, opts: PythonModuleOptions = {}) {
@@ -82,6 +86,7 @@ export class PythonModule implements ImplModule {
     this.timeout = opts.timeout ?? DEFAULT_IMPL_TIMEOUT_SECONDS;
     this.log = opts.log ?? (() => {});
     this.memoryMb = opts.memoryMb;
+    this.transport = opts.transport;
     this.proc = this.connect();
   }
 
@@ -89,7 +94,7 @@ export class PythonModule implements ImplModule {
   private connect(): PythonProcess {
     let proc: PythonProcess;
     try {
-      proc = acquirePython(this.python, { memoryMb: this.memoryMb });
+      proc = acquirePython(this.python, { memoryMb: this.memoryMb, transport: this.transport });
     } catch (err) {
       if (err instanceof UsageError) throw new UsageError(`${this.label}: ${err.message}`);
       throw err;
