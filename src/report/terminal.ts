@@ -262,6 +262,14 @@ export function renderSuiteReport(r: SuiteReport, color: boolean): string {
       lines.push(`  ${g.impl} ${g.name}: ${g.message ? `${g.message}; ` : ''}rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)} at ${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`);
       if (g.localization?.hint) lines.push(`    ${c.yellow(`hint: ${g.localization.hint.message}`)}`);
     }
+    for (const cmp of k.report.comparisons ?? []) {
+      for (const a of cmp.arrays) {
+        if (a.pass) continue;
+        const at = a.worst ? ` at ${indexText(a.worst.index)}: ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '';
+        lines.push(`  ${cmp.impl} ${a.name} differs from the reference: ${a.message ? `${a.message}` : `rel error ${fmtErr(a.relError)} > ${fmtErr(a.threshold)}${at}`}`);
+        if (a.localization?.hint) lines.push(`    ${c.yellow(`hint: ${a.localization.hint.message}`)}`);
+      }
+    }
   }
   lines.push(
     r.pass
