@@ -133,24 +133,6 @@ ${RELU_BACKWARD}`)]);
     expect(r.doc.comparisons[0].arrays[0].message).toBe('1 NaN/Inf value(s), first at (0, 1, 2)');
   });
 
-  it('the memory limit: a call that needs more fails as exceeding it', () => {
-    const path = module('hungry.py', `
-def relu_forward(x):
-    big = np.ones((256, 1024, 1024))  # 2 GiB
-    return np.maximum(x, 0), x
-${RELU_BACKWARD}`);
-    const mod = loadPythonModule(path, { memoryMb: 256 });
-    try {
-      const relu = getLayer('relu');
-      const [im] = mod.implementationsFor(relu);
-      const r = checkLayer(relu, { params: {}, repeat: 0, impls: [], external: [im] });
-      expect(r.problems).toHaveLength(1);
-      expect(r.problems[0]).toMatch(/^py: relu_forward exceeded the memory limit of 256 MB \(MemoryError: Unable to allocate 2\.00 GiB/);
-    } finally {
-      mod.close();
-    }
-  });
-
   it('print goes to stderr marked with the module, never into the JSON document; after 50 lines the rest is dropped', async () => {
     const r = await json(['relu', '--impl', module('chatty.py', `
 def relu_forward(x):
@@ -203,22 +185,26 @@ describe('a module that cannot be used: one line, exit 2', () => {
   });
 });
 
-describe('the fds transport (where there are no named pipes)', () => {
-  it('checks a module, and stops a call over the timeout', () => {
+describe('a process of its own: the fds transport (where there are no named pipes) and a memory limit of 256 MB', () => {
+  it('checks a module; a call needing more memory fails as exceeding the limit; a call over the timeout is stopped', () => {
     const relu = getLayer('relu');
-    const mod = loadPythonModule(here('./python/cs231n/layers.py'), { transport: 'fds' });
+    const opts = { transport: 'fds', memoryMb: 256 } as const;
+    const ok = loadPythonModule(here('./python/cs231n/layers.py'), opts);
+    const hungry = loadPythonModule(module('hungry.py', `
+def relu_forward(x):
+    big = np.ones((256, 1024, 1024))  # 2 GiB
+    return np.maximum(x, 0), x
+${RELU_BACKWARD}`), opts);
+    const slow = loadPythonModule(module('slow_fds.py', `import time\ndef relu_forward(x):\n    time.sleep(30)\n    return x, x\n${RELU_BACKWARD}`), { ...opts, timeout: 0.3 });
     try {
-      const r = checkLayer(relu, { params: {}, repeat: 0, impls: [], external: mod.implementationsFor(relu) });
-      expect(r.pass).toBe(true);
-    } finally {
-      mod.close();
-    }
-    const slow = loadPythonModule(module('slow_fds.py', `import time\ndef relu_forward(x):\n    time.sleep(30)\n    return x, x\n${RELU_BACKWARD}`), { transport: 'fds', timeout: 0.3 });
-    try {
+      expect(checkLayer(relu, { params: {}, repeat: 0, impls: [], external: ok.implementationsFor(relu) }).pass).toBe(true);
+      const r = checkLayer(relu, { params: {}, repeat: 0, impls: [], external: hungry.implementationsFor(relu) });
+      expect(r.problems).toHaveLength(1);
+      expect(r.problems[0]).toMatch(/^py: relu_forward exceeded the memory limit of 256 MB \(MemoryError: Unable to allocate 2\.00 GiB/);
       const [im] = slow.implementationsFor(relu);
       expect(() => im.impl.forward({ x: { data: new Float64Array(2), shape: [2] } }, {})).toThrow('relu_forward did not finish within the timeout of 0.3 s; the Python process was stopped');
     } finally {
-      slow.close();
+      for (const m of [ok, hungry, slow]) m.close();
     }
   });
 });
@@ -236,10 +222,10 @@ describe('the built bin', () => {
   it('a call over --timeout is stopped, and the process ends', () => {
     const path = module('hangs.py', `def relu_forward(x):\n    while True:\n        pass\n${RELU_BACKWARD}`);
     const t0 = performance.now();
-    const r = cli(['relu', '--impl', path, '--timeout', '1', '--json']);
+    const r = cli(['relu', '--impl', path, '--timeout', '0.5', '--json']);
     expect(r.signal).toBeNull();
     expect(r.status).toBe(1);
-    expect(JSON.parse(r.stdout).problems).toEqual(['py: relu_forward did not finish within the timeout of 1 s; the Python process was stopped']);
+    expect(JSON.parse(r.stdout).problems).toEqual(['py: relu_forward did not finish within the timeout of 0.5 s; the Python process was stopped']);
     expect(performance.now() - t0).toBeLessThan(20_000);
   });
 });

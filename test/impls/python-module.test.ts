@@ -70,8 +70,9 @@ describe('a correct module passes', () => {
   for (const spec of LAYERS) {
     it(`${spec.name}: the comparison with the reference and the gradient check`, () => {
       const mod = spec.name === 'conv_relu_pool' ? utils : layers;
-      // conv_relu_pool at x 2,3,6,6: its default 2,3,16,16 takes the naive numpy loops 30 s of full check.
-      const shapes = spec.name === 'conv_relu_pool' ? { x: [2, 3, 6, 6] } : undefined;
+      // Small shapes for the naive numpy loops (conv_relu_pool's default 2,3,16,16 takes them 30 s of full
+      // check); conv at the cs231n shapes runs through the CLI below.
+      const shapes = ({ conv: { x: [2, 3, 4, 4] }, maxpool: { x: [2, 2, 4, 4] }, conv_relu_pool: { x: [2, 3, 6, 6] } } as Record<string, Record<string, number[]>>)[spec.name];
       const r = checkLayer(spec, { params: {}, shapes, repeat: 0, impls: ['fast'], external: mod.implementationsFor(spec) });
       expect(r.problems).toEqual([]);
       expect(r.pass).toBe(true);
@@ -87,7 +88,7 @@ describe('a correct module passes', () => {
     for (const dtype of ['float64', 'float32'] as const) {
       it(`conv in ${mode} mode, ${dtype}`, () => {
         const r = checkLayer(getLayer('conv'), {
-          params: { stride: 2, pad: 1 }, shapes: { x: [2, 3, 5, 5] }, mode, dtype, samples: 24, directions: 2, repeat: 0, impls: ['fast'],
+          params: { stride: 2, pad: 1 }, shapes: { x: [2, 2, 5, 5], w: [2, 2, 3, 3] }, mode, dtype, samples: 24, directions: 2, repeat: 0, impls: ['fast'],
           external: layers.implementationsFor(getLayer('conv')),
         });
         expect(r.problems).toEqual([]);
