@@ -154,7 +154,7 @@ export class PythonModule implements ImplModule {
         const alt = others.length ? ` (or a pair ${others.map((p) => `${p.forward}/${p.backward}`).join(', ')})` : '';
         const lacking = [first.forward, first.backward].filter((f) => !have.has(f));
         throw new FormatError(
-          `${this.label}: expected functions ${first.forward} and ${first.backward} for ${spec.name}${alt}, no ${lacking.join(' and no ')}; ${got}; or name two with ${this.label.replace(/^--impl /, '--impl ')}:FORWARD,BACKWARD`,
+          `${this.label}: expected functions ${first.forward} and ${first.backward} for ${spec.name}${alt}, no ${lacking.join(' and no ')}; ${got}; or name two with ${this.label}:FORWARD,BACKWARD`,
         );
       }
     }
