@@ -671,7 +671,25 @@ def _open_channel(argv):
     return int(argv[1]), int(argv[2]), argv[3:]
 
 
+def _die_with_parent():
+    """On Linux, have the kernel kill this process when cnn-check's process ends (even by SIGKILL),
+    so a call stuck in a loop never outlives it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        parent = os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
 def _bridge_main(argv):
+    _die_with_parent()
     in_fd, out_fd, rest = _open_channel(argv)
     memory_mb = int(rest[0])
     # The script's own directory is not the user's: keep it from shadowing their modules.
