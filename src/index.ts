@@ -23,15 +23,19 @@ export {
   type ReferenceComparison, type ReferenceComparisonResult,
 } from './gradcheck/check-layer.js';
 export { judgeArray, COMPARE_TOLERANCE, type ArrayReport } from './gradcheck/reference.js';
-export type { Implementation, ImplKind, ImplModule, OpenOptions, FunctionSelection } from './impls/types.js';
+export type { Implementation, ImplKind, ImplModule, OpenOptions, FunctionSelection, DefinedFunctions } from './impls/types.js';
 export { builtinImplementations } from './impls/builtin.js';
 export { IMPL_KINDS, openModule, parseImplRef, ModuleSet } from './impls/registry.js';
 export { loadUserImpl, UserImplError, USER_IMPL_NAME, type UserImpl, type UserImplOptions } from './impls/js-module/load.js';
+export { loadPythonModule, PythonModule, pythonModuleKind, type PythonModuleOptions } from './impls/python/load.js';
+export { CS231N, PY_PREFIX, type Cs231nConvention, type FunctionPair, type PyArg } from './impls/python/cs231n.js';
+export { PYTHON_MEMORY_LIMIT_MB } from './impls/python/protocol.js';
 export { buildCheckRequest, runCheckRequest, type CheckRequest, type RawCase } from './request/request.js';
 export {
   AUTO_FULL_MAX_WORK, SWEEP_HS, planInput, autoIsFull, forwardWork,
   type RowMode, type DirectionalPart, type SweepCurve, type GradientProgress,
 } from './gradcheck/modes.js';
+export { diagnoseArrays, comparisonWording, type ComparisonContext, type NumpyHintKind } from './gradcheck/hints.js';
 export { localize, type Localization, type Hint, type HintKind, type Heatmap, type ElementError, type ErrorStats, type GroupStats } from './gradcheck/localize.js';
 export { float32Tolerance, FLOAT32_UNIT_ROUNDOFF, FLOAT32_SAFETY } from './gradcheck/precision.js';
 export { stratifiedSample, axisLayout, type AxisLayout } from './gradcheck/strata.js';

@@ -28,6 +28,7 @@ import { builtinImplementations } from '../impls/builtin.js';
 import type { Implementation } from '../impls/types.js';
 import { defaultSettings, DEFAULT_SEED, type CheckMode } from '../settings/schema.js';
 import { failedArray, judgeArray, type ArrayReport } from './reference.js';
+import { comparisonContext, diagnoseArrays } from './hints.js';
 import { gradCheck, type GradientRow } from './gradcheck.js';
 import { autoIsFull, forwardWork, type GradientProgress } from './modes.js';
 
@@ -231,6 +232,7 @@ export function compareWithReference(
     return { arrays, failure: grads.error as string };
   }
   for (const k of gradNames) arrays.push(compareToReference(k, grads[k], refGrads[k], `backward returned no ${k}`));
+  diagnoseArrays(arrays, comparisonContext(spec, params, inputs64, dout, refFwd, refGrads, fwd, grads));
   return { arrays };
 }
 

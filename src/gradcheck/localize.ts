@@ -22,6 +22,7 @@
  */
 import { unravel, strides } from '../tensor/tensor.js';
 import { axisLayout, hasInterior, onBorder, type AxisLayout } from './strata.js';
+import { gradientHint, type NumpyHintKind } from './hints.js';
 
 /** One element of a failing gradient. */
 export interface ElementError {
@@ -56,7 +57,7 @@ export interface Heatmap {
   aligned?: (number | null)[][];
 }
 
-export type HintKind = 'zero' | 'sign' | 'factor' | 'kernel-flip' | 'padding-offset' | 'border';
+export type HintKind = 'zero' | 'sign' | 'factor' | 'kernel-flip' | 'padding-offset' | 'border' | NumpyHintKind;
 
 /** A known mistake the error pattern matches. */
 export interface Hint {
@@ -291,7 +292,8 @@ export function localize(inp: LocalizeInput): Localization {
     scaleHint(inp, elements, tol) ??
     flipHint(inp, elements, mirror, relOf, tol, layout) ??
     shiftHint(inp, elements, relOf, tol, layout, st, result, mapOf) ??
-    borderHint(inp, result);
+    borderHint(inp, result) ??
+    gradientHint(inp, elements);
   return result;
 }
 

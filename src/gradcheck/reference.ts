@@ -19,6 +19,7 @@
  */
 import { compareArrays, REL_ERROR_FLOOR } from '../tensor/compare.js';
 import { formatShape, sameShape, type FloatArray } from '../tensor/tensor.js';
+import type { Localization } from './localize.js';
 
 /** Thresholds against the reference by dtype of the judged array (see the module comment). */
 export const COMPARE_TOLERANCE = {
@@ -39,6 +40,11 @@ export interface ArrayReport {
   pass: boolean;
   /** Why it failed when the numbers do not say it (shape mismatch, NaN, nothing returned). */
   message?: string;
+  /**
+   * Where a failing array is wrong and the mistake it matches (hints.ts): localize()'s report with
+   * `analytic` the judged array and `numeric` the reference's; only a hint for a shape mismatch.
+   */
+  localization?: Localization;
 }
 
 /** An array as judged: its values, shape and dtype (`float32` gets the float32 tolerance). */

@@ -8,23 +8,25 @@ import { UsageError } from '../errors.js';
 import { requireRegularFile } from '../fs/read.js';
 import type { LayerSpec } from '../layers/types.js';
 import { jsModuleKind } from './js-module/load.js';
+import { pythonModuleKind } from './python/load.js';
 import type { FunctionSelection, ImplKind, ImplModule, Implementation, OpenOptions } from './types.js';
 
 /** Every kind of module, in the order messages list them. */
-export const IMPL_KINDS: readonly ImplKind[] = [jsModuleKind];
+export const IMPL_KINDS: readonly ImplKind[] = [jsModuleKind, pythonModuleKind];
 
-/** A module reference as given: `PATH`, or `PATH:forward,backward` choosing two functions. */
+/** A module reference as given: `PATH`, `PATH:forward,backward` choosing two functions, or `PATH:function` choosing one. */
 export interface ImplRef {
   path: string;
   select?: FunctionSelection;
 }
 
-const SELECTION = /^(.*):([A-Za-z_$][\w$]*),([A-Za-z_$][\w$]*)$/;
+const SELECTION = /^(.+):([A-Za-z_$][\w$]*)(?:,([A-Za-z_$][\w$]*))?$/;
 
-/** Split `PATH:forward,backward` (function names after the last colon) from a plain path. */
+/** Split `PATH:forward,backward` or `PATH:function` (identifiers after the last colon) from a plain path. */
 export function parseImplRef(ref: string): ImplRef {
   const m = SELECTION.exec(ref);
-  return m ? { path: m[1], select: { forward: m[2], backward: m[3] } } : { path: ref };
+  if (!m) return { path: ref };
+  return { path: m[1], select: m[3] === undefined ? { forward: m[2] } : { forward: m[2], backward: m[3] } };
 }
 
 /** The kind of module at `path` by its extension; throws UsageError listing the kinds. */

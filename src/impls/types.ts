@@ -40,10 +40,27 @@ export interface OpenOptions {
   python?: string;
 }
 
-/** Which functions of a module to use, when not found by their conventional names (`PATH:forward,backward`). */
+/**
+ * Which functions of a module to use, when not found by their conventional names:
+ * `PATH:forward,backward`, or `PATH:function` for a layer that is one function (a loss
+ * returning `(loss, dx)`).
+ */
 export interface FunctionSelection {
   forward: string;
-  backward: string;
+  /** Absent when one function was named. */
+  backward?: string;
+}
+
+/** A conventional pair of functions a module defines for a layer (found without `PATH:forward,backward`). */
+export interface DefinedFunctions {
+  /** The registered layer: `conv`. */
+  layer: string;
+  /** The implementation's name in reports: `py:naive`. */
+  name: string;
+  /** The forward's name, or null when the module defines only the backward. */
+  forward: string | null;
+  /** The backward's name, or null when the module defines only the forward. */
+  backward: string | null;
 }
 
 /** An opened module: one process or worker for the run, implementations of any layer it has. */
@@ -64,6 +81,12 @@ export interface ImplModule {
    * forward/backward without `export const layer = 'conv'`).
    */
   layers?(): string[] | undefined;
+  /**
+   * The conventional functions the module defines, by layer, complete pairs or not (a Python
+   * module's cs231n functions), so a caller can discover which layers to check. Absent for
+   * kinds with one fixed pair (a JS module's forward and backward).
+   */
+  listFunctions?(): DefinedFunctions[];
   /** Stop its worker or process. Harmless to call twice. */
   close(): void;
 }

@@ -6,6 +6,7 @@
  */
 import type { ImplGradientRow, LayerCheckReport, ReferenceComparison } from '../gradcheck/check-layer.js';
 import type { ArrayReport } from '../gradcheck/reference.js';
+import { failingCount } from '../gradcheck/hints.js';
 import { fmtErr, fmtNum, fmtVal } from '../text/numbers.js';
 
 export { fmtErr, fmtNum, fmtVal } from '../text/numbers.js';
@@ -106,6 +107,9 @@ export function arrayFailure(who: string, a: ArrayReport): string {
   if (a.message) parts.push(a.message);
   if (Number.isFinite(a.relError) || !a.message) parts.push(`rel error ${fmtErr(a.relError)} > threshold ${fmtErr(a.threshold)}`);
   if (a.worst) parts.push(`worst element ${indexText(a.worst.index)}: ${who} ${fmtVal(a.worst.actual)}, reference ${fmtVal(a.worst.expected)}`);
+  const wrong = a.localization && failingCount(a.localization);
+  if (wrong !== undefined && a.localization) parts.push(`${wrong} of ${a.localization.checked} elements wrong`);
+  if (a.localization?.hint) parts.push(`hint: ${a.localization.hint.message}`);
   return parts.join('; ');
 }
 
@@ -119,9 +123,14 @@ export function unexplainedFailure(r: LayerCheckReport): boolean {
   return !r.pass && r.problems.length === 0 && r.gradients.every((g) => g.pass) && (r.comparisons ?? []).every((c) => c.pass);
 }
 
-/** How the groups of a gradient's localization are named: per sample and channel of x, per filter of w. */
+/** How the groups of a gradient's localization are named: per sample and channel of x (and of out), per filter of w. */
 export function groupLabels(input: string): [string, string] {
-  return input === 'x' ? ['per sample n', 'per channel c'] : input === 'w' ? ['per filter f', 'per channel c'] : ['per index of axis 0', 'per channel'];
+  return input === 'x' || input === 'out' ? ['per sample n', 'per channel c'] : input === 'w' ? ['per filter f', 'per channel c'] : ['per index of axis 0', 'per channel'];
+}
+
+/** The input whose axes a compared array has: `dx` -> `x`, `out` -> `out`, `running_mean_after` -> itself. */
+export function arrayInput(name: string): string {
+  return name === 'out' ? 'out' : /^d[a-z]/.test(name) ? name.slice(1) : name;
 }
 
 /** One cell of a pooled heatmap: the largest |error| of its block (null where nothing was evaluated) and the block's extent. */

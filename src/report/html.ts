@@ -9,10 +9,12 @@
  * anything that varies between runs of the same data (the time it was generated).
  */
 import type { ImplGradientRow, LayerCheckReport } from '../gradcheck/check-layer.js';
-import type { Heatmap } from '../gradcheck/localize.js';
+import type { Heatmap, Localization } from '../gradcheck/localize.js';
+import type { ArrayReport } from '../gradcheck/reference.js';
+import { failingCount } from '../gradcheck/hints.js';
 import type { BenchResult } from '../bench/run.js';
 import {
-  arrayWorstText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtSeconds, fmtVal, groupLabels, indexText, paramsText, poolHeatmap, shapesText,
+  arrayInput, arrayWorstText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtSeconds, fmtVal, groupLabels, indexText, paramsText, poolHeatmap, shapesText,
   statusNotes, worstText,
 } from './format.js';
 import { worstGradient } from '../suite/run.js';
@@ -230,33 +232,53 @@ function coverage(g: ImplGradientRow): string {
   return parts.join(', ');
 }
 
-/** Where a failing gradient is wrong: worst elements, groups, heatmaps, hint. */
-function localizationHtml(g: ImplGradientRow, id: string): string {
-  const loc = g.localization;
-  if (!loc) return '';
+/** Where a gradient or compared array is wrong: the count, worst elements, groups, heatmaps, hint. */
+function whereHtml(loc: Localization, input: string, threshold: number, labels: { title: string; analytic: string; numeric: string }, id: string): string {
   const out: string[] = [`<div class="localization" id="${esc(id)}">`];
-  out.push(`<h4>where ${esc(`${g.impl} ${g.name}`)} is wrong <span class="note">(${loc.checked} of ${loc.total} elements evaluated)</span></h4>`);
+  if (loc.total === 0) {
+    if (loc.hint) out.push(`<p class="hint">hint: ${esc(loc.hint.message)}</p>`);
+    out.push('</div>');
+    return out.join('\n');
+  }
+  const wrong = failingCount(loc);
+  out.push(`<h4>${esc(labels.title)} <span class="note">(${loc.checked} of ${loc.total} elements evaluated${wrong !== undefined ? esc(`; ${wrong} wrong`) : ''})</span></h4>`);
   if (loc.hint) out.push(`<p class="hint">hint: ${esc(loc.hint.message)}</p>`);
   if (loc.top.length) {
-    out.push(table('top', ['element', 'analytic', 'numeric', 'abs error', 'rel error'], loc.top.map((e) => ({
+    out.push(table('top', ['element', labels.analytic, labels.numeric, 'abs error', 'rel error'], loc.top.map((e) => ({
       cells: [indexText(e.index), { text: fmtVal(e.analytic), num: true }, { text: fmtVal(e.numeric), num: true }, { text: fmtErr(e.absError), num: true }, { text: fmtErr(e.relError), num: true }],
     }))));
   }
-  const [sampleName, channelName] = groupLabels(g.input);
+  const [sampleName, channelName] = groupLabels(input);
   const groups = (label: string, gs: typeof loc.perSample) => gs.length
-    ? `<p>${esc(label)} (max rel error; ${gs.filter((s) => s.failing > 0).length} of ${gs.length} fail): ${gs.slice(0, 32).map((s) => `<span class="${s.maxRelError > g.threshold ? 'fail' : ''}">${s.index}:${esc(fmtErr(s.maxRelError))}</span>`).join(' ')}${gs.length > 32 ? ' …' : ''}</p>`
+    ? `<p>${esc(label)} (max rel error; ${gs.filter((s) => s.failing > 0).length} of ${gs.length} fail): ${gs.slice(0, 32).map((s) => `<span class="${s.maxRelError > threshold ? 'fail' : ''}">${s.index}:${esc(fmtErr(s.maxRelError))}</span>`).join(' ')}${gs.length > 32 ? ' …' : ''}</p>`
     : '';
   out.push(groups(sampleName, loc.perSample), groups(channelName, loc.perChannel));
   if (loc.border && loc.interior) {
     out.push(`<p>border (first/last rows and columns): max rel ${esc(fmtErr(loc.border.maxRelError))}, ${loc.border.failing} of ${loc.border.count} fail; interior: max rel ${esc(fmtErr(loc.interior.maxRelError))}, ${loc.interior.failing} of ${loc.interior.count} fail</p>`);
   }
-  if (loc.heatmap) out.push(heatmapsHtml(g, loc.heatmap, loc.aligned?.shift));
+  if (loc.heatmap) out.push(heatmapsHtml(labels.title.replace(/^where /, '').replace(/ (is wrong|differs from the reference)$/, ''), loc.heatmap, loc.aligned?.shift));
   out.push('</div>');
   return out.join('\n');
 }
 
-function heatmapsHtml(g: ImplGradientRow, h: Heatmap, shift?: [number, number]): string {
-  const maps = [heatmapSvg(h.values, { title: `|error| of ${g.impl} ${g.name} at (${h.n}, ${h.c})` })];
+/** Where a failing gradient is wrong. */
+function localizationHtml(g: ImplGradientRow, id: string): string {
+  if (!g.localization) return '';
+  return whereHtml(g.localization, g.input, g.threshold, { title: `where ${g.impl} ${g.name} is wrong`, analytic: 'analytic', numeric: 'numeric' }, id);
+}
+
+/** Where each failing array of a comparison is wrong; `who` names the judged side. */
+function arrayLocalizationsHtml(arrays: ArrayReport[], who: string, id: string): string {
+  return arrays
+    .map((a, k) => (!a.pass && a.localization
+      ? whereHtml(a.localization, arrayInput(a.name), a.threshold, { title: `where ${who} ${a.name} differs from the reference`, analytic: who, numeric: 'reference' }, `${id}-${k}`)
+      : ''))
+    .filter(Boolean)
+    .join('\n');
+}
+
+function heatmapsHtml(what: string, h: Heatmap, shift?: [number, number]): string {
+  const maps = [heatmapSvg(h.values, { title: `|error| of ${what} at (${h.n}, ${h.c})` })];
   if (h.aligned) maps.push(heatmapSvg(h.aligned, { title: `the same after aligning by the shift (${(shift ?? []).join(', ')})` }));
   return `<div class="maps">${maps.join('\n')}</div>`;
 }
@@ -283,7 +305,7 @@ function checkHtml(c: ReportedCheck, idx: number): string {
       bars: r.gradients.map((g) => ({ label: `${g.impl} ${g.name}`, value: g.relError, marker: g.threshold, cls: g.pass ? undefined : 'fail', valueText: fmtErr(g.relError) })),
     }));
   }
-  for (const cmp of r.comparisons ?? []) {
+  (r.comparisons ?? []).forEach((cmp, ci) => {
     out.push(`<h4>${esc(`${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}), same inputs and dout`)} ${status(cmp.pass)}</h4>`);
     out.push(table('comparison', ['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'], cmp.arrays.map((a) => ({
       cls: a.pass ? undefined : 'fail',
@@ -293,7 +315,8 @@ function checkHtml(c: ReportedCheck, idx: number): string {
         { text: fmtErr(a.threshold), num: true }, statusCell(a.pass),
       ],
     }))));
-  }
+    out.push(arrayLocalizationsHtml(cmp.arrays, cmp.impl, `cmp-${idx}-${ci}`));
+  });
   for (const n of r.notes) out.push(`<p class="note">note: ${esc(n)}</p>`);
   r.gradients.forEach((g, k) => {
     if (!g.pass && g.localization) out.push(localizationHtml(g, `loc-${idx}-${k}`));
@@ -359,7 +382,7 @@ function compareSection(s: NonNullable<RunReport['fixtures']>): string {
   const out: string[] = [`<section class="compare">`, `<h2>${esc(s.title)}</h2>`];
   // The messages name their file already; the path is added only where one does not.
   for (const f of s.invalid) out.push(`<p class="problem">${esc(f.error.startsWith(f.path) ? f.error : `${f.path}: ${f.error}`)}</p>`);
-  s.items.forEach((f) => {
+  s.items.forEach((f, fi) => {
     out.push(`<h3>${esc(f.path)} ${status(f.pass)}</h3>`);
     out.push(`<p class="meta">${esc(`${f.layer}  ${paramsText(f.params)}`)}</p>`);
     out.push(table('arrays', ['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'], f.arrays.map((a) => ({
@@ -379,6 +402,7 @@ function compareSection(s: NonNullable<RunReport['fixtures']>): string {
         bars: f.arrays.map((a) => ({ label: a.name, value: a.relError, marker: a.threshold, cls: a.pass ? undefined : 'fail', valueText: fmtErr(a.relError) })),
       }));
     }
+    out.push(arrayLocalizationsHtml(f.arrays, 'fixture', `fixture-${fi}`));
   });
   out.push('</section>');
   return out.join('\n');

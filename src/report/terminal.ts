@@ -19,10 +19,12 @@ import { describeDomain } from '../settings/domain.js';
 import { kebabName } from '../layers/registry.js';
 import { formatShape } from '../tensor/tensor.js';
 import type { ImplGradientRow, ReferenceComparison } from '../gradcheck/check-layer.js';
-import type { ErrorStats, GroupStats } from '../gradcheck/localize.js';
+import type { ErrorStats, GroupStats, Localization } from '../gradcheck/localize.js';
+import type { ArrayReport } from '../gradcheck/reference.js';
+import { failingCount } from '../gradcheck/hints.js';
 import type { SuiteReport } from '../suite/run.js';
 import {
-  arrayFailure, arrayWorstText, coverageText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
+  arrayFailure, arrayInput, arrayWorstText, coverageText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
   shapesText, statusNotes, worstText, plural,
 } from './format.js';
 
@@ -125,11 +127,6 @@ export class FittedTable {
   }
 }
 
-/** A table of plain columns (each column kept, cut to fit when needed). */
-export function makeTable(head: string[], color: boolean, colAligns?: ('left' | 'right' | 'center')[], width = DEFAULT_WIDTH): FittedTable {
-  return new FittedTable(head.map((h, i) => ({ head: h, align: colAligns?.[i] === 'right' ? 'right' : 'left', flex: true })), color, width);
-}
-
 /** The columns of a gradient table, most important first to keep. */
 const GRADIENT_COLUMNS: ColumnSpec[] = [
   { head: 'impl' },
@@ -209,6 +206,8 @@ export function renderReferenceComparisons(comparisons: ReferenceComparison[], c
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
     }
     lines.push(t.toString());
+    const where = renderArrayLocalizations(cmp.arrays, cmp.impl, color, width);
+    if (where) lines.push(where.trimEnd());
   }
   return lines.join('\n') + '\n';
 }
@@ -263,24 +262,41 @@ function fmtStats(s: ErrorStats): string {
   return `max rel ${fmtErr(s.maxRelError)}, ${s.failing} of ${s.count} fail`;
 }
 
-/** Where a failing gradient is wrong: worst elements, groups, border, heatmap and hint. */
-export function renderLocalization(g: ImplGradientRow, color: boolean, width = DEFAULT_WIDTH): string {
-  const loc = g.localization;
-  if (!loc) return '';
+/** How a localization's two sides and its subject are named: a gradient (analytic / numeric) or a compared array (yours / reference). */
+export interface WhereLabels {
+  /** `where naive dx is wrong`, `where the fixture's dx differs from the reference`. */
+  title: string;
+  /** The judged side's column: `analytic`, `fixture`, `py:naive`. */
+  analytic: string;
+  /** The other side's column: `numeric`, `reference`. */
+  numeric: string;
+  /** A comparison: every element has both values (no `evaluated` count). */
+  compared?: boolean;
+}
+
+/** Where a gradient or array is wrong: the count of wrong elements, the worst ones, groups, border, heatmap and hint. */
+export function renderWhere(loc: Localization, input: string, threshold: number, labels: WhereLabels, color: boolean, width = DEFAULT_WIDTH): string {
   const c = painter(color);
   const lines: string[] = [];
-  lines.push(wrapped(c.bold(`where ${g.impl} ${g.name} is wrong`) + ` (${loc.checked} of ${loc.total} elements evaluated):`, width));
+  if (loc.total === 0) {
+    // Only a hint (an array of the wrong shape).
+    if (loc.hint) lines.push(c.yellow(wrapped(`hint: ${loc.hint.message}`, width)));
+    return lines.length ? lines.join('\n') + '\n' : '';
+  }
+  lines.push(wrapped(c.bold(labels.title) + (labels.compared ? ` (${loc.total} elements):` : ` (${loc.checked} of ${loc.total} elements evaluated):`), width));
+  const wrong = failingCount(loc);
+  if (wrong !== undefined) lines.push(wrapped(`${wrong} of ${loc.checked} elements wrong (rel error > ${fmtErr(threshold)})`, width));
   if (loc.top.length) {
     const t = new FittedTable([
-      { head: 'element', flex: true, min: 8 }, { head: 'analytic', align: 'right' }, { head: 'numeric', align: 'right' },
+      { head: 'element', flex: true, min: 8 }, { head: labels.analytic, flex: true, min: 8 }, { head: labels.numeric, flex: true, min: 8 },
       { head: 'abs error', short: 'abs err', align: 'right', drop: 2 }, { head: 'rel error', short: 'rel err', align: 'right', drop: 1 },
     ], color, width);
     for (const e of loc.top) t.push([indexText(e.index), fmtVal(e.analytic), fmtVal(e.numeric), fmtErr(e.absError), fmtErr(e.relError)]);
     lines.push(t.toString());
   }
-  const [sampleName, channelName] = groupLabels(g.input);
-  if (loc.perSample.length) lines.push(wrapped(fmtGroups(sampleName, loc.perSample, g.threshold, color), width));
-  if (loc.perChannel.length) lines.push(wrapped(fmtGroups(channelName, loc.perChannel, g.threshold, color), width));
+  const [sampleName, channelName] = groupLabels(input);
+  if (loc.perSample.length) lines.push(wrapped(fmtGroups(sampleName, loc.perSample, threshold, color), width));
+  if (loc.perChannel.length) lines.push(wrapped(fmtGroups(channelName, loc.perChannel, threshold, color), width));
   if (loc.border) lines.push(wrapped(`border (first/last rows and columns): ${fmtStats(loc.border)}${loc.interior ? `; interior: ${fmtStats(loc.interior)}` : ''}`, width));
   if (loc.aligned) {
     lines.push(wrapped(`after aligning by the shift (${loc.aligned.shift.join(', ')}): the border band it leaves: ${fmtStats(loc.aligned.border)}; the rest: ${fmtStats(loc.aligned.interior)}`, width));
@@ -296,6 +312,20 @@ export function renderLocalization(g: ImplGradientRow, color: boolean, width = D
   }
   if (loc.hint) lines.push(c.yellow(wrapped(`hint: ${loc.hint.message}`, width)));
   return lines.join('\n') + '\n';
+}
+
+/** Where a failing gradient is wrong: worst elements, groups, border, heatmap and hint. */
+export function renderLocalization(g: ImplGradientRow, color: boolean, width = DEFAULT_WIDTH): string {
+  if (!g.localization) return '';
+  return renderWhere(g.localization, g.input, g.threshold, { title: `where ${g.impl} ${g.name} is wrong`, analytic: 'analytic', numeric: 'numeric' }, color, width);
+}
+
+/** Where each failing array of a comparison is wrong; `who` names the judged side (`py:naive`, `fixture`). */
+export function renderArrayLocalizations(arrays: ArrayReport[], who: string, color: boolean, width = DEFAULT_WIDTH): string {
+  return arrays
+    .filter((a) => !a.pass && a.localization)
+    .map((a) => renderWhere(a.localization!, arrayInput(a.name), a.threshold, { title: `where ${who} ${a.name} differs from the reference`, analytic: who, numeric: 'reference', compared: true }, color, width))
+    .join('');
 }
 
 /** `--h-sweep`: the error of every gradient at each h, the best h marked. */
@@ -364,6 +394,14 @@ export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAUL
       lines.push(wrapped(`  ${g.impl} ${g.name}: ${g.message ? `${g.message}; ` : ''}rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)} at ${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`, width));
       if (g.localization?.hint) lines.push(`    ${c.yellow(wrapText(`hint: ${g.localization.hint.message}`, width - 4, '    '))}`);
     }
+    for (const cmp of k.report?.comparisons ?? []) {
+      for (const a of cmp.arrays) {
+        if (a.pass) continue;
+        const at = a.worst ? ` at ${indexText(a.worst.index)}: ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '';
+        lines.push(wrapped(`  ${cmp.impl} ${a.name} differs from the reference: ${a.message ? `${a.message}` : `rel error ${fmtErr(a.relError)} > ${fmtErr(a.threshold)}${at}`}`, width));
+        if (a.localization?.hint) lines.push(`    ${c.yellow(wrapText(`hint: ${a.localization.hint.message}`, width - 4, '    '))}`);
+      }
+    }
   }
   if (r.notRun.length) {
     lines.push(c.red(wrapped(`NOT RUN (--max-time): ${r.notRun.map((k) => `${k.index + 1}. ${escapeText(k.name)}`).join(', ')}`, width)));
@@ -418,6 +456,8 @@ export function renderCompareReports(reports: FixtureReport[], color: boolean, w
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
     }
     lines.push(t.toString());
+    const where = renderArrayLocalizations(r.arrays, 'fixture', color, width);
+    if (where) lines.push(where.trimEnd());
   }
   const failed = reports.filter((r) => !r.pass).length;
   lines.push(failed ? c.red(`FAIL: ${failed} of ${reports.length} fixtures differ from the reference`) : c.green(`PASS: ${reports.length} fixture(s) match the reference`));

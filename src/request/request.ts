@@ -10,7 +10,7 @@ import { checkDims, isSettable, parseShape, resolveParams, resolveShapes, type P
 import type { Inputs, LayerSpec, ParamSpec, Params, Shapes } from '../layers/types.js';
 import { linspaceInput, loadCase, makeRng, shapesOf } from '../fixtures/inputs.js';
 import { checkLayer, type CheckProgress, type LayerCheckReport } from '../gradcheck/check-layer.js';
-import { ModuleSet } from '../impls/registry.js';
+import { ModuleSet, parseImplRef } from '../impls/registry.js';
 import type { CheckSettings } from '../settings/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -115,6 +115,12 @@ export interface RunOptions {
   modules?: ModuleSet;
 }
 
+/** `ref` as the user wrote it, with the functions a module chose when `source` names them (`layers.py:conv_forward_naive,conv_backward_naive`). */
+function asWritten(ref: string, source: string | undefined): string {
+  const fns = source === undefined ? undefined : /:([\w$]+,[\w$]+)$/.exec(source)?.[1];
+  return fns === undefined || ref.endsWith(`:${fns}`) ? ref : `${parseImplRef(ref).path}:${fns}`;
+}
+
 /** Run a request: open the user's module if it names one, check, close. */
 export function runCheckRequest(req: CheckRequest, opts: RunOptions = {}): LayerCheckReport {
   const s = req.settings;
@@ -124,7 +130,9 @@ export function runCheckRequest(req: CheckRequest, opts: RunOptions = {}): Layer
       timeout: s.timeout,
       label: `--impl ${s.impl}`,
       log: (line) => opts.log?.(s.impl!.replace(/^.*[\\/]/, ''), line),
-    }).map((im) => ({ ...im, source: s.impl })); // reports name the module as the user wrote it
+      // A path is relative to the suite file or working directory; a bare name is looked up on PATH.
+      python: s.python !== undefined && /[\\/]/.test(s.python) ? under(req.baseDir, s.python) : s.python,
+    }).map((im) => ({ ...im, source: asWritten(s.impl!, im.source) })); // reports name the module as the user wrote it
     return checkLayer(req.spec, {
       params: req.params, shapes: req.givenShapes, inputs: req.inputs, dout: req.dout,
       rng: makeRng(s.rng, s.seed), seed: s.seed,

@@ -158,13 +158,18 @@ export const SETTINGS = {
   }),
   impl: setting<string | undefined>({
     key: 'impl', flag: 'impl', value: '<path>', domain: { kind: 'string' }, default: undefined,
-    help: 'also check your own implementation: a JS/TS module exporting forward and backward, compared with the reference and timed',
+    help: 'also check your own implementation, compared with the reference and timed: a numpy module (layers.py, cs231n function names; layers.py:FORWARD,BACKWARD picks two) or a JS/TS module exporting forward and backward',
     group: 'implementation', suite: true,
   }),
   timeout: setting<number>({
     key: 'timeout', flag: 'timeout', value: '<seconds>', domain: { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }, default: DEFAULT_IMPL_TIMEOUT_SECONDS,
     help: 'seconds each forward or backward call of --impl may take before it counts as hanging', group: 'implementation', suite: true,
     requires: 'impl',
+  }),
+  python: setting<string | undefined>({
+    key: 'python', flag: 'python', value: '<path>', domain: { kind: 'string' }, default: undefined,
+    help: 'the Python interpreter that runs a numpy --impl (a virtualenv\'s bin/python)', defaultText: '$CNN_CHECK_PYTHON, else python3',
+    group: 'implementation', suite: true, requires: 'impl',
   }),
 } as const;
 

@@ -2,8 +2,8 @@
  * A box table for many rows. cli-table3 (what the other tables use) lays out cells with a
  * conflict check that scans every earlier row for each cell, so its time grows with the square
  * of the row count: 22 s for `inspect` of a 10,000-member archive, against 0.46 s to load it.
- * This draws the same box, with no separator between body rows (the layout `makeTable` sets
- * up), in one pass: every cell on one line, left-aligned, one space of padding each side.
+ * This draws the same box, with no separator between body rows (the layout FittedTable sets
+ * up in report/terminal.ts), in one pass: every cell on one line, left-aligned, one space of padding each side.
  * Without colour its output is identical to cli-table3's; with colour the border is grey and
  * the head bold, as there.
  */

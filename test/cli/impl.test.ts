@@ -160,7 +160,7 @@ describe('--impl and --timeout: input errors are one line on stderr, exit 2', ()
     ['a syntax error', ['conv', '--impl', fixture('conv-syntax-error.mjs')],
       `cnn-check: --impl ${fixture('conv-syntax-error.mjs')}: cannot load the module: SyntaxError: Unexpected token ';' (conv-syntax-error.mjs:2)`],
     ['a file that is not a module', ['conv', '--impl', 'README.md'],
-      "cnn-check: --impl README.md: expected a JavaScript module (.mjs, .js, .cjs) or TypeScript (.ts, .mts, .cts), got '.md'"],
+      "cnn-check: --impl README.md: expected a JavaScript module (.mjs, .js, .cjs) or TypeScript (.ts, .mts, .cts), or a Python module (.py), got '.md'"],
     ['a zero timeout', ['conv', '--impl', example, '--timeout', '0'], "cnn-check: --timeout: expected a number in (0, 86400], got '0'"],
     ['--timeout without --impl', ['conv', '--timeout', '5'], 'cnn-check: --timeout: applies to --impl only; add --impl <path>'],
   ];

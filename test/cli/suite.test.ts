@@ -233,7 +233,7 @@ describe('--junit and --report files', () => {
     const failed = cases.filter((t) => t.failure).map((t) => t.name);
     expect(failed).toEqual(['user db', 'user vs naive db']);
     const vs = cases.find((t) => t.name === 'user vs naive db')!.failure!.message;
-    expect(vs).toMatch(/^rel error 3\.33e-1 > threshold 1\.00e-6; worst element \(\d\): user -?[\d.]+, reference -?[\d.]+$/);
+    expect(vs).toMatch(/^rel error 3\.33e-1 > threshold 1\.00e-6; worst element \(\d\): user -?[\d.]+, reference -?[\d.]+; 2 of 2 elements wrong; hint: your db = the reference \* 2 for all 2 checked elements/);
     expect(cases.filter((t) => t.name.startsWith('user vs naive ')).map((t) => t.name)).toEqual(['user vs naive out', 'user vs naive dx', 'user vs naive dw', 'user vs naive db']);
     const annotations = r.stdout.split('\n').filter((l) => l.startsWith('::error'));
     expect(annotations).toHaveLength(2);

@@ -24,7 +24,7 @@ const registry = Object.fromEntries(LAYERS.map((l) => [l.name, l]));
 
 describe('adding a layer: everything that lists the layers agrees with the registry', () => {
   it('the Python fixture helper: its layer table, params and array names', () => {
-    const helper = python(`${root}/python`, 'import cnn_check_fixture as m; print(json.dumps({"layers": {k: list(v) for k, v in m.LAYERS.items()}, "arrays": list(m.ARRAY_NAMES), "doc": m.__doc__}))') as {
+    const helper = python(`${root}/python`, 'import cnn_check as m; print(json.dumps({"layers": {k: list(v) for k, v in m.LAYERS.items()}, "arrays": list(m.ARRAY_NAMES), "doc": m.__doc__}))') as {
       layers: Record<string, string[]>; arrays: string[]; doc: string;
     };
     expect(Object.keys(helper.layers).sort()).toEqual(Object.keys(registry).sort());

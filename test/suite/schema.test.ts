@@ -17,7 +17,7 @@ const INVALID: [string, unknown, RegExp][] = [
   ['not an array', { layer: 'conv' }, /^suite\.json: expected a JSON array of checks, got \{"layer":"conv"\}$/],
   ['empty', [], /^suite\.json: expected at least one check, got an empty array$/],
   ['entry not an object', [{ layer: 'conv' }, 'conv'], /^suite\.json\[1\]: expected an object such as \{"layer": "conv"\} or \{"fixture": "fixtures\/\*\.npz"\}, got 'conv'$/],
-  ['unknown field', [{ layer: 'conv', stride: 2 }], /^suite\.json\[0\]: unknown field 'stride': expected name, layer, params, shapes, seed, .*checkMode, .*timeout$/],
+  ['unknown field', [{ layer: 'conv', stride: 2 }], /^suite\.json\[0\]: unknown field 'stride': expected name, layer, params, shapes, seed, .*checkMode, .*timeout, python$/],
   ['missing layer', [{ params: {} }], /^suite\.json\[0\]: layer: expected one of conv, maxpool, .*, got nothing$/],
   ['unknown layer', [{ layer: 'dilated_conv' }], /^suite\.json\[0\]: layer: unknown layer 'dilated_conv': expected one of conv, /],
   ['param out of domain', [{ layer: 'conv' }, { layer: 'conv', params: { stride: 0 } }], /^suite\.json\[1\] \(conv\): params\.stride: expected an integer >= 1, got 0$/],

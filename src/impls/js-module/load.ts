@@ -218,7 +218,7 @@ export const jsModuleKind: ImplKind = {
       kind: 'js',
       implementationsFor(spec, select) {
         if (select) {
-          throw new UsageError(`${opts.label}: a JavaScript module exports forward and backward; drop ':${select.forward},${select.backward}'`);
+          throw new UsageError(`${opts.label}: a JavaScript module exports forward and backward; drop ':${select.forward}${select.backward ? `,${select.backward}` : ''}'`);
         }
         if (user.layer !== undefined && canonicalLayerName(user.layer) !== spec.name) {
           throw new ImplMissingError(`${opts.label}: the module implements ${user.layer} (its export layer), not ${spec.name}`);

@@ -1,0 +1,270 @@
+/**
+ * A numpy module as implementations of the registered layers: `--impl layers.py` finds the
+ * functions with the cs231n names (cs231n.ts) and calls them with the cs231n signatures in a
+ * Python process (process.ts, one per interpreter for the run), through the bridge in
+ * python/cnn_check.py. The cache a forward returns stays in Python; arrays cross as `.npy`.
+ *
+ * What cannot be used at all is an input error (exit 2, one line): no such file, no Python,
+ * a Python without numpy, a module that fails to import, a layer whose functions the module
+ * lacks (the message lists the cs231n functions it does define). What goes wrong in a call is
+ * the implementation's failure (a UserImplError, reported by the checker as rows and problems,
+ * exit 1): an exception with the user's file:line, a wrong return value or shape, an input
+ * changed in place, a call over `--timeout` (the process is killed), the memory limit.
+ */
+import { statSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { FileError, FormatError, UsageError } from '../../errors.js';
+import type { ForwardResult, Gradients, Inputs, LayerImpl, LayerSpec, Params } from '../../layers/types.js';
+import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { MIN_LOAD_TIMEOUT_SECONDS, UserImplError } from '../js-module/load.js';
+import type { DefinedFunctions, FunctionSelection, ImplKind, ImplModule, Implementation, OpenOptions } from '../types.js';
+import { CS231N, PY_PREFIX, conventionalNames, pristineInputs, type Cs231nConvention, type FunctionPair } from './cs231n.js';
+import { acquirePython, releasePython, resolvePython, type Outcome, type PythonProcess } from './process.js';
+import type { Transport } from './protocol.js';
+
+/** Extensions of Python modules. */
+export const PYTHON_EXTENSIONS = ['.py'] as const;
+
+export interface PythonModuleOptions {
+  /** The interpreter (default: $CNN_CHECK_PYTHON, else python3). */
+  python?: string;
+  /** Seconds each call may take (default 60). */
+  timeout?: number;
+  /** Receives the module's output (print, warnings), line by line. */
+  log?: (line: string) => void;
+  /** How messages name the module (default: the path). */
+  label?: string;
+  /** Address space the process may grow by, in MB (default PYTHON_MEMORY_LIMIT_MB). */
+  memoryMb?: number;
+  /** How frames travel (default: named pipes where the platform has them, else the child's fds 3 and 4). */
+  transport?: Transport;
+}
+
+function fmtSeconds(s: number): string {
+  return `${Number(s.toPrecision(3))} s`;
+}
+
+let nextModuleId = 0;
+
+/** The cs231n functions among `functions`, for messages: `conv_forward_naive, relu_forward`. */
+function knownAmong(functions: readonly string[]): string[] {
+  const known = conventionalNames();
+  return functions.filter((f) => known.has(f));
+}
+
+/** An opened numpy module (see the module comment). */
+export class PythonModule implements ImplModule {
+  readonly kind = 'python';
+  readonly path: string;
+  /** Its public callables, as the import found them. */
+  functions: string[] = [];
+  private proc: PythonProcess;
+  private id = -1;
+  private readonly python: string;
+  private readonly timeout: number;
+  private readonly label: string;
+  private readonly log: (line: string) => void;
+  private readonly memoryMb?: number;
+  private readonly transport?: Transport;
+  private closed = false;
+
+  constructor(path: string, opts: PythonModuleOptions = {}) {
+    this.label = opts.label ?? path;
+    this.path = resolve(path);
+    let isFile = false;
+    try {
+      isFile = statSync(this.path).isFile();
+    } catch {
+      throw new FileError(`${this.label}: no such file`);
+    }
+    if (!isFile) throw new FileError(`${this.label}: expected a Python file, got a directory`);
+    if (!(PYTHON_EXTENSIONS as readonly string[]).includes(extname(this.path).toLowerCase())) {
+      throw new UsageError(`${this.label}: expected a Python module (.py), got '${extname(this.path) || basename(this.path)}'`);
+    }
+    this.python = resolvePython(opts.python);
+    this.timeout = opts.timeout ?? DEFAULT_IMPL_TIMEOUT_SECONDS;
+    this.log = opts.log ?? (() => {});
+    this.memoryMb = opts.memoryMb;
+    this.transport = opts.transport;
+    this.proc = this.connect();
+  }
+
+  /** Start (or share) the process and import the module into it. */
+  private connect(): PythonProcess {
+    let proc: PythonProcess;
+    try {
+      proc = acquirePython(this.python, { memoryMb: this.memoryMb, transport: this.transport });
+    } catch (err) {
+      if (err instanceof UsageError) throw new UsageError(`${this.label}: ${err.message}`);
+      throw err;
+    }
+    const id = nextModuleId++;
+    const loadTimeout = Math.max(this.timeout, MIN_LOAD_TIMEOUT_SECONDS);
+    const r = proc.request({ op: 'load', id, path: this.path }, [], loadTimeout * 1000, this.log);
+    if (r.kind !== 'reply' || !r.reply.ok) {
+      const why = r.kind === 'timeout'
+        ? `importing it did not finish within ${fmtSeconds(loadTimeout)}`
+        : r.kind === 'dead' ? `the Python process ended while importing it (${r.why})` : r.reply.error;
+      if (r.kind === 'timeout') proc.stop('an import did not finish');
+      releasePython(proc);
+      throw new FormatError(`${this.label}: cannot import the module: ${why}`);
+    }
+    this.id = id;
+    this.functions = r.reply.functions ?? [];
+    return proc;
+  }
+
+  /** The conventional function pairs the module defines, by layer (complete or not). */
+  listFunctions(): DefinedFunctions[] {
+    const have = new Set(this.functions);
+    const out: DefinedFunctions[] = [];
+    for (const conv of Object.values(CS231N)) {
+      for (const p of conv.pairs) {
+        if (!have.has(p.forward) && !have.has(p.backward)) continue;
+        out.push({ layer: conv.layer, name: p.name, forward: have.has(p.forward) ? p.forward : null, backward: have.has(p.backward) ? p.backward : null });
+      }
+    }
+    return out;
+  }
+
+  /** The layers with a complete pair (or a loss's function) under cs231n's names. */
+  layers(): string[] {
+    return [...new Set(this.listFunctions().filter((f) => f.forward && f.backward).map((f) => f.layer))];
+  }
+
+  implementationsFor(spec: LayerSpec, select?: FunctionSelection): Implementation[] {
+    const conv = CS231N[spec.name];
+    if (!conv) throw new UsageError(`${this.label}: cnn-check knows no numpy convention for ${spec.name}`);
+    // A module whose process was stopped by an earlier check of the run (a timeout) is imported again in a fresh one.
+    if (!this.proc.alive && !this.closed) {
+      releasePython(this.proc);
+      this.proc = this.connect();
+    }
+    const have = new Set(this.functions);
+    const defined = knownAmong(this.functions);
+    const got = defined.length ? `the module defines ${defined.join(', ')}` : `the module defines no cs231n layer functions${this.functions.length ? ` (its functions: ${this.functions.slice(0, 12).join(', ')}${this.functions.length > 12 ? ', ...' : ''})` : ''}`;
+    let chosen: FunctionPair[];
+    if (select) {
+      // A loss is one function: PATH:my_svm_loss (or the same name twice) names it.
+      if (!conv.loss && select.backward === undefined) {
+        throw new UsageError(`${this.label}:${select.forward}: ${spec.name} is a forward and a backward: name both, as ${this.label}:FORWARD,BACKWARD`);
+      }
+      if (conv.loss && select.backward !== undefined && select.backward !== select.forward) {
+        throw new UsageError(`${this.label}:${select.forward},${select.backward}: ${spec.name} is one function returning (loss, dx): name it once, as ${this.label}:${select.forward}`);
+      }
+      const backward = select.backward ?? select.forward;
+      const wanted = conv.loss ? [select.forward] : [select.forward, backward];
+      const missing = wanted.filter((f) => !have.has(f));
+      if (missing.length) {
+        throw new FormatError(`${this.label}: expected ${conv.loss ? `the function ${select.forward}` : `functions ${select.forward} and ${backward}`}, no ${missing.join(' and no ')}; ${got}`);
+      }
+      chosen = [{ name: `${PY_PREFIX}:${select.forward}`, forward: select.forward, backward }];
+    } else {
+      chosen = conv.pairs.filter((p) => have.has(p.forward) && have.has(p.backward));
+      if (!chosen.length) {
+        const first = conv.pairs[0];
+        const others = conv.pairs.slice(1).filter((p) => p.forward !== first.forward || p.backward !== first.backward);
+        const alt = others.length ? ` (or a pair ${others.map((p) => `${p.forward}/${p.backward}`).join(', ')})` : '';
+        if (conv.loss) {
+          throw new FormatError(`${this.label}: expected a function ${first.forward}(x, y) returning (loss, dx) for ${spec.name}, no ${first.forward}; ${got}; or name yours with ${this.label}:FUNCTION`);
+        }
+        const lacking = [first.forward, first.backward].filter((f) => !have.has(f));
+        throw new FormatError(
+          `${this.label}: expected functions ${first.forward} and ${first.backward} for ${spec.name}${alt}, no ${lacking.join(' and no ')}; ${got}; or name two with ${this.label}:FORWARD,BACKWARD`,
+        );
+      }
+    }
+    return chosen.map((pair) => this.implementation(spec, conv, pair));
+  }
+
+  private implementation(spec: LayerSpec, conv: Cs231nConvention, pair: FunctionPair): Implementation {
+    let lastMs = NaN;
+    // Kinks (relu at 0, a max-pool winner change) are recognized from the reference's switches at the same inputs.
+    const kinkSource = spec.impls.fast ?? spec.impls.naive;
+    const hasSwitches = conv.kinks === true;
+    const call = (fn: string, run: () => Outcome): { reply: NonNullable<Extract<Outcome, { kind: 'reply' }>['reply']>; arrays: Map<string, Tensor> } => {
+      if (this.proc.stopped) throw new UserImplError(`${fn} not run: the Python process was stopped after an earlier failure (${this.proc.stopped})`);
+      let r: Outcome;
+      try {
+        r = run();
+      } catch (err) {
+        // An array the bridge returned that cnn-check's reader refuses (a dtype it does not take).
+        throw new UserImplError(`${fn} returned an array cnn-check cannot read: ${(err as Error).message}`);
+      }
+      if (r.kind === 'timeout') {
+        const why = `${fn} did not finish within the timeout of ${fmtSeconds(this.timeout)}`;
+        this.proc.stop(why);
+        throw new UserImplError(`${why}; the Python process was stopped`);
+      }
+      if (r.kind === 'dead') {
+        const why = `the Python process ended during ${fn} (${r.why})`;
+        this.proc.stop(why);
+        throw new UserImplError(why);
+      }
+      if (!r.reply.ok) throw new UserImplError(r.reply.error ?? `${fn} failed`);
+      lastMs = r.reply.ms ?? NaN;
+      return { reply: r.reply, arrays: r.arrays };
+    };
+    const impl: LayerImpl = {
+      forward: (inputs: Inputs, params: Params): ForwardResult => {
+        const args = conv.args(params);
+        const names = spec.inputs.map((i) => i.name).filter((n) => inputs[n]);
+        const { reply, arrays } = call(pair.forward, () => this.proc.request(
+          { op: 'forward', module: this.id, fn: pair.forward, args, pristine: pristineInputs(conv, args), ...(conv.state ? { state: conv.state } : {}), ...(conv.loss ? { loss: true } : {}) },
+          names.map((n) => [n, inputs[n]]),
+          this.timeout * 1000, this.log,
+        ));
+        // With float32 inputs numpy computes in float32 wherever they enter, whatever dtype the output was
+        // allocated in (np.zeros is float64): such an out is a float32 layer's, judged with the float32 tolerance.
+        let out = arrays.get('out')!;
+        if (out.data instanceof Float64Array && names.some((n) => inputs[n].data instanceof Float32Array)) out = { data: Float32Array.from(out.data), shape: out.shape };
+        const res: ForwardResult = { out, cache: { pyCache: reply.cache } };
+        if (conv.state) {
+          res.state = {};
+          for (const k of conv.state.keys) {
+            const t = arrays.get(`state.${k}`);
+            if (t) res.state[k] = t;
+          }
+        }
+        if (hasSwitches) res.switches = kinkSource.forward(inputs, params).switches;
+        return res;
+      },
+      backward: (dout: Tensor, cache: unknown): Gradients => {
+        const id = (cache as { pyCache?: number } | undefined)?.pyCache;
+        if (typeof id !== 'number') throw new UserImplError(`${pair.backward} needs the cache of this module's forward`);
+        const { arrays } = call(pair.backward, () => this.proc.request(
+          { op: 'backward', module: this.id, fn: pair.backward, cache: id, grads: conv.grads, ...(conv.loss ? { loss: true } : {}) }, [['dout', dout]], this.timeout * 1000, this.log,
+        ));
+        const grads: Gradients = {};
+        for (const g of conv.grads) grads[g] = arrays.get(g)!;
+        return grads;
+      },
+    };
+    return {
+      name: pair.name, kind: 'python', impl, source: conv.loss ? `${this.path}:${pair.forward}` : `${this.path}:${pair.forward},${pair.backward}`, external: true,
+      lastCallMs: () => lastMs, ownsError: (err) => err instanceof UserImplError,
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    releasePython(this.proc);
+  }
+}
+
+/** Open a numpy module (see PythonModule). */
+export function loadPythonModule(path: string, opts: PythonModuleOptions = {}): PythonModule {
+  return new PythonModule(path, opts);
+}
+
+/** Python modules with functions named as in cs231n (`conv_forward_naive`, ...). */
+export const pythonModuleKind: ImplKind = {
+  name: 'python',
+  extensions: PYTHON_EXTENSIONS,
+  describe: 'a Python module (.py)',
+  open(path: string, opts: OpenOptions): ImplModule {
+    return new PythonModule(path, { python: opts.python, timeout: opts.timeout, log: opts.log, label: opts.label });
+  },
+};
