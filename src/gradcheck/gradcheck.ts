@@ -9,7 +9,9 @@
  *
  * That is the `full` mode, quadratic in the layer size; `sampled`, `directional` and `auto`
  * (modes.ts) check large layers in seconds, float32 layers are judged with the tolerance of
- * precision.ts, and a failing gradient is localized (localize.ts).
+ * precision.ts, and a failing gradient is localized (localize.ts). Elements the step cannot
+ * resolve are left out (`unresolved`), and a gradient of which nothing was compared is
+ * `unchecked`, never a silent pass.
  */
 import type { Rng } from '../tensor/rng.js';
 import { XoshiroRng, randn } from '../tensor/rng.js';
@@ -47,6 +49,18 @@ export interface GradientRow {
    * centred difference's own rounding noise: not evidence of an error, so they do not fail.
    */
   withinNoise: number;
+  /**
+   * Elements and directions left out because the step could not resolve them: x + h == x, x +- h
+   * overflowing, or a rounding noise as large as the gradient itself. A limit of the check at
+   * those magnitudes, never counted against the layer.
+   */
+  unresolved: number;
+  /**
+   * Set when nothing was compared (every element a kink or unresolved, or no elements): why, in
+   * one sentence. Such a row passes without `--strict-kinks` (nothing contradicts the layer), fails
+   * with it, and its relError and maxAbsError are NaN (nothing was measured).
+   */
+  unchecked?: string;
   total: number;
   /** Why it failed when the numbers alone do not say (NaN, missing gradient, wrong shape). */
   message?: string;
@@ -232,7 +246,7 @@ export function gradCheck(
     const row: GradientRow = {
       name, input: input.name, relError: Infinity, maxAbsError: Infinity,
       worst: { index: [], analytic: NaN, numeric: NaN }, threshold, pass: false,
-      kinks: 0, checked: 0, withinNoise: 0, total: t.data.length, mode: plan, dtype: rowDType,
+      kinks: 0, checked: 0, withinNoise: 0, unresolved: 0, total: t.data.length, mode: plan, dtype: rowDType,
     };
     gradients.push(row);
     const share = performance.now() + Math.max(0, deadline - performance.now()) / left--;
@@ -254,6 +268,7 @@ export function gradCheck(
       sweep: opts.hSweep ?? false, localize: opts.localize ?? true, onProgress: opts.onProgress,
     });
     fillRow(row, res);
+    explainUnresolved(row, res, { t, h, outMax: maxAbs(fwd.out.data), strictKinks: opts.strictKinks ?? false, notes });
   }
   const pass = problems.length === 0 && gradients.every((g) => g.pass);
   return { pass, gradients, problems, dout, notes };
@@ -333,7 +348,8 @@ function fillRow(row: GradientRow, res: ReturnType<typeof checkInput>): void {
   row.maxAbsError = 0;
   row.kinks = (e?.kinks ?? 0) + (d?.kinks ?? 0);
   row.checked = e?.checked ?? 0;
-  row.withinNoise = e?.withinNoise ?? 0;
+  row.withinNoise = (e?.withinNoise ?? 0) + (d?.withinNoise ?? 0);
+  row.unresolved = (e?.unresolved ?? 0) + (d?.unresolved ?? 0);
   row.pass = (e?.pass ?? true) && (d?.pass ?? true);
   if (e) {
     row.relError = e.relError;
@@ -355,4 +371,60 @@ function fillRow(row: GradientRow, res: ReturnType<typeof checkInput>): void {
   if (d) row.directional = d;
   if (res.localization) row.localization = res.localization;
   if (res.sweep) row.sweep = res.sweep;
+}
+
+/** `1.0e+150`, for magnitudes in messages. */
+function fmtMag(v: number): string {
+  return v.toExponential(1);
+}
+
+/** `1 element`, `3 elements`. */
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** What a limit of the check at large magnitudes is, and what to do about it. */
+const LIMIT = 'a limit of the check at these magnitudes, not an error of the layer';
+
+/**
+ * Say why elements were left out as unresolved (a note) and mark a row that compared nothing
+ * `unchecked`: not a pass under --strict-kinks, a pass with its reason otherwise (see GradientRow).
+ */
+function explainUnresolved(
+  row: GradientRow, res: ReturnType<typeof checkInput>,
+  o: { t: Tensor; h: number; outMax: number; strictKinks: boolean; notes: string[] },
+): void {
+  const e = res.elements;
+  const d = res.directional;
+  const what = e && d ? 'element or direction' : d ? 'direction' : 'element';
+  const vanished = (e?.vanished ?? 0) + (d?.vanished ?? 0);
+  const x = row.input;
+  const h = o.h.toExponential();
+  const why: string[] = [];
+  if (vanished > 0) {
+    why.push(
+      `h = ${h} is at or below the resolution of ${x} (${x} + h == ${x} for |${x}| above ~${fmtMag(2 ** 53 * o.h)}; ` +
+        `here |${x}| up to ${fmtMag(maxAbs(o.t.data))}), so no centred difference exists`,
+    );
+  }
+  if (row.unresolved > vanished) {
+    why.push(`outputs up to ${fmtMag(o.outMax)} cannot resolve the change a step of h = ${h} in ${x} makes (its rounding noise is as large as the gradient)`);
+  }
+  if (row.checked + (d?.count ?? 0) > 0 || row.message) {
+    if (row.unresolved > 0) o.notes.push(`${row.name}: ${count(row.unresolved, what)} not checked: ${why.join('; ')}: ${LIMIT}`);
+    return;
+  }
+  let reason: string;
+  if (row.total === 0) reason = `${x} has no elements`;
+  else if (row.unresolved === 0) {
+    reason = `all ${count(row.kinks, what)} straddle a kink (relu at 0, a max-pool tie), and kinks are left out unless --strict-kinks`;
+  } else {
+    const kinks = row.kinks ? `${count(row.kinks, what)} straddle a kink and ` : 'all ';
+    reason = `${kinks}${count(row.unresolved, what)} ${row.unresolved === 1 ? 'is' : 'are'} beyond the step's resolution: ${why.join('; ')}: ${LIMIT}; rescale the inputs or raise --h`;
+  }
+  row.unchecked = `nothing checked: ${reason}`;
+  row.message = row.unchecked;
+  row.relError = NaN;
+  row.maxAbsError = NaN;
+  row.pass = !o.strictKinks;
 }
