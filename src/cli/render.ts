@@ -74,11 +74,12 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
   if (r.gradients.length) {
     const t = makeTable(['impl', 'gradient', 'rel error', 'max abs error', 'worst element (analytic / numeric)', 'threshold', 'status'], color);
     for (const g of r.gradients) {
-      const status = g.pass ? c.green('pass') : c.red('FAIL');
+      // NOTE: a row that compared nothing says so instead of pass (or FAIL with --strict-kinks).
+      const status = g.unchecked ? (g.pass ? c.yellow('unchecked') : c.red('FAIL unchecked')) : g.pass ? c.green('pass') : c.red('FAIL');
       const kinks = g.kinks ? ` (${g.kinks} kink${g.kinks === 1 ? '' : 's'})` : '';
       const noisy = g.withinNoise ? ` (${g.withinNoise} within rounding noise)` : '';
       const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : g.worst.index.join(', ');
-      const worst = g.message ?? `(${at}): ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
+      const worst = g.unchecked ? 'nothing checked (see below)' : g.message ?? `(${at}): ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
       t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worst, fmtErr(g.threshold), status + kinks + noisy + fmtCoverage(g)]);
     }
     lines.push(t.toString());
@@ -95,12 +96,15 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean): string {
     lines.push(t.toString());
   }
   const failed = r.gradients.filter((g) => !g.pass).length;
+  const unchecked = r.gradients.filter((g) => g.unchecked);
+  for (const g of unchecked) lines.push(c.yellow(`WARNING: ${g.impl} ${g.name} checked nothing: ${g.unchecked!.replace(/^nothing checked: /, '')}`));
   const arrays = (r.comparisons ?? []).flatMap((x) => x.arrays);
   const differ = arrays.filter((a) => !a.pass).length;
+  const checked = r.gradients.length - unchecked.length;
   lines.push(
     r.pass
-      ? c.green(`PASS: ${r.gradients.length} gradient checks within threshold${arrays.length ? `, ${arrays.length} arrays match the reference` : ''}`)
-      : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${arrays.length ? `, ${differ} of ${arrays.length} arrays differ from the reference` : ''}${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
+      ? c.green(`PASS: ${checked} gradient checks within threshold${unchecked.length ? `, ${unchecked.length} checked nothing` : ''}${arrays.length ? `, ${arrays.length} arrays match the reference` : ''}`)
+      : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${unchecked.length ? ` (${unchecked.length} checked nothing)` : ''}${arrays.length ? `, ${differ} of ${arrays.length} arrays differ from the reference` : ''}${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
   );
   return lines.join('\n') + '\n';
 }

@@ -26,6 +26,7 @@ export function worstAt(g: ImplGradientRow): string {
 export function gradientFailure(g: ImplGradientRow): string {
   const parts: string[] = [];
   if (g.message) parts.push(g.message);
+  if (g.unchecked) return parts.join('; ');
   parts.push(`rel error ${fmtErr(g.relError)} > threshold ${fmtErr(g.threshold)}`);
   if (!g.message || Number.isFinite(g.relError)) {
     parts.push(`worst ${worstAt(g)}: analytic ${fmtVal(g.worst.analytic)}, numeric ${fmtVal(g.worst.numeric)}`);

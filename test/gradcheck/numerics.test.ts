@@ -1,12 +1,13 @@
 /**
  * Numerics that must not fail correct code, each with a real bug at the same magnitudes that still
  * fails: normalizations at large offsets (the rounding of x - mean, not of the outputs), inputs
- * beyond the step's resolution (x + h == x), and implementations that compute in float32 whatever
- * they are given.
+ * beyond the step's resolution (x + h == x), checks that compared nothing, and implementations
+ * that compute in float32 whatever they are given.
  */
 import { describe, expect, it } from 'vitest';
 import { conv } from '../../src/layers/conv.js';
 import { relu } from '../../src/layers/relu.js';
+import { maxpool } from '../../src/layers/maxpool.js';
 import { spatialBatchnorm } from '../../src/layers/spatial-batchnorm.js';
 import { LAYERS } from '../../src/layers/registry.js';
 import type { LayerImpl, LayerSpec, Params, Shapes } from '../../src/layers/types.js';
@@ -15,6 +16,7 @@ import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { NumericSide, roundingNoise } from '../../src/gradcheck/numeric.js';
 import { computedDType } from '../../src/gradcheck/precision.js';
 import type { CheckMode } from '../../src/gradcheck/modes.js';
+import { renderLayerReport } from '../../src/cli/render.js';
 import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import { zeros, type Tensor } from '../../src/tensor/tensor.js';
@@ -142,6 +144,11 @@ describe('inputs beyond the step\'s resolution', () => {
         if (g.name === 'dx') expect(g.unchecked).toMatch(/h = 1e-5 is at or below the resolution of x \(x \+ h == x for \|x\| above ~9\.0e\+10; here \|x\| up to \d\.\de\+\d+\)/);
         else expect(g.unchecked).toMatch(/outputs up to \d\.\de\+\d+ cannot resolve the change a step of h = 1e-5 in b makes/);
       }
+      const text = renderLayerReport(r, false);
+      expect(text).not.toMatch(/NaN \/ NaN|is wrong|hint/);
+      expect(text).toMatch(/│ naive │ dx +│ nan +│ nan +│ nothing checked \(see below\) +│ 1\.00e-7 +│ unchecked +│/);
+      expect(text).toMatch(/WARNING: naive dx checked nothing: all 300 elements are beyond the step's resolution: h = 1e-5/);
+      expect(text).toMatch(/PASS: 2 gradient checks within threshold, 4 checked nothing/);
     });
   }
 
@@ -154,6 +161,7 @@ describe('inputs beyond the step\'s resolution', () => {
       expect(g.unchecked).toMatch(/not an error of the layer/);
       expect(g.localization).toBeUndefined();
     }
+    expect(renderLayerReport(r, false)).toMatch(/FAIL: 4 of 6 gradient checks failed \(4 checked nothing\)/);
   });
 
   it('a bug where the step is resolved still fails at 1e150: dw with the kernel flipped', () => {
@@ -182,6 +190,53 @@ describe('inputs beyond the step\'s resolution', () => {
         expect(r.gradients.filter((g) => !g.pass).map((g) => g.name), `${name} at ${scale}`).toEqual([name.slice(0, 2)]);
       }
     }
+  });
+});
+
+describe('a check that compared nothing', () => {
+  it('relu of all zeros: every element a kink, so the row is unchecked: a warning, not a silent pass', () => {
+    const x = zeros([2, 3, 8, 8]);
+    const r = checkLayer(relu, { params: {}, inputs: { x }, repeat: 0 });
+    expect(r.pass).toBe(true);
+    for (const g of r.gradients) {
+      expect(g).toMatchObject({ checked: 0, kinks: 384, unresolved: 0, pass: true });
+      expect(g.unchecked).toBe('nothing checked: all 384 elements straddle a kink (relu at 0, a max-pool tie), and kinks are left out unless --strict-kinks');
+      expect(g.relError).toBeNaN();
+      expect(g.maxAbsError).toBeNaN();
+    }
+    const text = renderLayerReport(r, false);
+    expect(text).not.toMatch(/NaN/);
+    expect(text).toMatch(/│ naive │ dx +│ nan +│ nan +│ nothing checked \(see below\) +│ 1\.00e-7 +│ unchecked \(384 kinks\) │/);
+    expect(text).toMatch(/WARNING: fast dx checked nothing: all 384 elements straddle a kink/);
+    expect(text).toMatch(/PASS: 0 gradient checks within threshold, 2 checked nothing/);
+  });
+
+  it('max-pool with all-tied windows: the same', () => {
+    const x = zeros([2, 3, 8, 8]);
+    x.data.fill(1);
+    const r = checkLayer(maxpool, { params: defaults(maxpool), inputs: { x }, repeat: 0 });
+    expect(r.pass).toBe(true);
+    for (const g of r.gradients) expect(g).toMatchObject({ checked: 0, kinks: 384, unchecked: expect.stringMatching(/^nothing checked: all 384 elements straddle a kink/) });
+  });
+
+  it('with --strict-kinks the kinks are compared, and relu of all zeros fails', () => {
+    const r = checkLayer(relu, { params: {}, inputs: { x: zeros([2, 3, 8, 8]) }, repeat: 0, strictKinks: true });
+    expect(r.pass).toBe(false);
+    for (const g of r.gradients) {
+      expect(g.checked).toBe(384);
+      expect(g.unchecked).toBeUndefined();
+    }
+  });
+
+  it('a real error where there is no kink still fails: relu with a zeroed dx where half of x is 0', () => {
+    const x = zeros([2, 3, 8, 8]);
+    for (let i = 0; i < x.data.length; i += 2) x.data[i] = 1 + i / 100;
+    const zeroDx: LayerImpl = { forward: relu.impls.naive.forward, backward: (dout) => ({ dx: zeros(dout.shape) }) };
+    const rng = new XoshiroRng(1);
+    const r = gradCheck(relu, zeroDx, { x }, {}, { rng });
+    expect(r.pass).toBe(false);
+    expect(r.gradients[0]).toMatchObject({ kinks: 192, checked: 192, pass: false });
+    expect(r.gradients[0].unchecked).toBeUndefined();
   });
 });
 
