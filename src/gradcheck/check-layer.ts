@@ -14,9 +14,10 @@
  * An external implementation (a user's module) is first compared with the reference (naive,
  * float64; fast where auto mode would not check naive in full) on the same inputs and dout,
  * which also finds a module that throws, hangs or returns the wrong shapes before any numeric
- * work; then gradient-checked (outside a full check the numeric side runs the reference's fast
- * forward when the module's forward agrees with it, as for the naive implementation); then
- * timed. Errors its calls throw are its failures, reported in the rows, never cnn-check's.
+ * work; then gradient-checked (outside a full check, or when the module computes in float32, the
+ * numeric side runs the reference's fast forward when the module's forward agrees with it, as for
+ * the naive implementation); then timed. Errors its calls throw are its failures, reported in the
+ * rows, never cnn-check's.
  */
 import { formatShape, inDType, sameShape, size, type DType, type Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';
@@ -33,6 +34,7 @@ import { gradCheck, type GradientRow } from './gradcheck.js';
 import { autoIsFull, forwardWork, type GradientProgress } from './modes.js';
 
 export { DEFAULT_SEED };
+import { computedDType } from './precision.js';
 
 /** Share of each implementation's budget kept for the timing table. */
 export const TIMING_BUDGET_FRACTION = 0.2;
@@ -174,10 +176,14 @@ function dtypeName(t: Tensor): DType {
   return t.data instanceof Float32Array ? 'float32' : 'float64';
 }
 
-/** One array of an implementation against the reference's; `missing` is the message when the implementation gave none. */
-function compareToReference(name: string, actual: Tensor | undefined, expected: Tensor, missing: string): ArrayReport {
+/**
+ * One array of an implementation against the reference's; `missing` is the message when the
+ * implementation gave none; `computed` float32 when the implementation computes in float32
+ * whatever arrays it returns (precision.ts computedDType).
+ */
+function compareToReference(name: string, actual: Tensor | undefined, expected: Tensor, missing: string, computed: DType = 'float64'): ArrayReport {
   if (!actual) return failedArray(name, missing);
-  return judgeArray(name, { data: actual.data, shape: actual.shape, dtype: dtypeName(actual) }, expected);
+  return judgeArray(name, { data: actual.data, shape: actual.shape, dtype: computed === 'float32' ? 'float32' : dtypeName(actual) }, expected);
 }
 
 /** What comparing an implementation with the reference found. */
@@ -220,8 +226,10 @@ export function compareWithReference(
       failure: fwd.error,
     };
   }
-  const arrays = [compareToReference('out', fwd.out, refFwd.out, 'forward returned no out')];
-  for (const k of stateNames) arrays.push(compareToReference(`${k}_after`, fwd.state?.[k], refFwd.state![k], `forward returned no state.${k} (the updated ${k})`));
+  // NOTE: a module that rounds to float32 inside is held to float32's tolerance whatever arrays it returns.
+  const computed = computedDType(fwd.out.data, inputs);
+  const arrays = [compareToReference('out', fwd.out, refFwd.out, 'forward returned no out', computed)];
+  for (const k of stateNames) arrays.push(compareToReference(`${k}_after`, fwd.state?.[k], refFwd.state![k], `forward returned no state.${k} (the updated ${k})`, computed));
   if (!sameShape(fwd.out.shape, refFwd.out.shape)) {
     arrays.push(...gradNames.map((n) => failedArray(n, 'not compared: out has the wrong shape')));
     return { arrays, failure: `forward's out has shape ${formatShape(fwd.out.shape)}, expected the reference's ${formatShape(refFwd.out.shape)}` };
@@ -231,7 +239,7 @@ export function compareWithReference(
     arrays.push(...gradNames.map((n, k) => failedArray(n, k === 0 ? (grads.error as string) : 'not compared: backward failed')));
     return { arrays, failure: grads.error as string };
   }
-  for (const k of gradNames) arrays.push(compareToReference(k, grads[k], refGrads[k], `backward returned no ${k}`));
+  for (const k of gradNames) arrays.push(compareToReference(k, grads[k], refGrads[k], `backward returned no ${k}`, computed));
   diagnoseArrays(arrays, comparisonContext(spec, params, inputs64, dout, refFwd, refGrads, fwd, grads));
   return { arrays };
 }

@@ -9,14 +9,16 @@
  *
  * That is the `full` mode, quadratic in the layer size; `sampled`, `directional` and `auto`
  * (modes.ts) check large layers in seconds, float32 layers are judged with the tolerance of
- * precision.ts, and a failing gradient is localized (localize.ts).
+ * precision.ts, and a failing gradient is localized (localize.ts). Elements the step cannot
+ * resolve are left out (`unresolved`), and a gradient of which nothing was compared is
+ * `unchecked`, never a silent pass.
  */
 import type { Rng } from '../tensor/rng.js';
 import { XoshiroRng, randn } from '../tensor/rng.js';
 import { firstNonFinite, formatShape, inDType, sameShape, size, unravel, type DType, type Tensor } from '../tensor/tensor.js';
 import type { LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
-import { NumericSide } from './numeric.js';
-import { float32Tolerance, layerDType, maxAbs, relErrorFloor } from './precision.js';
+import { FLOAT64_UNIT_ROUNDOFF, NumericSide } from './numeric.js';
+import { FLOAT32_UNIT_ROUNDOFF, computedDType, float32Tolerance, maxAbs, relErrorFloor } from './precision.js';
 import { checkInput, forwardWork, planInput, type DirectionalPart, type GradientProgress, type RowMode, type SweepCurve } from './modes.js';
 import { AUTO_DIRECTIONS, DEFAULT_BUDGET_SECONDS, DEFAULT_DIRECTIONS, DEFAULT_H, DEFAULT_SAMPLES, type CheckMode } from '../settings/schema.js';
 import { outputAxisNames, type Localization } from './localize.js';
@@ -42,6 +44,18 @@ export interface GradientRow {
    * centred difference's own rounding noise: not evidence of an error, so they do not fail.
    */
   withinNoise: number;
+  /**
+   * Elements and directions left out because the step could not resolve them: x + h == x, x +- h
+   * overflowing, or a rounding noise as large as the gradient itself. A limit of the check at
+   * those magnitudes, never counted against the layer.
+   */
+  unresolved: number;
+  /**
+   * Set when nothing was compared (every element a kink or unresolved, or no elements): why, in
+   * one sentence. Such a row passes without `--strict-kinks` (nothing contradicts the layer), fails
+   * with it, and its relError and maxAbsError are NaN (nothing was measured).
+   */
+  unchecked?: string;
   total: number;
   /** Why it failed when the numbers alone do not say (NaN, missing gradient, wrong shape). */
   message?: string;
@@ -90,12 +104,13 @@ export interface GradCheckOptions {
   deadline?: number;
   /**
    * Run the layer in this dtype (inputs and dout rounded to it); default: float32 when any input
-   * is a Float32Array, else float64. The numeric side always computes in float64.
+   * is a Float32Array, else float64. The numeric side computes in float64 (see `numericImpl`).
    */
   dtype?: DType;
   /**
-   * Forward passes of the numeric side in modes other than `full`; default the layer's fast impl
-   * (the same function), or `impl` itself when it has none or the two outputs disagree.
+   * Forward passes of the numeric side in modes other than `full`, and in `full` when `impl`
+   * computes in float32 even on float64 inputs (precision.ts); default the layer's fast impl (the
+   * same function), or `impl` itself when it has none or the two outputs disagree.
    */
   numericImpl?: LayerImpl;
   /** Seed of sampled elements and directions (default: drawn from `rng` when first needed). */
@@ -178,7 +193,7 @@ export function gradCheck(
     return { pass: false, gradients: [], problems: [`${spec.name} threw: ${(err as Error).message}`], notes };
   }
   const dout64 = inDType(dout, 'float64');
-  const rowDType = layerDType(fwd.out.data);
+  const rowDType = computedDType(fwd.out.data, layerInputs);
   const outSize = size(fwd.out.shape);
   const threshold = opts.maxError ?? (rowDType === 'float32' ? float32Tolerance(spec.tolerance.grad, outSize) : spec.tolerance.grad);
 
@@ -188,30 +203,16 @@ export function gradCheck(
   const plans = new Map(gradInputs.map((i) => [i.name, planInput(mode, spec, shapes, params, i.name)]));
   const allFull = [...plans.values()].every((p) => p === 'full');
 
-  // The numeric side: the checked impl itself for full checks (as always), else the fast forward.
-  let numericImpl = impl;
-  let baseOut: Tensor | undefined = rowDType === 'float64' && layerInputs === inputs64 ? fwd.out : undefined;
-  if (!allFull) {
-    const candidate = opts.numericImpl ?? spec.impls.fast ?? impl;
-    if (candidate !== impl) {
-      try {
-        const out = candidate.forward(inputs64, params).out;
-        const tol = rowDType === 'float32' ? Math.max(threshold, FORWARD_AGREEMENT_F32) : FORWARD_AGREEMENT_F64;
-        let diff = 0;
-        for (let k = 0; k < out.data.length; k++) diff = Math.max(diff, Math.abs(out.data[k] - fwd.out.data[k]));
-        if (sameShape(out.shape, fwd.out.shape) && diff <= tol * Math.max(maxAbs(out.data), 1e-300)) {
-          numericImpl = candidate;
-          baseOut = out;
-        } else {
-          notes.push(`the numeric side uses ${spec.name}'s checked forward pass: the fast forward differs from it by ${diff.toExponential(2)}`);
-        }
-      } catch (err) {
-        notes.push(`the numeric side uses ${spec.name}'s checked forward pass: the fast forward threw: ${(err as Error).message}`);
-      }
-    }
-  }
+  const side = numericForward(spec, impl, fwd.out, inputs64, params, {
+    allFull, rowDType, threshold, given: opts.numericImpl,
+    ownOut: rowDType === 'float64' && layerInputs === inputs64 ? fwd.out : undefined,
+  });
+  notes.push(...side.notes);
   const termsPerOutput = Math.max(1, forwardWork(spec, shapes, params) / (2 * outSize));
-  const numeric = new NumericSide(numericImpl, inputs64, params, dout64, { sliceBatch: !allFull, baseOut, noiseGrowth: Math.sqrt(termsPerOutput) });
+  const numeric = new NumericSide(side.impl, inputs64, params, dout64, {
+    sliceBatch: !allFull, baseOut: side.baseOut, noiseGrowth: Math.sqrt(termsPerOutput),
+    unitRoundoff: side.dtype === 'float32' ? FLOAT32_UNIT_ROUNDOFF : FLOAT64_UNIT_ROUNDOFF,
+  });
 
   let sampleSeed = opts.sampleSeed;
   const rngFor = (input: string) => (purpose: string) => {
@@ -230,7 +231,7 @@ export function gradCheck(
     const row: GradientRow = {
       name, input: input.name, relError: Infinity, maxAbsError: Infinity,
       worst: { index: [], analytic: NaN, numeric: NaN }, threshold, pass: false,
-      kinks: 0, checked: 0, withinNoise: 0, total: t.data.length, mode: plan, dtype: rowDType,
+      kinks: 0, checked: 0, withinNoise: 0, unresolved: 0, total: t.data.length, mode: plan, dtype: rowDType,
     };
     gradients.push(row);
     const share = performance.now() + Math.max(0, deadline - performance.now()) / left--;
@@ -252,9 +253,75 @@ export function gradCheck(
       sweep: opts.hSweep ?? false, localize: opts.localize ?? true, onProgress: opts.onProgress,
     });
     fillRow(row, res);
+    explainUnresolved(row, res, { t, h, outMax: maxAbs(fwd.out.data), strictKinks: opts.strictKinks ?? false, notes });
   }
   const pass = problems.length === 0 && gradients.every((g) => g.pass);
   return { pass, gradients, problems, dout, notes };
+}
+
+/** The forward the numeric side differentiates, its output at the float64 inputs, and the dtype it computes in. */
+interface NumericForward {
+  impl: LayerImpl;
+  baseOut?: Tensor;
+  dtype: DType;
+  notes: string[];
+}
+
+/**
+ * Choose the numeric side's forward. Outside a full check: the given one (default the layer's
+ * fast forward) when its float64 output agrees with the checked forward's, else the checked
+ * forward. A full check differentiates the checked forward itself, unless that computes in
+ * float32 even on float64 inputs (a user's module): centred differences of a float32 function
+ * carry ~2^-24 |out| / h of rounding, 1e-2 relative at h = 1e-5, which no float32 backward can
+ * meet. Then, as outside a full check, a reference forward in float64 is differentiated when the
+ * checked one agrees with it (to the float32 agreement), and otherwise the checked float32 forward
+ * with its own unit roundoff in the noise model (numeric.ts), and a note says so.
+ */
+function numericForward(
+  spec: LayerSpec, impl: LayerImpl, checkedOut: Tensor, inputs64: Record<string, Tensor>, params: Params,
+  o: { allFull: boolean; rowDType: DType; threshold: number; given?: LayerImpl; ownOut?: Tensor },
+): NumericForward {
+  const notes: string[] = [];
+  let own = o.ownOut;
+  let ownDType = 'float64' as DType;
+  const ownIsFloat32 = (): boolean => {
+    if (o.rowDType === 'float64') return false;
+    own ??= impl.forward(inputs64, params).out;
+    ownDType = computedDType(own.data, inputs64);
+    return ownDType === 'float32';
+  };
+  let candidate = o.allFull ? undefined : (o.given ?? spec.impls.fast);
+  if (candidate === impl) candidate = undefined;
+  if (!candidate && ownIsFloat32()) candidate = [o.given, spec.impls.fast, spec.impls.naive].find((c) => c && c !== impl);
+  const which = candidate === spec.impls.naive && candidate !== spec.impls.fast ? 'naive' : 'fast';
+  if (candidate) {
+    try {
+      const out = candidate.forward(inputs64, params).out;
+      const tol = o.rowDType === 'float32' ? Math.max(o.threshold, FORWARD_AGREEMENT_F32) : FORWARD_AGREEMENT_F64;
+      let diff = 0;
+      for (let k = 0; k < out.data.length; k++) diff = Math.max(diff, Math.abs(out.data[k] - checkedOut.data[k]));
+      const scale = Math.max(maxAbs(out.data), 1e-300);
+      if (sameShape(out.shape, checkedOut.shape) && diff <= tol * scale && computedDType(out.data, inputs64) === 'float64') {
+        if (ownDType === 'float32') {
+          notes.push(
+            `the numeric side runs ${spec.name}'s ${which} forward in float64: the checked forward computes in float32 even on ` +
+              `float64 inputs, and agrees with it to ${(diff / scale).toExponential(2)} of the output's magnitude`,
+          );
+        }
+        return { impl: candidate, baseOut: out, dtype: 'float64', notes };
+      }
+      notes.push(`the numeric side uses ${spec.name}'s checked forward pass: the ${which} forward differs from it by ${diff.toExponential(2)}`);
+    } catch (err) {
+      notes.push(`the numeric side uses ${spec.name}'s checked forward pass: the ${which} forward threw: ${(err as Error).message}`);
+    }
+  }
+  if (ownIsFloat32()) {
+    notes.push(
+      'the checked forward computes in float32 even on float64 inputs, and the numeric side differentiates it: its centred ' +
+        'differences carry float32 rounding (about 2^-24 |out| / h), and differences within that are not counted as errors',
+    );
+  }
+  return { impl, baseOut: own, dtype: ownDType, notes };
 }
 
 /** Combine the element and directional parts of an input's check into its row. */
@@ -266,7 +333,8 @@ function fillRow(row: GradientRow, res: ReturnType<typeof checkInput>): void {
   row.maxAbsError = 0;
   row.kinks = (e?.kinks ?? 0) + (d?.kinks ?? 0);
   row.checked = e?.checked ?? 0;
-  row.withinNoise = e?.withinNoise ?? 0;
+  row.withinNoise = (e?.withinNoise ?? 0) + (d?.withinNoise ?? 0);
+  row.unresolved = (e?.unresolved ?? 0) + (d?.unresolved ?? 0);
   row.pass = (e?.pass ?? true) && (d?.pass ?? true);
   if (e) {
     row.relError = e.relError;
@@ -288,4 +356,60 @@ function fillRow(row: GradientRow, res: ReturnType<typeof checkInput>): void {
   if (d) row.directional = d;
   if (res.localization) row.localization = res.localization;
   if (res.sweep) row.sweep = res.sweep;
+}
+
+/** `1.0e+150`, for magnitudes in messages. */
+function fmtMag(v: number): string {
+  return v.toExponential(1);
+}
+
+/** `1 element`, `3 elements`. */
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** What a limit of the check at large magnitudes is, and what to do about it. */
+const LIMIT = 'a limit of the check at these magnitudes, not an error of the layer';
+
+/**
+ * Say why elements were left out as unresolved (a note) and mark a row that compared nothing
+ * `unchecked`: not a pass under --strict-kinks, a pass with its reason otherwise (see GradientRow).
+ */
+function explainUnresolved(
+  row: GradientRow, res: ReturnType<typeof checkInput>,
+  o: { t: Tensor; h: number; outMax: number; strictKinks: boolean; notes: string[] },
+): void {
+  const e = res.elements;
+  const d = res.directional;
+  const what = e && d ? 'element or direction' : d ? 'direction' : 'element';
+  const vanished = (e?.vanished ?? 0) + (d?.vanished ?? 0);
+  const x = row.input;
+  const h = o.h.toExponential();
+  const why: string[] = [];
+  if (vanished > 0) {
+    why.push(
+      `h = ${h} is at or below the resolution of ${x} (${x} + h == ${x} for |${x}| above ~${fmtMag(2 ** 53 * o.h)}; ` +
+        `here |${x}| up to ${fmtMag(maxAbs(o.t.data))}), so no centred difference exists`,
+    );
+  }
+  if (row.unresolved > vanished) {
+    why.push(`outputs up to ${fmtMag(o.outMax)} cannot resolve the change a step of h = ${h} in ${x} makes (its rounding noise is as large as the gradient)`);
+  }
+  if (row.checked + (d?.count ?? 0) > 0 || row.message) {
+    if (row.unresolved > 0) o.notes.push(`${row.name}: ${count(row.unresolved, what)} not checked: ${why.join('; ')}: ${LIMIT}`);
+    return;
+  }
+  let reason: string;
+  if (row.total === 0) reason = `${x} has no elements`;
+  else if (row.unresolved === 0) {
+    reason = `all ${count(row.kinks, what)} straddle a kink (relu at 0, a max-pool tie), and kinks are left out unless --strict-kinks`;
+  } else {
+    const kinks = row.kinks ? `${count(row.kinks, what)} straddle a kink and ` : 'all ';
+    reason = `${kinks}${count(row.unresolved, what)} ${row.unresolved === 1 ? 'is' : 'are'} beyond the step's resolution: ${why.join('; ')}: ${LIMIT}; rescale the inputs or raise --h`;
+  }
+  row.unchecked = `nothing checked: ${reason}`;
+  row.message = row.unchecked;
+  row.relError = NaN;
+  row.maxAbsError = NaN;
+  row.pass = !o.strictKinks;
 }

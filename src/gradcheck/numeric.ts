@@ -1,7 +1,8 @@
 /**
  * The numeric side of a gradient check: centred differences of L = sum(out * dout) along one
- * element or one direction of an input, always in float64 whatever the dtype of the layer
- * under check (inputs and dout are float64 copies of the values the layer saw).
+ * element or one direction of an input, in float64 whatever the dtype of the layer under check
+ * (inputs and dout are float64 copies of the values the layer saw; gradcheck.ts picks a forward
+ * that computes in float64, see precision.ts).
  *
  * Per-sample layers are evaluated on one sample: perturbing x[n, ...] of a layer whose output
  * for sample n depends on sample n only changes nothing else, so the centred difference of
@@ -9,6 +10,12 @@
  * layer is per-sample is not declared anywhere, so it is tested at the base point: the slice's
  * output must equal rows n of the full output (batchnorm in train mode fails this and is
  * always evaluated on the whole batch).
+ *
+ * The step actually taken is (x + h) - (x - h) as float64 rounds it, not 2h: at |x| = 1e6 the two
+ * differ by up to 6e-6 relative, which alone failed a correct batchnorm. Where x + h == x (|x|
+ * above ~2^53 h) or x +- h overflows there is no step at all: the element is `unresolved`, a limit
+ * of the check at that magnitude, never a failure of the layer. Directions return the step taken
+ * per element (`along`), and the analytic side is taken along it.
  */
 import type { LayerImpl, Params } from '../layers/types.js';
 import { size, type Tensor } from '../tensor/tensor.js';
@@ -17,47 +24,80 @@ import { size, type Tensor } from '../tensor/tensor.js';
 export interface NumericValue {
   value: number;
   kink: boolean;
-  /** Rounding noise of `value` (element evaluations; see `roundingNoise`). */
+  /** Rounding noise of `value` (see `roundingNoise`). */
   noise: number;
+  /** With `keep`: what the noise came from, to count it again over other outputs (`NumericSide.noiseOver`). */
+  outputs?: EvaluatedOutputs;
+  /** The step vanished below the input's resolution (x + h == x) or overflowed: `value` is NaN. */
+  unresolved?: boolean;
+  /**
+   * Directions: the perturbation actually applied, divided by 2 step (u up to rounding); the
+   * analytic side is <grad, along>, the derivative along the step that was taken.
+   */
+  along?: Float64Array;
 }
 
-/** float64 machine epsilon, 2^-52 (twice the unit roundoff: a margin for the forward's own sums). */
-const EPS64 = 2 ** -52;
+/** The outputs of one centred difference, as `roundingNoise` needs them. */
+export interface EvaluatedOutputs {
+  plus: ArrayLike<number>;
+  minus: ArrayLike<number>;
+  dout: ArrayLike<number>;
+  /** The whole step taken, (x + h) - (x - h). */
+  step: number;
+}
+
+/** Unit roundoff of float64, 2^-53. */
+export const FLOAT64_UNIT_ROUNDOFF = 2 ** -53;
 
 /**
- * The rounding noise of a centred difference. Each output the perturbation moves is a sum of
- * about K terms (K = forward work / 2 outputs: C*HH*WW for a conv), computed twice with rounding
- * errors that grow like eps * sqrt(K) * |out_k| (a random walk, as in precision.ts), so the
- * difference carries about `growth` * eps * sum_k (|out+_k| + |out-_k|) * |dout_k| / 2h with
- * growth = sqrt(K). Summing over the outputs instead of adding in quadrature is a margin of
- * sqrt(outputs moved). A numeric value within this of the analytic one agrees as well as the
- * numeric side can tell; the cs231n relative error of a gradient element that is ~0 by
- * cancellation is otherwise all noise (3e-7 at h = 1e-5 for an element of 6e-4 in a conv whose
- * outputs are ~8).
+ * The rounding noise of a centred difference with step 2h, as modelled from the outputs. Each
+ * output the perturbation moves is a sum of about K terms (K = forward work / 2 outputs: C*HH*WW
+ * for a conv), computed twice with rounding errors that grow like u * sqrt(K) * |out_k| (a random
+ * walk, as in precision.ts), so the difference carries about
+ * growth * 2u * sum_k (|out+_k| + |out-_k|) * |dout_k| / 2h with growth = sqrt(K) and u the unit
+ * roundoff of the forward's arithmetic (`unitRoundoff`, float64's by default). Summing over the
+ * outputs instead of adding in quadrature is a margin of sqrt(outputs moved), 2u instead of u
+ * another factor 2. When no output moved at all, the change of L may have been lost in the
+ * rounding of the outputs (a step of 1e-5 in b against outputs of 1e150): the noise is then that
+ * of the one output with the largest term, the smallest change L can resolve. With `dependent`,
+ * outputs known to depend on the perturbed input count whether they moved or not: one that did
+ * not may have lost up to a rounding of its change (steps of a few ulps of x = 1e9). A numeric value
+ * within this of the analytic one agrees as well as the numeric side can tell; the cs231n
+ * relative error of a gradient element that is ~0 by cancellation is otherwise all noise (3e-7 at
+ * h = 1e-5 for an element of 6e-4 in a conv whose outputs are ~8). Rounding inside that is larger
+ * than the outputs (x - mean of a normalization at |x| = 1e4 >> |out|) is not in this model: the
+ * checker measures it where it matters (modes.ts, resampling).
  */
-export function roundingNoise(plus: ArrayLike<number>, minus: ArrayLike<number>, dout: ArrayLike<number>, h: number, growth = 1): number {
+export function roundingNoise(
+  plus: ArrayLike<number>, minus: ArrayLike<number>, dout: ArrayLike<number>, h: number, growth = 1,
+  unitRoundoff = FLOAT64_UNIT_ROUNDOFF, dependent?: Uint8Array,
+): number {
   let s = 0;
+  let largest = 0;
   for (let k = 0; k < plus.length; k++) {
-    if (plus[k] !== minus[k]) s += (Math.abs(plus[k]) + Math.abs(minus[k])) * Math.abs(dout[k]);
+    const term = (Math.abs(plus[k]) + Math.abs(minus[k])) * Math.abs(dout[k]);
+    if (plus[k] !== minus[k] || dependent?.[k]) s += term;
+    else if (term > largest) largest = term;
   }
-  return (growth * EPS64 * s) / (2 * h);
+  if (s === 0) s = largest;
+  return (growth * 2 * unitRoundoff * s) / (2 * h);
 }
 
 /**
- * (L+ - L-) / 2h with L = sum(out * dout), computed as sum((out+ - out-) * dout) / 2h.
- * PERF/NOTE: differencing element-wise first is the same number mathematically, but outputs
+ * sum((out+ - out-) * dout) / step, the centred difference with step = (x + h) - (x - h).
+ * PERF/NOTE: differencing element-wise first is (L+ - L-) / step mathematically, but outputs
  * the perturbation does not touch cancel exactly, so the rounding noise scales with the
  * affected outputs only instead of with all of |L|: ~1e-16 * |out| / h rather than
  * ~1e-16 * sum|out * dout| / h. Without it, small gradient elements show spurious relative
  * errors around 1e-6 at the cs231n shapes.
  */
-export function centredDifference(plus: ArrayLike<number>, minus: ArrayLike<number>, dout: ArrayLike<number>, h: number): number {
+export function centredDifference(plus: ArrayLike<number>, minus: ArrayLike<number>, dout: ArrayLike<number>, h: number, step = 2 * h): number {
   let s = 0;
   for (let k = 0; k < plus.length; k++) {
     const d = plus[k] - minus[k];
     if (d !== 0) s += d * dout[k];
   }
-  return s / (2 * h);
+  return s / step;
 }
 
 /** True when both switch arrays are absent or equal (the same side of every kink). */
@@ -78,6 +118,8 @@ export interface NumericSideOptions {
   baseOut?: Tensor;
   /** sqrt(terms per output) of the forward pass, for `roundingNoise` (default 1). */
   noiseGrowth?: number;
+  /** Unit roundoff of `impl`'s arithmetic: float64's unless it computes in float32 whatever it is given. */
+  unitRoundoff?: number;
 }
 
 interface SliceState {
@@ -133,6 +175,15 @@ export class NumericSide {
     return c && c.count ? c.ms / c.count : undefined;
   }
 
+  private noise(plus: ArrayLike<number>, minus: ArrayLike<number>, dout: ArrayLike<number>, step: number): number {
+    return roundingNoise(plus, minus, dout, step / 2, this.opts.noiseGrowth, this.opts.unitRoundoff);
+  }
+
+  /** The rounding noise of a kept evaluation with the `dependent` outputs counted too (see `roundingNoise`). */
+  noiseOver(o: EvaluatedOutputs, dependent: Uint8Array): number {
+    return roundingNoise(o.plus, o.minus, o.dout, o.step / 2, this.opts.noiseGrowth, this.opts.unitRoundoff, dependent);
+  }
+
   /** The one-sample state for sample n of x, or undefined when the layer is not per-sample. */
   private sliceFor(n: number): SliceState | undefined {
     if (!this.opts.sliceBatch || this.perSample === false) return undefined;
@@ -174,56 +225,71 @@ export class NumericSide {
 
   /**
    * d L / d input[flat] by centred differences with step h; `slice` allows evaluating an
-   * element of x on its sample alone (when the side was created with `sliceBatch`).
+   * element of x on its sample alone (when the side was created with `sliceBatch`); `keep`
+   * returns the outputs too.
    */
-  element(name: string, flat: number, h: number, slice = true): NumericValue {
+  element(name: string, flat: number, h: number, slice = true, keep = false): NumericValue {
     const t0 = performance.now();
-    let value: number;
-    let kink: boolean;
-    let noise: number;
     const s = slice && name === 'x' ? this.sliceFor(Math.floor(flat / (size(this.inputs.x.shape) / this.inputs.x.shape[0]))) : undefined;
-    if (s) {
-      const local = flat - s.n * s.perSample;
-      const xs = s.inputs.x.data;
-      const v = xs[local];
-      xs[local] = v + h;
-      const plus = this.forward(s.inputs);
-      xs[local] = v - h;
-      const minus = this.forward(s.inputs);
-      xs[local] = v;
-      value = centredDifference(plus.out.data, minus.out.data, s.dout.data, h);
-      noise = roundingNoise(plus.out.data, minus.out.data, s.dout.data, h, this.opts.noiseGrowth);
-      kink = !sameSwitches(plus.switches, minus.switches);
-    } else {
-      const t = this.workCopy(name);
-      const evalInputs = { ...this.inputs, [name]: t };
-      const v = t.data[flat];
-      t.data[flat] = v + h;
-      const plus = this.forward(evalInputs);
-      t.data[flat] = v - h;
-      const minus = this.forward(evalInputs);
-      t.data[flat] = v;
-      value = centredDifference(plus.out.data, minus.out.data, this.dout.data, h);
-      noise = roundingNoise(plus.out.data, minus.out.data, this.dout.data, h, this.opts.noiseGrowth);
-      kink = !sameSwitches(plus.switches, minus.switches);
-    }
+    const evalInputs = s ? s.inputs : { ...this.inputs, [name]: this.workCopy(name) };
+    const t = evalInputs[name];
+    const at = s ? flat - s.n * s.perSample : flat;
+    const dout = s ? s.dout.data : this.dout.data;
+    const v = t.data[at];
+    const xp = v + h;
+    const xm = v - h;
+    const step = xp - xm;
+    // NOTE: a step float64 cannot represent is no evidence about the layer: no forward runs.
+    if (!(step > 0) || !Number.isFinite(step)) return { value: NaN, kink: false, noise: 0, unresolved: true };
+    t.data[at] = xp;
+    const plus = this.forward(evalInputs);
+    t.data[at] = xm;
+    const minus = this.forward(evalInputs);
+    t.data[at] = v;
+    const value = centredDifference(plus.out.data, minus.out.data, dout, h, step);
+    const noise = this.noise(plus.out.data, minus.out.data, dout, step);
     this.record(`element:${name}`, t0);
-    return { value, kink, noise };
+    const r: NumericValue = { value, kink: !sameSwitches(plus.switches, minus.switches), noise };
+    if (keep) r.outputs = { plus: plus.out.data, minus: minus.out.data, dout, step };
+    return r;
   }
 
-  /** d L / d step along the unit direction u of input `name`: (L(x + step u) - L(x - step u)) / 2 step. */
-  direction(name: string, u: Float64Array, step: number): NumericValue {
+  /**
+   * d L / d step along the unit direction u of input `name`: (L(x + step u) - L(x - step u)) / 2 step,
+   * with `along` the perturbation float64 actually applied over 2 step; `keep` returns the outputs
+   * too. Unresolved when no element moved or one overflowed.
+   */
+  direction(name: string, u: Float64Array, step: number, keep = false): NumericValue {
     const t0 = performance.now();
+    const evalInputs = { ...this.inputs, [name]: this.workCopy(name) };
+    const t = evalInputs[name];
     const base = this.inputs[name].data;
-    const t = this.workCopy(name);
-    const evalInputs = { ...this.inputs, [name]: t };
-    for (let i = 0; i < base.length; i++) t.data[i] = base[i] + step * u[i];
-    const plus = this.forward(evalInputs);
-    for (let i = 0; i < base.length; i++) t.data[i] = base[i] - step * u[i];
+    const plusX = new Float64Array(base.length);
+    const along = new Float64Array(base.length);
+    let moved = false;
+    let finite = true;
+    for (let i = 0; i < base.length; i++) {
+      const p = base[i] + step * u[i];
+      const m = base[i] - step * u[i];
+      plusX[i] = p;
+      t.data[i] = m;
+      along[i] = (p - m) / (2 * step);
+      if (p !== m) moved = true;
+      if (!Number.isFinite(along[i])) finite = false;
+    }
+    if (!moved || !finite) {
+      (t.data as Float64Array).set(base);
+      return { value: NaN, kink: false, noise: 0, unresolved: true, along };
+    }
     const minus = this.forward(evalInputs);
+    (t.data as Float64Array).set(plusX);
+    const plus = this.forward(evalInputs);
     (t.data as Float64Array).set(base);
     const value = centredDifference(plus.out.data, minus.out.data, this.dout.data, step);
+    const noise = this.noise(plus.out.data, minus.out.data, this.dout.data, 2 * step);
     this.record(`direction:${name}`, t0);
-    return { value, kink: !sameSwitches(plus.switches, minus.switches), noise: 0 };
+    const r: NumericValue = { value, kink: !sameSwitches(plus.switches, minus.switches), noise, along };
+    if (keep) r.outputs = { plus: plus.out.data, minus: minus.out.data, dout: this.dout.data, step: 2 * step };
+    return r;
   }
 }

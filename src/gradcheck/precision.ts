@@ -3,12 +3,18 @@
  *
  * With `dtype: 'float32'` the inputs and dout are rounded to float32 once and handed to the
  * layer as Float32Arrays. An implementation whose output comes back as a Float32Array is a
- * **float32 layer** (the fast ones compute in the dtype of their input); one that returns
- * float64 (the naive ones compute in float64 whatever they are given) is a float64 layer fed
- * float32-rounded values and is judged with the float64 tolerance. The numeric side always
- * computes in float64 from exactly the rounded values, so the function differentiated is the
+ * **float32 layer** (the fast ones compute in the dtype of their input); so is one whose output is
+ * made of float32 values only (`computedDType`: it rounds to float32 inside and returns float64),
+ * in either dtype. One that computes in float64 (the naive ones, whatever they are given) is a
+ * float64 layer fed float32-rounded values and is judged with the float64 tolerance. The numeric
+ * side computes in float64 from exactly the rounded values, so the function differentiated is the
  * same and its own error (~1e-11 relative at h = 1e-5) is negligible here: what is left is the
- * float32 layer's rounding.
+ * float32 layer's rounding. An implementation that computes in float32 even on the numeric side's
+ * float64 inputs (a user's module) cannot be that forward: centred differences of a float32
+ * function at h = 1e-5 carry ~u |out| / h, 1e-2 relative, far above the tolerance below. The
+ * numeric side then runs the layer's own float64 forward when the checked one agrees with it
+ * (gradcheck.ts `numericForward`), and else the checked float32 forward with float32 rounding in
+ * its noise.
  *
  * Derivation of the float32 tolerance. Each float32 operation rounds with relative error at most
  * u = 2^-24 ≈ 6.0e-8. An element of a gradient is a sum over the outputs it reaches of a few
@@ -37,7 +43,7 @@
  * passes of the test suite measure 1e-2 to 1 in this metric and fail at every size.
  */
 import { REL_ERROR_FLOOR } from '../tensor/compare.js';
-import type { DType, FloatArray } from '../tensor/tensor.js';
+import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 
 /** Unit roundoff of float32, 2^-24. */
 export const FLOAT32_UNIT_ROUNDOFF = 2 ** -24;
@@ -48,6 +54,40 @@ export const FLOAT32_SAFETY = 8;
 /** The dtype an implementation computed in, read from its output array. */
 export function layerDType(out: FloatArray): DType {
   return out instanceof Float32Array ? 'float32' : 'float64';
+}
+
+/** Non-zero float32 values an output needs, none a copy of an input value, to show float32 arithmetic. */
+export const FLOAT32_EVIDENCE = 4;
+
+/**
+ * The dtype an implementation computed in: float32 when its output is a Float32Array, and also
+ * when every output value is a float32 value and at least FLOAT32_EVIDENCE non-zero ones are not
+ * copies of input values. A value computed in float64 is a float32 value with probability ~2^-29
+ * (its last 29 mantissa bits zero), so such an output was rounded to float32 inside, as by a
+ * module that computes in Float32Arrays and returns a Float64Array. Copies (up to sign and a
+ * power-of-two factor) are left out because relu, max-pool and dropout at p = 0.5 route float32
+ * inputs unchanged or exactly scaled in any dtype (and are exact in both).
+ */
+export function computedDType(out: FloatArray, inputs: Record<string, Tensor>): DType {
+  if (out instanceof Float32Array) return 'float32';
+  for (let k = 0; k < out.length; k++) if (Math.fround(out[k]) !== out[k]) return 'float64';
+  const seen = new Set<number>();
+  for (const t of Object.values(inputs)) for (let j = 0; j < t.data.length; j++) seen.add(significand(t.data[j]));
+  let evidence = 0;
+  for (let k = 0; k < out.length && evidence < FLOAT32_EVIDENCE; k++) if (out[k] !== 0 && !seen.has(significand(out[k]))) evidence++;
+  return evidence >= FLOAT32_EVIDENCE ? 'float32' : 'float64';
+}
+
+const bits = new DataView(new ArrayBuffer(8));
+
+/**
+ * The significand bits of a float64 (sign and exponent dropped): equal for a value and its exact
+ * multiples by powers of two, which are copies for computedDType (dropout's x * 2 at p = 0.5
+ * keeps float32 values in any dtype, as relu and max-pool do).
+ */
+function significand(v: number): number {
+  bits.setFloat64(0, v);
+  return (bits.getUint32(0) & 0xfffff) * 2 ** 32 + bits.getUint32(4);
 }
 
 /** Threshold on the relative error of a float32 layer's gradients: max(tol64, 8 u sqrt(size(out))). */

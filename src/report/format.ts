@@ -54,6 +54,7 @@ export function worstAt(g: ImplGradientRow): string {
 
 /** The worst-element cell of a gradient row: its message, or `(0, 1): analytic / numeric`. */
 export function worstText(g: ImplGradientRow): string {
+  if (g.unchecked) return 'nothing checked (see below)';
   if (g.message) return g.message;
   const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : indexText(g.worst.index);
   return `${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`;
@@ -87,6 +88,7 @@ export function statusNotes(g: ImplGradientRow): string {
 export function gradientFailure(g: ImplGradientRow): string {
   const parts: string[] = [];
   if (g.message) parts.push(g.message);
+  if (g.unchecked) return parts.join('; ');
   parts.push(`rel error ${fmtErr(g.relError)} > threshold ${fmtErr(g.threshold)}`);
   if (!g.message || Number.isFinite(g.relError)) {
     parts.push(`worst ${worstAt(g)}: analytic ${fmtVal(g.worst.analytic)}, numeric ${fmtVal(g.worst.numeric)}`);

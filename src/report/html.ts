@@ -36,7 +36,7 @@ h3 { font-size: 15px; margin: 18px 0 6px; } h4 { font-size: 14px; margin: 12px 0
 table { border-collapse: collapse; margin: 6px 0 12px; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.num { text-align: right; white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-td.status-pass, span.pass { color: #1a7f37; font-weight: 600; } td.status-fail, span.fail { color: #cf222e; font-weight: 700; }
+td.status-pass, span.pass { color: #1a7f37; font-weight: 600; } td.status-warn, span.warn { color: #9a6700; font-weight: 600; } td.status-fail, span.fail { color: #cf222e; font-weight: 700; }
 tr.fail td { background: #fff5f5; }
 .note { color: #59636e; } .problem { color: #cf222e; } .hint { background: #fff8c5; border: 1px solid #d4a72c; padding: 4px 8px; display: inline-block; }
 details { margin: 6px 0; } summary { cursor: pointer; }
@@ -294,7 +294,9 @@ function checkHtml(c: ReportedCheck, idx: number): string {
       cls: g.pass ? undefined : 'fail',
       cells: [
         g.impl, g.name, { text: fmtErr(g.relError), num: true }, { text: fmtErr(g.maxAbsError), num: true }, worstText(g),
-        { text: fmtErr(g.threshold), num: true }, coverage(g), statusCell(g.pass, statusNotes(g)),
+        { text: fmtErr(g.threshold), num: true }, coverage(g),
+        // A row that compared nothing says so instead of pass.
+        g.unchecked && g.pass ? { html: `<span class="warn">unchecked</span> ${esc(g.unchecked)}`, cls: 'status-warn' } : statusCell(g.pass, statusNotes(g)),
       ],
     }))));
     out.push(barChart({

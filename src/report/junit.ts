@@ -62,8 +62,9 @@ function failureDetails(g: ImplGradientRow): string {
   return lines.join('\n');
 }
 
-function testcase(classname: string, name: string, failure?: { type: string; message: string; text: string }): string {
+function testcase(classname: string, name: string, failure?: { type: string; message: string; text: string }, skipped?: string): string {
   const open = `    <testcase classname="${xmlAttr(classname)}" name="${xmlAttr(name)}"`;
+  if (skipped !== undefined) return `${open}><skipped message="${xmlAttr(skipped)}"/></testcase>`;
   if (!failure) return `${open}/>`;
   return [
     `${open}>`,
@@ -72,13 +73,17 @@ function testcase(classname: string, name: string, failure?: { type: string; mes
   ].join('\n');
 }
 
-/** The testcases of one check and how many of them fail. */
-function checkCases(c: ReportedCheck): { cases: string[]; failures: number } {
+/** The testcases of one check, how many of them fail, and how many are skipped (a gradient that compared nothing and passes without --strict-kinks). */
+function checkCases(c: ReportedCheck): { cases: string[]; failures: number; skipped: number } {
   const r = c.report;
   const cases: string[] = [];
   let failures = 0;
+  let skipped = 0;
   for (const g of r.gradients) {
-    if (g.pass) cases.push(testcase(c.name, `${g.impl} ${g.name}`));
+    if (g.pass && g.unchecked) {
+      skipped++;
+      cases.push(testcase(c.name, `${g.impl} ${g.name}`, undefined, g.unchecked));
+    } else if (g.pass) cases.push(testcase(c.name, `${g.impl} ${g.name}`));
     else {
       failures++;
       cases.push(testcase(c.name, `${g.impl} ${g.name}`, { type: 'gradient', message: gradientFailure(g), text: failureDetails(g) }));
@@ -103,7 +108,7 @@ function checkCases(c: ReportedCheck): { cases: string[]; failures: number } {
     failures++;
     cases.push(testcase(c.name, 'check', { type: 'check', message: r.gradients.length ? 'the check failed: see its report' : 'no gradient was checked', text: r.notes.join('\n') }));
   }
-  return { cases, failures };
+  return { cases, failures, skipped };
 }
 
 /**
@@ -118,19 +123,21 @@ export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): 
   const suites: string[] = [];
   let tests = 0;
   let failures = 0;
+  let skippedAll = 0;
   let total = 0;
   for (const c of checks) {
     const r = c.report;
-    const { cases, failures: f } = checkCases(c);
+    const { cases, failures: f, skipped: sk } = checkCases(c);
     tests += cases.length;
     failures += f;
+    skippedAll += sk;
     total += c.seconds ?? 0;
     const props: [string, string][] = [
       ['layer', r.layer], ['params', paramsText(r.params)], ['shapes', shapesText(r.shapes)], ['dtype', r.dtype],
       ['seed', String(r.seed)], ['h', fmtNum(r.h)], ['checkMode', r.mode], ['budget', String(r.budget)],
     ];
     const lines = [
-      `  <testsuite name="${xmlAttr(c.name)}" tests="${cases.length}" failures="${f}" errors="0" skipped="0" time="${seconds(c.seconds)}"${opts.timestamp ? ` timestamp="${xmlAttr(opts.timestamp)}"` : ''}>`,
+      `  <testsuite name="${xmlAttr(c.name)}" tests="${cases.length}" failures="${f}" errors="0" skipped="${sk}" time="${seconds(c.seconds)}"${opts.timestamp ? ` timestamp="${xmlAttr(opts.timestamp)}"` : ''}>`,
       '    <properties>',
       ...props.map(([k, v]) => `      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`),
       '    </properties>',
@@ -176,6 +183,7 @@ export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): 
   // Checks a run did not start (--max-time): skipped testcases, so the report names them.
   for (const k of run.notRun ?? []) {
     tests++;
+    skippedAll++;
     suites.push([
       `  <testsuite name="${xmlAttr(k.name)}" tests="1" failures="0" errors="0" skipped="1" time="0.000">`,
       `    <testcase classname="${xmlAttr(k.name)}" name="not run"><skipped message="${xmlAttr(k.reason)}"/></testcase>`,
@@ -184,7 +192,7 @@ export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): 
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xmlAttr(run.runName)}" tests="${tests}" failures="${failures}" errors="${errors}" time="${seconds(total)}">`,
+    `<testsuites name="${xmlAttr(run.runName)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skippedAll}" time="${seconds(total)}">`,
     ...suites,
     '</testsuites>',
     '',

@@ -167,7 +167,9 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean, width = D
   if (r.gradients.length) {
     const t = new FittedTable(GRADIENT_COLUMNS, color, width);
     for (const g of r.gradients) {
-      const status = [g.pass ? c.green('pass') : c.red('FAIL'), statusNotes(g), coverageText(g)].filter(Boolean).join(' ');
+      // A row that compared nothing says so instead of pass (or FAIL with --strict-kinks).
+      const verdict = g.unchecked ? (g.pass ? c.yellow('unchecked') : c.red('FAIL unchecked')) : g.pass ? c.green('pass') : c.red('FAIL');
+      const status = [verdict, statusNotes(g), coverageText(g)].filter(Boolean).join(' ');
       t.push([g.impl, g.name, fmtErr(g.relError), fmtErr(g.maxAbsError), worstText(g), fmtErr(g.threshold), status]);
     }
     lines.push(t.toString());
@@ -184,12 +186,15 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean, width = D
     lines.push(t.toString());
   }
   const failed = r.gradients.filter((g) => !g.pass).length;
+  const unchecked = r.gradients.filter((g) => g.unchecked);
+  for (const g of unchecked) lines.push(c.yellow(wrapped(`WARNING: ${g.impl} ${g.name} checked nothing: ${g.unchecked!.replace(/^nothing checked: /, '')}`, width)));
   const arrays = (r.comparisons ?? []).flatMap((x) => x.arrays);
   const differ = arrays.filter((a) => !a.pass).length;
+  const checked = r.gradients.length - unchecked.length;
   lines.push(wrapped(
     r.pass
-      ? c.green(`PASS: ${r.gradients.length} gradient checks within threshold${arrays.length ? `, ${arrays.length} arrays match the reference` : ''}`)
-      : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${arrays.length ? `, ${differ} of ${arrays.length} arrays differ from the reference` : ''}${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
+      ? c.green(`PASS: ${checked} gradient checks within threshold${unchecked.length ? `, ${unchecked.length} checked nothing` : ''}${arrays.length ? `, ${arrays.length} arrays match the reference` : ''}`)
+      : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${unchecked.length ? ` (${unchecked.length} checked nothing)` : ''}${arrays.length ? `, ${differ} of ${arrays.length} arrays differ from the reference` : ''}${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
     width,
   ));
   return lines.join('\n') + '\n';

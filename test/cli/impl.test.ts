@@ -75,6 +75,42 @@ describe('--impl: the example module', () => {
   }, WORKER_TEST_MS);
 });
 
+describe('--impl: a module that computes in float32 whatever it is given', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cnn-check-impl-f32-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const f of ['conv-float32.mjs', 'conv-float32-as-float64.mjs']) {
+    for (const dtype of ['float32', 'float64']) {
+      it(`${f}, --dtype ${dtype}: passes, judged as a float32 layer and differentiated in float64`, async () => {
+        const { code, doc } = await json(['conv', '--impl', fixture(f), '--dtype', dtype, '--repeat', '0']);
+        expect(code).toBe(0);
+        const user = doc.gradients.filter((g: Row) => g.impl === 'user');
+        expect(user.map((g: Row & { dtype: string }) => [g.name, g.dtype, g.pass])).toEqual([['dx', 'float32', true], ['dw', 'float32', true], ['db', 'float32', true]]);
+        for (const g of user) expect(g.relError).toBeLessThan(1e-6);
+        for (const a of doc.comparisons[0].arrays) expect(a).toMatchObject({ dtype: 'float32', threshold: 1e-4, pass: true });
+        expect(doc.notes.join(' ')).toMatch(/user: the numeric side runs conv's fast forward in float64: the checked forward computes in float32 even on float64 inputs/);
+      }, WORKER_TEST_MS);
+    }
+  }
+
+  it('the same module with db doubled fails in db only, in both dtypes', async () => {
+    const broken = join(dir, 'conv-float32-db-doubled.mjs');
+    writeFileSync(broken, [
+      `import { forward, backward as correct } from ${JSON.stringify(join(root, 'test/impls/fixtures/conv-float32.mjs'))};`,
+      'export { forward };',
+      'export function backward(dout, cache) {',
+      '  const g = correct(dout, cache);',
+      '  return { ...g, db: { data: g.db.data.map((v) => 2 * v), shape: g.db.shape } };',
+      '}',
+    ].join('\n'));
+    for (const dtype of ['float32', 'float64']) {
+      const { code, doc } = await json(['conv', '--impl', broken, '--dtype', dtype, '--repeat', '0']);
+      expect(code).toBe(1);
+      expect(doc.gradients.filter((g: Row) => !g.pass).map((g: Row) => `${g.impl} ${g.name}`)).toEqual(['user db']);
+    }
+  }, WORKER_TEST_MS);
+});
+
 describe('--impl: broken modules fail with their message (exit 1)', () => {
   it('dw missing the last output row: the dw rows fail, the rest pass', async () => {
     const { code, doc } = await json(['conv', '--impl', fixture('conv-dw-missing-row.mjs'), '--repeat', '0']);

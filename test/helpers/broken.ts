@@ -67,3 +67,53 @@ export const poolBroken: Record<string, Backward> = {
     return { dx: scaled(g.dx, (v) => v / 4) };
   },
 };
+
+/** The fast normalization caches the broken passes below read (batchnorm.ts, layernorm.ts). */
+interface NormCache {
+  view: { A: number; C: number; B: number } | { N: number; G: number; Cg: number; S: number };
+  xhat: ArrayLike<number>;
+  gamma: ArrayLike<number>;
+  invStd: Float64Array;
+}
+
+/**
+ * dx of a fast normalization (batchnorm, layernorm, spatial batchnorm or groupnorm) without the path
+ * through the mean (`mean`: the -sum(dxhat) term of the closed form dropped) or through the variance
+ * (`variance`: the -xhat * sum(dxhat * xhat) term dropped); dgamma and dbeta stay right.
+ */
+export function brokenNorm(impl: LayerImpl, path: 'mean' | 'variance'): LayerImpl {
+  return {
+    forward: impl.forward,
+    backward(dout, cache) {
+      const g = impl.backward(dout, cache);
+      const dx = { data: Float64Array.from(g.dx.data), shape: g.dx.shape };
+      const { view, xhat, gamma, invStd } = cache as NormCache;
+      // Each group's elements, their gamma and 1 / std: channel c over (A, B), or block (n, g).
+      const groups: { idx: number[]; gm: number[]; is: number }[] = [];
+      if ('A' in view) {
+        const { A, C, B } = view;
+        for (let c = 0; c < C; c++) {
+          const idx: number[] = [];
+          for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) idx.push((a * C + c) * B + b);
+          groups.push({ idx, gm: idx.map(() => gamma[c]), is: invStd[c] });
+        }
+      } else {
+        const { N, G, Cg, S } = view;
+        for (let blk = 0; blk < N * G; blk++) {
+          const idx = Array.from({ length: Cg * S }, (_, j) => blk * Cg * S + j);
+          groups.push({ idx, gm: idx.map((_, j) => gamma[(blk % G) * Cg + Math.floor(j / S)]), is: invStd[blk] });
+        }
+      }
+      for (const { idx, gm, is } of groups) {
+        let s1 = 0;
+        let s2 = 0;
+        idx.forEach((i, j) => {
+          s1 += gm[j] * dout.data[i];
+          s2 += gm[j] * dout.data[i] * xhat[i];
+        });
+        for (const i of idx) dx.data[i] += (is / idx.length) * (path === 'mean' ? s1 : xhat[i] * s2);
+      }
+      return { ...g, dx: dtypeOf(g.dx) === 'float32' ? { data: Float32Array.from(dx.data), shape: dx.shape } : dx };
+    },
+  };
+}

@@ -10,6 +10,9 @@ import { checkLayer, type LayerCheckReport } from '../../src/gradcheck/check-lay
 import { renderJunit, xmlAttr, xmlSafe, xmlText } from '../../src/report/junit.js';
 import type { ReportedCheck } from '../../src/report/model.js';
 import { runOf } from '../helpers/report.js';
+import { generateInputs, resolveShapes } from '../../src/layers/params.js';
+import { XoshiroRng } from '../../src/tensor/rng.js';
+import { renderHtmlReport } from '../../src/report/html.js';
 
 /** conv whose naive backward averages db over N*Hout*Wout instead of summing. */
 const dbAveraged: LayerSpec = {
@@ -106,5 +109,24 @@ describe('renderJunit', () => {
   it('the same data gives the same document (no clock, no host)', () => {
     const checks = [{ name: 'c', report: failing, seconds: 1 }];
     expect(renderJunit(runOf(checks, { name: 'x' }))).toBe(renderJunit(runOf(checks, { name: 'x' })));
+  });
+
+  it('a gradient that compared nothing (x at 1e150: x + h == x) is a skipped testcase with the reason, and the HTML report says unchecked', () => {
+    const params = { stride: 1, pad: 1 };
+    const inputs = generateInputs(conv, resolveShapes(conv, {}, params), new XoshiroRng(5));
+    inputs.x.data.forEach((v, i) => (inputs.x.data[i] = v * 1e150));
+    const r = checkLayer(conv, { params, inputs, repeat: 0 });
+    const unchecked = r.gradients.filter((g) => g.unchecked);
+    expect(r.pass).toBe(true);
+    expect(unchecked.map((g) => `${g.impl} ${g.name}`)).toEqual(['naive dx', 'naive db', 'fast dx', 'fast db']);
+    const xml = renderJunit(runOf([{ name: 'huge', report: r }], { name: 'x' }));
+    const doc = parse(xml);
+    expect(doc.testsuites.testsuite[0]).toMatchObject({ tests: '6', failures: '0', skipped: '4' });
+    expect(xml).toMatch(/<testsuites name="x" tests="6" failures="0" errors="0" skipped="4"/);
+    const dx = doc.testsuites.testsuite[0].testcase.find((t) => t.name === 'naive dx') as unknown as { skipped: { message: string } };
+    expect(dx.skipped.message).toMatch(/^nothing checked: all \d+ elements are beyond the step's resolution: h = 1e-5/);
+    expect(doc.testsuites.testsuite[0].testcase.find((t) => t.name === 'naive dw')).toEqual({ classname: 'huge', name: 'naive dw' });
+    const html = renderHtmlReport(runOf([{ name: 'huge', report: r }], { name: 'x' }));
+    expect(html.match(/<td class="status-warn"><span class="warn">unchecked<\/span> nothing checked: /g)).toHaveLength(4);
   });
 });
