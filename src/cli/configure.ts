@@ -4,10 +4,18 @@
  * to the terminal with examples, exit codes and the doc page, and commander's own errors in the
  * voice of every other error. Light: commander and text helpers only.
  */
-import { Command } from 'commander';
+import { Command, type CommanderError } from './commander.js';
 import { escapeText } from '../text/escape.js';
 import { COMMAND_GROUPS, helpAfter, programHelpAfter } from './help.js';
 import { terminalWidth, type CliIO } from './io.js';
+
+/** Exit codes of every command. */
+export const EXIT = { ok: 0, checkFailed: 1, usage: 2, internal: 3 } as const;
+
+/** The exit code of a commander error: 0 for help and version, 2 for the rest (whose line commander has printed). */
+export function commanderExit(err: CommanderError): number {
+  return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+}
 
 /** The path of a command for messages: `cnn-check export conv`. */
 export function commandPath(cmd: Command): string {
@@ -51,13 +59,12 @@ function configure(cmd: Command, io: CliIO, width: number): void {
 export function finishProgram(program: Command, io: CliIO, layerExamples: (cmd: Command) => { paramFlag?: string } | null): Command {
   const width = terminalWidth(io);
   program.addHelpCommand(new Command('help').argument('[command]').description('show the help of a command').helpGroup(COMMAND_GROUPS.other));
-  program.addHelpText('after', programHelpAfter(width));
+  // The texts after each help are made when a help is shown: making them all up front is most of
+  // the time `--version` or a failing flag takes to answer.
+  program.addHelpText('after', () => programHelpAfter(width));
   const visit = (cmd: Command): void => {
     configure(cmd, io, width);
-    if (cmd !== program) {
-      const after = helpAfter(cmd, width, layerExamples(cmd) ?? undefined);
-      if (after) cmd.addHelpText('after', after);
-    }
+    if (cmd !== program) cmd.addHelpText('after', () => helpAfter(cmd, width, layerExamples(cmd) ?? undefined));
     for (const sub of cmd.commands) visit(sub);
   };
   visit(program);

@@ -6,26 +6,22 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../errors.js';
-import { LAYERS } from '../layers/registry.js';
-import { processIO, terminalWidth, wantColor, type CliIO } from './io.js';
+import { LAYERS, kebabName } from '../layers/registry.js';
+import { processIO, type CliIO } from './io.js';
 import { COMMAND_GROUPS } from './help.js';
-import { finishProgram } from './configure.js';
-import { addOutputOptions } from './options.js';
+import { EXIT, commanderExit, finishProgram } from './configure.js';
+import { describeCommand, MANIFEST_FORMAT, type CliManifest } from './manifest.js';
 import { registerLayerCommands } from './commands/layer.js';
 import { registerFixtureCommands } from './commands/fixtures.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerSuiteCommand } from './commands/suite.js';
 import { registerMergeCommand } from './commands/merge.js';
-import { renderLayerList } from '../report/terminal.js';
-import { renderJson } from '../report/json.js';
-import { implNames } from '../layers/types.js';
-import { kebabName } from '../layers/registry.js';
+import { layerListData, registerListCommand } from './commands/list.js';
 import { paramAlternatives } from '../suite/default.js';
 import { fmtNum } from '../text/numbers.js';
 import { escapeText } from '../text/escape.js';
 
-/** Exit codes of every command. */
-export const EXIT = { ok: 0, checkFailed: 1, usage: 2, internal: 3 } as const;
+export { EXIT };
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -34,7 +30,6 @@ function packageVersion(): string {
 
 /** Build the commander program; `exit.code` is set by the command that runs. */
 export function buildProgram(io: CliIO, exit: { code: number }): Command {
-  const width = terminalWidth(io);
   const program = new Command('cnn-check')
     .description('check and time convolutional-network layers: gradient checks of your own numpy or JS/TS layers against reference ones, fixtures, benchmarks, CI reports')
     .version(packageVersion(), '-V, --version')
@@ -48,25 +43,15 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
   registerMergeCommand(program, io, exit);
   registerBenchCommand(program, io, exit);
   program.commandsGroup(COMMAND_GROUPS.other);
-  const list = program
-    .command('list')
-    .description('list the layers with their inputs, params and defaults');
-  addOutputOptions(list, { formats: [] });
-  list.action((o: { json?: boolean; color?: boolean }) => {
-      if (o.json) {
-        const layers = LAYERS.map((l) => ({
-          name: l.name, summary: l.summary,
-          inputs: l.inputs.map((i) => ({ name: i.name, grad: i.grad, defaultShape: Array.isArray(i.shape) ? i.shape : null })),
-          params: l.params.map((p) => ({ name: p.name, flag: p.flag, ...(p.aliases ? { aliases: p.aliases } : {}), kind: p.kind, default: p.default, choices: p.choices })),
-          impls: implNames(l), tolerance: l.tolerance,
-        }));
-        io.stdout.write(renderJson({ layers }));
-      } else {
-        io.stdout.write(renderLayerList(LAYERS, wantColor(io, o), width));
-      }
-      exit.code = EXIT.ok;
-    });
+  registerListCommand(program, io, exit);
   return finishProgram(program, io, layerExamples);
+}
+
+/** The CLI as data for the fast entry (manifest.ts); written to dist/cli/manifest.json at build time. */
+export function cliManifest(): CliManifest {
+  const sink = { write: () => true };
+  const program = buildProgram({ stdout: sink, stderr: sink, env: {} }, { code: 0 });
+  return { format: MANIFEST_FORMAT, version: packageVersion(), program: describeCommand(program, layerExamples), list: layerListData() };
 }
 
 /** A layer command's example flag for its help (`--stride 2`: the first param's first other value); null for other commands. */
@@ -89,10 +74,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     await program.parseAsync(argv, { from: 'user' });
     return exit.code;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and version exit 0; every other commander error has already printed its line.
-      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
-    }
+    if (err instanceof CommanderError) return commanderExit(err);
     if (isUserError(err)) {
       // Messages quote paths and file contents: escaped, they stay one line and cannot act on the terminal.
       io.stderr.write(`cnn-check: ${escapeText(err.message)}\n`);

@@ -11,12 +11,8 @@ import { ANSI, visibleWidth, wrapText } from '../text/wrap.js';
 import { renderBoxTable } from '../text/table.js';
 import type { LayerCheckReport } from '../gradcheck/check-layer.js';
 import type { FixtureReport } from '../fixtures/compare.js';
-import type { LayerSpec } from '../layers/types.js';
 import type { BenchReport, BenchResult } from '../bench/run.js';
 import type { BaselineComparison } from '../bench/baseline.js';
-import { isSettable } from '../layers/params.js';
-import { describeDomain } from '../settings/domain.js';
-import { kebabName } from '../layers/registry.js';
 import { formatShape } from '../tensor/tensor.js';
 import type { ImplGradientRow, ReferenceComparison } from '../gradcheck/check-layer.js';
 import type { ErrorStats, GroupStats, Localization } from '../gradcheck/localize.js';
@@ -427,27 +423,6 @@ export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAUL
     width,
   ));
   return lines.join('\n') + '\n';
-}
-
-/**
- * `cnn-check list`: every layer as a block (its command and summary, then its inputs with their
- * default shapes and its params with defaults and domains), wrapped to `width`.
- */
-export function renderLayerList(layers: readonly LayerSpec[], color: boolean, width = DEFAULT_WIDTH): string {
-  const c = painter(color);
-  const blocks: string[] = [];
-  for (const l of layers) {
-    const inputs = l.inputs.map((i) => (isSettable(i) ? `${i.name} ${(i.shape as number[]).join(',')}` : i.name)).join('  ');
-    const params = l.params.length
-      ? l.params.map((p) => `--${p.flag} ${typeof p.default === 'number' ? fmtNum(p.default) : p.default} (${describeDomain(p)})`).join('; ')
-      : '-';
-    blocks.push([
-      wrapText(`${c.bold(kebabName(l.name))}  ${l.summary}`, width, '    '),
-      wrapText(`  inputs: ${inputs}`, width, '          '),
-      wrapText(`  params: ${params}`, width, '          '),
-    ].join('\n'));
-  }
-  return blocks.join('\n') + '\n';
 }
 
 /** `compare`: one table per fixture and a closing line. */

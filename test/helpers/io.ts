@@ -1,5 +1,9 @@
 import type { CliIO } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
+import { cliManifest } from '../../src/cli/main.js';
+import type { CliManifest } from '../../src/cli/manifest.js';
+import { start } from '../../src/cli/start.js';
+
+let manifest: CliManifest | undefined;
 
 /** Result of an in-process CLI run. */
 export interface RunResult {
@@ -9,8 +13,10 @@ export interface RunResult {
 }
 
 /**
- * Run the CLI in-process with captured streams. Output is fitted to COLUMNS: 200 unless the
- * test sets it (the tests of narrow terminals do), so tables keep every column.
+ * Run the CLI in-process with captured streams, through the bin's entry (start.ts: help, list
+ * and usage errors from the manifest, everything else handed to main.ts). Output is fitted to
+ * COLUMNS: 200 unless the test sets it (the tests of narrow terminals do), so tables keep every
+ * column.
  */
 export async function run(argv: string[], opts: { isTTY?: boolean; env?: Record<string, string> } = {}): Promise<RunResult> {
   let stdout = '';
@@ -20,6 +26,7 @@ export async function run(argv: string[], opts: { isTTY?: boolean; env?: Record<
     stderr: { write: (s: string) => (stderr += s), isTTY: false },
     env: { COLUMNS: '200', ...(opts.env ?? {}) },
   };
-  const code = await main(argv, io);
+  manifest ??= cliManifest();
+  const code = await start(argv, io, manifest);
   return { code, stdout, stderr };
 }
