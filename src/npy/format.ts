@@ -194,5 +194,18 @@ export function lookupDType(descr: string): NpyDTypeInfo | undefined {
  */
 export const UNICODE_DESCR = /^([<>])U(0|[1-9][0-9]{0,9})$/;
 
+/**
+ * A descr as cnn-check names dtypes everywhere: numpy's name (`float64`, `uint8`, `bool`), with
+ * the byte order when it is not the usual little-endian one (`float32, big-endian`); a unicode
+ * string as `str, 52 chars`; `json` (a directory's meta.json) as is; anything else as given.
+ */
+export function dtypeDisplayName(descr: string): string {
+  const info = lookupDType(descr);
+  if (info) return info.itemsize > 1 && !info.littleEndian ? `${info.name}, big-endian` : info.name;
+  const u = UNICODE_DESCR.exec(descr);
+  if (u) return `str, ${u[2]} char${u[2] === '1' ? '' : 's'}`;
+  return descr;
+}
+
 /** Bytes per character of a numpy unicode (`U`) dtype: UTF-32 code units. */
 export const UNICODE_CHAR_BYTES = 4;

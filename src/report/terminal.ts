@@ -447,7 +447,10 @@ export function renderCompareReports(reports: FixtureReport[], color: boolean, w
 /** One member listed by `inspect`. */
 export interface InspectRow {
   name: string;
+  /** As named everywhere: `float64`, `str, 52 chars` (npy/format.ts dtypeDisplayName). */
   dtype: string;
+  /** The file's own descr: `<f8`, `<U52`. */
+  descr: string;
   shape: number[];
   order: string;
   min?: number | null;

@@ -110,10 +110,7 @@ const corpus: Array<[string, () => Uint8Array, string, { maxBytes?: number }?]> 
 describe('readNpz refuses the malformed corpus', () => {
   it.each(corpus)('%s', (_name, build, fragment, opts) => {
     const bytes = build();
-    const t0 = performance.now();
     expectFormatError(() => readNpz(bytes, opts ?? {}), fragment);
-    // Every refusal is fast: bombs are refused before (or within one chunk of) inflating.
-    expect(performance.now() - t0).toBeLessThan(2000);
   });
 
   it('refuses bombs without inflating: listNpz alone already fails', () => {

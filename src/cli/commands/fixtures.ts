@@ -7,6 +7,7 @@ import { isUserError, UsageError } from '../../errors.js';
 import { checkOutputPath } from '../../fs/write.js';
 import { escapeText } from '../../text/escape.js';
 import { loadMembers } from '../../fixtures/load.js';
+import { dtypeDisplayName } from '../../npy/format.js';
 import { parseFixture } from '../../fixtures/contract.js';
 import { compareFixture, type FixtureReport } from '../../fixtures/compare.js';
 import { exportFixture } from '../../fixtures/export.js';
@@ -96,7 +97,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
       const rows: InspectRow[] = [];
       for (const [name, m] of members) {
         if (m.kind === 'string') {
-          rows.push({ name, dtype: m.dtype, shape: [], order: '-', value: m.value });
+          rows.push({ name, dtype: dtypeDisplayName(m.dtype), descr: m.dtype, shape: [], order: '-', value: m.value });
           continue;
         }
         let min = Infinity, max = -Infinity, sum = 0, nan = 0, finite = 0;
@@ -107,7 +108,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
           if (Number.isFinite(v)) { sum += v; finite++; }
         }
         rows.push({
-          name, dtype: m.dtype, shape: m.shape, order: m.fortranOrder ? 'F' : 'C',
+          name, dtype: dtypeDisplayName(m.dtype), descr: m.dtype, shape: m.shape, order: m.fortranOrder ? 'F' : 'C',
           min: m.data.length - nan ? min : null, max: m.data.length - nan ? max : null,
           mean: finite ? sum / finite : null, nanCount: nan,
         });
