@@ -178,10 +178,14 @@ export function localize(inp: LocalizeInput): Localization {
   const st = strides(shape);
   const tol = Math.max(10 * threshold, 1e-9);
   const usable = (i: number) => !Number.isNaN(numeric[i]) && !(inp.skipKinks && kinks[i]);
-  // A difference within the numeric side's rounding noise is no evidence of an error.
+  // The cs231n relative error, as the gradient's row reports it, where the difference is beyond
+  // the numeric side's rounding noise; within it, a difference is no evidence of an error and
+  // counts as at most the threshold (so it neither ranks as worst nor fails), as in the check.
   const relOf = (a: number, n: number, j: number) => {
+    const abs = Math.abs(a - n);
+    const rel = abs / Math.max(floor, Math.abs(a) + Math.abs(n));
     const noise = inp.noise ? inp.noise[j] : 0;
-    return Math.abs(a - n) / Math.max(floor, Math.abs(a) + Math.abs(n), noise > 0 ? noise / threshold : 0);
+    return abs > noise ? rel : Math.min(rel, abs / Math.max(floor, Math.abs(a) + Math.abs(n), noise / threshold));
   };
   const known = (): number[] => {
     const out: number[] = [];

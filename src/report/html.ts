@@ -97,7 +97,10 @@ export interface Bar {
   valueText?: string;
 }
 
-const CHART = { labelChars: 48, charWidth: 6.6, barHeight: 16, gap: 5, plotWidth: 440, valueWidth: 120, top: 26, bottom: 24 } as const;
+const CHART = { labelChars: 48, charWidth: 6.6, barHeight: 16, gap: 5, plotWidth: 440, valueWidth: 120, top: 26, bottom: 24, tickGap: 10 } as const;
+
+/** Decades between labelled ticks of a log axis, the smallest whose labels do not touch. */
+const TICK_STEPS = [1, 2, 3, 4, 5, 10, 20, 50, 100];
 
 function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
@@ -128,16 +131,22 @@ export function barChart(opts: { title: string; unit: string; bars: Bar[]; log?:
   parts.push(`<svg class="chart ${opts.cls ?? ''}" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`);
   parts.push(`<title>${esc(opts.title)}</title>`);
   parts.push(`<text x="0" y="14" font-weight="600">${esc(opts.title)} (${esc(opts.unit)}${log ? ', log scale' : ''})</text>`);
-  // Grid lines and tick labels.
+  // Grid lines at every decade (log) or quarter; labels on every `step`-th, so that no two
+  // overlap however many decades the values span (a relative error of 1e-16 next to a NaN-free 1).
   const ticks: number[] = [];
   if (log) for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
   else for (let k = 0; k <= 4; k++) ticks.push((hi * k) / 4);
+  const tickText = (t: number) => (log ? `1e${Math.round(Math.log10(t))}` : fmtTick(t));
+  const widest = Math.max(...ticks.map((t) => tickText(t).length)) * CHART.charWidth + CHART.tickGap;
+  const spacing = CHART.plotWidth / Math.max(1, ticks.length - 1);
+  const step = log ? TICK_STEPS.find((k) => k * spacing >= widest) ?? ticks.length : 1;
   const plotBottom = height - CHART.bottom;
-  for (const t of ticks) {
+  ticks.forEach((t, k) => {
     const tx = (labelWidth + x(t)).toFixed(1);
     parts.push(`<line class="grid" x1="${tx}" y1="${CHART.top - 4}" x2="${tx}" y2="${plotBottom}"/>`);
-    parts.push(`<text x="${tx}" y="${plotBottom + 14}" text-anchor="middle">${esc(log ? `1e${Math.round(Math.log10(t))}` : fmtTick(t))}</text>`);
-  }
+    // Labelled decades are multiples of the step, so 1e0 stays labelled when it is in range.
+    if (!log || Math.round(Math.log10(t)) % step === 0) parts.push(`<text x="${tx}" y="${plotBottom + 14}" text-anchor="middle">${esc(tickText(t))}</text>`);
+  });
   parts.push(`<line class="axis" x1="${labelWidth}" y1="${CHART.top - 4}" x2="${labelWidth}" y2="${plotBottom}"/>`);
   bars.forEach((b, i) => {
     const y = CHART.top + i * (CHART.barHeight + CHART.gap);
@@ -287,7 +296,10 @@ function heatmapsHtml(what: string, h: Heatmap, shift?: [number, number]): strin
 function checkHtml(c: ReportedCheck, idx: number): string {
   const r: LayerCheckReport = c.report;
   const out: string[] = [];
-  out.push(`<p class="meta">${esc(`${r.layer}  ${paramsText(r.params)}`)}<br>${esc(`shapes: ${shapesText(r.shapes)}`)}<br>${esc(`dtype ${r.dtype}  seed ${r.seed}  h ${fmtNum(r.h)}  check mode ${r.mode}  budget ${r.budget} s`)}${c.seconds !== undefined ? esc(`  time ${fmtSeconds(c.seconds)} s`) : ''}</p>`);
+  // The layer and params, unless the check's name (its heading, or the page's title) says just that.
+  const what = `${r.layer}  ${paramsText(r.params)}`;
+  const named = c.name.replace(/\s+/g, ' ') === what.replace(/\s+/g, ' ').trim();
+  out.push(`<p class="meta">${named ? '' : `${esc(what)}<br>`}${esc(`shapes: ${shapesText(r.shapes)}`)}<br>${esc(`dtype ${r.dtype}  seed ${r.seed}  h ${fmtNum(r.h)}  check mode ${r.mode}  budget ${r.budget} s`)}${c.seconds !== undefined ? esc(`  time ${fmtSeconds(c.seconds)} s`) : ''}</p>`);
   for (const p of r.problems) out.push(`<p class="problem">FAIL: ${esc(p)}</p>`);
   if (r.gradients.length) {
     out.push(table('gradients', ['impl', 'gradient', 'rel error', 'max abs error', 'worst element (analytic / numeric)', 'threshold', 'checked', 'status'], r.gradients.map((g) => ({
@@ -374,6 +386,8 @@ function checksSection(s: NonNullable<RunReport['checks']>): string {
   s.items.forEach((c, i) => {
     const head = `<span id="check-${i}">${esc(s.summary ? `${i + 1}. ${c.name}` : c.name)}</span> ${status(c.report.pass)}`;
     if (s.summary) out.push(`<details class="check"${c.report.pass ? '' : ' open'}><summary>${head}</summary>\n${checkHtml(c, i)}\n</details>`);
+    // One check is the page's title already: no heading repeats it.
+    else if (s.items.length === 1) out.push(`<div class="check" id="check-${i}">\n${checkHtml(c, i)}\n</div>`);
     else out.push(`<div class="check"><h3>${head}</h3>\n${checkHtml(c, i)}\n</div>`);
   });
   out.push('</section>');
