@@ -33,7 +33,7 @@ import { getLayer } from '../layers/registry.js';
 import type { ForwardResult, Gradients, Inputs, LayerSpec, Params } from '../layers/types.js';
 import { REL_ERROR_FLOOR } from '../tensor/compare.js';
 import { formatShape, inDType, sameShape, size, type Tensor } from '../tensor/tensor.js';
-import { localize, outputAxisNames, type Hint, type Localization, type LocalizeInput } from './localize.js';
+import { localize, outputAxisNames, type Hint, type Localization } from './localize.js';
 import type { ArrayReport } from './reference.js';
 
 export type NumpyHintKind =
@@ -42,23 +42,6 @@ export type NumpyHintKind =
 
 // ---------------------------------------------------------------------------------------------
 // In a gradient check
-
-/**
- * Hints localize() adds after its own: `unused-input`. `elements` are the usable ones (with a
- * numeric value).
- */
-export function gradientHint(inp: LocalizeInput, elements: number[]): Hint | null {
-  let maxA = 0;
-  for (const i of elements) {
-    if (inp.numeric[i] !== 0) return null;
-    maxA = Math.max(maxA, Math.abs(inp.analytic[i]));
-  }
-  if (elements.length === 0 || maxA === 0) return null;
-  return {
-    kind: 'unused-input',
-    message: `numeric ${inp.name} is exactly zero at all ${elements.length} checked elements while the analytic one is not: the forward's output does not depend on ${inp.input} (is ${inp.input} ever used, e.g. the bias added?)`,
-  };
-}
 
 /** How the two sides of a comparison are named in messages: `your` / `the fixture's`. */
 export interface Terms {

@@ -22,7 +22,7 @@
  */
 import { unravel, strides } from '../tensor/tensor.js';
 import { axisLayout, hasInterior, onBorder, type AxisLayout } from './strata.js';
-import { gradientHint, type NumpyHintKind } from './hints.js';
+import type { NumpyHintKind } from './hints.js';
 
 /** One element of a failing gradient. */
 export interface ElementError {
@@ -451,5 +451,22 @@ function borderHint(inp: LocalizeInput, r: Localization): Hint | null {
     message:
       `the error is only on the border (first/last rows and columns: ${r.border.failing} of ${r.border.count} elements fail) and the ` +
       `${r.interior.count} interior elements are right: padding handled wrongly (taps that fall in the zero padding sent to real elements?)`,
+  };
+}
+
+/**
+ * The hint added after the others: `unused-input`. `elements` are the usable ones (with a
+ * numeric value).
+ */
+export function gradientHint(inp: LocalizeInput, elements: number[]): Hint | null {
+  let maxA = 0;
+  for (const i of elements) {
+    if (inp.numeric[i] !== 0) return null;
+    maxA = Math.max(maxA, Math.abs(inp.analytic[i]));
+  }
+  if (elements.length === 0 || maxA === 0) return null;
+  return {
+    kind: 'unused-input',
+    message: `numeric ${inp.name} is exactly zero at all ${elements.length} checked elements while the analytic one is not: the forward's output does not depend on ${inp.input} (is ${inp.input} ever used, e.g. the bias added?)`,
   };
 }
