@@ -128,7 +128,7 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
   cmd
     .option('--dtype <dtype>', 'float32, float64 or both (default float64)')
     .option('--impls <list>', "the layers' implementations to time, comma-separated: naive,fast (default all)")
-    .option('--impl <path>', 'also time your own implementation (a JS/TS module) beside them; --save/--baseline apply to it too')
+    .option('--impl <path>', 'also time your own implementation (a numpy layers.py with cs231n function names, or a JS/TS module) beside them; --save/--baseline apply to it too')
     .option('--timeout <seconds>', `seconds each call of --impl may take (default ${DEFAULT_IMPL_TIMEOUT_SECONDS})`)
     .option('--threads <n>', `threads for fast passes (default ${defaultThreads()}, the machine's cores; 1 = no workers)`)
     .option('--warmup <n>', `untimed runs before timing (default ${BENCH_DEFAULTS.warmup})`)
