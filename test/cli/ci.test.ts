@@ -38,6 +38,9 @@ function readJunit(path: string): Junit {
   return parser.parse(xml);
 }
 
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+if (!hasNumpy) console.log('skipped: the numpy module entries of the mixed suite (python3 with numpy not found)');
+
 /** A user's repository: the example suite, its fixtures and module laid out as examples/ has them. */
 function userRepo(name: string): string {
   const repo = join(dir, name);
@@ -47,9 +50,21 @@ function userRepo(name: string): string {
   return repo;
 }
 
+/** The example suite plus numpy module entries (a cs231n layers.py) where python3 has numpy: built-in checks, a JS module, a Python module and a fixture glob. */
+function mixedSuite(repo: string): string {
+  const entries = JSON.parse(readFileSync(join(repo, 'ci', 'cnn-check.json'), 'utf8')) as unknown[];
+  if (hasNumpy) {
+    cpSync(join(root, 'test', 'impls', 'python', 'cs231n', 'layers.py'), join(repo, 'layers.py'));
+    entries.push({ name: 'my numpy max-pool', layer: 'maxpool', impl: '../layers.py' }, { name: 'my numpy batchnorm', layer: 'batchnorm', impl: '../layers.py' });
+  }
+  const path = join(repo, 'ci', 'mixed.json');
+  writeFileSync(path, JSON.stringify(entries));
+  return path;
+}
+
 describe('a suite naming modules and fixtures, sharded and merged', () => {
   const repo = userRepo('repo');
-  const suite = join(repo, 'ci', 'cnn-check.json');
+  const suite = mixedSuite(repo);
   const shards = [1, 2, 3].map((i) => join(dir, `shard-${i}.json`));
 
   it('every shard runs its share; merged, the JUnit has every check exactly once', async () => {
@@ -75,6 +90,12 @@ describe('a suite naming modules and fixtures, sharded and merged', () => {
     expect(names.sort()).toEqual([...seen].sort());
     expect(names).toContain('my conv');
     expect(names).toContain('fixture fixtures/conv_s1_p1.npz');
+    if (hasNumpy) {
+      const numpy = doc.testsuites.testsuite.find((s) => s.name === 'my numpy batchnorm')!;
+      expect(numpy.testcase.map((t) => t.name)).toContain('py vs naive dx');
+      expect(numpy.testcase.map((t) => t.name)).toContain('py:alt dx');
+      expect(numpy.failures).toBe('0');
+    }
     const fixture = doc.testsuites.testsuite.find((s) => s.name === 'fixture fixtures/conv_s1_p1.npz')!;
     expect(fixture.testcase.map((t) => t.name)).toEqual(['out', 'dx', 'dw', 'db']);
     expect(JSON.parse(merged.stdout)).toMatchObject({ pass: true, total, failedChecks: 0 });
@@ -134,7 +155,8 @@ describe('a suite naming modules and fixtures, sharded and merged', () => {
     expect(r.stdout).toMatch(/NOT RUN \(--max-time\): 1\. reference conv, stride 2, 2\. reference max-pool/);
     const doc = readJunit(junit);
     const skipped = doc.testsuites.testsuite.flatMap((s) => s.testcase).filter((t) => t.skipped);
-    expect(skipped.length).toBe(6);
+    // Every check of the suite: the example's six and the two numpy entries where numpy is present.
+    expect(skipped.length).toBe(hasNumpy ? 8 : 6);
     expect(skipped[0].skipped!.message).toMatch(/^not started: the run reached --max-time \(estimated [\d.]+ s\)$/);
   });
 });
