@@ -7,18 +7,18 @@
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerImpl, type LayerMemory, type MemoryContext, type MemoryParts, type ParamSpec, type PassMemory, type Shapes } from './types.js';
-import { convGeometry, poolGeometry, requireShape } from './geometry.js';
+import { convGeometry, poolGeometry, requireShape, STRIDE_PAD_CAP } from './geometry.js';
 import { conv, convMemory } from './conv.js';
 import { relu } from './relu.js';
 import { maxpool, maxpoolMemory } from './maxpool.js';
 import { INT32_BYTES, largestWorkspace } from '../memory/estimate.js';
 
 const PARAMS: ParamSpec[] = [
-  { name: 'stride', flag: 'stride', help: 'conv step between windows', kind: 'int', default: 1, min: 1 },
-  { name: 'pad', flag: 'pad', help: 'conv zero padding on each side', kind: 'int', default: 1, min: 0 },
+  { name: 'stride', flag: 'stride', help: 'conv step between windows', kind: 'int', default: 1, min: 1, ...STRIDE_PAD_CAP },
+  { name: 'pad', flag: 'pad', help: 'conv zero padding on each side', kind: 'int', default: 1, min: 0, ...STRIDE_PAD_CAP },
   { name: 'pool_height', flag: 'pool-height', help: 'pool window height', kind: 'int', default: 2, min: 1 },
   { name: 'pool_width', flag: 'pool-width', help: 'pool window width', kind: 'int', default: 2, min: 1 },
-  { name: 'pool_stride', flag: 'pool-stride', help: 'pool step between windows', kind: 'int', default: 2, min: 1 },
+  { name: 'pool_stride', flag: 'pool-stride', help: 'pool step between windows', kind: 'int', default: 2, min: 1, ...STRIDE_PAD_CAP },
 ];
 
 /** The params of conv_relu_pool: conv's, then the pool's with its stride renamed. */

@@ -6,7 +6,7 @@
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 import { asDType, dtypeOf, zeros } from '../tensor/tensor.js';
 import { defineImpl, defineLayer, type FlopCount, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext, type MemoryParts } from './types.js';
-import { convGeometry, requireShape, type ConvGeometry } from './geometry.js';
+import { convGeometry, requireShape, type ConvGeometry, STRIDE_PAD_CAP } from './geometry.js';
 import { gemm, gemmScratch, gemmScratchBytes, wasmAddress } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
 import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from '../kernels/parallel/pool.js';
@@ -378,8 +378,8 @@ export const conv = defineLayer<ConvParams>({
     { name: 'b', help: 'biases (F,)', grad: true, shape: (s) => [s.w[0]] },
   ],
   params: [
-    { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 1, min: 1 },
-    { name: 'pad', flag: 'pad', help: 'zero padding on each side', kind: 'int', default: 1, min: 0 },
+    { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 1, min: 1, ...STRIDE_PAD_CAP },
+    { name: 'pad', flag: 'pad', help: 'zero padding on each side', kind: 'int', default: 1, min: 0, ...STRIDE_PAD_CAP },
   ],
   check(shapes, params) {
     const g = convGeometry(shapes.x, shapes.w, params.stride, params.pad);

@@ -5,7 +5,7 @@
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 import { dtypeOf, zeros } from '../tensor/tensor.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext } from './types.js';
-import { poolGeometry, type PoolGeometry } from './geometry.js';
+import { poolGeometry, type PoolGeometry, STRIDE_PAD_CAP } from './geometry.js';
 import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from '../kernels/parallel/pool.js';
 import { arenaBytes, sharedArena, SHARED_ARENA } from '../kernels/parallel/shared.js';
 import { bytesOf, INT32_BYTES } from '../memory/estimate.js';
@@ -194,7 +194,7 @@ export const maxpool = defineLayer<MaxpoolParams>({
   params: [
     { name: 'pool_height', flag: 'pool-height', help: 'window height', kind: 'int', default: 2, min: 1 },
     { name: 'pool_width', flag: 'pool-width', help: 'window width', kind: 'int', default: 2, min: 1 },
-    { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 2, min: 1 },
+    { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 2, min: 1, ...STRIDE_PAD_CAP },
   ],
   check(shapes, params) {
     poolGeometry(shapes.x, params.pool_height, params.pool_width, params.stride);
