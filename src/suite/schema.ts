@@ -27,7 +27,7 @@
  */
 import { dirname, relative } from 'node:path';
 import { statSync } from 'node:fs';
-import { CnnCheckError, FormatError } from '../errors.js';
+import { CnnCheckError, FormatError, MemoryLimitError } from '../errors.js';
 import { readTextFile } from '../fs/read.js';
 import { parseUntrustedJson } from '../text/json.js';
 import { getLayer, LAYERS } from '../layers/registry.js';
@@ -201,7 +201,9 @@ export function resolveEntry(entry: unknown, where: string, index: number, baseD
       return fn();
     } catch (err) {
       if (!(err instanceof CnnCheckError)) throw err;
-      throw new FormatError(err.message.startsWith(where) ? err.message : `${at}: ${err.message}`);
+      const message = err.message.startsWith(where) ? err.message : `${at}: ${err.message}`;
+      // A refusal for memory stays one (the entry is valid, only too large for the limit).
+      throw err instanceof MemoryLimitError ? new MemoryLimitError(message) : new FormatError(message);
     }
   };
   if (entry.name !== undefined && !oneLine(entry.name)) fail('name', `a one-line label of 1 to ${MAX_NAME_LENGTH} characters`, entry.name);
