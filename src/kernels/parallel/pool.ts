@@ -29,7 +29,11 @@ const IDLE = 0;
 const BUSY = 1;
 const DONE = 2;
 const FAILED = 3;
-/** Most threads `setThreads` accepts. */
+/**
+ * Most threads `setThreads` (and bench's --threads) accepts: each is a worker with its own
+ * isolate and WASM memory (POOL_WORKER_BYTES and its scratch), and a layer's batch rarely splits
+ * usefully further.
+ */
 export const MAX_THREADS = 64;
 /** How long to wait for a new worker to load before giving up on the pool (ms). */
 const STARTUP_TIMEOUT_MS = 60_000;
