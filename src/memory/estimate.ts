@@ -120,12 +120,12 @@ export interface MemoryLimit {
  */
 export function requireMemory(what: string, estimate: MemoryEstimate, limit: MemoryLimit): void {
   if (estimate.total <= limit.bytes) return;
+  const over = `above ${limit.label} ${formatBytes(limit.bytes)}${limit.origin ? ` (${limit.origin})` : ''}: expected at most that; use smaller shapes or raise ${limit.label}`;
+  // Shapes whose element counts pass 2^1024 (64 dimensions of 2^31 - 1) have no number of bytes.
+  if (!Number.isFinite(estimate.total)) throw new MemoryLimitError(`${what} needs more memory than a number can count, ${over}`);
   // The largest few parts, and none too small to matter (at least the largest).
   const large = estimate.parts.filter((p, k) => k === 0 || p.bytes >= SHOWN_SHARE * estimate.total);
   const shown = large.slice(0, SHOWN_PARTS).map((p) => `${p.name} ${formatBytes(p.bytes)}`);
   if (estimate.parts.length > shown.length) shown.push('...');
-  throw new MemoryLimitError(
-    `${what} needs ~${formatBytes(estimate.total)} of memory (${shown.join(', ')}), above ${limit.label} ${formatBytes(limit.bytes)}` +
-      `${limit.origin ? ` (${limit.origin})` : ''}: expected at most that; use smaller shapes or raise ${limit.label}`,
-  );
+  throw new MemoryLimitError(`${what} needs ~${formatBytes(estimate.total)} of memory (${shown.join(', ')}), ${over}`);
 }

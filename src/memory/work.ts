@@ -13,6 +13,7 @@ import { AUTO_DIRECTIONS, DEFAULT_DIRECTIONS, type CheckMode } from '../settings
 import { size, type DType } from '../tensor/tensor.js';
 import { bytesOf, largestWorkspace, MemoryTally, requireMemory, totalOf, type MemoryEstimate } from './estimate.js';
 import { memoryLimit } from './limit.js';
+import { clip } from '../text/escape.js';
 
 /**
  * The JS heap's own growth during a piece of work, beyond its arrays: the objects every pass and
@@ -229,7 +230,7 @@ export function describeCase(spec: LayerSpec, params: Params, shapes: Shapes): s
   const parts: string[] = [];
   for (const input of spec.inputs) {
     const s = shapes[input.name];
-    if (s && Array.isArray(input.shape) && s.join(',') !== input.shape.join(',')) parts.push(`${input.name} ${s.join(',')}`);
+    if (s && Array.isArray(input.shape) && s.join(',') !== input.shape.join(',')) parts.push(`${input.name} ${clip(s.join(','))}`);
   }
   for (const p of spec.params) if (params[p.name] !== p.default) parts.push(`${p.name} ${params[p.name]}`);
   return parts.length ? `${spec.name} with ${parts.join(', ')}` : spec.name;

@@ -71,6 +71,12 @@ describe.skipIf(!built)('item 2: every integer param and dimension has a domain,
     expect(refusedLine(cli(['relu', '--x-shape', '4294967296,4294967296']))).toBe("cnn-check: --x-shape: expected dimensions of at most 2147483647, got '4294967296,4294967296'");
   });
 
+  it('40 dimensions of 2^31 - 1: more elements than a number holds, refused with the shape cut short', () => {
+    expect(refusedLine(cli(['relu', '--x-shape', Array(40).fill('2147483647').join(',')]))).toMatch(
+      /^cnn-check: relu with x (2147483647,){5}21474\.\.\.\(439 characters\): its check needs more memory than a number can count, above --max-memory /,
+    );
+  });
+
   it('a pad of 2^53 + 1 is refused as written, not rounded to 2^53', () => {
     expect(refusedLine(cli(['conv', '--pad', '9007199254740993']))).toBe(
       "cnn-check: --pad: expected an integer >= 0 and at most 536870912 (the largest stride or pad: the kernels index in 32 bits), got '9007199254740993'",
