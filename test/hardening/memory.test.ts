@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convMembers, corpusDir, fixtureNpz } from './corpus.js';
 import { built, cli, refusedLine } from './run.js';
+import { parseSuite, type LayerSuiteCheck } from '../../src/suite/schema.js';
+import { estimateCheckMemory } from '../../src/memory/work.js';
 
 const dir = corpusDir('memory');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,6 +51,16 @@ describe.skipIf(!built)('item 1: work larger than --max-memory is refused with i
   it('a suite entry, when the suite is read, before any check runs', () => {
     const file = suiteFile('suite.json', [{ layer: 'relu' }, { layer: 'conv', params: { pad: 3000 } }]);
     expect(refusedLine(cli(['suite', file]))).toMatch(new RegExp(`^cnn-check: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\[1\\] \\(conv\\): conv with pad 3000: its check needs .*, above maxMemory .*; use smaller shapes or raise maxMemory$`));
+  });
+
+  it('a suite held in sequence (the kernels keep earlier entries\' workspace) and with suite --impl, in one line before its first', () => {
+    const entries = [{ layer: 'conv', shapes: { x: [16, 16, 32, 32], w: [16, 16, 3, 3] } }, { layer: 'relu' }];
+    const [, relu] = parseSuite(JSON.stringify(entries), 'probe') as LayerSuiteCheck[];
+    const alone = estimateCheckMemory(relu.request).total;
+    const file = suiteFile('sequence.json', [entries[0], { ...entries[1], maxMemory: alone }]);
+    expect(refusedLine(cli(['suite', file]))).toMatch(/\[1\] \(relu maxMemory=[\d.e+]+\): relu: its check needs .*, above maxMemory /);
+    const withModule = suiteFile('impl.json', [{ ...entries[1], maxMemory: alone }]);
+    expect(refusedLine(cli(['suite', withModule, '--impl', at('module.mjs')]))).toMatch(/\[0\] \(relu maxMemory=[\d.e+]+\): relu: its check with suite --impl .*module\.mjs needs /);
   });
 
   it("a fixture whose meta asks for it: compare, and a layer command's --inputs", () => {
