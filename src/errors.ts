@@ -59,3 +59,10 @@ export class ImplMissingError extends CnnCheckError {
     super('E_IMPL_MISSING', message);
   }
 }
+
+/** Work that would need more memory than the limit allows (`--max-memory`): refused before anything is allocated. */
+export class MemoryLimitError extends CnnCheckError {
+  constructor(message: string) {
+    super('E_MEMORY', message);
+  }
+}

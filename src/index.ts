@@ -8,7 +8,7 @@ export { compareArrays, relErrorOf, REL_ERROR_FLOOR, type ArrayComparison } from
 export type * from './layers/types.js';
 export { defineImpl, defineLayer, implNames, REFERENCE_IMPL } from './layers/types.js';
 export { LAYERS, getLayer, canonicalLayerName } from './layers/registry.js';
-export { convGeometry, poolGeometry, windowOutputSize, type ConvGeometry, type PoolGeometry } from './layers/geometry.js';
+export { convGeometry, poolGeometry, windowOutputSize, MAX_STRIDE_PAD, type ConvGeometry, type PoolGeometry } from './layers/geometry.js';
 export { resolveParams, validateParams, defaultParams, resolveShapes, generateInputs, parseShape, type ParamSource } from './layers/params.js';
 export { describeDomain, parseValue, INT_LIMIT, type Domain } from './settings/domain.js';
 export {
@@ -30,7 +30,14 @@ export { loadUserImpl, UserImplError, USER_IMPL_NAME, type UserImpl, type UserIm
 export { loadPythonModule, PythonModule, pythonModuleKind, type PythonModuleOptions } from './impls/python/load.js';
 export { CS231N, PY_PREFIX, type Cs231nConvention, type FunctionPair, type PyArg } from './impls/python/cs231n.js';
 export { PYTHON_MEMORY_LIMIT_MB } from './impls/python/protocol.js';
-export { buildCheckRequest, runCheckRequest, type CheckRequest, type RawCase } from './request/request.js';
+export { MODULE_MEMORY_LIMIT_MB } from './impls/js-module/protocol.js';
+export { buildCheckRequest, runCheckRequest, type CheckRequest, type RawCase, type RequestMemory } from './request/request.js';
+export { requireMemory, formatBytes, type MemoryEstimate, type MemoryPart, type MemoryLimit } from './memory/estimate.js';
+export { availableMemory, defaultMaxMemory, memoryLimit, MAX_MEMORY_FRACTION } from './memory/limit.js';
+export {
+  estimateCheckMemory, estimateExportMemory, estimateCompareMemory, estimateBenchMemory, requireCheckMemory, describeCase, inSequence,
+  type CheckMemoryRequest, type CheckMemoryOptions,
+} from './memory/work.js';
 export {
   AUTO_FULL_MAX_WORK, SWEEP_HS, planInput, autoIsFull, forwardWork,
   type RowMode, type DirectionalPart, type SweepCurve, type GradientProgress,

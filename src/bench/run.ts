@@ -21,6 +21,9 @@ import { getThreads, setThreads } from '../kernels/parallel/pool.js';
 import { XoshiroRng, randn } from '../tensor/rng.js';
 import { inDType, type DType, type Tensor } from '../tensor/tensor.js';
 import { scaleStats, timePasses, type PassTimings, type TimingStats } from './timing.js';
+import { requireMemory } from '../memory/estimate.js';
+import { memoryLimit } from '../memory/limit.js';
+import { describeCase, estimateBenchMemory, inSequence } from '../memory/work.js';
 
 /** Default seed of benchmark inputs. */
 export const BENCH_SEED = 231;
@@ -76,6 +79,10 @@ export interface BenchOptions {
   seed?: number;
   /** Called before each timing run (progress display). */
   onProgress?: (p: BenchProgress) => void;
+  /** Bytes a row may allocate by its estimate, refused before anything runs (default half of the memory available, memory/limit.ts). */
+  maxMemory?: number;
+  /** How messages name that limit (default `maxMemory`). */
+  memoryLabel?: string;
 }
 
 export interface BenchProgress {
@@ -154,6 +161,13 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
     }
     for (const dtype of opts.dtypes) for (const im of mine) plan.push({ c, dtype, im });
   }
+  // Every row's memory before any runs, with the kernels' workspace the rows before it leave behind.
+  const estimates = inSequence(plan.map(({ c, dtype, im }) => {
+    const slow = im.name === REFERENCE_IMPL || im.external;
+    return estimateBenchMemory(c.layer, shapesAtBatch(c), c.params, { dtype, impl: im.name, external: im.external, threads: slow ? 1 : opts.threads });
+  }));
+  const limit = memoryLimit(opts.maxMemory, opts.memoryLabel ?? 'maxMemory');
+  plan.forEach(({ c, dtype, im }, i) => requireMemory(`bench ${describeCase(c.layer, c.params, shapesAtBatch(c))} ${dtype} ${im.name}`, estimates[i], limit));
   try {
     plan.forEach(({ c, dtype, im }, i) => {
       const impl = im.name;

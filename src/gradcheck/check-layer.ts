@@ -35,6 +35,7 @@ import { autoIsFull, forwardWork, type GradientProgress } from './modes.js';
 
 export { DEFAULT_SEED };
 import { computedDType } from './precision.js';
+import { requireCheckMemory } from '../memory/work.js';
 
 /** Share of each implementation's budget kept for the timing table. */
 export const TIMING_BUDGET_FRACTION = 0.2;
@@ -80,6 +81,8 @@ export interface CheckLayerOptions {
   onProgress?: (p: CheckProgress) => void;
   /** Implementations from outside the registry (a user's modules) to compare with the reference, check and time too. */
   external?: Implementation[];
+  /** Bytes the check may allocate by its estimate, refused above (MemoryLimitError); default half of the memory available (memory/limit.ts). */
+  maxMemory?: number;
 }
 
 /** A gradient row tagged with the implementation it belongs to. */
@@ -260,6 +263,12 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
   const shapes = resolveShapes(spec, given, params);
   spec.check(shapes, params);
   const dtype = opts.dtype ?? defaults.dtype;
+  const mode = opts.mode ?? defaults.checkMode;
+  // Before any input is drawn: a check too large for the memory allowed allocates nothing.
+  requireCheckMemory(
+    { spec, shapes, params, settings: { dtype, checkMode: mode, directions: opts.directions, hSweep: opts.hSweep ?? false, impls: opts.impls, maxMemory: opts.maxMemory } },
+    { external: (opts.external?.length ?? 0) > 0 },
+  );
   const inputs: Inputs = {};
   for (const input of spec.inputs) {
     // NOTE: drawn (or loaded) as always, then converted: a float32 check sees the same draws.
@@ -275,7 +284,6 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
     }
   }
   const h = opts.h ?? defaults.h;
-  const mode = opts.mode ?? defaults.checkMode;
   const budget = opts.budget ?? defaults.budget;
   const repeat = opts.repeat ?? defaults.repeat;
   const notes: string[] = [];

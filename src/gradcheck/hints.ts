@@ -30,7 +30,8 @@
  * messages worded for a comparison (`your db = the reference / 100 ...`).
  */
 import { getLayer } from '../layers/registry.js';
-import type { ForwardResult, Gradients, Inputs, LayerSpec, Params } from '../layers/types.js';
+import type { ForwardResult, Gradients, Inputs, LayerMemory, LayerSpec, MemoryContext, Params, Shapes } from '../layers/types.js';
+import { totalOf } from '../memory/estimate.js';
 import { REL_ERROR_FLOOR } from '../tensor/compare.js';
 import { formatShape, inDType, sameShape, size, type Tensor } from '../tensor/tensor.js';
 import { localize, outputAxisNames, type Hint, type Localization } from './localize.js';
@@ -342,6 +343,29 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
     });
   }
   return hs;
+}
+
+/** Most hypotheses one layer has: conv's bias-missing, two one-sample, two stride-axis and flipped-kernel. */
+export const MAX_HYPOTHESES = 6;
+
+/**
+ * Bytes diagnoseArrays may hold at once for a comparison of `spec` at these shapes and params
+ * (memory/work.ts): every hypothesis computed and kept, each as large as the reference's results
+ * in float64; the largest one's pass while it runs (stride-axis runs at stride 1, a larger output,
+ * and keeps a dout of that size); and a localization's float64 copy of the largest array.
+ */
+export function diagnosisMemory(spec: LayerSpec, shapes: Shapes, params: Params, ctx: MemoryContext): number {
+  const gradSize = spec.inputs.filter((i) => i.grad).reduce((s, i) => s + size(shapes[i.name]), 0);
+  const stateSize = (spec.stateOutputs ?? []).reduce((s, n) => s + size(shapes[n] ?? []), 0);
+  const largest = Math.max(...spec.inputs.map((i) => size(shapes[i.name])));
+  const pass = (m: LayerMemory) => Math.max(...Object.values(m.impls).map((p) => totalOf(p.forward) + totalOf(p.backward)));
+  const mem = spec.memory(shapes, params, ctx);
+  let running = pass(mem);
+  if ((spec.name === 'conv' || spec.name === 'maxpool') && typeof params.stride === 'number' && params.stride > 1) {
+    const m1 = spec.memory(shapes, { ...params, stride: 1 }, ctx);
+    running = Math.max(running, pass(m1) + 8 * m1.out);
+  }
+  return MAX_HYPOTHESES * 8 * (mem.out + gradSize + stateSize) + running + 8 * Math.max(mem.out, largest);
 }
 
 /** Hints from the shapes alone, for an array whose shape differs from the reference's. */

@@ -91,6 +91,13 @@ export const RESAMPLE_T = 12;
  */
 export const EARLY_T = 3e4;
 
+/** Bytes per element of an input's per-element state in checkInput (memory/work.ts): numeric, noise (float64), kinks, vanished (uint8). */
+export const ELEMENT_STATE_BYTES = 8 + 8 + 1 + 1;
+/** Arrays of an input's size a directional check holds besides its kept directions: the gradient's copy, the plus point, the step taken (`along`). */
+export const DIRECTION_COPIES = 3;
+/** Outputs a re-measurement holds at once (memory/work.ts): plus and minus of the dependency probe and of every resample (resample). */
+export const REMEASURED_OUTPUTS = 2 * (RESAMPLES + 1);
+
 /** Estimated work of one forward pass: the layer's flops, else 8 per input element. */
 export function forwardWork(spec: LayerSpec, shapes: Shapes, params: Params): number {
   const flops = (spec as { flops?: (s: Shapes, p: Params) => { forward: number } }).flops;

@@ -13,6 +13,7 @@
  *    kernels are tested against.
  */
 import type { DType, FloatArray } from '../tensor/tensor.js';
+import type { MemoryParts } from '../layers/types.js';
 import { WASM_MAX_PAGES, WASM_PAGE, WASM_TILE_SCRATCH, wasmGemm, type WasmGemmExports } from './wasm/load.js';
 
 /** How op(A) and op(B) are read, and whether C is overwritten or accumulated into. */
@@ -306,4 +307,48 @@ export function gemmScratch(dtype: DType, lengths: readonly number[]): FloatArra
   const buf = jsScratch[dtype];
   let off = 0;
   return lengths.map((len) => buf.subarray(off, (off += len)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory estimates (src/memory/): what the buffers above grow to, by the names estimates merge them under
+
+/** This thread's WASM memory: the packing area, the scratch arrays, staged operands; at most WASM_MAX_PAGES pages. */
+export const WASM_MEMORY = 'kernel WASM memory';
+/** The JS scratch arrays gemmScratch falls back to (one per dtype) when the WASM memory cannot hold them. */
+export function jsScratchName(dtype: DType): string {
+  return `kernel JS scratch (${dtype})`;
+}
+
+/** Bytes a WASM memory grows to for `top` bytes of content: whole pages, never below the packing area. */
+function wasmPagesBytes(top: number): number {
+  return Math.ceil(Math.max(top, SCRATCH_AT) / WASM_PAGE) * WASM_PAGE;
+}
+
+/**
+ * What `gemmScratch(dtype, lengths)` makes this thread hold: its WASM memory grown to fit the
+ * arrays or, when they exceed its maximum (or WASM is off), the JS scratch array of `dtype`.
+ */
+export function gemmScratchBytes(dtype: DType, lengths: readonly number[]): MemoryParts {
+  const E = dtype === 'float32' ? 4 : 8;
+  if (gemmBackend() === 'wasm') {
+    let top = SCRATCH_AT;
+    for (const len of lengths) top = alignUp(top + len * E);
+    if (Math.ceil(top / WASM_PAGE) <= WASM_MAX_PAGES) return { [WASM_MEMORY]: wasmPagesBytes(top) };
+  }
+  return { [jsScratchName(dtype)]: lengths.reduce((s, n) => s + n, 0) * E };
+}
+
+/**
+ * What `gemm` on operands outside the WASM memory makes it grow to: A (M,K), B (K,N) and C (M,N),
+ * those `staged` says are plain arrays, copied in after the packing area (nothing when they do not
+ * fit: the JS kernels run in place then).
+ */
+export function gemmStagingBytes(dtype: DType, M: number, N: number, K: number, staged: { a: boolean; b: boolean; c: boolean }): MemoryParts {
+  if (gemmBackend() !== 'wasm') return {};
+  const E = dtype === 'float32' ? 4 : 8;
+  let top = SCRATCH_AT;
+  if (staged.a) top = alignUp(top + M * K * E);
+  if (staged.b) top = alignUp(top + K * N * E);
+  if (staged.c) top = alignUp(top + M * N * E);
+  return Math.ceil(top / WASM_PAGE) <= WASM_MAX_PAGES ? { [WASM_MEMORY]: wasmPagesBytes(top) } : {};
 }

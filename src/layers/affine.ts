@@ -5,9 +5,10 @@
  */
 import { ShapeError } from '../errors.js';
 import { asDType, dtypeOf, formatShape, size, zeros, type DType, type Tensor } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext } from './types.js';
 import { requirePositiveDims, requireRank, requireShape } from './geometry.js';
-import { gemm } from '../kernels/gemm.js';
+import { gemm, gemmStagingBytes } from '../kernels/gemm.js';
+import { bytesOf, largestWorkspace } from '../memory/estimate.js';
 
 /** affine has no params. */
 export type AffineParams = Record<string, never>;
@@ -99,6 +100,31 @@ export function affineBackwardFast(dout: Tensor, cache: AffineFastCache): Gradie
   return { dx, dw, db };
 }
 
+/**
+ * Bytes of each implementation's passes for x (N, D) and w (D, M) (LayerSpec.memory). Fast: its
+ * GEMMs take plain arrays, which the WASM kernels stage into their memory (A, B and C of the
+ * largest of the three products).
+ */
+export function affineMemory(N: number, D: number, M: number, { dtype }: MemoryContext): LayerMemory {
+  const staged = { a: true, b: true, c: true };
+  const workspace = largestWorkspace(
+    gemmStagingBytes(dtype, N, M, D, staged), // out = x w
+    gemmStagingBytes(dtype, N, D, M, staged), // dx = dout w^T
+    gemmStagingBytes(dtype, D, M, N, staged), // dw = x^T dout
+  );
+  return {
+    out: N * M,
+    impls: {
+      naive: { forward: { out: bytesOf('float64', N * M) }, backward: { dx: bytesOf('float64', N * D), dw: bytesOf('float64', D * M), db: bytesOf('float64', M) } },
+      fast: {
+        forward: { out: bytesOf(dtype, N * M) },
+        backward: { dx: bytesOf(dtype, N * D), dw: bytesOf(dtype, D * M), db: bytesOf(dtype, M) + bytesOf('float64', M) },
+        workspace,
+      },
+    },
+  };
+}
+
 export const affine = defineLayer<AffineParams>({
   name: 'affine',
   summary: 'affine (fully connected) layer x @ w + b, x flattened per sample',
@@ -130,6 +156,7 @@ export const affine = defineLayer<AffineParams>({
     }
     requireShape(where, 'b', shapes.b, [shapes.w[1]]);
   },
+  memory: (shapes, _params, ctx) => affineMemory(shapes.x[0], shapes.w[0], shapes.w[1], ctx),
   impls: {
     naive: defineImpl(affineForwardNaive, affineBackwardNaive),
     fast: defineImpl(affineForwardFast, affineBackwardFast),

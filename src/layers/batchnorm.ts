@@ -13,7 +13,8 @@
  * elements: batchnorm is (N, D, 1), spatial batchnorm (N, C, H*W) reuses it unchanged.
  */
 import { dtypeOf, zeros, type DType, type FloatArray, type Tensor } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type ParamSpec } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type ParamSpec, type PassMemory } from './types.js';
+import { bytesOf } from '../memory/estimate.js';
 import { requireRank, requireShape } from './geometry.js';
 import { channelNormBackward, channelNormForward, channelStats, type ChannelView } from '../kernels/norm.js';
 
@@ -188,6 +189,23 @@ export function batchStatsBackwardFast(dout: Tensor, cache: BatchStatsCache): Gr
   return { dx, dgamma, dbeta };
 }
 
+/** Bytes of the naive passes on x (N, D), float64: out and xhat, the statistics; dx, dgamma, dbeta. */
+export function batchnormNaiveMemory(N: number, D: number): PassMemory {
+  return {
+    forward: { out: bytesOf('float64', N * D), xhat: bytesOf('float64', N * D), statistics: bytesOf('float64', 4 * D) },
+    backward: { dx: bytesOf('float64', N * D), 'dgamma, dbeta': bytesOf('float64', 2 * D) },
+  };
+}
+
+/** Bytes of batchStatsForwardFast and its backward on X elements in C channels, in `dtype`. */
+export function batchStatsFastMemory(X: number, C: number, dtype: DType): PassMemory {
+  return {
+    // mean, variance, invStd and channelStats' three sums in float64; the running statistics in dtype.
+    forward: { out: bytesOf(dtype, X), xhat: bytesOf(dtype, X), statistics: bytesOf('float64', 6 * C) + bytesOf(dtype, 2 * C) },
+    backward: { dx: bytesOf(dtype, X), 'dgamma, dbeta': bytesOf(dtype, 2 * C) + bytesOf('float64', 2 * C) },
+  };
+}
+
 /** Fast forward: x (N,D) -> out (N,D) in x's dtype; the (N, D, 1) view of batchStatsForwardFast. */
 export function batchnormForwardFast(inputs: Inputs, params: BatchnormParams): ForwardResult<BatchStatsCache> {
   const [N, D] = inputs.x.shape;
@@ -215,6 +233,10 @@ export const batchnorm = defineLayer<BatchnormParams>({
     requireRank(where, 'x', shapes.x, 2, 'N,D');
     const D = shapes.x[1];
     for (const name of ['gamma', 'beta', 'running_mean', 'running_var']) requireShape(where, name, shapes[name], [D]);
+  },
+  memory: (shapes, _params, { dtype }) => {
+    const [N, D] = shapes.x;
+    return { out: N * D, impls: { naive: batchnormNaiveMemory(N, D), fast: batchStatsFastMemory(N * D, D, dtype) } };
   },
   impls: {
     naive: defineImpl(batchnormForwardNaive, batchnormBackwardNaive),

@@ -6,18 +6,19 @@
  */
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerImpl, type ParamSpec } from './types.js';
-import { convGeometry, requireShape } from './geometry.js';
-import { conv } from './conv.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerImpl, type LayerMemory, type MemoryContext, type MemoryParts, type ParamSpec, type PassMemory, type Shapes } from './types.js';
+import { convGeometry, poolGeometry, requireShape, STRIDE_PAD_CAP } from './geometry.js';
+import { conv, convMemory } from './conv.js';
 import { relu } from './relu.js';
-import { maxpool } from './maxpool.js';
+import { maxpool, maxpoolMemory } from './maxpool.js';
+import { INT32_BYTES, largestWorkspace } from '../memory/estimate.js';
 
 const PARAMS: ParamSpec[] = [
-  { name: 'stride', flag: 'stride', help: 'conv step between windows', kind: 'int', default: 1, min: 1 },
-  { name: 'pad', flag: 'pad', help: 'conv zero padding on each side', kind: 'int', default: 1, min: 0 },
+  { name: 'stride', flag: 'stride', help: 'conv step between windows', kind: 'int', default: 1, min: 1, ...STRIDE_PAD_CAP },
+  { name: 'pad', flag: 'pad', help: 'conv zero padding on each side', kind: 'int', default: 1, min: 0, ...STRIDE_PAD_CAP },
   { name: 'pool_height', flag: 'pool-height', help: 'pool window height', kind: 'int', default: 2, min: 1 },
   { name: 'pool_width', flag: 'pool-width', help: 'pool window width', kind: 'int', default: 2, min: 1 },
-  { name: 'pool_stride', flag: 'pool-stride', help: 'pool step between windows', kind: 'int', default: 2, min: 1 },
+  { name: 'pool_stride', flag: 'pool-stride', help: 'pool step between windows', kind: 'int', default: 2, min: 1, ...STRIDE_PAD_CAP },
 ];
 
 /** The params of conv_relu_pool: conv's, then the pool's with its stride renamed. */
@@ -86,6 +87,31 @@ export function convReluPoolForwardFast(inputs: Inputs, params: ConvReluPoolPara
 /** Fast backward: dx, dw, db through the stages the forward pass used. */
 export const convReluPoolBackwardFast = backwardThrough;
 
+/** `parts` with every name prefixed by the stage: `conv out`, `pool argmax`. */
+function staged(stage: string, parts: MemoryParts): MemoryParts {
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [`${stage} ${k}`, v]));
+}
+
+/**
+ * Bytes of the composed passes (LayerSpec.memory): every stage's forward results kept for backward,
+ * the concatenated switches, then every stage's gradients; the stages' workspaces are the kernels'
+ * own buffers, shared.
+ */
+export function convReluPoolMemory(shapes: Shapes, params: ConvReluPoolParams, ctx: MemoryContext): LayerMemory {
+  const g = convGeometry(shapes.x, shapes.w, params.stride, params.pad);
+  const y = [g.N, g.F, g.Hout, g.Wout];
+  const c = convMemory(g, ctx);
+  const r = relu.memory({ x: y }, {}, ctx);
+  const p = maxpoolMemory(poolGeometry(y, params.pool_height, params.pool_width, params.pool_stride), ctx);
+  const switches = INT32_BYTES * (r.out + p.out);
+  const compose = (name: string): PassMemory => ({
+    forward: { ...staged('conv', c.impls[name].forward), ...staged('relu', r.impls[name].forward), ...staged('pool', p.impls[name].forward), switches },
+    backward: { ...staged('pool', p.impls[name].backward), ...staged('relu', r.impls[name].backward), ...staged('conv', c.impls[name].backward) },
+    workspace: largestWorkspace(c.impls[name].workspace, r.impls[name].workspace, p.impls[name].workspace),
+  });
+  return { out: p.out, impls: { naive: compose('naive'), fast: compose('fast') } };
+}
+
 export const convReluPool = defineLayer<ConvReluPoolParams>({
   name: 'conv_relu_pool',
   summary: 'conv -> relu -> max-pool, composed from the conv, relu and maxpool layers',
@@ -99,6 +125,7 @@ export const convReluPool = defineLayer<ConvReluPoolParams>({
   benchCases: [{ shapes: { x: [32, 64, 32, 32], w: [64, 64, 3, 3] }, params: { stride: 1, pad: 1, pool_height: 2, pool_width: 2, pool_stride: 2 } }],
   // The conv dominates: relu and max-pool compare rather than compute.
   flops: (shapes, params) => conv.flops!(shapes, params),
+  memory: convReluPoolMemory,
   check(shapes, params) {
     const where = 'conv_relu_pool';
     const g = convGeometry(shapes.x, shapes.w, params.stride, params.pad);

@@ -5,12 +5,13 @@
  */
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 import { asDType, dtypeOf, zeros } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type FlopCount, type ForwardResult, type Gradients, type Inputs } from './types.js';
-import { convGeometry, requireShape, type ConvGeometry } from './geometry.js';
-import { gemm, gemmScratch, wasmAddress } from '../kernels/gemm.js';
+import { defineImpl, defineLayer, type FlopCount, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext, type MemoryParts } from './types.js';
+import { convGeometry, requireShape, type ConvGeometry, STRIDE_PAD_CAP } from './geometry.js';
+import { gemm, gemmScratch, gemmScratchBytes, wasmAddress } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
-import { parallelFor, planThreads, type ParallelTask } from '../kernels/parallel/pool.js';
-import { sharedArena } from '../kernels/parallel/shared.js';
+import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from '../kernels/parallel/pool.js';
+import { arenaBytes, sharedArena, SHARED_ARENA } from '../kernels/parallel/shared.js';
+import { bytesOf, largestWorkspace, totalOf } from '../memory/estimate.js';
 
 /** The params of conv. */
 export type ConvParams = { stride: number; pad: number };
@@ -108,6 +109,20 @@ function imagesPerBlock(g: ConvGeometry, count: number): number {
   return Math.max(1, Math.min(byWidth, byMemory, count));
 }
 
+/** Scratch of the forward task for blocks of `nb` images: columns (K, nb*HW), W (F, K), the output tile (F, nb*HW), one staged image. */
+function forwardScratch(g: ConvGeometry, nb: number): number[] {
+  const K = g.C * g.HH * g.WW;
+  const HW = g.Hout * g.Wout;
+  return [K * nb * HW, g.F * K, g.F * nb * HW, g.C * g.H * g.W];
+}
+
+/** Scratch of the backward task: columns, W, the dout block, dcolumns (K, nb*HW), dw^T (K, F), one staged image. */
+function backwardScratch(g: ConvGeometry, nb: number): number[] {
+  const K = g.C * g.HH * g.WW;
+  const HW = g.Hout * g.Wout;
+  return [K * nb * HW, g.F * K, g.F * nb * HW, K * nb * HW, K * g.F, g.C * g.H * g.W];
+}
+
 /** Images per claimed chunk when threaded: about four chunks per thread, whole GEMM blocks. */
 function imagesPerChunk(g: ConvGeometry, threads: number): number {
   const nb = imagesPerBlock(g, g.N);
@@ -136,7 +151,7 @@ export function convForwardRange(args: ConvForwardArgs, n0: number, n1: number):
   const HW = Hout * Wout;
   const CHW = C * H * W;
   const nb = imagesPerBlock(g, n1 - n0);
-  const [cols, wmat, tile, image] = gemmScratch(dtype, [K * nb * HW, F * K, F * nb * HW, CHW]);
+  const [cols, wmat, tile, image] = gemmScratch(dtype, forwardScratch(g, nb));
   const staged = wasmAddress(image) >= 0;
   wmat.set(w);
   for (let n = n0; n < n1; n += nb) {
@@ -218,7 +233,7 @@ export function convBackwardRange(args: ConvBackwardArgs, n0: number, n1: number
   const HW = Hout * Wout;
   const CHW = C * H * W;
   const nb = imagesPerBlock(g, n1 - n0);
-  const [cols, wmat, dblock, dcols, dwtAcc, image] = gemmScratch(dtype, [K * nb * HW, F * K, F * nb * HW, K * nb * HW, K * F, CHW]);
+  const [cols, wmat, dblock, dcols, dwtAcc, image] = gemmScratch(dtype, backwardScratch(g, nb));
   const staged = wasmAddress(image) >= 0;
   wmat.set(w);
   dwtAcc.fill(0);
@@ -310,6 +325,50 @@ export function convBackwardFast(dout: Tensor, cache: ConvCache): Gradients {
   return { dx, dw, db };
 }
 
+/**
+ * Bytes of each implementation's passes at geometry `g` (LayerSpec.memory). Fast: the kernels'
+ * workspace is one block's im2col columns and GEMM tiles per thread (gemmScratch, in the thread's
+ * WASM memory, or a JS array when they exceed it), and when threaded the shared arena the batch is
+ * staged through and the workers that ran.
+ */
+export function convMemory(g: ConvGeometry, ctx: MemoryContext): LayerMemory {
+  const { dtype } = ctx;
+  const { N, C, H, W, F, HH, WW, Hout, Wout } = g;
+  const X = N * C * H * W;
+  const Wn = F * C * HH * WW;
+  const O = N * F * Hout * Wout;
+  const K = C * HH * WW;
+  const flops = convFlops(g);
+  const forwardThreads = planThreadsWith(ctx.threads, N, flops.forward);
+  const backwardThreads = planThreadsWith(ctx.threads, N, flops.backward);
+  // Every thread's blocks are at most imagesPerBlock(g, N) images.
+  const nb = imagesPerBlock(g, N);
+  const perThread = largestWorkspace(gemmScratchBytes(dtype, forwardScratch(g, nb)), gemmScratchBytes(dtype, backwardScratch(g, nb)));
+  const workspace: MemoryParts = { ...perThread };
+  const d = [dtype, dtype, dtype, dtype, dtype, dtype] as const;
+  const arena = Math.max(
+    forwardThreads > 1 ? arenaBytes(d.slice(0, 4), [X, Wn, F, O]) : 0,
+    backwardThreads > 1 ? arenaBytes(d, [X, Wn, O, X, backwardThreads * K * F, backwardThreads * F]) : 0,
+  );
+  if (arena) workspace[SHARED_ARENA] = arena;
+  const used = Math.max(forwardThreads, backwardThreads);
+  if (used > 1) workspace[POOL_WORKERS] = poolWorkerBytes(used, totalOf(perThread));
+  return {
+    out: O,
+    impls: {
+      naive: { forward: { out: bytesOf('float64', O) }, backward: { dx: bytesOf('float64', X), dw: bytesOf('float64', Wn), db: bytesOf('float64', F) } },
+      fast: {
+        forward: { out: bytesOf(dtype, O) },
+        backward: {
+          dx: bytesOf(dtype, X), dw: bytesOf(dtype, Wn), db: bytesOf(dtype, F),
+          'dw partials': backwardThreads > 1 ? 0 : bytesOf(dtype, K * F + F),
+        },
+        workspace,
+      },
+    },
+  };
+}
+
 export const conv = defineLayer<ConvParams>({
   name: 'conv',
   summary: 'convolution (cross-correlation) with stride and zero padding',
@@ -319,8 +378,8 @@ export const conv = defineLayer<ConvParams>({
     { name: 'b', help: 'biases (F,)', grad: true, shape: (s) => [s.w[0]] },
   ],
   params: [
-    { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 1, min: 1 },
-    { name: 'pad', flag: 'pad', help: 'zero padding on each side', kind: 'int', default: 1, min: 0 },
+    { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 1, min: 1, ...STRIDE_PAD_CAP },
+    { name: 'pad', flag: 'pad', help: 'zero padding on each side', kind: 'int', default: 1, min: 0, ...STRIDE_PAD_CAP },
   ],
   check(shapes, params) {
     const g = convGeometry(shapes.x, shapes.w, params.stride, params.pad);
@@ -336,6 +395,7 @@ export const conv = defineLayer<ConvParams>({
     { shapes: { x: [32, 64, 32, 32], w: [64, 64, 3, 3] }, params: { stride: 1, pad: 1 } },
   ],
   flops: (shapes, params) => convFlops(convGeometry(shapes.x, shapes.w, params.stride, params.pad)),
+  memory: (shapes, params, ctx) => convMemory(convGeometry(shapes.x, shapes.w, params.stride, params.pad), ctx),
   // Conv is linear in each input, so the centred difference has no truncation error; what is
   // left is rounding, about 1e-16 * |L| / h. At the default shapes that is ~1e-10 relative.
   tolerance: { grad: 1e-7 },

@@ -10,6 +10,7 @@ import { dtypeOf, size, zeros, type DType, type Tensor } from '../tensor/tensor.
 import { MAX_SEED } from '../settings/schema.js';
 import { requirePositiveDims } from './geometry.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
+import { bytesOf } from '../memory/estimate.js';
 
 /** The params of dropout. */
 export type DropoutParams = { p: number; mode: 'train' | 'test'; seed: number };
@@ -74,6 +75,18 @@ export const dropout = defineLayer<DropoutParams>({
   ],
   check(shapes) {
     requirePositiveDims('dropout', 'x', shapes.x);
+  },
+  // out and (train) the float64 mask forward, dx backward.
+  memory: (shapes, params, { dtype }) => {
+    const X = size(shapes.x);
+    const mask = params.mode === 'train' ? bytesOf('float64', X) : 0;
+    return {
+      out: X,
+      impls: {
+        naive: { forward: { out: bytesOf('float64', X), mask }, backward: { dx: bytesOf('float64', X) } },
+        fast: { forward: { out: bytesOf(dtype, X), mask }, backward: { dx: bytesOf(dtype, X) } },
+      },
+    };
   },
   impls: {
     naive: defineImpl(dropoutForwardNaive, dropoutBackward),

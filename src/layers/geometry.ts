@@ -5,6 +5,17 @@
 import { ShapeError, ParamError } from '../errors.js';
 import { formatShape } from '../tensor/tensor.js';
 
+/**
+ * Largest stride and pad of a windowed layer (conv, max-pool). The WASM kernels index in 32-bit
+ * integers: im2col computes pad + stride - 1 and i*stride + di - pad, which stay below 2^31 for
+ * every image their memory (1 GiB) can hold when stride and pad are at most 2^29. A stride or pad
+ * of 2^31 - 1 gave a wrong fast conv; larger ones trapped the kernel (a stride of 2^32 is 0 in
+ * 32 bits: "divide by zero"). No window wider than 2^29 can be checked in memory anyway.
+ */
+export const MAX_STRIDE_PAD = 2 ** 29;
+/** The cap of stride and pad params (settings/domain.ts `cap`). */
+export const STRIDE_PAD_CAP = { cap: MAX_STRIDE_PAD, capReason: 'the largest stride or pad: the kernels index in 32 bits' } as const;
+
 /** Output length of a sliding window: floor((len + 2*pad - win) / stride) + 1. */
 export function windowOutputSize(len: number, win: number, stride: number, pad: number): number {
   return Math.floor((len + 2 * pad - win) / stride) + 1;

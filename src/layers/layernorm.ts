@@ -8,7 +8,8 @@
  * is (N, 1, D, 1); spatial groupnorm (N, G, C/G, H*W) reuses it unchanged.
  */
 import { dtypeOf, zeros, type DType, type FloatArray, type Tensor } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type ParamSpec } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type ParamSpec, type PassMemory } from './types.js';
+import { bytesOf } from '../memory/estimate.js';
 import { requireRank, requireShape } from './geometry.js';
 import { blockNormBackward, blockNormForward, type BlockView } from '../kernels/norm.js';
 
@@ -130,6 +131,26 @@ export function blockNormBackwardFast(dout: Tensor, cache: BlockNormCache): Grad
   return { dx, dgamma, dbeta };
 }
 
+/**
+ * Bytes of a normalization's naive passes over X elements, float64: out and xhat, `stats` mean and
+ * variance values (one per row or group); dx, and `params` values each of dgamma and dbeta.
+ */
+export function normNaiveMemory(X: number, stats: number, params: number): PassMemory {
+  return {
+    forward: { out: bytesOf('float64', X), xhat: bytesOf('float64', X), statistics: bytesOf('float64', 2 * stats) },
+    backward: { dx: bytesOf('float64', X), 'dgamma, dbeta': bytesOf('float64', 2 * params) },
+  };
+}
+
+/** Bytes of blockNormForwardFast and its backward on X elements viewed as `view`, in `dtype`. */
+export function blockNormFastMemory(X: number, view: BlockView, dtype: DType): PassMemory {
+  const P = view.G * view.Cg;
+  return {
+    forward: { out: bytesOf(dtype, X), xhat: bytesOf(dtype, X), statistics: bytesOf('float64', view.N * view.G) },
+    backward: { dx: bytesOf(dtype, X), 'dgamma, dbeta': bytesOf(dtype, 2 * P) + bytesOf('float64', 2 * P) },
+  };
+}
+
 /** Fast forward: x (N,D) -> out (N,D) in x's dtype; the (N, 1, D, 1) view of blockNormForwardFast. */
 export function layernormForwardFast(inputs: Inputs, params: LayernormParams): ForwardResult<BlockNormCache> {
   const [N, D] = inputs.x.shape;
@@ -155,6 +176,10 @@ export const layernorm = defineLayer<LayernormParams>({
     requireRank(where, 'x', shapes.x, 2, 'N,D');
     requireShape(where, 'gamma', shapes.gamma, [shapes.x[1]]);
     requireShape(where, 'beta', shapes.beta, [shapes.x[1]]);
+  },
+  memory: (shapes, _params, { dtype }) => {
+    const [N, D] = shapes.x;
+    return { out: N * D, impls: { naive: normNaiveMemory(N * D, N, D), fast: blockNormFastMemory(N * D, { N, G: 1, Cg: D, S: 1 }, dtype) } };
   },
   impls: {
     naive: defineImpl(layernormForwardNaive, layernormBackwardNaive),

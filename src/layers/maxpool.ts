@@ -4,10 +4,11 @@
  */
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 import { dtypeOf, zeros } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
-import { poolGeometry, type PoolGeometry } from './geometry.js';
-import { parallelFor, planThreads, type ParallelTask } from '../kernels/parallel/pool.js';
-import { sharedArena } from '../kernels/parallel/shared.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext } from './types.js';
+import { poolGeometry, type PoolGeometry, STRIDE_PAD_CAP } from './geometry.js';
+import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from '../kernels/parallel/pool.js';
+import { arenaBytes, sharedArena, SHARED_ARENA } from '../kernels/parallel/shared.js';
+import { bytesOf, INT32_BYTES } from '../memory/estimate.js';
 
 /** The params of maxpool. */
 export type MaxpoolParams = { pool_height: number; pool_width: number; stride: number };
@@ -170,6 +171,22 @@ export function maxpoolBackwardFast(dout: Tensor, cache: MaxpoolCache): Gradient
   return { dx };
 }
 
+/** Bytes of each implementation's passes at geometry `g` (LayerSpec.memory): out and argmax, dx; threaded, the arena and workers. */
+export function maxpoolMemory(g: PoolGeometry, ctx: MemoryContext): LayerMemory {
+  const { dtype } = ctx;
+  const X = g.N * g.C * g.H * g.W;
+  const O = g.N * g.C * g.Hout * g.Wout;
+  const threads = planThreadsWith(ctx.threads, g.N * g.C, O * g.pool_height * g.pool_width);
+  const workspace = threads > 1 ? { [SHARED_ARENA]: arenaBytes([dtype, dtype, 'int32'], [X, O, O]), [POOL_WORKERS]: poolWorkerBytes(threads, 0) } : undefined;
+  return {
+    out: O,
+    impls: {
+      naive: { forward: { out: bytesOf('float64', O), argmax: INT32_BYTES * O }, backward: { dx: bytesOf('float64', X) } },
+      fast: { forward: { out: bytesOf(dtype, O), argmax: INT32_BYTES * O }, backward: { dx: bytesOf(dtype, X) }, ...(workspace ? { workspace } : {}) },
+    },
+  };
+}
+
 export const maxpool = defineLayer<MaxpoolParams>({
   name: 'maxpool',
   summary: 'max-pooling over pool_height x pool_width windows, no padding',
@@ -177,11 +194,12 @@ export const maxpool = defineLayer<MaxpoolParams>({
   params: [
     { name: 'pool_height', flag: 'pool-height', help: 'window height', kind: 'int', default: 2, min: 1 },
     { name: 'pool_width', flag: 'pool-width', help: 'window width', kind: 'int', default: 2, min: 1 },
-    { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 2, min: 1 },
+    { name: 'stride', flag: 'stride', help: 'step between windows', kind: 'int', default: 2, min: 1, ...STRIDE_PAD_CAP },
   ],
   check(shapes, params) {
     poolGeometry(shapes.x, params.pool_height, params.pool_width, params.stride);
   },
+  memory: (shapes, params, ctx) => maxpoolMemory(poolGeometry(shapes.x, params.pool_height, params.pool_width, params.stride), ctx),
   impls: {
     naive: defineImpl(maxpoolForwardNaive, maxpoolBackwardNaive),
     fast: defineImpl(maxpoolForwardFast, maxpoolBackwardFast),

@@ -3,7 +3,9 @@
  * tests know; they iterate over LAYERS and need no edit for a new layer. Adding a layer:
  *
  * 1. `src/layers/<name>.ts`: naive and fast forward/backward, ending in `defineLayer({...})`
- *    (inputs, params with domains, check, impls, tolerance derived from its numerics);
+ *    (inputs, params with domains, check, impls, tolerance derived from its numerics, and
+ *    `memory`: the bytes its passes allocate, which test/memory/layers.test.ts holds to the
+ *    arrays they really return);
  * 2. add it to LAYERS below;
  * 3. tests: `test/layers/<name>.test.ts` (known answers, naive against fast, broken backwards fail);
  * 4. outside src/, which test/layers/registry.test.ts checks against this list: its entry in the

@@ -3,8 +3,9 @@
  * The active mask (x > 0) is returned as `switches`, so the gradient checker sees an element
  * crossing 0 between x-h and x+h as a kink rather than as a wrong gradient.
  */
-import { dtypeOf, zeros, type Tensor } from '../tensor/tensor.js';
+import { dtypeOf, size, zeros, type Tensor } from '../tensor/tensor.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
+import { bytesOf, INT32_BYTES } from '../memory/estimate.js';
 import { requirePositiveDims } from './geometry.js';
 
 /** relu has no params. */
@@ -80,6 +81,17 @@ export const relu = defineLayer<ReluParams>({
   benchCases: [{ shapes: { x: [32, 64, 32, 32] } }],
   check(shapes) {
     requirePositiveDims('relu', 'x', shapes.x);
+  },
+  // out and the active mask forward, dx backward.
+  memory: (shapes, _params, { dtype }) => {
+    const X = size(shapes.x);
+    return {
+      out: X,
+      impls: {
+        naive: { forward: { out: bytesOf('float64', X), 'active mask': INT32_BYTES * X }, backward: { dx: bytesOf('float64', X) } },
+        fast: { forward: { out: bytesOf(dtype, X), 'active mask': INT32_BYTES * X }, backward: { dx: bytesOf(dtype, X) } },
+      },
+    };
   },
   impls: {
     naive: defineImpl(reluForwardNaive, reluBackwardNaive),

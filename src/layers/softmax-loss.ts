@@ -6,7 +6,7 @@
  */
 import { dtypeOf, zeros } from '../tensor/tensor.js';
 import { requireLabels } from './geometry.js';
-import { LOSS_INPUTS, checkLoss, lossBackward, type LossCache, type LossParams } from './svm-loss.js';
+import { LOSS_INPUTS, checkLoss, lossBackward, lossMemory, type LossCache, type LossParams } from './svm-loss.js';
 import { defineImpl, defineLayer, type ForwardResult, type Inputs } from './types.js';
 
 /** Naive forward: the loss (shape ()), float64, row by row as cs231n's vectorized version does. */
@@ -71,6 +71,7 @@ export const softmaxLoss = defineLayer<LossParams>({
   check(shapes) {
     checkLoss('softmax_loss', shapes);
   },
+  memory: (shapes, _params, ctx) => lossMemory(shapes, false, ctx),
   checkInputs(inputs) {
     requireLabels('softmax_loss', inputs.y, inputs.x.shape[1]);
   },

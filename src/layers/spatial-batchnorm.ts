@@ -12,9 +12,10 @@ import { ShapeError } from '../errors.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
 import { requireRank, requireShape } from './geometry.js';
 import {
-  BATCHNORM_PARAMS, batchStatsBackwardFast, batchStatsForwardFast, batchnormBackwardNaive,
-  batchnormForwardNaive, type BatchStatsCache, type BatchnormNaiveCache, type BatchnormParams,
+  BATCHNORM_PARAMS, batchStatsBackwardFast, batchStatsFastMemory, batchStatsForwardFast, batchnormBackwardNaive,
+  batchnormForwardNaive, batchnormNaiveMemory, type BatchStatsCache, type BatchnormNaiveCache, type BatchnormParams,
 } from './batchnorm.js';
+import { bytesOf } from '../memory/estimate.js';
 
 /** (N,C,H,W) -> (N*H*W, C): every pixel of every sample becomes a row of C features. */
 function channelsLast(t: Tensor): Tensor {
@@ -107,6 +108,18 @@ export const spatialBatchnorm = defineLayer<BatchnormParams>({
     requireShape(where, 'beta', shapes.beta, shapes.gamma);
     requireShape(where, 'running_mean', shapes.running_mean, [C]);
     requireShape(where, 'running_var', shapes.running_var, [C]);
+  },
+  memory: (shapes, _params, { dtype }) => {
+    const [N, C, H, W] = shapes.x;
+    const X = N * C * H * W;
+    // Naive: batchnorm's passes on channel-last copies, and the results moved back to channels-first.
+    const bn = batchnormNaiveMemory(N * H * W, C);
+    const copy = bytesOf('float64', X);
+    const naive = {
+      forward: { ...bn.forward, 'x channels-last': copy, out: bn.forward.out + copy },
+      backward: { ...bn.backward, 'dout channels-last': copy, dx: bn.backward.dx + copy },
+    };
+    return { out: X, impls: { naive, fast: batchStatsFastMemory(X, C, dtype) } };
   },
   impls: {
     naive: defineImpl(spatialBatchnormForwardNaive, spatialBatchnormBackwardNaive),

@@ -12,7 +12,7 @@ import { ParamError } from '../errors.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type ParamSpec } from './types.js';
 import { requireRank, requireShape } from './geometry.js';
-import { EPS_PARAM, blockNormBackwardFast, blockNormForwardFast, type BlockNormCache } from './layernorm.js';
+import { EPS_PARAM, blockNormBackwardFast, blockNormFastMemory, blockNormForwardFast, normNaiveMemory, type BlockNormCache } from './layernorm.js';
 import { requirePerChannel } from './spatial-batchnorm.js';
 
 const G_PARAM: ParamSpec = {
@@ -154,6 +154,11 @@ export const spatialGroupnorm = defineLayer<SpatialGroupnormParams>({
     if (C % G !== 0) throw new ParamError(`${where}: expected G to divide C, got C = ${C}, G = ${G}`);
     requirePerChannel(where, 'gamma', shapes.gamma, C);
     requireShape(where, 'beta', shapes.beta, shapes.gamma);
+  },
+  memory: (shapes, params, { dtype }) => {
+    const [N, C, H, W] = shapes.x;
+    const X = N * C * H * W;
+    return { out: X, impls: { naive: normNaiveMemory(X, N * params.G, C), fast: blockNormFastMemory(X, { N, G: params.G, Cg: C / params.G, S: H * W }, dtype) } };
   },
   impls: {
     naive: defineImpl(spatialGroupnormForwardNaive, spatialGroupnormBackwardNaive),

@@ -7,7 +7,8 @@
  */
 import { dtypeOf, zeros, type DType, type Tensor } from '../tensor/tensor.js';
 import { requireLabels, requireRank, requireShape } from './geometry.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext, type Shapes } from './types.js';
+import { bytesOf, INT32_BYTES } from '../memory/estimate.js';
 
 /** svm_loss has no params. */
 export type LossParams = Record<string, never>;
@@ -92,6 +93,22 @@ export const LOSS_INPUTS = [
   { name: 'y', help: 'labels (N,): integer classes in [0, C)', grad: false, shape: (s: Record<string, number[]>) => [s.x[0]], init: 'labels' as const, classes: (s: Record<string, number[]>) => s.x[1] },
 ];
 
+/**
+ * Bytes of a loss layer's passes (LayerSpec.memory): forward keeps its own dL/dx (N, C) in float64
+ * (and svm_loss its hinge switches), backward scales it into dx; out is the scalar loss.
+ */
+export function lossMemory(shapes: Shapes, switches: boolean, { dtype }: MemoryContext): LayerMemory {
+  const [N, C] = shapes.x;
+  const forward = { 'loss dx': bytesOf('float64', N * C), ...(switches ? { switches: INT32_BYTES * N * C } : {}), out: 8 };
+  return {
+    out: 1,
+    impls: {
+      naive: { forward, backward: { dx: bytesOf('float64', N * C) } },
+      fast: { forward, backward: { dx: bytesOf(dtype, N * C) } },
+    },
+  };
+}
+
 /** Shapes and labels of a loss layer. */
 export function checkLoss(where: string, shapes: Record<string, number[]>): void {
   requireRank(where, 'x', shapes.x, 2, 'N,C');
@@ -106,6 +123,7 @@ export const svmLoss = defineLayer<LossParams>({
   check(shapes) {
     checkLoss('svm_loss', shapes);
   },
+  memory: (shapes, _params, ctx) => lossMemory(shapes, true, ctx),
   checkInputs(inputs) {
     requireLabels('svm_loss', inputs.y, inputs.x.shape[1]);
   },

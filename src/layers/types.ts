@@ -7,7 +7,7 @@
  * `LayerSpec` (params as a plain record, caches opaque): they only hand a forward pass's cache
  * back to the backward pass of the same implementation.
  */
-import type { Tensor } from '../tensor/tensor.js';
+import type { DType, Tensor } from '../tensor/tensor.js';
 import type { Domain } from '../settings/domain.js';
 
 export type ParamValue = number | string;
@@ -103,6 +103,38 @@ export interface FlopCount {
   backward: number;
 }
 
+/** Bytes by what they hold: `{out: 8e6, dx: 4.8e6}` (see src/memory/). */
+export type MemoryParts = Record<string, number>;
+
+/** What one forward and one backward pass of an implementation allocate, in bytes. */
+export interface PassMemory {
+  /** What forward allocates and returns or keeps for backward: out, the cache's own arrays, switches, state. */
+  forward: MemoryParts;
+  /** What backward allocates: the gradients and its temporaries. */
+  backward: MemoryParts;
+  /**
+   * Workspace the kernels keep between passes and reuse, by buffer (the names kernels export:
+   * each names one buffer that only grows, so a run holds the largest size any pass asked of it).
+   */
+  workspace?: MemoryParts;
+}
+
+/** How the passes a memory estimate describes run. */
+export interface MemoryContext {
+  /** The dtype the layer runs in (naive passes compute in float64 whatever they are given). */
+  dtype: DType;
+  /** The thread setting the fast passes plan with (kernels/parallel/pool.ts). */
+  threads: number;
+}
+
+/** A layer's memory at some shapes and params: its output's size and each implementation's passes. */
+export interface LayerMemory {
+  /** Elements of out (dout has as many). */
+  out: number;
+  /** By implementation name: every implementation of the layer. */
+  impls: Record<string, PassMemory>;
+}
+
 /** The declarative description of a layer. */
 export interface LayerSpec<P = Params> {
   /** Registered name, snake_case (`spatial_batchnorm`); the CLI also accepts kebab-case. */
@@ -130,6 +162,13 @@ export interface LayerSpec<P = Params> {
   benchCases?: BenchCase[];
   /** Flops of one pass at these shapes, for GFLOP/s in benchmarks (none shown when absent). */
   flops?(shapes: Shapes, params: P): FlopCount;
+  /**
+   * Bytes its implementations allocate at these (already validated) shapes and params, computed
+   * from the shapes alone, before anything runs: every check, export, benchmark and comparison is
+   * refused above `--max-memory` on these numbers (src/memory/). An upper bound: count every array
+   * a pass allocates, and a kernel's workspace through the functions the kernel exports.
+   */
+  memory(shapes: Shapes, params: P, ctx: MemoryContext): LayerMemory;
 }
 
 /** One implementation from its forward and backward, with the cache type checked between them. */

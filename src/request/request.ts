@@ -13,6 +13,9 @@ import { checkLayer, type CheckProgress, type LayerCheckReport } from '../gradch
 import { ModuleSet, parseImplRef } from '../impls/registry.js';
 import type { CheckSettings } from '../settings/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { requireMemory, type MemoryEstimate } from '../memory/estimate.js';
+import { memoryLimit } from '../memory/limit.js';
+import { describeCase, estimateCheckMemory } from '../memory/work.js';
 
 /** One check, resolved: the layer, its params and shapes, the settings, the inputs it has. */
 export interface CheckRequest {
@@ -54,6 +57,13 @@ export const FLAG_LABELS: RequestLabels = {
   shape: (input) => `--${input}-shape`,
 };
 
+/** The memory a request is held to before any input is filled: what the work is, and its estimate. */
+export interface RequestMemory {
+  /** How the refusal names the work: `its check`, `its export`. */
+  what: string;
+  estimate(shapes: Shapes, params: Params): MemoryEstimate;
+}
+
 /** `path` against `baseDir` unless absolute. */
 function under(baseDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
@@ -61,10 +71,13 @@ function under(baseDir: string, path: string): string {
 
 /**
  * Build a request: load files the settings name, resolve params (the fixture's meta first,
- * then the given ones) and shapes, validate them against the layer, fill linspace inputs.
- * Throws CnnCheckError (exit 2) naming the bad value.
+ * then the given ones) and shapes, validate them against the layer, hold the work's estimated
+ * memory to `settings.maxMemory` (the check's, unless `memory` says which work), fill linspace
+ * inputs. Throws CnnCheckError (exit 2) naming the bad value.
  */
-export function buildCheckRequest(spec: LayerSpec, raw: RawCase, settings: CheckSettings, labels: RequestLabels, baseDir = process.cwd()): CheckRequest {
+export function buildCheckRequest(
+  spec: LayerSpec, raw: RawCase, settings: CheckSettings, labels: RequestLabels, baseDir = process.cwd(), memory?: RequestMemory,
+): CheckRequest {
   const inputFiles: Record<string, string> = {};
   for (const [k, v] of Object.entries(settings.input)) inputFiles[k] = under(baseDir, v);
   const inputsPath = settings.inputs === undefined ? undefined : under(baseDir, settings.inputs);
@@ -95,6 +108,9 @@ export function buildCheckRequest(spec: LayerSpec, raw: RawCase, settings: Check
   }
   const shapes = resolveShapes(spec, given, params);
   spec.check(shapes, params);
+  // Before any input is filled: refused work allocates nothing.
+  const work = memory ?? { what: 'its check', estimate: () => estimateCheckMemory({ spec, shapes, params, settings }) };
+  requireMemory(`${describeCase(spec, params, shapes)}: ${work.what}`, work.estimate(shapes, params), memoryLimit(settings.maxMemory, labels.text ? '--max-memory' : 'maxMemory'));
   const inputs: Inputs = { ...loaded.inputs };
   if (settings.init === 'linspace') {
     for (const input of spec.inputs) {
@@ -138,7 +154,7 @@ export function runCheckRequest(req: CheckRequest, opts: RunOptions = {}): Layer
       rng: makeRng(s.rng, s.seed), seed: s.seed,
       h: s.h, maxError: s.maxError, strictKinks: s.strictKinks, repeat: s.repeat,
       mode: s.checkMode, samples: s.samples, directions: s.directions, budget: s.budget,
-      dtype: s.dtype, hSweep: s.hSweep, impls: s.impls, external, onProgress: opts.onProgress,
+      dtype: s.dtype, hSweep: s.hSweep, impls: s.impls, external, maxMemory: s.maxMemory, onProgress: opts.onProgress,
     });
   } finally {
     if (!opts.modules) modules.closeAll();

@@ -27,8 +27,20 @@ export interface Domain {
   /** Smallest allowed number (inclusive unless `minExclusive`). */
   min?: number;
   minExclusive?: boolean;
-  /** Largest allowed number (inclusive; ints without one are capped at INT_LIMIT). */
+  /** Largest allowed number (inclusive; ints without one are capped at `cap`). */
   max?: number;
+  /**
+   * Ints without `max`: the largest value taken (default INT_LIMIT), named only when a value is
+   * above it, with `capReason` (`an integer >= 1`, not `an integer in [1, 536870912]`).
+   */
+  cap?: number;
+  /** Why the cap (default: the largest integer cnn-check takes). */
+  capReason?: string;
+}
+
+/** The largest value an int domain takes: its max, else its cap, else INT_LIMIT. */
+export function intCeiling(d: Domain): number {
+  return d.max ?? d.cap ?? INT_LIMIT;
 }
 
 /** Human description of a domain: "an integer >= 1", "one of train, test". */
@@ -90,8 +102,8 @@ export function parseValue(d: Domain, raw: unknown, label: string, text: boolean
       else return fail();
       if (!Number.isFinite(v)) fail();
       if (d.kind === 'int' && !Number.isInteger(v)) fail();
-      if (d.kind === 'int' && d.max === undefined && Math.abs(v) > INT_LIMIT) {
-        throw new ParamError(`${label}: expected ${describeDomain(d)} and at most ${INT_LIMIT} (the largest integer cnn-check takes), got ${shown(raw)}`);
+      if (d.kind === 'int' && d.max === undefined && Math.abs(v) > intCeiling(d)) {
+        throw new ParamError(`${label}: expected ${describeDomain(d)} and at most ${intCeiling(d)} (${d.capReason ?? 'the largest integer cnn-check takes'}), got ${shown(raw)}`);
       }
       if (d.kind === 'int' && !Number.isSafeInteger(v)) fail();
       if (d.min !== undefined && (d.minExclusive ? v <= d.min : v < d.min)) fail();

@@ -43,14 +43,25 @@ export const DEFAULT_IMPL_TIMEOUT_SECONDS = 60;
 /**
  * Upper bounds of the counts a user gives: each sample costs two forward passes and each
  * direction two more, so these bound a check's work whatever the flags say (a billion
- * directions would run for days). 1e6 samples is every element of a 1000x1000 input.
+ * directions would run for days). 1e6 samples is every element of a 1000x1000 input. Their
+ * memory is bounded apart: a kept direction is an array of the input's size, counted in the
+ * check's estimate (--max-memory).
  */
 export const MAX_SAMPLES = 1_000_000;
 export const MAX_DIRECTIONS = 10_000;
-/** Longest time budget and timeout: a day. */
+/**
+ * Longest time budget, timeout and --max-time: a day. Longer is a mistake in a unit (minutes for
+ * seconds), and bounds what a typo can keep a CI runner busy for.
+ */
 export const MAX_SECONDS = 86_400;
-/** Most timing runs of one implementation. */
+/**
+ * Most timing runs of one implementation (--repeat, and bench's --repeat): a median of 10,000
+ * runs is as precise as timing gets; more only keeps the machine busy (a pass of a second would
+ * time for hours). Check timing also stops at the time budget.
+ */
 export const MAX_REPEAT = 10_000;
+/** Most untimed warm-up runs before bench times (--warmup): the JIT and caches settle within a few. */
+export const MAX_WARMUP = 1_000;
 
 /** Where a setting's flag is listed in `--help`. */
 export type SettingGroup = 'inputs' | 'checking' | 'implementation';
@@ -127,6 +138,11 @@ export const SETTINGS = {
   budget: setting<number>({
     key: 'budget', flag: 'budget', value: '<seconds>', domain: { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }, default: DEFAULT_BUDGET_SECONDS,
     help: "time budget for auto mode's samples, locating errors and timing", group: 'checking', suite: true,
+  }),
+  maxMemory: setting<number | undefined>({
+    key: 'maxMemory', flag: 'max-memory', value: '<bytes>', domain: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER }, default: undefined,
+    help: 'refuse work whose memory, estimated from the shapes and params before anything runs (inputs, outputs, copies, the kernels\' workspace), exceeds this many bytes (8e9: 8 GB)',
+    defaultText: "half of the machine's memory, or of its cgroup limit", group: 'checking', suite: true,
   }),
   dtype: setting<(typeof DTYPES)[number]>({
     key: 'dtype', flag: 'dtype', value: '<dtype>', domain: { kind: 'enum', choices: DTYPES }, default: 'float64',

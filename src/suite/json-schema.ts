@@ -5,7 +5,7 @@
  */
 import { LAYERS, kebabName } from '../layers/registry.js';
 import type { ParamSpec } from '../layers/types.js';
-import type { Domain } from '../settings/domain.js';
+import { intCeiling, type Domain } from '../settings/domain.js';
 import { describeSetting, type SettingSpec } from '../settings/schema.js';
 import { FIXTURE_FIELDS, MAX_NAME_LENGTH, suiteSettings } from './schema.js';
 
@@ -23,7 +23,7 @@ function domainSchema(d: Domain): Json {
     default: {
       const s: Json = { type: d.kind === 'int' ? 'integer' : 'number' };
       if (d.min !== undefined) s[d.minExclusive ? 'exclusiveMinimum' : 'minimum'] = d.min;
-      if (d.max !== undefined) s.maximum = d.max;
+      if (d.max !== undefined || d.kind === 'int') s.maximum = d.kind === 'int' ? intCeiling(d) : d.max;
       return s;
     }
   }

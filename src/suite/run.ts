@@ -19,6 +19,9 @@ import { parseFixture } from '../fixtures/contract.js';
 import { loadMembers } from '../fixtures/load.js';
 import type { FixtureSuiteCheck, LayerSuiteCheck, SuiteCheck } from './schema.js';
 import { shardChecks, type Shard } from './shard.js';
+import { requireMemory } from '../memory/estimate.js';
+import { memoryLimit } from '../memory/limit.js';
+import { describeCase, estimateCheckMemory, inSequence } from '../memory/work.js';
 
 /** The gradient (or array) that came closest to (or furthest past) its threshold. */
 export interface WorstGradient {
@@ -131,7 +134,7 @@ export function runCheck(c: LayerSuiteCheck, opts: RunOptions = {}): LayerCheckR
 /** Compare one fixture as `compare` would; a user error is the fixture's result, not the run's end. */
 export function runFixtureCheck(c: FixtureSuiteCheck): { fixture?: FixtureReport; error?: string } {
   try {
-    return { fixture: compareFixture(parseFixture(c.shown, loadMembers(c.path, { maxBytes: c.maxBytes })), { maxError: c.maxError }) };
+    return { fixture: compareFixture(parseFixture(c.shown, loadMembers(c.path, { maxBytes: c.maxBytes })), { maxError: c.maxError, maxMemory: c.maxMemory }) };
   } catch (err) {
     if (err instanceof CnnCheckError) return { error: err.message };
     throw err;
@@ -157,11 +160,28 @@ function withSuiteImpl(c: LayerSuiteCheck, impl: string | undefined, modules: Mo
   return { ...c, request: { ...c.request, settings: { ...c.request.settings, impl: path } } };
 }
 
+/**
+ * Refuse (MemoryLimitError) before anything runs a layer check of `checks` whose estimated memory
+ * exceeds its maxMemory, as the checks run one after another in this process: with the workspace
+ * the kernels kept from the checks before it, and with the suite-wide module (`impl`) on every
+ * entry without its own. Each entry alone was held to its limit when the suite was read.
+ */
+export function requireSuiteMemory(checks: SuiteCheck[], source: string, impl?: string): void {
+  const layer = checks.filter((c): c is LayerSuiteCheck => c.kind === 'layer');
+  const estimates = inSequence(layer.map((c) => estimateCheckMemory(c.request, { external: c.request.settings.impl !== undefined || impl !== undefined })));
+  layer.forEach((c, k) => {
+    const r = c.request;
+    const what = `${source}[${c.entry}] (${c.name}): ${describeCase(r.spec, r.params, r.shapes)}: its check${impl !== undefined && r.settings.impl === undefined ? ` with suite --impl ${impl}` : ''}`;
+    requireMemory(what, estimates[k], memoryLimit(r.settings.maxMemory, 'maxMemory'));
+  });
+}
+
 /** Run the checks (of one shard, when asked) in order and summarize. */
 export function runSuite(all: SuiteCheck[], source: string, opts: RunSuiteOptions = {}): SuiteReport {
   const now = opts.now ?? (() => performance.now());
   const t0 = now();
   const checks = opts.shard ? shardChecks(all, opts.shard) : all;
+  requireSuiteMemory(checks, source, opts.impl);
   const results: SuiteCheckResult[] = [];
   const notRun: SkippedCheck[] = [];
   const modules = new ModuleSet();

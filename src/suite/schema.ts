@@ -27,7 +27,7 @@
  */
 import { dirname, relative } from 'node:path';
 import { statSync } from 'node:fs';
-import { CnnCheckError, FormatError } from '../errors.js';
+import { CnnCheckError, FormatError, MemoryLimitError } from '../errors.js';
 import { readTextFile } from '../fs/read.js';
 import { parseUntrustedJson } from '../text/json.js';
 import { getLayer, LAYERS } from '../layers/registry.js';
@@ -47,6 +47,7 @@ export interface FixtureEntry {
   fixture: string;
   maxError?: number;
   maxBytes?: number;
+  maxMemory?: number;
 }
 export type SuiteEntry = LayerEntry | FixtureEntry;
 
@@ -76,6 +77,7 @@ export interface FixtureSuiteCheck extends SuiteCheckBase {
   shown: string;
   maxError?: number;
   maxBytes?: number;
+  maxMemory?: number;
 }
 
 export type SuiteCheck = LayerSuiteCheck | FixtureSuiteCheck;
@@ -88,7 +90,7 @@ export function suiteSettings(): SettingSpec<unknown>[] {
 /** The fields a layer entry may have. */
 export const SUITE_FIELDS: readonly string[] = ['name', 'layer', 'params', 'shapes', ...suiteSettings().map((s) => s.key)];
 /** The fields a fixture entry may have. */
-export const FIXTURE_FIELDS: readonly string[] = ['name', 'fixture', 'maxError', 'maxBytes'];
+export const FIXTURE_FIELDS: readonly string[] = ['name', 'fixture', 'maxError', 'maxBytes', 'maxMemory'];
 
 /** Largest suite file read, in bytes: a list of checks is a few KiB; more is not a suite. */
 export const MAX_SUITE_BYTES = 16 * 1024 * 1024;
@@ -144,7 +146,7 @@ export function resolveFixtureEntry(entry: Record<string, unknown>, where: strin
   if (entry.name !== undefined && (typeof entry.name !== 'string' || entry.name.trim() === '' || entry.name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(entry.name))) {
     throw new FormatError(`${at}: name: expected a one-line label of 1 to ${MAX_NAME_LENGTH} characters, got ${shown(entry.name)}`);
   }
-  const raw: Record<string, unknown> = { maxError: entry.maxError, maxBytes: entry.maxBytes };
+  const raw: Record<string, unknown> = { maxError: entry.maxError, maxBytes: entry.maxBytes, maxMemory: entry.maxMemory };
   let settings: CheckSettings;
   try {
     settings = parseSettings(raw, { text: false, suite: true, labelOf: (s) => `${at}: ${s.key}` });
@@ -167,6 +169,7 @@ export function resolveFixtureEntry(entry: Record<string, unknown>, where: strin
       kind: 'fixture' as const, index, entry: index, name: label, path, shown: rel, estimate: estimateFixtureSeconds(bytes),
       ...(settings.maxError !== undefined ? { maxError: settings.maxError } : {}),
       ...(settings.maxBytes !== undefined ? { maxBytes: settings.maxBytes } : {}),
+      ...(settings.maxMemory !== undefined ? { maxMemory: settings.maxMemory } : {}),
     };
   });
 }
@@ -198,7 +201,9 @@ export function resolveEntry(entry: unknown, where: string, index: number, baseD
       return fn();
     } catch (err) {
       if (!(err instanceof CnnCheckError)) throw err;
-      throw new FormatError(err.message.startsWith(where) ? err.message : `${at}: ${err.message}`);
+      const message = err.message.startsWith(where) ? err.message : `${at}: ${err.message}`;
+      // A refusal for memory stays one (the entry is valid, only too large for the limit).
+      throw err instanceof MemoryLimitError ? new MemoryLimitError(message) : new FormatError(message);
     }
   };
   if (entry.name !== undefined && !oneLine(entry.name)) fail('name', `a one-line label of 1 to ${MAX_NAME_LENGTH} characters`, entry.name);
@@ -257,7 +262,10 @@ export function checkName(r: CheckRequest): string {
 /** A validated check written back as an entry (what `suite --print` shows): the layer, its params, and the settings that differ from the defaults. */
 export function entryOf(c: SuiteCheck): SuiteEntry {
   if (c.kind === 'fixture') {
-    return { name: c.name, fixture: c.shown, ...(c.maxError !== undefined ? { maxError: c.maxError } : {}), ...(c.maxBytes !== undefined ? { maxBytes: c.maxBytes } : {}) };
+    return {
+      name: c.name, fixture: c.shown, ...(c.maxError !== undefined ? { maxError: c.maxError } : {}), ...(c.maxBytes !== undefined ? { maxBytes: c.maxBytes } : {}),
+      ...(c.maxMemory !== undefined ? { maxMemory: c.maxMemory } : {}),
+    };
   }
   const r = c.request;
   const e: Record<string, unknown> = { name: c.name, layer: r.spec.name };

@@ -6,6 +6,7 @@
  * check); within a shard the checks keep the suite's order.
  */
 import { UsageError } from '../errors.js';
+import { clip } from '../text/escape.js';
 import type { SuiteCheck } from './schema.js';
 
 /** Most shards: a CI matrix wider than this is a mistake. */
@@ -23,7 +24,7 @@ export function parseShard(text: string, label = '--shard'): Shard {
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
   if (!m || count < 1 || count > MAX_SHARDS || index < 1 || index > count) {
-    throw new UsageError(`${label}: expected i/n with 1 <= i <= n <= ${MAX_SHARDS}, such as 2/3, got '${text}'`);
+    throw new UsageError(`${label}: expected i/n with 1 <= i <= n <= ${MAX_SHARDS}, such as 2/3, got '${clip(text)}'`);
   }
   return { index, count };
 }

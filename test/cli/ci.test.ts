@@ -204,7 +204,7 @@ describe('fixture entries', () => {
     writeFileSync(file, JSON.stringify([{ fixture: 'nowhere/*.npz' }]));
     expect((await run(['suite', file])).stderr).toBe(`cnn-check: ${file}[0] (fixture): fixture: 'nowhere/*.npz' matches no file: expected at least one .npz or fixture directory\n`);
     writeFileSync(file, JSON.stringify([{ fixture: 'x.npz', seed: 3 }]));
-    expect((await run(['suite', file])).stderr).toBe(`cnn-check: ${file}[0]: unknown field 'seed' in a fixture entry: expected name, fixture, maxError, maxBytes\n`);
+    expect((await run(['suite', file])).stderr).toBe(`cnn-check: ${file}[0]: unknown field 'seed' in a fixture entry: expected name, fixture, maxError, maxBytes, maxMemory\n`);
   });
 });
 

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LAYERS } from '../../src/layers/registry.js';
 import { resultNames } from '../../src/fixtures/contract.js';
+import { defaultParams, resolveShapes } from '../../src/layers/params.js';
+import { implNames } from '../../src/layers/types.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -39,6 +41,15 @@ describe('adding a layer: everything that lists the layers agrees with the regis
     const inputs = python(`${root}/fixtures`, 'import make_fixtures as m; print(json.dumps({k: list(v) for k, v in m.INPUTS.items()}))') as Record<string, string[]>;
     expect(Object.keys(inputs).sort()).toEqual(Object.keys(registry).sort());
     for (const [name, names] of Object.entries(inputs)) expect(names, name).toEqual(registry[name].inputs.map((i) => i.name));
+  });
+
+  it("every layer declares its passes' memory (LayerSpec.memory), for each of its implementations", () => {
+    for (const spec of LAYERS) {
+      expect(typeof spec.memory, spec.name).toBe('function');
+      const shapes = resolveShapes(spec, {}, defaultParams(spec));
+      const mem = spec.memory(shapes, defaultParams(spec), { dtype: 'float64', threads: 1 });
+      expect(Object.keys(mem.impls).sort(), spec.name).toEqual(implNames(spec).sort());
+    }
   });
 
   it('the committed fixtures: at least one good fixture per layer', () => {

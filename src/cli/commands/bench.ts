@@ -11,7 +11,8 @@ import { isSettable, parseShape, resolveParams } from '../../layers/params.js';
 import { defaultBenchCases, runBench, type BenchCaseSpec, type BenchProgress } from '../../bench/run.js';
 import { compareToBaseline, readBenchReport, refuseOverwrite, saveReport, type BaselineComparison } from '../../bench/baseline.js';
 import { MAX_THREADS, defaultThreads } from '../../kernels/parallel/pool.js';
-import { MAX_SEED, MAX_SECONDS } from '../../settings/schema.js';
+import { MAX_REPEAT, MAX_SEED, MAX_SECONDS, MAX_WARMUP, SETTINGS } from '../../settings/schema.js';
+import type { Domain } from '../../settings/domain.js';
 import type { DType } from '../../tensor/tensor.js';
 import { generatedLine } from '../../report/format.js';
 import { renderJson } from '../../report/json.js';
@@ -28,7 +29,7 @@ import { moduleLog, terminalWidth, wantColor, type CliIO } from '../io.js';
 export const BENCH_DEFAULTS = { warmup: 1, repeat: 5, naiveBudgetSec: 10, maxSlowdown: 1.5 } as const;
 
 /** The command's own flags; layer flags with these names are not offered (none collide today). */
-const OWN_FLAGS = new Set(['dtype', 'impls', 'impl', 'threads', 'warmup', 'repeat', 'naive-budget', 'seed', 'json', 'save', 'force', 'baseline', 'max-slowdown', 'color', 'report']);
+const OWN_FLAGS = new Set(['dtype', 'impls', 'impl', 'threads', 'warmup', 'repeat', 'naive-budget', 'seed', 'json', 'save', 'force', 'baseline', 'max-slowdown', 'max-memory', 'color', 'report']);
 
 interface LayerFlag {
   flag: string;
@@ -138,7 +139,8 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     .option('--save <file>', 'also write the JSON report to FILE (never overwrites without --force)')
     .option('--force', 'let --save overwrite an existing file')
     .option('--baseline <file>', 'compare medians with a saved report; exit 1 when one is too slow')
-    .option('--max-slowdown <f>', `allowed current/baseline ratio of a median (default ${BENCH_DEFAULTS.maxSlowdown})`);
+    .option('--max-slowdown <f>', `allowed current/baseline ratio of a median (default ${BENCH_DEFAULTS.maxSlowdown})`)
+    .option(`--${SETTINGS.maxMemory.flag} ${SETTINGS.maxMemory.value}`, `${SETTINGS.maxMemory.help} (default ${SETTINGS.maxMemory.defaultText})`);
   addOutputOptions(cmd, { formats: ['report'] });
   cmd.action((names: string[], o: Record<string, unknown>) => {
     requireWith(o, 'timeout', 'impl', 'applies to --impl only; add --impl <path>');
@@ -146,13 +148,14 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     const implArg = o.impl === undefined ? undefined : String(o.impl);
     const dtypes = parseDtypes(o.dtype);
     const threads = (flagValue(o, 'threads', { kind: 'int', min: 1, max: MAX_THREADS }) as number | undefined) ?? defaultThreads();
-    const warmup = (flagValue(o, 'warmup', { kind: 'int', min: 0, max: 1000 }) as number | undefined) ?? BENCH_DEFAULTS.warmup;
-    const repeat = (flagValue(o, 'repeat', { kind: 'int', min: 1, max: 10000 }) as number | undefined) ?? BENCH_DEFAULTS.repeat;
+    const warmup = (flagValue(o, 'warmup', { kind: 'int', min: 0, max: MAX_WARMUP }) as number | undefined) ?? BENCH_DEFAULTS.warmup;
+    const repeat = (flagValue(o, 'repeat', { kind: 'int', min: 1, max: MAX_REPEAT }) as number | undefined) ?? BENCH_DEFAULTS.repeat;
     const naiveBudgetSec = (flagValue(o, 'naive-budget', { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }) as number | undefined) ?? BENCH_DEFAULTS.naiveBudgetSec;
     const seed = flagValue(o, 'seed', { kind: 'int', min: 0, max: MAX_SEED }) as number | undefined;
     requireWith(o, 'max-slowdown', 'baseline', 'only meaningful with --baseline FILE');
     requireWith(o, 'force', 'save', 'only meaningful with --save FILE');
     const maxSlowdown = (flagValue(o, 'max-slowdown', { kind: 'float', min: 0, minExclusive: true }) as number | undefined) ?? BENCH_DEFAULTS.maxSlowdown;
+    const maxMemory = flagValue(o, SETTINGS.maxMemory.flag, SETTINGS.maxMemory.domain as Domain) as number | undefined;
     // Fail fast, before a long run: a --save target that exists, a baseline that does not parse.
     if (o.save !== undefined) refuseOverwrite(String(o.save), o.force === true);
     checkOutputPaths(o);
@@ -174,7 +177,7 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
       const impls = parseImpls(o.impls, layers);
       const cases = casesFromOptions(layers, o);
       report = runBench(cases, {
-        dtypes, impls, threads, warmup, repeat, naiveBudgetSec, seed,
+        dtypes, impls, threads, warmup, repeat, naiveBudgetSec, seed, maxMemory, memoryLabel: `--${SETTINGS.maxMemory.flag}`,
         ...(implArg !== undefined ? { external: (layer: LayerSpec) => modules.implementations(resolve(implArg), layer, openOpts) } : {}),
         onProgress: tty ? (p) => io.stderr.write(`\r\x1b[K${cut(progressLine(p), terminalWidth(io, io.stderr) - 1)}`) : undefined,
       });

@@ -15,6 +15,7 @@ import { makeRng } from '../../fixtures/inputs.js';
 import { generateInput } from '../../layers/params.js';
 import { LAYERS, kebabName } from '../../layers/registry.js';
 import { buildCheckRequest, FLAG_LABELS } from '../../request/request.js';
+import { estimateExportMemory } from '../../memory/work.js';
 import { generatedLine } from '../../report/format.js';
 import { renderJson } from '../../report/json.js';
 import type { InvalidFixture } from '../../report/model.js';
@@ -29,7 +30,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     .command('compare')
     .description('recompute fixtures saved from Python with the reference and compare every expected array')
     .argument('<path...>', 'fixtures: .npz files or directories of .npy files with meta');
-  addSettingOptions(compare, (x) => x.key === 'maxError' || x.key === 'maxBytes');
+  addSettingOptions(compare, (x) => x.key === 'maxError' || x.key === 'maxBytes' || x.key === 'maxMemory');
   addOutputOptions(compare);
   compare.action((paths: string[], o: Record<string, unknown>) => {
     const settings = settingsFromOptions(o);
@@ -38,7 +39,9 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     let invalid = 0;
     for (const path of paths) {
       try {
-        reports.push(compareFixture(parseFixture(path, loadMembers(path, { maxBytes: settings.maxBytes })), { maxError: settings.maxError }));
+        reports.push(compareFixture(parseFixture(path, loadMembers(path, { maxBytes: settings.maxBytes })), {
+          maxError: settings.maxError, maxMemory: settings.maxMemory, memoryLabel: '--max-memory',
+        }));
       } catch (err) {
         if (!isUserError(err)) throw err;
         invalid++;
@@ -64,7 +67,7 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     if (name !== spec.name) cmd.alias(spec.name);
     cmd.addOption(new Option('--out <path>', 'the .npz file to write').helpGroup(HELP_GROUPS.output).makeOptionMandatory());
     addLayerOptions(cmd, spec);
-    addSettingOptions(cmd, (x) => x.group === 'inputs');
+    addSettingOptions(cmd, (x) => x.group === 'inputs' || x.key === 'maxMemory');
     cmd.addOption(new Option('--force', 'overwrite an existing file').helpGroup(HELP_GROUPS.output));
     cmd.addOption(new Option('--compress', 'deflate the members, like np.savez_compressed').helpGroup(HELP_GROUPS.output));
     cmd.addOption(new Option('--json', 'print what was written as JSON').helpGroup(HELP_GROUPS.output));
@@ -74,12 +77,15 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
       // Before the computation: a taken name or a missing or read-only directory fails now, not after it.
       checkOutputPath(out, { replace: o.force === true, flag: '--out' });
       const settings = settingsFromOptions(o);
-      const req = buildCheckRequest(spec, layerRawCase(spec, o), settings, FLAG_LABELS);
+      const compress = o.compress === true;
+      const req = buildCheckRequest(spec, layerRawCase(spec, o), settings, FLAG_LABELS, process.cwd(), {
+        what: 'its export', estimate: (shapes, params) => estimateExportMemory(spec, shapes, params, { compress }),
+      });
       const rng = makeRng(settings.rng, settings.seed);
       const inputs = { ...req.inputs };
       for (const input of spec.inputs) inputs[input.name] ??= generateInput(input, req.shapes[input.name], rng, req.shapes);
       const dout = req.dout ?? randn(rng, spec.impls.naive.forward(inputs, req.params).out.shape);
-      const members = exportFixture(out, spec, inputs, req.params, dout, { force: o.force === true, compress: o.compress === true });
+      const members = exportFixture(out, spec, inputs, req.params, dout, { force: o.force === true, compress });
       if (o.json) io.stdout.write(renderJson({ path: out, layer: spec.name, params: req.params, seed: settings.seed, members }));
       else io.stdout.write(`wrote ${out}: ${spec.name} ${members.join(', ')} (seed ${settings.seed})\n`);
       exit.code = 0;

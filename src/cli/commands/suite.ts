@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { defaultSuiteEntries } from '../../suite/default.js';
 import { entryOf, readSuiteFile, resolveSuite, type SuiteCheck } from '../../suite/schema.js';
-import { runSuite, type SuiteProgress, type SuiteReport } from '../../suite/run.js';
+import { requireSuiteMemory, runSuite, type SuiteProgress, type SuiteReport } from '../../suite/run.js';
 import { parseShard, shardChecks } from '../../suite/shard.js';
 import { fmtSeconds, generatedLine, plural } from '../../report/format.js';
 import { renderJson } from '../../report/json.js';
@@ -55,6 +55,8 @@ export function runSuiteCommand(file: string | undefined, o: Record<string, unkn
     return 0;
   }
   const mine = shard ? shardChecks(checks, shard) : checks;
+  // Refused for memory before the first line of the run is written (runSuite holds the library's callers to it too).
+  requireSuiteMemory(mine, source, o.impl === undefined ? undefined : String(o.impl));
   const estimate = mine.reduce((s, c) => s + c.estimate, 0);
   io.stderr.write(`cnn-check suite: ${plural(mine.length, 'check')}${shard ? ` (shard ${shard.index}/${shard.count} of ${checks.length})` : ''}, estimated ${fmtSeconds(estimate)} s\n`);
   const color = { color: o.color as boolean | undefined, json: o.json === true };

@@ -51,6 +51,8 @@ export interface UserImplOptions {
   log?: (line: string) => void;
   /** How messages name the module (default: the path as given), e.g. `--impl conv.mjs`. */
   label?: string;
+  /** Memory the module's worker may use, in MB (default MODULE_MEMORY_LIMIT_MB): more fails its call. */
+  memoryMb?: number;
 }
 
 /** A loaded user implementation. Call `close` when done (it is harmless to forget: the worker never keeps the process alive). */
@@ -128,18 +130,20 @@ export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl
   }
   const timeout = opts.timeout ?? DEFAULT_IMPL_TIMEOUT_SECONDS;
   const loadTimeout = opts.loadTimeout ?? Math.max(timeout, MIN_LOAD_TIMEOUT_SECONDS);
-  const bridge = new WorkerBridge(pathToFileURL(abs).href, { tsxApi, log: opts.log ?? (() => {}) });
+  const bridge = new WorkerBridge(pathToFileURL(abs).href, { tsxApi, log: opts.log ?? (() => {}), memoryMb: opts.memoryMb });
 
   const started = bridge.wait(SEQ_STARTED, WORKER_START_TIMEOUT_MS);
-  if (started === 'timeout' || started === 'dead' || !started.ok) {
+  if (typeof started === 'string' || !started.ok) {
     bridge.stop('the worker did not start');
+    if (started === 'memory') throw new FormatError(`${label}: cannot start its worker: it ${bridge.memoryFailure()}`);
     throw new Error(`the worker for ${label} did not start within ${WORKER_START_TIMEOUT_MS / 1000} s`);
   }
   const loaded = bridge.wait(SEQ_LOADED, loadTimeout * 1000);
-  if (loaded === 'timeout' || loaded === 'dead' || !loaded.ok) {
+  if (typeof loaded === 'string' || !loaded.ok) {
     bridge.stop('the module could not be loaded');
     const why = loaded === 'timeout'
       ? `importing it did not finish within ${fmtSeconds(loadTimeout)}`
+      : loaded === 'memory' ? `importing it ${bridge.memoryFailure()}`
       : loaded === 'dead' ? 'its worker thread ended while importing it (process.exit?)' : withSyntaxErrorLine(loaded.error ?? 'import failed', abs, ext);
     throw new FormatError(`${label}: cannot load the module: ${why}`);
   }
@@ -158,6 +162,11 @@ export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl
     const r = run();
     if (r === 'timeout') {
       const why = `${op} did not finish within the timeout of ${fmtSeconds(timeout)}`;
+      bridge.stop(why);
+      throw new UserImplError(`${why}; its worker was stopped`);
+    }
+    if (r === 'memory') {
+      const why = `${op} ${bridge.memoryFailure()}`;
       bridge.stop(why);
       throw new UserImplError(`${why}; its worker was stopped`);
     }

@@ -12,8 +12,18 @@ import type { Tensor } from '../../tensor/tensor.js';
 export const SIGNAL_EVENTS = 0;
 /** Index of the signal's flag set to 1 when the worker's thread is ending. */
 export const SIGNAL_DEAD = 1;
+/** Index of the signal's slot saying why the supervisor ended the worker for its memory (supervisor.ts MEMORY_*). */
+export const SIGNAL_MEMORY = 2;
 /** Int32 slots of the signal. */
-export const SIGNAL_LENGTH = 2;
+export const SIGNAL_LENGTH = 3;
+
+/**
+ * Memory a module's worker may use, in MB: its JS heap (the worker's resourceLimits) and, while a
+ * call runs, heap and off-heap arrays together (supervisor.ts). A call that needs more fails as
+ * "exceeded the memory limit of N MB", the module's failure. The same as numpy modules' limit
+ * (python/protocol.ts PYTHON_MEMORY_LIMIT_MB).
+ */
+export const MODULE_MEMORY_LIMIT_MB = 4096;
 
 /** `seq` of the reply the worker sends once it runs (and tsx is registered when needed). */
 export const SEQ_STARTED = 0;
@@ -70,4 +80,6 @@ export interface Reply {
   ms?: number;
   /** Console output of the module since the last reply. */
   logs: string[];
+  /** Bytes the worker holds after the call: its JS heap in use and its external memory (typed arrays). */
+  held?: number;
 }

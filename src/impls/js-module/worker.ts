@@ -19,6 +19,8 @@ import {
 type Fn = (...args: unknown[]) => unknown;
 
 const { moduleUrl, signal, tsxApi } = workerData as UserWorkerData;
+/** Taken before the module loads, so what the supervisor is told cannot be changed by it. */
+const memoryUsage = process.memoryUsage.bind(process);
 const port = (workerData as UserWorkerData).port as MessagePort;
 const modulePath = fileURLToPath(moduleUrl);
 
@@ -102,7 +104,8 @@ let inFlight: number | undefined;
 function reply(r: Omit<Reply, 'logs'>): void {
   if (r.seq === inFlight) inFlight = undefined;
   flushPartial();
-  const msg: Reply = { ...r, logs };
+  const usage = memoryUsage();
+  const msg: Reply = { ...r, logs, held: usage.heapUsed + usage.external };
   logs = [];
   try {
     port.postMessage(msg);

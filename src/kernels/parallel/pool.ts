@@ -29,7 +29,11 @@ const IDLE = 0;
 const BUSY = 1;
 const DONE = 2;
 const FAILED = 3;
-/** Most threads `setThreads` accepts. */
+/**
+ * Most threads `setThreads` (and bench's --threads) accepts: each is a worker with its own
+ * isolate and WASM memory (POOL_WORKER_BYTES and its scratch), and a layer's batch rarely splits
+ * usefully further.
+ */
 export const MAX_THREADS = 64;
 /** How long to wait for a new worker to load before giving up on the pool (ms). */
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -77,9 +81,28 @@ export function getMinWorkPerThread(): number {
 
 /** How many threads to use for `count` independent items costing `work` in total. */
 export function planThreads(count: number, work: number): number {
-  if (IN_POOL_WORKER || threads <= 1 || count <= 1) return 1;
-  const byWork = minWorkPerThread > 0 ? Math.floor(work / minWorkPerThread) : threads;
-  return Math.max(1, Math.min(threads, count, byWork));
+  return planThreadsWith(threads, count, work);
+}
+
+/** What planThreads says under the thread setting `setting` (a memory estimate plans a run before it sets its threads). */
+export function planThreadsWith(setting: number, count: number, work: number): number {
+  if (IN_POOL_WORKER || setting <= 1 || count <= 1) return 1;
+  const byWork = minWorkPerThread > 0 ? Math.floor(work / minWorkPerThread) : setting;
+  return Math.max(1, Math.min(setting, count, byWork));
+}
+
+/** The pool's workers in memory estimates (src/memory/): they stay once started, each with its own WASM memory. */
+export const POOL_WORKERS = 'pool workers';
+/**
+ * Resident bytes of one pool worker before its tasks' scratch: its isolate, the kernels' modules
+ * and its WASM memory's packing area. Measured at 9-12 MB each (RSS after 1, 3 and 7 workers ran a
+ * conv, Node 20, x86-64).
+ */
+export const POOL_WORKER_BYTES = 16 * 2 ** 20;
+
+/** Bytes the pool holds once `used` threads ran a task (the calling thread and used - 1 workers) with `scratch` bytes of workspace each. */
+export function poolWorkerBytes(used: number, scratch: number): number {
+  return Math.max(0, used - 1) * (POOL_WORKER_BYTES + scratch);
 }
 
 interface PoolWorker {

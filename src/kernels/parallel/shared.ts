@@ -9,6 +9,23 @@ type ArenaView = Float64Array | Float32Array | Int32Array;
 
 let arena: SharedArrayBuffer | undefined;
 
+/** The arena's name in memory estimates (src/memory/): one buffer that only grows. */
+export const SHARED_ARENA = 'shared arena';
+
+/** Bytes of the views' data, each rounded up to 64 bytes as sharedArena lays them out. */
+function viewBytes(kinds: readonly ArenaKind[], lengths: readonly number[]): number {
+  let bytes = 0;
+  kinds.forEach((kind, i) => {
+    bytes += Math.ceil((lengths[i] * (kind === 'float64' ? 8 : 4)) / 64) * 64;
+  });
+  return bytes;
+}
+
+/** Bytes the arena grows to when `sharedArena(kinds, lengths)` finds it too small (growth headroom included). */
+export function arenaBytes(kinds: readonly ArenaKind[], lengths: readonly number[]): number {
+  return Math.ceil((viewBytes(kinds, lengths) * 1.25) / 65536) * 65536;
+}
+
 /**
  * Views of the given kinds and lengths on one SharedArrayBuffer reused across calls (grown
  * when too small); every call hands out the same memory again, so views are valid only until
@@ -26,7 +43,7 @@ export function sharedArena<K extends readonly ArenaKind[]>(kinds: K, lengths: r
     offsets.push(bytes);
     bytes += Math.ceil((lengths[i] * (kind === 'float64' ? 8 : 4)) / 64) * 64;
   });
-  if (!arena || arena.byteLength < bytes) arena = new SharedArrayBuffer(Math.ceil((bytes * 1.25) / 65536) * 65536);
+  if (!arena || arena.byteLength < bytes) arena = new SharedArrayBuffer(arenaBytes(kinds, lengths));
   const buf = arena;
   const views: ArenaView[] = kinds.map((kind, i) =>
     kind === 'float64' ? new Float64Array(buf, offsets[i], lengths[i]) : kind === 'float32' ? new Float32Array(buf, offsets[i], lengths[i]) : new Int32Array(buf, offsets[i], lengths[i]),
