@@ -16,6 +16,7 @@ import { registerFixtureCommands } from './commands/fixtures.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerSuiteCommand } from './commands/suite.js';
 import { registerMergeCommand } from './commands/merge.js';
+import { registerGradeCommand } from './commands/grade.js';
 import { renderLayerList } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
 import { implNames } from '../layers/types.js';
@@ -41,6 +42,8 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
     .showSuggestionAfterError(true);
   program.commandsGroup(COMMAND_GROUPS.layers);
   registerLayerCommands(program, io, exit);
+  program.commandsGroup(COMMAND_GROUPS.code);
+  registerGradeCommand(program, io, exit);
   program.commandsGroup(COMMAND_GROUPS.fixtures);
   registerFixtureCommands(program, io, exit);
   program.commandsGroup(COMMAND_GROUPS.ci);

@@ -64,7 +64,7 @@ export interface GradeCaseReport {
   shrunk?: Omit<ShrunkCase, 'materialized' | 'run'> | { sameAs: string };
 }
 
-/** Median forward and backward milliseconds. */
+/** Median forward and backward milliseconds (backward NaN for a loss, which is one function). */
 export interface TimingRow {
   forwardMs: number;
   backwardMs: number;
@@ -219,6 +219,8 @@ function timeFunction(spec: LayerSpec, im: Implementation, t: TimingCase): Grade
   const timing: GradeTiming = { shapes, params, naive: measure(spec.impls.naive), ...(spec.impls.fast ? { fast: measure(spec.impls.fast) } : {}) };
   try {
     timing.yours = measure(im.impl, im.lastCallMs);
+    // A loss is one function: its "backward" is the dx it returned times dout, no call of yours.
+    if (CS231N[spec.name]?.loss) timing.yours = { ...timing.yours, backwardMs: NaN };
   } catch (err) {
     if (!(im.ownsError ?? (() => true))(err)) throw err;
     timing.note = `not timed: ${(err as Error).message}`;
