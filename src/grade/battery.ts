@@ -292,6 +292,7 @@ export const BATTERY: readonly LayerBattery[] = [
         name: 'stride=2 pad=0', about: 'conv stride 2 without padding, then 2x2 pooling', quick: true, params: { stride: 2, pad: 0, pool_height: 2, pool_width: 2, pool_stride: 2 },
         shapes: { x: [2, 3, 9, 9], w: [2, 3, 3, 3] },
       },
+      { name: 'float32', about: 'a small conv-relu-pool in float32', dtype: 'float32', shapes: { x: [2, 2, 6, 6], w: [2, 2, 3, 3] } },
     ],
   },
   {
