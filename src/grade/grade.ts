@@ -20,7 +20,7 @@ import { XoshiroRng, randn } from '../tensor/rng.js';
 import type { DType } from '../tensor/tensor.js';
 import { batteryOf, casesOf, FULL_CALLS, type GradeCase, type TimingCase } from './battery.js';
 import { materialize, recipeText } from './inputs.js';
-import { isTestMode, runCase, type CaseStatus } from './run-case.js';
+import { isTestMode, runCase, UNSHRINKABLE, type CaseStatus } from './run-case.js';
 import { SHRINK_SECONDS, shrinkFailure, type ShrunkCase } from './shrink.js';
 import { writeShrunkFixture } from './fixture.js';
 
@@ -250,17 +250,14 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
   const shrinkSeconds = opts.shrinkSeconds ?? SHRINK_SECONDS;
   const found = discoverLayers(mod, label, opts.layers);
   const notes: string[] = [];
-  // Implementations per layer first: their count sizes the progress.
-  const plan = found.map(({ spec, defined }) => {
-    const complete = defined.filter((d) => d.forward && d.backward);
-    const impls: Implementation[] = complete.length ? mod.implementationsFor(spec) : [];
-    return { spec, defined, impls, cases: casesOf(spec.name, quick) };
-  });
-  const total = plan.reduce((n, p) => n + p.impls.length * p.cases.length, 0);
+  const plan = found.map(({ spec, defined }) => ({ spec, defined, complete: defined.filter((d) => d.forward && d.backward), cases: casesOf(spec.name, quick) }));
+  const total = plan.reduce((n, p) => n + p.complete.length * p.cases.length, 0);
   let index = 0;
   let shrinkLeft = SHRINK_TOTAL_SECONDS;
   const layers: GradeLayerReport[] = [];
-  for (const { spec, defined, impls, cases } of plan) {
+  for (const { spec, defined, complete, cases } of plan) {
+    // NOTE: asked for layer by layer: a Python process stopped by a timeout in an earlier layer is started afresh.
+    const impls: Implementation[] = complete.length ? mod.implementationsFor(spec) : [];
     const reports: GradeCaseReport[] = [];
     const functions: GradeFunctionReport[] = [];
     for (const d of defined.filter((x) => !x.forward || !x.backward)) {
@@ -271,11 +268,13 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
         inputs: '-', mode: 'none', status: 'error', pass: false, message, hint: null, info: [], warnings: [], seconds: 0,
       });
     }
-    for (const im of impls) {
+    for (let im of impls) {
       const d = defined.find((x) => x.name === im.name);
       const mine: GradeCaseReport[] = [];
       const shrunkBy = new Map<string, string>();
       for (const c of cases) {
+        // After a failed call (a timeout stops the Python process), the module is asked again: it starts afresh.
+        if (mine.at(-1)?.status === 'error') im = mod.implementationsFor(spec).find((x) => x.name === im.name) ?? im;
         index++;
         opts.onProgress?.({ layer: spec.name, impl: im.name, caseName: c.name, index, total });
         const c0 = performance.now();
@@ -293,7 +292,9 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
         if (!report.pass) {
           const same = shrunkBy.get(run.signature);
           if (same !== undefined) report.shrunk = { sameAs: same };
-          else if (shrinkLeft > 0) {
+          else if (UNSHRINKABLE.has(run.signature)) {
+            report.info.push('not shrunk: every smaller try would wait for the timeout or restart the process');
+          } else if (shrinkLeft > 0) {
             const s = shrinkFailure(spec, im, c, mc, run, { seconds: Math.min(shrinkSeconds, shrinkLeft), mode });
             shrinkLeft -= s.seconds;
             if (opts.fixtures) {

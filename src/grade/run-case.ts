@@ -125,11 +125,17 @@ function gradientMessage(g: GradientRow): string {
   return `${g.name} is not the gradient of your own forward at ${at}: yours ${fmtVal(g.worst.analytic)}, numeric ${fmtVal(g.worst.numeric)} (rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)})`;
 }
 
+/** Signatures of failures that stop the process or worker: shrinking them would cost a restart, or a timeout, per try. */
+export const UNSHRINKABLE = new Set(['error:timeout', 'error:not-run', 'error:ended']);
+
 /** The kind of an error message, for signatures: the exception's type, or what went wrong. */
 function errorKind(message: string): string {
+  // A call refused because an earlier one stopped the process (its message quotes that one's).
+  if (/ not run: /.test(message)) return 'not-run';
   const raised = /(?:raised|threw) (\w+)/.exec(message);
   if (raised) return raised[1];
   if (/did not finish within/.test(message)) return 'timeout';
+  if (/process ended|ended its worker/.test(message)) return 'ended';
   return message.replace(/\(.*?\)/g, '').replace(/[\d.e+-]+/g, '#').slice(0, 80);
 }
 
@@ -224,7 +230,7 @@ export function runCase(spec: LayerSpec, im: Implementation, mc: MaterializedCas
           row.pass = true;
           info.push(`dx differs from the reference's (the first maximum) at tied windows only, and is a valid split of dout there (${t.convention})`);
         } else if (!t.valid && t.message) row.message ??= `dx is not a split of dout over the maxima: ${t.message}`;
-        if (t.tiedWindows && t.convention) info.push(`ties: ${t.tiedWindows} windows with tied maxima; your backward gives dout to the ${t.convention}`);
+        if (t.tiedWindows && t.convention) info.push(`ties: ${t.tiedWindows} windows with tied maxima; your backward splits dout there as: ${t.convention}`);
       }
     }
   }

@@ -584,8 +584,8 @@ function assigned(prefix: string, text: string, width: number): string[] {
 }
 
 /** The smallest failing case of a graded case: setup, message, inputs and both results in full, the fixture. */
-function renderShrunk(s: Exclude<NonNullable<GradeCaseReport['shrunk']>, { sameAs: string }>, c: ChalkInstance, width: number): string[] {
-  const how = `shrunk in ${s.seconds.toFixed(2)} s, ${plural(s.tries, 'try', 'tries')}${s.complete ? '' : `, stopped at the ${fmtNum(Math.round(s.seconds))} s bound`}${s.integer ? '; integer values' : ''}`;
+function renderShrunk(s: Exclude<NonNullable<GradeCaseReport['shrunk']>, { sameAs: string }>, bound: number, c: ChalkInstance, width: number): string[] {
+  const how = `shrunk in ${s.seconds.toFixed(2)} s of at most ${fmtNum(bound)} s, ${plural(s.tries, 'try', 'tries')}${s.complete ? '' : ', stopped at the bound'}${s.integer ? '; integer values' : ''}`;
   const lines = [wrapText(`  ${c.bold('smallest failing case')} (${how}): ${caseSetupText(s.shapes, s.params)}${s.dtype === 'float32' ? '; float32' : ''}`, width, '    ')];
   lines.push(wrapText(`    ${s.message}`, width, '      '));
   for (const a of s.arrays) {
@@ -627,7 +627,7 @@ export function renderGradeReport(r: GradeReport, color: boolean, width = DEFAUL
     }
     if (k.hint) lines.push(c.yellow(wrapText(`  hint: ${escapeText(k.hint)}`, width, '    ')));
     if (k.shrunk && 'sameAs' in k.shrunk) lines.push(wrapText(`  smallest failing case: as for ${escapeText(k.shrunk.sameAs)} (the same failure)`, width, '    '));
-    else if (k.shrunk) lines.push(...renderShrunk(k.shrunk, c, width));
+    else if (k.shrunk) lines.push(...renderShrunk(k.shrunk, r.shrinkSeconds, c, width));
   }
   for (const { layer, k } of rows) {
     for (const w of k.warnings) lines.push(c.yellow(wrapped(`WARNING: ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${w}`, width)));

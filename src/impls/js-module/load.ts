@@ -250,11 +250,12 @@ export const jsModuleKind: ImplKind = {
   extensions: [...JS_EXTENSIONS, ...TS_EXTENSIONS],
   describe: `a JavaScript module (${JS_EXTENSIONS.join(', ')}) or TypeScript (${TS_EXTENSIONS.join(', ')})`,
   open(path: string, opts: OpenOptions): ImplModule {
-    const started = startModule(path, { timeout: opts.timeout, label: opts.label, log: opts.log });
+    const how = { timeout: opts.timeout, label: opts.label, log: opts.log };
+    const started = startModule(path, how);
     const { mod } = started;
     if (mod.forward !== 'function' || mod.backward !== 'function') {
       // A module of cs231n-named functions (conv_forward_naive(x, w, b, conv_param) -> [out, cache], ...).
-      if (mod.forward === 'undefined' && mod.backward === 'undefined' && knownAmong(mod.functions).length) return new NamedJsModule(started);
+      if (mod.forward === 'undefined' && mod.backward === 'undefined' && knownAmong(mod.functions).length) return new NamedJsModule(started, how);
       started.bridge.stop('the module lacks forward or backward');
       throw missingExports(started);
     }

@@ -19,7 +19,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { CS231N, definedPairs, selectPairs, type Cs231nConvention, type FunctionPair } from '../python/cs231n.js';
 import type { DefinedFunctions, FunctionSelection, ImplModule, Implementation } from '../types.js';
 import type { Outcome } from './bridge.js';
-import { asTensor, fmtSeconds, UserImplError, type StartedModule } from './load.js';
+import { asTensor, fmtSeconds, startModule, UserImplError, type StartedModule, type UserImplOptions } from './load.js';
 import type { NamedForwardReply } from './protocol.js';
 
 /** Name prefix of the implementations of a JS/TS module with cs231n names. */
@@ -31,9 +31,11 @@ export class NamedJsModule implements ImplModule {
   readonly path: string;
   /** Its exported functions. */
   readonly functions: string[];
-  private readonly started: StartedModule;
+  private started: StartedModule;
+  private closed = false;
 
-  constructor(started: StartedModule) {
+  /** `opts`: how it was started, to start it again after a call stopped its worker (a timeout). */
+  constructor(started: StartedModule, private readonly opts: UserImplOptions = {}) {
     this.started = started;
     this.path = started.path;
     this.functions = started.mod.functions;
@@ -50,11 +52,14 @@ export class NamedJsModule implements ImplModule {
   implementationsFor(spec: LayerSpec, select?: FunctionSelection): Implementation[] {
     const conv = CS231N[spec.name];
     if (!conv) throw new UsageError(`${this.started.label}: cnn-check knows no cs231n convention for ${spec.name}`);
+    // A module whose worker an earlier call stopped (a timeout) is imported again in a fresh one.
+    if (this.started.bridge.stopped && !this.closed) this.started = startModule(this.path, this.opts);
     return selectPairs(spec, this.functions, this.started.label, select, JS_PREFIX).map((pair) => this.implementation(spec, conv, pair));
   }
 
   private implementation(spec: LayerSpec, conv: Cs231nConvention, pair: FunctionPair): Implementation {
     const { bridge, timeout } = this.started;
+    const path = this.path;
     let lastMs = NaN;
     // Kinks (relu at 0, a max-pool winner change) come from the reference's switches at the same inputs.
     const kinkSource = spec.impls.fast ?? spec.impls.naive;
@@ -108,12 +113,13 @@ export class NamedJsModule implements ImplModule {
     };
     return {
       name: pair.name, kind: 'js', impl, external: true,
-      source: conv.loss ? `${this.path}:${pair.forward}` : `${this.path}:${pair.forward},${pair.backward}`,
+      source: conv.loss ? `${path}:${pair.forward}` : `${path}:${pair.forward},${pair.backward}`,
       lastCallMs: () => lastMs, ownsError: (err) => err instanceof UserImplError,
     };
   }
 
   close(): void {
+    this.closed = true;
     this.started.bridge.stop('closed');
   }
 }
