@@ -178,10 +178,17 @@ describe('the notebook cases draw what numpy draws', () => {
       ['svm_loss', 'notebook', ['x', 'y'], 'x = 0.001 * np.random.randn(50, 10); y = np.random.randint(10, size=50)'],
       ['conv', 'notebook-forward', ['x', 'w', 'b'], 'x = np.linspace(-0.1, 0.5, num=96).reshape(2, 3, 4, 4); w = np.linspace(-0.2, 0.3, num=144).reshape(3, 3, 4, 4); b = np.linspace(-0.1, 0.2, num=3)'],
     ];
-    for (const [layer, name, arrays, code] of cases) {
-      const r = spawnSync('python3', ['-c', `import json, numpy as np\nnp.random.seed(231)\n${code}\nprint(json.dumps({k: np.asarray(v, dtype=float).ravel().tolist() for k, v in dict(${arrays.map((a) => `${a}=${a}`).join(', ')}).items()}))`], { encoding: 'utf8' });
-      expect(r.stderr).toBe('');
-      const numpy = JSON.parse(r.stdout) as Record<string, number[]>;
+    // One Python run draws every case's arrays, each after its own np.random.seed(231).
+    const script = ['import json, numpy as np', 'out = {}'];
+    cases.forEach(([, , arrays, code], k) => {
+      script.push('np.random.seed(231)', code, `out[${k}] = {k: np.asarray(v, dtype=float).ravel().tolist() for k, v in dict(${arrays.map((a) => `${a}=${a}`).join(', ')}).items()}`);
+    });
+    script.push('print(json.dumps(out))');
+    const r = spawnSync('python3', ['-c', script.join('\n')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const drawn = JSON.parse(r.stdout) as Record<string, Record<string, number[]>>;
+    cases.forEach(([layer, name, arrays], k) => {
+      const numpy = drawn[k];
       const spec = getLayer(layer);
       const mc = materialize(spec, BATTERY.find((b) => b.layer === layer)!.cases.find((c) => c.name === name)!);
       for (const a of arrays) {
@@ -190,7 +197,7 @@ describe('the notebook cases draw what numpy draws', () => {
         // NOTE: numpy's Gaussian calls the C library's log, which misrounds 1 draw in ~2800 by 1-3 ulps (tensor/numpy-rng.ts).
         ours.forEach((v, i) => expect(Math.abs(v - numpy[a][i]), `${layer} ${name} ${a}[${i}]`).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(v))));
       }
-    }
+    });
   });
 });
 

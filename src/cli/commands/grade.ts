@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, statSync, watch, type FSWatcher } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { FileError, UsageError } from '../../errors.js';
+import { checkOutputPath } from '../../fs/write.js';
 import { gradeModule, type GradeProgress, type GradeReport } from '../../grade/grade.js';
 import { definitionLines } from '../../grade/lines.js';
 import { openModule } from '../../impls/registry.js';
@@ -46,6 +47,8 @@ function parseRequest(path: string, o: Record<string, unknown>): GradeRequest {
       if (!existsSync(dirname(resolve(dir)))) throw new FileError(`--fixtures ${dir}: directory ${dirname(dir)} does not exist`);
       mkdirSync(dir);
     } else if (!statSync(dir).isDirectory()) throw new FileError(`--fixtures ${dir}: expected a directory, got a file`);
+    // Writable: tried now (a file created and removed), not found out at the first failure.
+    checkOutputPath(join(dir, 'cnn-check-grade.probe'), { replace: false, flag: '--fixtures' });
     fixtures = { dir, force: o.force === true };
   }
   return { path, ...(layers ? { layers } : {}), quick: o.quick === true, timeout, ...(o.python !== undefined ? { python: String(o.python) } : {}), ...(fixtures ? { fixtures } : {}) };
