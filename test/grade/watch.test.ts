@@ -1,7 +1,8 @@
 /**
  * `cnn-check grade --watch`, run as a user runs it (the built bin): a first report, an edit of the
- * module grades it again (a second report, now failing), and Ctrl-C (SIGINT) ends the watch
- * cleanly: exit code 0, nothing on stderr but the watch lines. Needs python3 with numpy.
+ * module grades it again (a second report, now failing), a module that no longer imports is an
+ * error line and the watch goes on, and Ctrl-C (SIGINT) ends the watch cleanly: exit code 0.
+ * Needs python3 with numpy.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ function until(out: { text: string }, pred: (text: string) => boolean, on: NodeJ
 }
 
 describe('grade --watch', () => {
-  it('grades again after an edit, and Ctrl-C ends it with exit code 0', async () => {
+  it('grades again after an edit, survives a module that does not import, and Ctrl-C ends it with exit code 0', async () => {
     const module = join(dir, 'layers.py');
     writeFileSync(module, RELU('dout * (cache > 0)'));
     const child = spawn(process.execPath, [bin, 'grade', module, '--watch', '--quick'], { env: { ...process.env, COLUMNS: '80' } });
@@ -63,10 +64,14 @@ describe('grade --watch', () => {
       await until(out, watching(2), [child.stdout, child.stderr], 30_000);
       expect(out.text).toMatch(/^FAIL relu py notebook: dx differs from the reference/m);
       expect(out.text).toMatch(/^FAIL: \d of 3 cases fail, in relu$/m);
+      // A module that no longer imports: the error is printed, and the watch goes on.
+      writeFileSync(module, 'def relu_forward(x:\n');
+      await until(out, watching(3), [child.stdout, child.stderr], 30_000);
+      expect(stderr).toMatch(/^cnn-check: .*layers\.py: cannot import the module: SyntaxError: .*\(layers\.py:1\)$/m);
     } finally {
       child.kill('SIGINT');
     }
     expect(await exited).toEqual({ code: 0, signal: null });
-    expect(stderr.split('\n').filter(Boolean).every((l) => l.startsWith('watching '))).toBe(true);
+    expect(stderr.split('\n').filter(Boolean).filter((l) => !l.startsWith('watching ')).length).toBe(1);
   }, 90_000);
 });

@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { FileError, UsageError } from '../../errors.js';
+import { FileError, isUserError, UsageError } from '../../errors.js';
+import { escapeText } from '../../text/escape.js';
 import { checkOutputPath } from '../../fs/write.js';
 import { gradeModule, type GradeProgress, type GradeReport } from '../../grade/grade.js';
 import { definitionLines } from '../../grade/lines.js';
@@ -101,33 +102,42 @@ async function watchGrade(req: GradeRequest, o: Record<string, unknown>, io: Cli
   const clear = () => {
     if (io.stdout.isTTY && o.json !== true) io.stdout.write(CLEAR_SCREEN);
   };
-  const once = () => {
-    clear();
-    try {
-      gradeOnce(req, o, io);
-    } catch (err) {
-      if (!(err instanceof Error) || !('code' in err)) throw err;
-      io.stderr.write(`cnn-check: ${err.message}\n`);
-    }
-    io.stderr.write(`watching ${target.what} for changes; Ctrl-C to stop\n`);
-  };
-  once();
-  return new Promise<number>((done) => {
+  return new Promise<number>((done, fail) => {
     let timer: NodeJS.Timeout | undefined;
+    // NOTE: watching starts before the first grade, so an edit made as soon as `watching` is printed is seen.
     const watcher: FSWatcher = watch(target.dir, (_event, file) => {
       if (file && !target.matches(String(file))) return;
       clearTimeout(timer);
       timer = setTimeout(once, WATCH_DEBOUNCE_MS);
     });
-    const stop = () => {
+    const end = () => {
       clearTimeout(timer);
       watcher.close();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+    };
+    const stop = () => {
+      end();
       done(0);
     };
+    function once(): void {
+      clear();
+      try {
+        gradeOnce(req, o, io);
+      } catch (err) {
+        if (!isUserError(err)) {
+          // A bug of cnn-check ends the watch (main reports it, exit 3).
+          end();
+          fail(err);
+          return;
+        }
+        io.stderr.write(`cnn-check: ${escapeText(err.message)}\n`);
+      }
+      io.stderr.write(`watching ${target.what} for changes; Ctrl-C to stop\n`);
+    }
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    once();
   });
 }
 
