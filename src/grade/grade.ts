@@ -150,9 +150,12 @@ export function discoverLayers(mod: ImplModule, label: string, wanted?: string[]
   const defined = mod.listFunctions?.() ?? (mod.layers?.() ?? []).map((layer) => ({ layer, name: 'user', forward: 'forward', backward: 'backward' }));
   const functions = (mod as { functions?: string[] }).functions;
   if (!defined.length) {
-    const seen = functions?.length ? `the module defines ${functions.slice(0, 20).join(', ')}${functions.length > 20 ? ', ...' : ''}` : 'the module defines no functions';
-    const jsNote = mod.kind === 'js' && !functions ? ' (a module exporting forward and backward says its layer with export const layer = ...)' : '';
-    throw new FormatError(`${label}: expected cs231n layer functions such as conv_forward_naive and conv_backward_naive, relu_forward, svm_loss; ${seen}${jsNote}`);
+    if (!functions) {
+      // A JS module of forward and backward that does not say its layer.
+      throw new FormatError(`${label}: the module exports forward and backward without saying their layer: add export const layer = 'conv' (or name its functions as cs231n does, conv_forward_naive ...)`);
+    }
+    const seen = functions.length ? `the module defines ${functions.slice(0, 20).join(', ')}${functions.length > 20 ? ', ...' : ''}` : 'the module defines no functions';
+    throw new FormatError(`${label}: expected cs231n layer functions such as conv_forward_naive and conv_backward_naive, relu_forward, svm_loss; ${seen}`);
   }
   const byLayer = new Map<string, DefinedFunctions[]>();
   for (const d of defined) byLayer.set(d.layer, [...(byLayer.get(d.layer) ?? []), d]);

@@ -102,6 +102,17 @@ describe('what cannot be graded: exit 2, one line', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`cnn-check: ${p}: expected cs231n layer functions such as conv_forward_naive and conv_backward_naive, relu_forward, svm_loss; the module defines conv_forward, helper\n`);
   });
+
+  it('a JS module of forward and backward (the --impl interface) is graded for the layer it names, and told to name it', async () => {
+    const named = await run(['grade', here('../../examples/conv-impl.mjs'), '--quick', '--json']);
+    expect(named.code, named.stderr).toBe(0);
+    expect(JSON.parse(named.stdout).layers.map((l: Layer) => `${l.layer} ${l.implementations[0].name}`)).toEqual(['conv user']);
+    const p = join(dir, 'anonymous.mjs');
+    writeFileSync(p, 'export function forward() {}\nexport function backward() {}\n');
+    const r = await run(['grade', p]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`cnn-check: ${p}: the module exports forward and backward without saying their layer: add export const layer = 'conv' (or name its functions as cs231n does, conv_forward_naive ...)\n`);
+  });
 });
 
 describe('a function that hangs', () => {
