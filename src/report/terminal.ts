@@ -587,7 +587,7 @@ function assigned(prefix: string, text: string, width: number): string[] {
 function renderShrunk(s: Exclude<NonNullable<GradeCaseReport['shrunk']>, { sameAs: string }>, bound: number, c: ChalkInstance, width: number): string[] {
   const how = `shrunk in ${s.seconds.toFixed(2)} s of at most ${fmtNum(bound)} s, ${plural(s.tries, 'try', 'tries')}${s.complete ? '' : ', stopped at the bound'}${s.integer ? '; integer values' : ''}`;
   const lines = [wrapText(`  ${c.bold('smallest failing case')} (${how}): ${caseSetupText(s.shapes, s.params)}${s.dtype === 'float32' ? '; float32' : ''}`, width, '    ')];
-  lines.push(wrapText(`    ${s.message}`, width, '      '));
+  lines.push(wrapText(`    ${escapeText(s.message)}`, width, '      '));
   for (const a of s.arrays) {
     const label = a.role === 'yours' ? `${a.name}, yours` : a.role === 'reference' ? `${a.name}, reference` : a.name;
     if (a.values.length > SHOWN_ELEMENTS) lines.push(wrapText(`    ${label}: shape (${a.shape.join(', ')}), ${a.values.length} values (in the fixture)`, width, '      '));
@@ -626,11 +626,17 @@ export function renderGradeReport(r: GradeReport, color: boolean, width = DEFAUL
       lines.push(wrapText(`  case: ${caseSetupText(k.shapes, k.params)}; ${k.inputs}; ${k.dtype}; gradient check ${k.mode}`, width, '    '));
     }
     if (k.hint) lines.push(c.yellow(wrapText(`  hint: ${escapeText(k.hint)}`, width, '    ')));
+    for (const n of k.info) lines.push(wrapText(`  note: ${escapeText(n)}`, width, '    '));
     if (k.shrunk && 'sameAs' in k.shrunk) lines.push(wrapText(`  smallest failing case: as for ${escapeText(k.shrunk.sameAs)} (the same failure)`, width, '    '));
     else if (k.shrunk) lines.push(...renderShrunk(k.shrunk, r.shrinkSeconds, c, width));
   }
   for (const { layer, k } of rows) {
     for (const w of k.warnings) lines.push(c.yellow(wrapped(`WARNING: ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${w}`, width)));
+  }
+  // What a passing case's test-mode backward did, when it is not simply right (cs231n does not ask for it).
+  for (const { layer, k } of rows) {
+    if (!k.pass) continue;
+    for (const n of k.info) if (n.startsWith('backward in test mode:') && !n.includes('matches the reference')) lines.push(wrapped(`note: ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${escapeText(n)}`, width));
   }
   const conventions = rows.filter(({ k }) => k.convention);
   for (const { layer, k } of conventions) lines.push(wrapped(`ties: ${layer} ${escapeText(k.function)} splits dout at tied maxima as: ${k.convention} (case ${escapeText(k.name)})`, width));

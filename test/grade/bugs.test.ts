@@ -145,6 +145,15 @@ describe('what is not a bug passes', () => {
     expect(grade('softmax_noshift', { layers: ['softmax_loss'] }).pass).toBe(true);
   });
 
+  it('a batchnorm backward for train mode only, and no batchnorm_backward_alt: passes, the test-mode backward noted', () => {
+    const r = grade('bn_train_only');
+    expect(r.pass).toBe(true);
+    expect(r.layers.map((l) => `${l.layer} ${l.implementations.map((f) => f.name).join(',')}`)).toEqual(['batchnorm py']);
+    const test = cases(r, 'batchnorm').find((c) => c.name === 'test mode')!;
+    expect(test.mode).toBe('forward only');
+    expect(test.info).toEqual(['backward in test mode: batchnorm_backward raised NotImplementedError: train mode only (bn_train_only.py:8) (cs231n asks for the backward in train mode only)']);
+  });
+
   it('a forward without its backward is a failure of that function with what to define; the rest is graded', () => {
     const r = grade('incomplete');
     expect(r.layers.map((l) => l.layer)).toEqual(['conv', 'relu']);
