@@ -7,6 +7,8 @@ notebook. It holds
 - ``save_fixture`` / ``load_fixture``: write and read a layer fixture (a
   ``.npz`` of inputs, ``dout`` and your results);
 - ``compare``: run ``cnn-check compare`` on fixtures and return its JSON report;
+- ``grade``: run ``cnn-check grade`` on your layers module and return a ``GradeResult``
+  whose ``assert_ok()`` fails a pytest test with the failing cases;
 - the bridge ``cnn-check <layer> --impl layers.py`` starts to call your
   functions (you never run it yourself).
 
@@ -74,7 +76,7 @@ try:
 except ImportError:  # the bridge reports a Python without numpy as such
     np = None
 
-__all__ = ["save_fixture", "load_fixture", "compare", "LAYERS", "ARRAY_NAMES"]
+__all__ = ["save_fixture", "load_fixture", "compare", "grade", "GradeResult", "LAYERS", "ARRAY_NAMES"]
 
 __version__ = "0.1.0"
 
@@ -226,6 +228,73 @@ def compare(*paths, max_error=None, cli=None, timeout=600):
     if r.returncode not in (0, 1) or not r.stdout.strip():
         raise RuntimeError(f"cnn-check compare exited with {r.returncode}: {r.stderr.strip() or r.stdout.strip()}")
     return json.loads(r.stdout)
+
+
+class GradeResult:
+    """What ``cnn-check grade --json`` reported for a module.
+
+    ok       -- True when every case of every graded function passes (warnings pass).
+    report   -- the whole JSON document: ``{"pass", "module", "layers": [{"layer",
+                "functions", "pass", "summary", "cases": [{"function", "name", "params",
+                "shapes", "pass", "status", "message", "hint", "mode", "shrunk"?, ...}]}]}``.
+    failures -- the failing cases, each with its ``layer``.
+    """
+
+    def __init__(self, report):
+        self.report = report
+        self.ok = bool(report.get("pass"))
+        self.failures = [dict(case, layer=layer["layer"]) for layer in report.get("layers", []) for case in layer.get("cases", []) if not case.get("pass")]
+
+    def __bool__(self):
+        return self.ok
+
+    def __repr__(self):
+        return f"<GradeResult {self.report.get('module')}: {'pass' if self.ok else f'{len(self.failures)} failing case(s)'}>"
+
+    def summary(self):
+        """One line per layer: ``conv: 11/12 cases - fails at pad=0: dx has shape ...``."""
+        return "\n".join(layer["summary"] for layer in self.report.get("layers", []))
+
+    def assert_ok(self):
+        """Raise AssertionError listing the failing cases (message, hint, smallest failing case) unless every case passes."""
+        if self.ok:
+            return self
+        lines = [f"cnn-check grade {self.report.get('module')}: {len(self.failures)} failing case(s)", self.summary()]
+        for case in self.failures:
+            lines.append(f"{case['layer']} {case['function']} {case['name']}: {case['message']}")
+            if case.get("hint"):
+                lines.append(f"  hint: {case['hint']}")
+            shrunk = case.get("shrunk") or {}
+            if "shapes" in shrunk:
+                shapes = ", ".join(f"{k} {tuple(v)}" for k, v in shrunk["shapes"].items())
+                params = " ".join(f"{k}={v}" for k, v in shrunk.get("params", {}).items())
+                lines.append(f"  smallest failing case: {shapes}{'; ' + params if params else ''}: {shrunk['message']}")
+                if shrunk.get("fixture"):
+                    lines.append(f"  fixture: {shrunk['fixture']}")
+        raise AssertionError("\n".join(lines))
+
+
+def grade(path, layers=None, quick=False, cli=None, timeout=600):
+    """Run ``cnn-check grade PATH --json`` on a module of cs231n layer functions.
+
+    path    -- your module: ``cs231n/layers.py`` (or ``layer_utils.py``).
+    layers  -- grade only these layers: a list (``["conv", "maxpool"]``) or ``"conv,maxpool"``.
+    quick   -- only the notebooks' cases and one edge case per layer (seconds).
+    cli     -- how to run cnn-check, as for ``compare``.
+
+    Returns a GradeResult; in a pytest test, ``grade("cs231n/layers.py").assert_ok()``.
+    Raises RuntimeError when cnn-check cannot grade the module (exit code 2: no such file, a
+    module that does not import, no cs231n functions).
+    """
+    cmd = _cli_command(cli) + ["grade", os.fspath(path), "--json"]
+    if layers:
+        cmd += ["--layers", layers if isinstance(layers, str) else ",".join(layers)]
+    if quick:
+        cmd.append("--quick")
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if r.returncode not in (0, 1) or not r.stdout.strip():
+        raise RuntimeError(f"cnn-check grade exited with {r.returncode}: {r.stderr.strip() or r.stdout.strip()}")
+    return GradeResult(json.loads(r.stdout))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,17 @@ export { builtinImplementations } from './impls/builtin.js';
 export { IMPL_KINDS, openModule, parseImplRef, ModuleSet } from './impls/registry.js';
 export { loadUserImpl, UserImplError, USER_IMPL_NAME, type UserImpl, type UserImplOptions } from './impls/js-module/load.js';
 export { loadPythonModule, PythonModule, pythonModuleKind, type PythonModuleOptions } from './impls/python/load.js';
-export { CS231N, PY_PREFIX, type Cs231nConvention, type FunctionPair, type PyArg } from './impls/python/cs231n.js';
+export { CS231N, PY_PREFIX, definedPairs, selectPairs, type Cs231nConvention, type FunctionPair, type PyArg } from './impls/python/cs231n.js';
+export { NamedJsModule, JS_PREFIX } from './impls/js-module/named.js';
+export {
+  gradeModule, discoverLayers, caseMode,
+  type GradeReport, type GradeLayerReport, type GradeCaseReport, type GradeFunctionReport, type GradeTiming, type GradeOptions, type GradeProgress,
+} from './grade/grade.js';
+export { BATTERY, batteryOf, casesOf, type GradeCase, type LayerBattery, type Fill } from './grade/battery.js';
+export { materialize, type MaterializedCase } from './grade/inputs.js';
+export { runCase, type CaseRun, type CaseStatus } from './grade/run-case.js';
+export { shrinkFailure, SHRINK_SECONDS, type ShrunkCase } from './grade/shrink.js';
+export { judgeTies, type TieJudgement, type TieConvention } from './grade/ties.js';
 export { PYTHON_MEMORY_LIMIT_MB } from './impls/python/protocol.js';
 export { MODULE_MEMORY_LIMIT_MB } from './impls/js-module/protocol.js';
 export { buildCheckRequest, runCheckRequest, type CheckRequest, type RawCase, type RequestMemory } from './request/request.js';

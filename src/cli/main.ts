@@ -17,6 +17,7 @@ import { registerBenchCommand } from './commands/bench.js';
 import { registerSuiteCommand } from './commands/suite.js';
 import { registerMergeCommand } from './commands/merge.js';
 import { layerListData, registerListCommand } from './commands/list.js';
+import { registerGradeCommand } from './commands/grade.js';
 import { paramAlternatives } from '../suite/default.js';
 import { fmtNum } from '../text/numbers.js';
 import { escapeText } from '../text/escape.js';
@@ -36,6 +37,8 @@ export function buildProgram(io: CliIO, exit: { code: number }): Command {
     .showSuggestionAfterError(true);
   program.commandsGroup(COMMAND_GROUPS.layers);
   registerLayerCommands(program, io, exit);
+  program.commandsGroup(COMMAND_GROUPS.code);
+  registerGradeCommand(program, io, exit);
   program.commandsGroup(COMMAND_GROUPS.fixtures);
   registerFixtureCommands(program, io, exit);
   program.commandsGroup(COMMAND_GROUPS.ci);

@@ -22,6 +22,12 @@
  * - `interleaved-groups`: group norm with channel c in group c % G instead of c // (C / G);
  * - `unbiased-running-var`: running_var updated with the ddof=1 batch variance;
  * - `test-mode-batch-stats`: test mode normalizing with the batch's statistics;
+ * - `test-mode-no-affine`: test mode without gamma and beta (out of the reference with gamma = 1, beta = 0);
+ * - `per-position-stats`: spatial batchnorm with statistics per channel and position over N only;
+ * - `pool-step-size`: max-pool windows stepping by the window's size instead of the stride;
+ * - `dropout-unscaled`: inverted dropout whose mask is not divided by p;
+ * - `loss-not-averaged`: a loss and its dx summed over the batch instead of averaged;
+ * - `not-reshaped` (shapes): affine's dx left in the flattened (N, D) shape;
  * - `running-stats-saved-after` (fixtures): the input running_mean / running_var equal the
  *   fixture's `_after` values: saved after the forward pass updated bn_param in place.
  * What is left, the generic patterns (a constant factor such as db averaged over N*Hout*Wout, a
@@ -39,7 +45,8 @@ import type { ArrayReport } from './reference.js';
 
 export type NumpyHintKind =
   | 'unused-input' | 'bias-missing' | 'one-sample' | 'batch-not-summed' | 'empty-crop' | 'stride-axis' | 'flipped-kernel'
-  | 'reshape-without-transpose' | 'interleaved-groups' | 'unbiased-running-var' | 'test-mode-batch-stats' | 'running-stats-saved-after';
+  | 'reshape-without-transpose' | 'interleaved-groups' | 'unbiased-running-var' | 'test-mode-batch-stats' | 'running-stats-saved-after'
+  | 'test-mode-no-affine' | 'per-position-stats' | 'pool-step-size' | 'dropout-unscaled' | 'loss-not-averaged' | 'not-reshaped';
 
 // ---------------------------------------------------------------------------------------------
 // In a gradient check
@@ -333,6 +340,131 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
     }
   }
 
+  if (spec.name === 'maxpool' && x.shape.length === 4) {
+    const ph = Number(params.pool_height);
+    const pw = Number(params.pool_width);
+    const st = Number(params.stride);
+    if (st !== ph || st !== pw) {
+      hs.push({
+        kind: 'pool-step-size',
+        arrays: lazy(() => {
+          // Windows at (i * pool_height, j * pool_width), cut at the input's edge as numpy slices are.
+          const ref = ctx.reference.get('out')!;
+          const [Nn, C, H, W] = x.shape;
+          const [, , Ho, Wo] = ref.shape;
+          const out = new Float64Array(size(ref.shape));
+          const dx = new Float64Array(size(x.shape));
+          for (let p = 0; p < Nn * C; p++) {
+            for (let i = 0; i < Ho; i++) {
+              for (let j = 0; j < Wo; j++) {
+                const r1 = Math.min(H, i * ph + ph);
+                const c1 = Math.min(W, j * pw + pw);
+                if (i * ph >= r1 || j * pw >= c1) return new Map(); // An empty window: numpy raises, nothing to compare.
+                let best = -Infinity;
+                let at = -1;
+                for (let r = i * ph; r < r1; r++) {
+                  for (let q = j * pw; q < c1; q++) {
+                    const v = x.data[(p * H + r) * W + q];
+                    if (v > best) {
+                      best = v;
+                      at = (p * H + r) * W + q;
+                    }
+                  }
+                }
+                const o = (p * Ho + i) * Wo + j;
+                out[o] = best;
+                if (dout) dx[at] += dout.data[o];
+              }
+            }
+          }
+          return new Map<string, ArrayLike<number>>([['out', out], ...(dout ? [['dx', dx] as [string, ArrayLike<number>]] : [])]);
+        }),
+        message: (names) =>
+          `${ctx.terms.actual} ${listText(names)} match${names.length === 1 ? 'es' : ''} windows that step by their size: the window at output (i, j) must start at ` +
+          `(i*stride, j*stride), not (i*pool_height, j*pool_width); the two agree only when stride = pool_height = pool_width`,
+      });
+    }
+  }
+
+  if (spec.name === 'spatial_batchnorm' && params.mode === 'train' && x.shape.length === 4) {
+    hs.push({
+      kind: 'per-position-stats',
+      arrays: lazy(() => {
+        // batchnorm over x viewed as (N, C*H*W): every channel and position its own statistics over N.
+        const bn = getLayer('batchnorm');
+        const [Nn, C, H, W] = x.shape;
+        const D = C * H * W;
+        const expand = (v: Tensor) => {
+          const e = new Float64Array(D);
+          for (let c = 0; c < C; c++) e.fill(v.data[c], c * H * W, (c + 1) * H * W);
+          return t(e, [D]);
+        };
+        const zerosD = t(new Float64Array(D), [D]);
+        const r = run(bn, { x: t(x.data, [Nn, D]), gamma: expand(inputs.gamma), beta: expand(inputs.beta), running_mean: zerosD, running_var: zerosD }, params, dout && t(dout.data, [Nn, D]));
+        const out = new Map<string, ArrayLike<number>>();
+        for (const k of ['out', 'dx']) if (r.get(k)) out.set(k, r.get(k)!);
+        for (const k of ['dgamma', 'dbeta']) {
+          const g = r.get(k);
+          if (!g) continue;
+          const per = new Float64Array(C);
+          for (let c = 0; c < C; c++) for (let q = 0; q < H * W; q++) per[c] += g[c * H * W + q];
+          out.set(k, per);
+        }
+        return out;
+      }),
+      message: (names) =>
+        `${ctx.terms.actual} ${listText(names)} match${names.length === 1 ? 'es' : ''} statistics taken per channel and position over N alone (x.mean(axis=0)): ` +
+        'spatial batchnorm takes one mean and variance per channel, over N, H and W: x.mean(axis=(0, 2, 3)), or batchnorm on x.transpose(0, 2, 3, 1).reshape(-1, C)',
+    });
+  }
+
+  if (spec.name === 'dropout' && params.mode === 'train' && Number(params.p) < 1) {
+    const p = Number(params.p);
+    hs.push({
+      kind: 'dropout-unscaled',
+      arrays: lazy(() => {
+        const out = new Map<string, ArrayLike<number>>();
+        for (const k of ['out', 'dx']) {
+          const r = ctx.reference.get(k);
+          if (r) out.set(k, Float64Array.from(r.data, (v) => v * p));
+        }
+        return out;
+      }),
+      message: (names) =>
+        `${ctx.terms.actual} ${listText(names)} equal${names.length === 1 ? 's' : ''} the reference's times p = ${p}: the mask is not divided by p. Inverted dropout keeps ` +
+        'the expected value in train mode, so that test mode is the identity: mask = (np.random.rand(*x.shape) < p) / p',
+    });
+  }
+
+  if ((spec.name === 'svm_loss' || spec.name === 'softmax_loss') && N > 1) {
+    hs.push({
+      kind: 'loss-not-averaged',
+      arrays: lazy(() => {
+        const out = new Map<string, ArrayLike<number>>();
+        for (const k of ['out', 'dx']) {
+          const r = ctx.reference.get(k);
+          if (r) out.set(k, Float64Array.from(r.data, (v) => v * N));
+        }
+        return out;
+      }),
+      message: (names) =>
+        `${ctx.terms.actual} ${listText(names.map((n) => (n === 'out' ? 'loss' : n)))} ${names.length === 1 ? 'is' : 'are'} N = ${N} times the reference's: summed over the batch, not averaged; divide the loss and dx by N`,
+    });
+  }
+
+  if (BN_LAYERS.has(spec.name) && params.mode === 'test' && inputs.gamma && inputs.beta) {
+    hs.push({
+      kind: 'test-mode-no-affine',
+      arrays: lazy(() => {
+        const r = run(spec, { ...inputs, gamma: t(new Float64Array(inputs.gamma.data.length).fill(1), inputs.gamma.shape), beta: t(new Float64Array(inputs.beta.data.length), inputs.beta.shape) }, params);
+        return new Map([...r].filter(([k]) => k === 'out'));
+      }),
+      message: () =>
+        `in test mode ${ctx.terms.actual} out equals the reference's with gamma = 1 and beta = 0: the test-mode branch forgets the scale and shift ` +
+        '(out = gamma * xhat + beta in both modes); a check with gamma = 1 and beta = 0, as the notebook\'s test-time cell, cannot see it',
+    });
+  }
+
   if (BN_LAYERS.has(spec.name) && params.mode === 'test') {
     hs.push({
       kind: 'test-mode-batch-stats',
@@ -380,6 +512,13 @@ function shapeHint(name: string, actual: { data: ArrayLike<number>; shape: reado
         message: `${ctx.terms.actual} dx has shape ${formatShape(got)}, with an empty spatial axis, and pad = 0: a crop written dxp[:, :, pad:-pad, pad:-pad] is empty when pad = 0 (-0 is 0); crop with pad:pad + H, pad:pad + W`,
       };
     }
+  }
+  const x = ctx.inputs.x;
+  if (name === 'dx' && x && x.shape.length > 2 && got.length === 2 && got[0] === x.shape[0] && got[1] === size(x.shape.slice(1)) && matches(actual.data, expected.data, MATCH_TOLERANCE)) {
+    return {
+      kind: 'not-reshaped',
+      message: `${ctx.terms.actual} dx has shape ${formatShape(got)}, x flattened to (N, D), and those are the right values: reshape it back to x's shape, dx.reshape(x.shape)`,
+    };
   }
   const N = ctx.inputs.x?.shape[0];
   if (name.startsWith('d') && name !== 'dx' && N !== undefined && got.length === want.length + 1 && got[0] === N && sameShape(got.slice(1), want)) {

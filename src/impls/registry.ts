@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
 import { requireRegularFile } from '../fs/read.js';
 import type { LayerSpec } from '../layers/types.js';
-import { jsModuleKind } from './js-module/load.js';
+import { jsModuleKind } from './js-module/kind.js';
 import { pythonModuleKind } from './python/load.js';
 import type { FunctionSelection, ImplKind, ImplModule, Implementation, OpenOptions } from './types.js';
 

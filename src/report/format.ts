@@ -6,6 +6,7 @@
  */
 import type { ImplGradientRow, LayerCheckReport, ReferenceComparison } from '../gradcheck/check-layer.js';
 import type { ArrayReport } from '../gradcheck/reference.js';
+import type { GradeCaseReport } from '../grade/grade.js';
 import { failingCount } from '../gradcheck/hints.js';
 import { fmtErr, fmtNum, fmtVal } from '../text/numbers.js';
 
@@ -177,4 +178,35 @@ export function poolHeatmap(values: readonly (readonly (number | null)[])[], max
 /** The one line of a report that varies between runs of the same data: `generated 2025-01-31T12:00:00Z by cnn-check`. */
 export function generatedLine(now: Date = new Date()): string {
   return `generated ${now.toISOString().replace(/\.\d+Z$/, 'Z')} by cnn-check`;
+}
+
+/** Elements shown in full in a shrunk case; a larger array is summarized (the fixture holds it). */
+export const SHOWN_ELEMENTS = 64;
+
+/**
+ * An array in numpy's nested layout, one row of the last axis per line:
+ * `[[1, 2],\n [3, 4]]`; a 0-d array is its value, an empty one `[]` with its shape.
+ */
+export function arrayText(values: readonly number[], shape: readonly number[]): string {
+  if (shape.length === 0) return fmtVal(values[0]);
+  if (values.length === 0) return `[] (shape (${shape.join(', ')}), empty)`;
+  const block = (offset: number, depth: number): string => {
+    const n = shape[depth];
+    const stride = shape.slice(depth + 1).reduce((a, b) => a * b, 1);
+    if (depth === shape.length - 1) return `[${Array.from({ length: n }, (_, i) => fmtVal(values[offset + i])).join(', ')}]`;
+    const parts = Array.from({ length: n }, (_, i) => block(offset + i * stride, depth + 1));
+    return `[${parts.join(`,\n${' '.repeat(depth + 1)}`)}]`;
+  };
+  return block(0, 0);
+}
+
+/** A case's shapes and params in one line: `x (2, 3, 5, 5), w (2, 3, 3, 3), b (2,); stride=1 pad=0`. */
+export function caseSetupText(shapes: Record<string, readonly number[]>, params: Record<string, unknown>): string {
+  const s = Object.entries(shapes).map(([k, v]) => `${k} (${v.join(', ')}${v.length === 1 ? ',' : ''})`).join(', ');
+  return Object.keys(params).length ? `${s}; ${paramsText(params)}` : s;
+}
+
+/** A graded case's failure in one line: its message, then its hint. */
+export function gradeCaseFailure(c: GradeCaseReport): string {
+  return c.hint ? `${c.message}; hint: ${c.hint}` : c.message;
 }

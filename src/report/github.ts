@@ -8,7 +8,7 @@
  * (they delimit the properties). `%` goes first so nothing is escaped twice. Pure: data in,
  * lines out.
  */
-import { arrayFailure, comparisonFailure, gradientFailure, unexplainedFailure } from './format.js';
+import { arrayFailure, comparisonFailure, gradeCaseFailure, gradientFailure, unexplainedFailure } from './format.js';
 import type { RunReport } from './model.js';
 import { escapeText } from '../text/escape.js';
 
@@ -68,5 +68,19 @@ export function failureAnnotations(run: RunReport): string[] {
   }
   for (const f of run.fixtures?.invalid ?? []) lines.push(workflowCommand('error', f.error, { title: `cnn-check: ${f.name ?? f.path} cannot be compared`, file: f.path }));
   for (const k of run.notRun ?? []) lines.push(workflowCommand('error', k.reason, { title: `cnn-check: ${k.name} not run`, file: opts.file }));
+  // grade: on the module, at the line of the function's definition when known.
+  for (const l of run.grade?.layers ?? []) {
+    for (const k of l.cases) {
+      if (k.pass && !k.warnings.length) continue;
+      const fn = l.implementations.find((f) => f.name === k.function);
+      // The backward's line for a failing gradient or a failing backward call, else the forward's.
+      const inBackward = !!fn?.backward && fn.backward !== fn.forward && (k.message.startsWith(fn.backward) || /^d[a-z]+ /.test(k.message) || k.status === 'warn');
+      const at = inBackward ? fn?.backward : fn?.forward ?? fn?.backward;
+      const line = at ? run.gradeLines?.[at] : undefined;
+      const props = { title: `cnn-check grade: ${l.layer} ${k.function} ${k.name}`, file: opts.file, line: line === undefined ? undefined : String(line) };
+      if (!k.pass) lines.push(workflowCommand('error', gradeCaseFailure(k), props));
+      for (const w of k.warnings) lines.push(workflowCommand('warning', w, props));
+    }
+  }
   return lines;
 }

@@ -19,6 +19,8 @@ import {
 } from './format.js';
 import { worstGradient } from '../suite/run.js';
 import type { ReportedCheck, RunReport } from './model.js';
+import type { GradeReport } from '../grade/grade.js';
+import { arrayText, caseSetupText } from './format.js';
 
 /** Escape text for HTML element content and double- or single-quoted attributes. */
 export function esc(text: string): string {
@@ -474,8 +476,48 @@ function benchSection(s: NonNullable<RunReport['bench']>): string {
 }
 
 /** The whole page. */
+/** Order of statuses in the report card: what to fix first. */
+const GRADE_ORDER: Record<string, number> = { error: 0, fail: 1, warn: 2, pass: 3 };
+
+/** `grade`: the summary per layer, the report card (failures first, with hints), each smallest failing case, the timing. */
+function gradeSection(g: GradeReport): string {
+  const parts: string[] = [`<h2>grade ${esc(g.module)}</h2>`];
+  parts.push(`<p class="meta">${g.counts.cases} cases in ${g.layers.length} layers${g.quick ? ' (--quick)' : ''}, ${esc(g.seconds.toFixed(1))} s; each failure shrunk for at most ${g.shrinkSeconds} s</p>`);
+  parts.push('<ul>', ...g.layers.map((l) => `<li class="${l.pass ? 'pass' : 'fail'}">${esc(l.summary)}</li>`), '</ul>');
+  const rows = g.layers.flatMap((l) => l.cases.map((k) => ({ layer: l.layer, k }))).sort((a, b) => GRADE_ORDER[a.k.status] - GRADE_ORDER[b.k.status]);
+  parts.push(table('grade', ['layer', 'function', 'case', 'setup', 'mode', 'status', 'message'], rows.map(({ layer, k }) => ({
+    cls: k.pass ? undefined : 'fail',
+    cells: [
+      layer, k.function, k.name, `${caseSetupText(k.shapes, k.params)}; ${k.inputs}; ${k.dtype}`, k.mode,
+      { html: k.status === 'pass' ? status(true) : k.status === 'warn' ? '<span class="warn">warn</span>' : `<span class="fail">${k.status === 'error' ? 'ERROR' : 'FAIL'}</span>`, cls: `status-${k.pass ? (k.status === 'warn' ? 'warn' : 'pass') : 'fail'}` },
+      { html: [esc(k.message), ...(k.hint ? [`<span class="hint">hint: ${esc(k.hint)}</span>`] : []), ...k.warnings.map((w) => `<span class="warn">${esc(w)}</span>`)].filter(Boolean).join('<br>') },
+    ],
+  }))));
+  for (const { layer, k } of rows) {
+    const s = k.shrunk;
+    if (!s || 'sameAs' in s) continue;
+    const body = [
+      `${caseSetupText(s.shapes, s.params)}${s.integer ? '; integer values' : ''}: ${s.message}`,
+      ...s.arrays.map((a) => `${a.role === 'yours' || a.role === 'reference' ? `${a.name}, ${a.role}` : a.name} = ${arrayText(a.values, a.shape)}`),
+      ...(s.fixture ? [`fixture: ${s.fixture}`] : []),
+    ].join('\n');
+    parts.push(`<details><summary>smallest failing case of ${esc(`${layer} ${k.function} ${k.name}`)} (shrunk in ${esc(s.seconds.toFixed(2))} s)</summary><pre>${esc(body)}</pre></details>`);
+  }
+  const timed = g.layers.flatMap((l) => l.implementations.filter((f) => f.timing).map((f) => ({ layer: l.layer, f })));
+  if (timed.length) {
+    const ms = (x?: { forwardMs: number; backwardMs: number }): Cell => ({ text: x ? `${fmtMs(x.forwardMs)} / ${Number.isNaN(x.backwardMs) ? '-' : fmtMs(x.backwardMs)}` : '-', num: true });
+    parts.push('<h3>timing at a mid shape (forward / backward ms, median)</h3>');
+    parts.push(table('timing', ['layer', 'function', 'shape', 'yours', 'naive', 'fast'], timed.map(({ layer, f }) => ({
+      cells: [layer, f.name, shapesText(f.timing!.shapes), ms(f.timing!.yours), ms(f.timing!.naive), ms(f.timing!.fast)],
+    }))));
+  }
+  for (const n of g.notes) parts.push(`<p class="note">${esc(n)}</p>`);
+  return parts.join('\n');
+}
+
 export function renderHtmlReport(r: RunReport): string {
   const sections = [
+    ...(r.grade ? [gradeSection(r.grade)] : []),
     ...(r.checks ? [checksSection(r.checks)] : []),
     ...(r.fixtures ? [compareSection(r.fixtures)] : []),
     ...(r.bench ? [benchSection(r.bench)] : []),

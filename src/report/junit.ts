@@ -14,6 +14,8 @@
 import type { ImplGradientRow } from '../gradcheck/check-layer.js';
 import { arrayFailure, comparisonFailure, fmtErr, fmtNum, fmtVal, gradientFailure, indexText, paramsText, shapesText, unexplainedFailure, worstAt } from './format.js';
 import type { ReportedCheck, RunReport } from './model.js';
+import type { GradeReport } from '../grade/grade.js';
+import { arrayText, caseSetupText, gradeCaseFailure } from './format.js';
 
 /** `text` with every character XML 1.0 cannot hold replaced by U+FFFD. */
 export function xmlSafe(text: string): string {
@@ -112,6 +114,67 @@ function checkCases(c: ReportedCheck): { cases: string[]; failures: number; skip
 }
 
 /**
+ * `grade`: one testsuite per layer, one testcase per function and case (`py:naive pad=0`): a
+ * failure or an error with the message and hint, the case's setup and its smallest failing case
+ * in the text; a warning (max-pool ties) passes with the warning in its system-out.
+ */
+function gradeSuites(g: GradeReport, timestamp?: string): { suites: string[]; tests: number; failures: number; errors: number; seconds: number } {
+  const suites: string[] = [];
+  let tests = 0;
+  let failures = 0;
+  let errors = 0;
+  let total = 0;
+  for (const l of g.layers) {
+    const cases: string[] = [];
+    let f = 0;
+    let e = 0;
+    let secs = 0;
+    for (const k of l.cases) {
+      const classname = `grade.${l.layer}`;
+      const name = `${k.function} ${k.name}`;
+      secs += k.seconds;
+      const open = `    <testcase classname="${xmlAttr(classname)}" name="${xmlAttr(name)}" time="${seconds(k.seconds)}"`;
+      if (k.pass) {
+        cases.push(k.warnings.length ? `${open}>\n      <system-out>${xmlText(k.warnings.map((w) => `WARNING: ${w}`).join('\n'))}</system-out>\n    </testcase>` : `${open}/>`);
+        continue;
+      }
+      const text = [`case: ${caseSetupText(k.shapes, k.params)}`, `inputs: ${k.inputs}`, `dtype: ${k.dtype}`, `gradient check: ${k.mode}`, `message: ${k.message}`];
+      if (k.hint) text.push(`hint: ${k.hint}`);
+      const s = k.shrunk;
+      if (s && 'sameAs' in s) text.push(`smallest failing case: as for ${s.sameAs}`);
+      else if (s) {
+        text.push(`smallest failing case: ${caseSetupText(s.shapes, s.params)}: ${s.message}`);
+        for (const a of s.arrays) text.push(`${a.role === 'yours' || a.role === 'reference' ? `${a.name}, ${a.role}` : a.name} = ${arrayText(a.values, a.shape)}`);
+        if (s.fixture) text.push(`fixture: ${s.fixture}`);
+      }
+      const tag = k.status === 'error' ? 'error' : 'failure';
+      if (k.status === 'error') e++;
+      else f++;
+      cases.push([
+        `${open}>`,
+        `      <${tag} type="${xmlAttr(k.status)}" message="${xmlAttr(gradeCaseFailure(k))}">${xmlText(text.join('\n'))}</${tag}>`,
+        '    </testcase>',
+      ].join('\n'));
+    }
+    tests += cases.length;
+    failures += f;
+    errors += e;
+    total += secs;
+    suites.push([
+      `  <testsuite name="${xmlAttr(`grade ${l.layer}`)}" tests="${cases.length}" failures="${f}" errors="${e}" skipped="0" time="${seconds(secs)}"${timestamp ? ` timestamp="${xmlAttr(timestamp)}"` : ''}>`,
+      '    <properties>',
+      `      <property name="module" value="${xmlAttr(g.module)}"/>`,
+      `      <property name="functions" value="${xmlAttr(l.functions.join(', '))}"/>`,
+      '    </properties>',
+      ...cases,
+      `    <system-out>${xmlText(l.summary)}</system-out>`,
+      '  </testsuite>',
+    ].join('\n'));
+  }
+  return { suites, tests, failures, errors, seconds: total };
+}
+
+/**
  * JUnit XML for the checks of `run`; the run's name names the whole document
  * (`cnn-check suite default`). `timestamp` (ISO 8601) is written when given, so that the output
  * is otherwise a function of the data.
@@ -125,6 +188,15 @@ export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): 
   let failures = 0;
   let skippedAll = 0;
   let total = 0;
+  let errors = 0;
+  if (run.grade) {
+    const gs = gradeSuites(run.grade, opts.timestamp);
+    suites.push(...gs.suites);
+    tests += gs.tests;
+    failures += gs.failures;
+    errors += gs.errors;
+    total += gs.seconds;
+  }
   for (const c of checks) {
     const r = c.report;
     const { cases, failures: f, skipped: sk } = checkCases(c);
@@ -167,7 +239,6 @@ export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): 
     ].join('\n'));
   }
   // A fixture that could not be read: an error (not a failure) of its own testsuite.
-  let errors = 0;
   for (const f of invalid) {
     const name = f.name ?? f.path;
     tests++;

@@ -1,12 +1,13 @@
 /**
  * The one report model every output format renders (report/formats.ts): what a command ran and
  * found, as plain data. A layer command reports one check, a suite many, `compare` fixtures,
- * `bench` timings; each format renders the parts a run has.
+ * `bench` timings, `grade` a module's report card; each format renders the parts a run has.
  */
 import type { LayerCheckReport } from '../gradcheck/check-layer.js';
 import type { FixtureReport } from '../fixtures/compare.js';
 import type { BenchReport } from '../bench/run.js';
 import type { BaselineComparison } from '../bench/baseline.js';
+import type { GradeReport } from '../grade/grade.js';
 
 /** One check to report: a layer command's report under a name (a suite entry, or the command itself). */
 export interface ReportedCheck {
@@ -52,6 +53,10 @@ export interface RunReport {
   notRun?: NotRun[];
   /** A benchmark and its baseline comparison. */
   bench?: { title: string; report: BenchReport; comparison?: BaselineComparison };
+  /** A module graded against the battery (`cnn-check grade`); annotations point at `file`, the module. */
+  grade?: GradeReport;
+  /** The line where each function of a graded module is defined (annotations point at it). */
+  gradeLines?: Record<string, number>;
   /** The file annotations point at (a suite file). */
   file?: string;
 }

@@ -19,8 +19,9 @@ import type { ErrorStats, GroupStats, Localization } from '../gradcheck/localize
 import type { ArrayReport } from '../gradcheck/reference.js';
 import { failingCount } from '../gradcheck/hints.js';
 import type { SuiteReport } from '../suite/run.js';
+import type { GradeCaseReport, GradeReport } from '../grade/grade.js';
 import {
-  arrayFailure, arrayInput, arrayWorstText, coverageText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
+  arrayFailure, arrayInput, arrayText, arrayWorstText, caseSetupText, coverageText, SHOWN_ELEMENTS, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
   shapesText, statusNotes, worstText, plural,
 } from './format.js';
 
@@ -543,5 +544,102 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
         : c.red(`FAIL: ${slower} of ${comparison.rows.length} medians slower than ${comparison.maxSlowdown}x the baseline`),
     );
   }
+  return lines.join('\n') + '\n';
+}
+
+/** Order of statuses in the report card: what to fix first. */
+const GRADE_ORDER: Record<string, number> = { error: 0, fail: 1, warn: 2, pass: 3 };
+
+/** A status cell of the report card. */
+function gradeStatus(status: string, c: ChalkInstance): string {
+  return status === 'pass' ? c.green('pass') : status === 'warn' ? c.yellow('warn') : c.red(status === 'error' ? 'ERROR' : 'FAIL');
+}
+
+/** `name = value` with the value's continuation lines under its start, each line wrapped to `width`. */
+function assigned(prefix: string, text: string, width: number): string[] {
+  const pad = ' '.repeat(prefix.length);
+  return text.split('\n').map((line, k) => wrapText(`${k ? pad : prefix}${line}`, width, `${pad}  `));
+}
+
+/** The smallest failing case of a graded case: setup, message, inputs and both results in full, the fixture. */
+function renderShrunk(s: Exclude<NonNullable<GradeCaseReport['shrunk']>, { sameAs: string }>, bound: number, c: ChalkInstance, width: number): string[] {
+  const how = `shrunk in ${s.seconds.toFixed(2)} s of at most ${fmtNum(bound)} s, ${plural(s.tries, 'try', 'tries')}${s.complete ? '' : ', stopped at the bound'}${s.integer ? '; integer values' : ''}`;
+  const lines = [wrapText(`  ${c.bold('smallest failing case')} (${how}): ${caseSetupText(s.shapes, s.params)}${s.dtype === 'float32' ? '; float32' : ''}`, width, '    ')];
+  lines.push(wrapText(`    ${escapeText(s.message)}`, width, '      '));
+  for (const a of s.arrays) {
+    const label = a.role === 'yours' ? `${a.name}, yours` : a.role === 'reference' ? `${a.name}, reference` : a.name;
+    if (a.values.length > SHOWN_ELEMENTS) lines.push(wrapText(`    ${label}: shape (${a.shape.join(', ')}), ${a.values.length} values (in the fixture)`, width, '      '));
+    else lines.push(...assigned(`    ${label} = `, arrayText(a.values, a.shape), width));
+  }
+  if (s.fixture) lines.push(wrapText(`  fixture: ${escapeText(s.fixture)} (cnn_check.load_fixture in Python; cnn-check compare reruns it)`, width, '    '));
+  if (s.fixtureNote) lines.push(c.yellow(wrapText(`  fixture ${escapeText(s.fixtureNote)}`, width, '    ')));
+  return lines;
+}
+
+/**
+ * `cnn-check grade`: the report card (one row per function and case, failures first), what each
+ * failure is with its hint and its smallest failing case, warnings, the timing of each function
+ * beside the reference's, one summary line per layer and a closing line; fitted to `width`.
+ */
+export function renderGradeReport(r: GradeReport, color: boolean, width = DEFAULT_WIDTH): string {
+  const c = painter(color);
+  const lines: string[] = [];
+  const layers = r.layers.length;
+  lines.push(wrapped(`${c.bold('cnn-check grade')} ${escapeText(r.module)}: ${plural(layers, 'layer')}, ${plural(r.counts.cases, 'case')}${r.quick ? ' (--quick)' : ''}, ${r.seconds.toFixed(1)} s`, width));
+  const rows = r.layers.flatMap((l) => l.cases.map((k) => ({ layer: l.layer, k })));
+  rows.sort((a, b) => GRADE_ORDER[a.k.status] - GRADE_ORDER[b.k.status]);
+  const t = new FittedTable([
+    { head: 'layer', flex: true, min: 7 }, { head: 'function', short: 'fn', flex: true, min: 5 }, { head: 'case', flex: true, min: 8 },
+    { head: 'setup', flex: true, min: 10, drop: 2 }, { head: 'mode', drop: 1 }, { head: 'status' },
+  ], color, width);
+  for (const { layer, k } of rows) {
+    const setup = `${shapesText(k.shapes, ' ')}${Object.keys(k.params).length ? ` ${paramsText(k.params)}` : ''}${k.dtype === 'float32' ? ' float32' : ''}`;
+    t.push([layer, escapeText(k.function), escapeText(k.name), setup, k.mode, gradeStatus(k.status, c)]);
+  }
+  if (rows.length) lines.push(t.toString());
+  for (const { layer, k } of rows) {
+    if (k.pass) continue;
+    lines.push(c.red(wrapped(`${k.status === 'error' ? 'ERROR' : 'FAIL'} ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${escapeText(k.message)}`, width)));
+    if (k.name !== 'pair') {
+      lines.push(wrapText(`  case: ${caseSetupText(k.shapes, k.params)}; ${k.inputs}; ${k.dtype}; gradient check ${k.mode}`, width, '    '));
+    }
+    if (k.hint) lines.push(c.yellow(wrapText(`  hint: ${escapeText(k.hint)}`, width, '    ')));
+    for (const n of k.info) lines.push(wrapText(`  note: ${escapeText(n)}`, width, '    '));
+    if (k.shrunk && 'sameAs' in k.shrunk) lines.push(wrapText(`  smallest failing case: as for ${escapeText(k.shrunk.sameAs)} (the same failure)`, width, '    '));
+    else if (k.shrunk) lines.push(...renderShrunk(k.shrunk, r.shrinkSeconds, c, width));
+  }
+  for (const { layer, k } of rows) {
+    for (const w of k.warnings) lines.push(c.yellow(wrapped(`WARNING: ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${w}`, width)));
+  }
+  // What a passing case's test-mode backward did, when it is not simply right (cs231n does not ask for it).
+  for (const { layer, k } of rows) {
+    if (!k.pass) continue;
+    for (const n of k.info) if (n.startsWith('backward in test mode:') && !n.includes('matches the reference')) lines.push(wrapped(`note: ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${escapeText(n)}`, width));
+  }
+  const conventions = rows.filter(({ k }) => k.convention);
+  for (const { layer, k } of conventions) lines.push(wrapped(`ties: ${layer} ${escapeText(k.function)} splits dout at tied maxima as: ${k.convention} (case ${escapeText(k.name)})`, width));
+  const timed = r.layers.flatMap((l) => l.implementations.filter((f) => f.timing).map((f) => ({ layer: l.layer, f, t: f.timing! })));
+  if (timed.length) {
+    const ms = (x?: { forwardMs: number; backwardMs: number }) => (x ? `${fmtMs(x.forwardMs)} / ${Number.isNaN(x.backwardMs) ? '-' : fmtMs(x.backwardMs)}` : '-');
+    const tt = new FittedTable([
+      { head: 'layer', flex: true, min: 7 }, { head: 'function', short: 'fn', flex: true, min: 5 }, { head: 'shape', flex: true, min: 8, drop: 2 },
+      { head: 'yours', align: 'right' }, { head: 'naive', align: 'right', drop: 1 }, { head: 'fast', align: 'right' },
+    ], color, width);
+    for (const { layer, f, t: tm } of timed) tt.push([layer, escapeText(f.name), shapesText(tm.shapes, ' '), tm.yours ? ms(tm.yours) : c.yellow('-'), ms(tm.naive), ms(tm.fast)]);
+    lines.push(wrapped('timing at a mid shape, forward / backward ms (median; yours beside the reference\'s naive loops and fast form):', width));
+    lines.push(tt.toString());
+    for (const { layer, f, t: tm } of timed) if (tm.note) lines.push(wrapped(`note: ${layer} ${escapeText(f.name)}: ${escapeText(tm.note)}`, width));
+  }
+  for (const n of r.notes) lines.push(wrapped(`note: ${escapeText(n)}`, width));
+  for (const l of r.layers) lines.push(l.pass ? wrapped(c.green(escapeText(l.summary)), width) : c.red(wrapped(escapeText(l.summary), width)));
+  const { cases, failed, errors, warnings } = r.counts;
+  const bad = failed + errors;
+  const failingLayers = r.layers.filter((l) => !l.pass).map((l) => l.layer);
+  lines.push(wrapped(
+    r.pass
+      ? c.green(`PASS: ${cases} of ${cases} cases pass${warnings ? ` (${plural(warnings, 'warning')})` : ''} in ${plural(layers, 'layer')}`)
+      : c.red(`FAIL: ${bad} of ${cases} cases fail${errors ? ` (${plural(errors, 'error')})` : ''}, in ${failingLayers.join(', ')}`),
+    width,
+  ));
   return lines.join('\n') + '\n';
 }

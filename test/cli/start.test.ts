@@ -5,7 +5,7 @@
  * help and for usage errors at two widths; the manifest the build wrote is the program's
  * current one; and the built bin answers help, list and errors with the layers' modules absent.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,9 @@ describe('the fast entry answers as the full program does', () => {
         expect(fast, p.join(' ') || '(program)').toEqual(full);
         expect(fast.code).toBe(0);
         expect(fast.stdout).toMatch(/^Usage: cnn-check/);
+        // The doc page a help names is there (the help wraps long paths: take the line's path).
+        const doc = /Docs: (\S+\.md)/.exec(fast.stdout.replace(/\n\s+/g, ' '))?.[1];
+        if (p.length) expect(doc && existsSync(doc), `${p.join(' ')}: ${doc}`).toBe(true);
       }
     });
   }

@@ -37,6 +37,9 @@ const COMMANDS: string[][] = [
   ['compare', join(root, 'fixtures', 'good', 'conv_s1_p1.npz'), join(root, 'fixtures', 'good', 'batchnorm_train.npz')],
   ['inspect', join(root, 'fixtures', 'good', 'batchnorm_train.npz')],
   ['bench', 'conv', '--x-shape', '2,3,6,6', '--repeat', '1', '--warmup', '0', '--threads', '1'],
+  // grade: the report card, a failure with its hint and its smallest case in full, a tie warning, the timing table.
+  ['grade', join(root, 'test', 'grade', 'python', 'bug_dx_crop.py'), '--quick', '--layers', 'conv,affine'],
+  ['grade', join(root, 'test', 'grade', 'python', 'pool_mask.py'), '--layers', 'maxpool'],
 ];
 
 describe('every output fits the terminal', () => {
@@ -58,7 +61,7 @@ describe('every output fits the terminal', () => {
 });
 
 const HELP: string[][] = [
-  [], ...LAYERS.map((l) => [kebabName(l.name)]), ['compare'], ['export'], ['export', 'conv'], ['inspect'], ['suite'], ['merge-reports'], ['bench'], ['list'],
+  [], ...LAYERS.map((l) => [kebabName(l.name)]), ['compare'], ['export'], ['export', 'conv'], ['inspect'], ['suite'], ['merge-reports'], ['bench'], ['list'], ['grade'],
 ];
 
 describe('help that teaches', () => {

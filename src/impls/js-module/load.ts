@@ -10,20 +10,23 @@
  * imported or lacks forward/backward) are CnnCheckErrors (exit 2). Problems of a call (it threw,
  * timed out, returned something that is not a tensor) are UserImplErrors: the checker reports
  * them as failures of the implementation (exit 1).
+ *
+ * A module that exports no forward/backward but functions with the cs231n names
+ * (`conv_forward_naive(x, w, b, conv_param)` returning `[out, cache]`, as numpy's layers.py does)
+ * is read as such (named.ts), called with the conventions the numpy modules are called with; kind.ts
+ * opens a module as one or the other.
  */
 import { spawnSync } from 'node:child_process';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FormatError, ImplMissingError, UsageError } from '../../errors.js';
+import { FormatError, UsageError } from '../../errors.js';
 import { requireRegularFile } from '../../fs/read.js';
 import { showJson } from '../../text/escape.js';
-import { canonicalLayerName } from '../../layers/registry.js';
 import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
 import type { ForwardResult, Gradients, LayerImpl } from '../../layers/types.js';
 import { formatShape, size, type Tensor } from '../../tensor/tensor.js';
 import { WorkerBridge, WORKER_START_TIMEOUT_MS, resolveTsxApi, type Outcome } from './bridge.js';
 import { SEQ_LOADED, SEQ_STARTED, type ForwardReply, type LoadedModule } from './protocol.js';
-import type { ImplKind, ImplModule, OpenOptions } from '../types.js';
 
 /** The name a user's implementation has in rows and the timing table. */
 export const USER_IMPL_NAME = 'user';
@@ -75,12 +78,12 @@ interface BridgedCache {
   userCache: number;
 }
 
-function fmtSeconds(s: number): string {
+export function fmtSeconds(s: number): string {
   return `${Number(s.toPrecision(3))} s`;
 }
 
 /** Check that `t` is a Tensor whose data fits its shape; returns it typed. `what` names it: `forward's out`. */
-function asTensor(t: unknown, what: string): Tensor {
+export function asTensor(t: unknown, what: string): Tensor {
   const expected = 'a Tensor {data: Float64Array | Float32Array, shape: number[]}';
   if (typeof t !== 'object' || t === null) throw new UserImplError(`${what} is ${t === null ? 'null' : typeof t}: expected ${expected}`);
   const { data, shape } = t as { data?: unknown; shape?: unknown };
@@ -108,11 +111,22 @@ function withSyntaxErrorLine(error: string, abs: string, ext: string): string {
   return at && resolve(at[1]) === abs ? `${error} (${basename(abs)}:${at[2]})` : error;
 }
 
+/** A module imported in its worker: what it exports, and the bridge to call it. */
+export interface StartedModule {
+  bridge: WorkerBridge;
+  mod: LoadedModule;
+  /** The absolute path. */
+  path: string;
+  label: string;
+  /** Seconds each call may take. */
+  timeout: number;
+}
+
 /**
- * Load the module at `path` and return it as a LayerImpl. Throws FileError / UsageError /
- * FormatError (exit 2) when the module cannot be used at all.
+ * Start a worker and import the module at `path` in it. Throws FileError / UsageError /
+ * FormatError (exit 2) when the module cannot be imported at all.
  */
-export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl {
+export function startModule(path: string, opts: UserImplOptions = {}): StartedModule {
   const label = opts.label ?? path;
   const abs = resolve(path);
   // A regular file only: a directory, a FIFO (whose import would block the worker) or a device.
@@ -147,14 +161,35 @@ export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl
       : loaded === 'dead' ? 'its worker thread ended while importing it (process.exit?)' : withSyntaxErrorLine(loaded.error ?? 'import failed', abs, ext);
     throw new FormatError(`${label}: cannot load the module: ${why}`);
   }
-  const mod = loaded.value as LoadedModule;
-  if (mod.forward !== 'function' || mod.backward !== 'function') {
-    bridge.stop('the module lacks forward or backward');
-    const missing = (['forward', 'backward'] as const).filter((k) => mod[k] !== 'function');
-    const got = mod.exports.length ? `got exports ${mod.exports.join(', ')}` : 'got no exports';
-    throw new FormatError(`${label}: expected functions forward and backward (named exports or properties of the default export), ${missing.map((k) => (mod[k] === 'undefined' ? `no ${k}` : `${k} of type ${mod[k]}`)).join(' and ')}; ${got}`);
-  }
+  return { bridge, mod: loaded.value as LoadedModule, path: abs, label, timeout };
+}
 
+/** The FormatError of a module that has neither forward and backward nor functions with cs231n names. */
+export function missingExports(started: StartedModule): FormatError {
+  const { mod, label } = started;
+  const missing = (['forward', 'backward'] as const).filter((k) => mod[k] !== 'function');
+  const got = mod.exports.length ? `got exports ${mod.exports.join(', ')}` : 'got no exports';
+  // A module with neither is told of the other way too: functions with cs231n names.
+  const named = missing.length === 2 ? ', or functions with cs231n names (conv_forward_naive, ...)' : '';
+  return new FormatError(`${label}: expected functions forward and backward (named exports or properties of the default export)${named}, ${missing.map((k) => (mod[k] === 'undefined' ? `no ${k}` : `${k} of type ${mod[k]}`)).join(' and ')}; ${got}`);
+}
+
+/**
+ * Load the module at `path` and return it as a LayerImpl. Throws FileError / UsageError /
+ * FormatError (exit 2) when the module cannot be used at all.
+ */
+export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl {
+  const started = startModule(path, opts);
+  if (started.mod.forward !== 'function' || started.mod.backward !== 'function') {
+    started.bridge.stop('the module lacks forward or backward');
+    throw missingExports(started);
+  }
+  return userImpl(started);
+}
+
+/** The forward/backward module `started` as a UserImpl. */
+export function userImpl(started: StartedModule): UserImpl {
+  const { bridge, mod, path: abs, timeout } = started;
   let lastMs = NaN;
   /** One call through the bridge: its value, or a UserImplError saying what went wrong. */
   const call = (op: 'forward' | 'backward', run: () => Outcome): unknown => {
@@ -214,31 +249,3 @@ export function loadUserImpl(path: string, opts: UserImplOptions = {}): UserImpl
     close: () => bridge.stop('closed'),
   };
 }
-
-/** JavaScript and TypeScript modules exporting `forward` and `backward` (the layer interface itself). */
-export const jsModuleKind: ImplKind = {
-  name: 'js',
-  extensions: [...JS_EXTENSIONS, ...TS_EXTENSIONS],
-  describe: `a JavaScript module (${JS_EXTENSIONS.join(', ')}) or TypeScript (${TS_EXTENSIONS.join(', ')})`,
-  open(path: string, opts: OpenOptions): ImplModule {
-    const user = loadUserImpl(path, { timeout: opts.timeout, label: opts.label, log: opts.log });
-    return {
-      path: user.path,
-      kind: 'js',
-      implementationsFor(spec, select) {
-        if (select) {
-          throw new UsageError(`${opts.label}: a JavaScript module exports forward and backward; drop ':${select.forward}${select.backward ? `,${select.backward}` : ''}'`);
-        }
-        if (user.layer !== undefined && canonicalLayerName(user.layer) !== spec.name) {
-          throw new ImplMissingError(`${opts.label}: the module implements ${user.layer} (its export layer), not ${spec.name}`);
-        }
-        return [{
-          name: USER_IMPL_NAME, kind: 'js', impl: user.impl, source: path, external: true,
-          lastCallMs: user.lastCallMs, ownsError: (err) => err instanceof UserImplError,
-        }];
-      },
-      layers: () => (user.layer === undefined ? undefined : [canonicalLayerName(user.layer)]),
-      close: user.close,
-    };
-  },
-};

@@ -7,6 +7,7 @@
  */
 import type { Params } from '../../layers/types.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import type { PyArg } from '../python/cs231n.js';
 
 /** Index of the signal's event counter: bumped after every reply and when the worker ends. */
 export const SIGNAL_EVENTS = 0;
@@ -50,13 +51,47 @@ export interface UserWorkerData {
 
 export type Request =
   | { seq: number; op: 'forward'; inputs: Record<string, Tensor>; params: Params }
-  | { seq: number; op: 'backward'; dout: Tensor; cache: number };
+  | { seq: number; op: 'backward'; dout: Tensor; cache: number }
+  | { seq: number; op: 'named-forward'; call: NamedForward; inputs: Record<string, Tensor> }
+  | { seq: number; op: 'named-backward'; call: NamedBackward; dout: Tensor; cache: number };
+
+/**
+ * A call of a module's own cs231n-named forward (`conv_forward_naive(x, w, b, conv_param)`),
+ * described by the conventions of impls/python/cs231n.ts: the worker builds the positional
+ * arguments from `args` (arrays are the request's inputs by name, as tensors), checks the
+ * `[out, cache]` it returns (`[loss, dx]` for a loss) and reads the dict `state` names back.
+ */
+export interface NamedForward {
+  fn: string;
+  args: PyArg[];
+  /** The dict argument a forward updates in place (bn_param) and the keys read back from it. */
+  state?: { arg: number; name: string; keys: string[] };
+  /** A loss: one function returning `[loss, dx]`. */
+  loss?: boolean;
+}
+
+/** A call of a cs231n-named backward: `(dout, cache)` returning the gradients in `grads` order (one tensor, or an array). */
+export interface NamedBackward {
+  fn: string;
+  grads: string[];
+  /** A loss: no call; dx is the forward's dx times the scalar dout. */
+  loss?: boolean;
+}
+
+/** What a named forward returns across the threads: out, the state read back, and the kept cache's id. */
+export interface NamedForwardReply {
+  out: unknown;
+  state?: Record<string, unknown>;
+  cache: number;
+}
 
 /** The answer to importing the module: the type of each export the contract needs, and every export's name. */
 export interface LoadedModule {
   forward: string;
   backward: string;
   exports: string[];
+  /** The names of every function the module exports (named, else the default export's), for cs231n names. */
+  functions: string[];
   /** The layer the module says it implements (`export const layer = 'conv'`), when it says. */
   layer?: string;
 }

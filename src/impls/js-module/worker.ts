@@ -13,8 +13,9 @@ import { basename } from 'node:path';
 import { format } from 'node:util';
 import {
   CACHE_SLOTS, MAX_LOG_LINES, SEQ_LOADED, SEQ_STARTED, SIGNAL_DEAD, SIGNAL_EVENTS,
-  type ForwardReply, type LoadedModule, type Reply, type Request, type UserWorkerData,
+  type ForwardReply, type LoadedModule, type NamedBackward, type NamedForward, type NamedForwardReply, type Reply, type Request, type UserWorkerData,
 } from './protocol.js';
+import type { PyArg } from '../python/cs231n.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -154,6 +155,91 @@ process.on('unhandledRejection', asyncFailure('a promise of the module was rejec
 const caches = new Map<number, unknown>();
 let nextCache = 0;
 let fns: { forward: Fn; backward: Fn } | undefined;
+/** Every exported function by name (cs231n-named modules: `conv_forward_naive`, ...). */
+let namedFns: Record<string, Fn> = {};
+
+/** Keep a forward's cache for its backward; the id the main thread names it by. */
+function keep(cache: unknown): number {
+  const id = nextCache++;
+  caches.set(id, cache);
+  if (caches.size > CACHE_SLOTS) caches.delete(caches.keys().next().value!);
+  return id;
+}
+
+/** What a value is, for messages: `undefined`, `a number`, `an Array of 3`, `an object {out, cache}`. */
+function kindOf(v: unknown): string {
+  if (v === undefined || v === null) return String(v);
+  if (Array.isArray(v)) return `an Array of ${v.length}`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === 'object') return `an object {${Object.keys(v).slice(0, 6).join(', ')}}`;
+  return `a ${typeof v}`;
+}
+
+/** A positional argument of a named call built from its convention (impls/python/cs231n.ts): arrays are copies of the inputs. */
+function buildArg(a: PyArg, inputs: Record<string, { data: ArrayLike<number> & { slice(): unknown }; shape: number[] }>): unknown {
+  if ('array' in a) {
+    const t = inputs[a.array];
+    return { data: t.data.slice(), shape: [...t.shape] };
+  }
+  if ('value' in a) return a.value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a.dict)) out[k] = buildArg(v, inputs);
+  return out;
+}
+
+/** `conv_forward_naive(x, w, b, conv_param)` as the convention describes it; `[out, cache]` (a loss: `[loss, dx]`). */
+async function namedForward(call: NamedForward, inputs: Record<string, never>): Promise<{ value: unknown; ms: number } | { error: string }> {
+  const f = namedFns[call.fn];
+  if (!f) return { error: `${call.fn} is not a function of the module` };
+  const args = call.args.map((a) => buildArg(a, inputs));
+  const { value, ms } = await timed(() => f(...args));
+  if (!Array.isArray(value) || value.length !== 2) {
+    return { error: `${call.fn} returned ${kindOf(value)}: expected ${call.loss ? '[loss, dx]' : '[out, cache]'} (an Array of two, as cs231n returns a tuple)` };
+  }
+  if (call.loss) {
+    // A loss: the number is the output (shape ()), dx the cache its backward scales.
+    const [loss, dx] = value as [unknown, unknown];
+    const out = typeof loss === 'number' ? { data: Float64Array.of(loss), shape: [] } : loss;
+    return { value: { out: unshare(out), cache: keep(dx) } satisfies NamedForwardReply, ms };
+  }
+  const reply: NamedForwardReply = { out: unshare(value[0]), cache: keep(value[1]) };
+  if (call.state) {
+    const holder = args[call.state.arg] as Record<string, unknown>;
+    reply.state = {};
+    for (const key of call.state.keys) {
+      if (!(key in holder)) return { error: `${call.fn} left no ${key} in ${call.state.name}: store the updated ${key} there, as cs231n does` };
+      reply.state[key] = unshare(holder[key]);
+    }
+  }
+  return { value: reply, ms };
+}
+
+/** `conv_backward_naive(dout, cache)`: its gradients in the convention's order (a loss: dout times the forward's dx). */
+async function namedBackward(call: NamedBackward, dout: { data: ArrayLike<number>; shape: number[] }, cache: unknown): Promise<{ value: unknown; ms: number } | { error: string }> {
+  if (call.loss) {
+    const dx = cache as { data?: unknown; shape?: unknown };
+    if (!dx || typeof dx !== 'object' || !ArrayBuffer.isView(dx.data) || !Array.isArray(dx.shape)) {
+      return { error: `${call.fn}'s dx is ${kindOf(cache)}: expected a tensor {data, shape}` };
+    }
+    const data = dx.data as unknown as ArrayLike<number>;
+    const scaled = new Float64Array(data.length);
+    for (let i = 0; i < scaled.length; i++) scaled[i] = dout.data[0] * data[i];
+    return { value: { dx: { data: dx.data instanceof Float32Array ? Float32Array.from(scaled) : scaled, shape: dx.shape } }, ms: 0 };
+  }
+  const f = namedFns[call.fn];
+  if (!f) return { error: `${call.fn} is not a function of the module` };
+  const { value, ms } = await timed(() => f(dout, cache));
+  if (call.grads.length === 1) {
+    if (Array.isArray(value)) return { error: `${call.fn} returned ${kindOf(value)}: expected the tensor ${call.grads[0]}` };
+    return { value: { [call.grads[0]]: unshare(value) }, ms };
+  }
+  if (!Array.isArray(value) || value.length !== call.grads.length) {
+    return { error: `${call.fn} returned ${kindOf(value)}: expected [${call.grads.join(', ')}]${value === undefined ? ' (not implemented yet?)' : ''}` };
+  }
+  const grads: Record<string, unknown> = {};
+  call.grads.forEach((g, k) => (grads[g] = unshare(value[k])));
+  return { value: grads, ms };
+}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
@@ -170,6 +256,15 @@ async function timed(f: () => unknown): Promise<{ value: unknown; ms: number }> 
 async function handle(req: Request): Promise<void> {
   inFlight = req.seq;
   try {
+    if (req.op === 'named-forward' || req.op === 'named-backward') {
+      let r: { value: unknown; ms: number } | { error: string };
+      if (req.op === 'named-forward') r = await namedForward(req.call, req.inputs as Record<string, never>);
+      else if (!caches.has(req.cache)) r = { error: `${req.call.fn} was called with the cache of an old forward pass (only the last ${CACHE_SLOTS} are kept)` };
+      else r = await namedBackward(req.call, req.dout, caches.get(req.cache));
+      if ('error' in r) reply({ seq: req.seq, ok: false, error: r.error });
+      else reply({ seq: req.seq, ok: true, value: r.value, ms: r.ms });
+      return;
+    }
     if (req.op === 'forward') {
       const { value, ms } = await timed(() => fns!.forward(req.inputs, req.params));
       if (typeof value !== 'object' || value === null) {
@@ -177,10 +272,7 @@ async function handle(req: Request): Promise<void> {
         return;
       }
       const r = value as Record<string, unknown>;
-      const id = nextCache++;
-      caches.set(id, r.cache);
-      if (caches.size > CACHE_SLOTS) caches.delete(caches.keys().next().value!);
-      const out: ForwardReply = { out: unshare(r.out), cache: id };
+      const out: ForwardReply = { out: unshare(r.out), cache: keep(r.cache) };
       if (r.state !== undefined) out.state = unshare(r.state);
       if (r.switches !== undefined) out.switches = unshare(r.switches);
       reply({ seq: req.seq, ok: true, value: out, ms });
@@ -193,7 +285,8 @@ async function handle(req: Request): Promise<void> {
       reply({ seq: req.seq, ok: true, value: unshare(value), ms });
     }
   } catch (err) {
-    reply({ seq: req.seq, ok: false, error: `${req.op} threw ${oneLine(err)}` });
+    const what = req.op === 'named-forward' || req.op === 'named-backward' ? `${req.call.fn} threw` : `${req.op} threw`;
+    reply({ seq: req.seq, ok: false, error: `${what} ${oneLine(err)}` });
   }
 }
 
@@ -212,7 +305,15 @@ function findExports(mod: Record<string, unknown>): LoadedModule {
   const names = Object.keys(mod).filter((k) => k !== 'default');
   if (!named && typeof def === 'object' && def !== null) names.push(...Object.keys(def).map((k) => `default.${k}`));
   const layer = typeof source.layer === 'string' ? source.layer : undefined;
-  return { forward: typeof source.forward, backward: typeof source.backward, exports: names, ...(layer !== undefined ? { layer } : {}) };
+  // cs231n-named functions: the named exports, else the default export's (a CommonJS module.exports).
+  const hasNamedFns = Object.entries(mod).some(([k, v]) => k !== 'default' && typeof v === 'function');
+  const pool = (hasNamedFns ? mod : typeof def === 'object' || typeof def === 'function' ? def ?? {} : {}) as Record<string, unknown>;
+  namedFns = {};
+  for (const [k, v] of Object.entries(pool)) if (k !== 'default' && typeof v === 'function') namedFns[k] = v as Fn;
+  return {
+    forward: typeof source.forward, backward: typeof source.backward, exports: names, functions: Object.keys(namedFns).sort(),
+    ...(layer !== undefined ? { layer } : {}),
+  };
 }
 
 type TsImport = (specifier: string, parentURL: string) => Promise<unknown>;

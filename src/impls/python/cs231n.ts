@@ -11,7 +11,9 @@
  * when there is none (`relu_forward`), `py:alt` for batchnorm's second backward, and `py:` and
  * the forward's name for a pair chosen with `PATH:forward,backward`.
  */
-import type { Params } from '../../layers/types.js';
+import { FormatError, UsageError } from '../../errors.js';
+import type { LayerSpec, Params } from '../../layers/types.js';
+import type { DefinedFunctions, FunctionSelection } from '../types.js';
 
 /** One positional argument of a forward call: an input array (`int`: cast to int64, as labels are indexed), a plain value, or a dict of them. */
 export type PyArg = { array: string; int?: true } | { value: number | string } | { dict: Record<string, PyArg> };
@@ -137,6 +139,78 @@ export function conventionalNames(): Set<string> {
   const names = new Set<string>();
   for (const c of Object.values(CS231N)) for (const p of c.pairs) names.add(p.forward).add(p.backward);
   return names;
+}
+
+/** The cs231n functions among `functions`, for messages: `conv_forward_naive, relu_forward`. */
+export function knownAmong(functions: readonly string[]): string[] {
+  const known = conventionalNames();
+  return functions.filter((f) => known.has(f));
+}
+
+/**
+ * The conventional pairs a module with these `functions` defines, by layer, complete or not (a
+ * forward without its backward is listed with `backward: null`). Python and JS/TS modules with
+ * cs231n names list their functions with it; `prefix` names the implementations (`py`, `js`).
+ */
+export function definedPairs(functions: readonly string[], prefix = PY_PREFIX): DefinedFunctions[] {
+  const have = new Set(functions);
+  const out: DefinedFunctions[] = [];
+  for (const conv of Object.values(CS231N)) {
+    for (const p of conv.pairs) {
+      if (!have.has(p.forward) && !have.has(p.backward)) continue;
+      out.push({ layer: conv.layer, name: renamed(p.name, prefix), forward: have.has(p.forward) ? p.forward : null, backward: have.has(p.backward) ? p.backward : null });
+    }
+  }
+  return out;
+}
+
+/** A pair's name with another prefix: `py:naive` -> `js:naive`. */
+function renamed(name: string, prefix: string): string {
+  return prefix === PY_PREFIX ? name : prefix + name.slice(PY_PREFIX.length);
+}
+
+/**
+ * The pairs of `spec` a module with these `functions` offers: the two (or, for a loss, one)
+ * `select` names, else every complete conventional pair. Throws UsageError / FormatError naming
+ * what is missing and what the module does define; `label` names the module in messages and
+ * `prefix` the implementations (`py:naive`, `js:naive`).
+ */
+export function selectPairs(spec: LayerSpec, functions: readonly string[], label: string, select?: FunctionSelection, prefix = PY_PREFIX): FunctionPair[] {
+  const conv = CS231N[spec.name];
+  if (!conv) throw new UsageError(`${label}: cnn-check knows no cs231n convention for ${spec.name}`);
+  const have = new Set(functions);
+  const defined = knownAmong(functions);
+  const got = defined.length ? `the module defines ${defined.join(', ')}` : `the module defines no cs231n layer functions${functions.length ? ` (its functions: ${functions.slice(0, 12).join(', ')}${functions.length > 12 ? ', ...' : ''})` : ''}`;
+  if (select) {
+    // A loss is one function: PATH:my_svm_loss (or the same name twice) names it.
+    if (!conv.loss && select.backward === undefined) {
+      throw new UsageError(`${label}:${select.forward}: ${spec.name} is a forward and a backward: name both, as ${label}:FORWARD,BACKWARD`);
+    }
+    if (conv.loss && select.backward !== undefined && select.backward !== select.forward) {
+      throw new UsageError(`${label}:${select.forward},${select.backward}: ${spec.name} is one function returning (loss, dx): name it once, as ${label}:${select.forward}`);
+    }
+    const backward = select.backward ?? select.forward;
+    const wanted = conv.loss ? [select.forward] : [select.forward, backward];
+    const missing = wanted.filter((f) => !have.has(f));
+    if (missing.length) {
+      throw new FormatError(`${label}: expected ${conv.loss ? `the function ${select.forward}` : `functions ${select.forward} and ${backward}`}, no ${missing.join(' and no ')}; ${got}`);
+    }
+    return [{ name: `${prefix}:${select.forward}`, forward: select.forward, backward }];
+  }
+  const chosen = conv.pairs.filter((p) => have.has(p.forward) && have.has(p.backward));
+  if (!chosen.length) {
+    const first = conv.pairs[0];
+    const others = conv.pairs.slice(1).filter((p) => p.forward !== first.forward || p.backward !== first.backward);
+    const alt = others.length ? ` (or a pair ${others.map((p) => `${p.forward}/${p.backward}`).join(', ')})` : '';
+    if (conv.loss) {
+      throw new FormatError(`${label}: expected a function ${first.forward}(x, y) returning (loss, dx) for ${spec.name}, no ${first.forward}; ${got}; or name yours with ${label}:FUNCTION`);
+    }
+    const lacking = [first.forward, first.backward].filter((f) => !have.has(f));
+    throw new FormatError(
+      `${label}: expected functions ${first.forward} and ${first.backward} for ${spec.name}${alt}, no ${lacking.join(' and no ')}; ${got}; or name two with ${label}:FORWARD,BACKWARD`,
+    );
+  }
+  return chosen.map((p) => ({ ...p, name: renamed(p.name, prefix) }));
 }
 
 /** The array inputs a forward's args name (the ones it must not modify: all but the state dict's entries). */

@@ -19,7 +19,7 @@ import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { MIN_LOAD_TIMEOUT_SECONDS, UserImplError } from '../js-module/load.js';
 import type { DefinedFunctions, FunctionSelection, ImplKind, ImplModule, Implementation, OpenOptions } from '../types.js';
-import { CS231N, PY_PREFIX, conventionalNames, pristineInputs, type Cs231nConvention, type FunctionPair } from './cs231n.js';
+import { CS231N, definedPairs, pristineInputs, selectPairs, type Cs231nConvention, type FunctionPair } from './cs231n.js';
 import { acquirePython, releasePython, resolvePython, type Outcome, type PythonProcess } from './process.js';
 import type { Transport } from './protocol.js';
 
@@ -46,12 +46,6 @@ function fmtSeconds(s: number): string {
 }
 
 let nextModuleId = 0;
-
-/** The cs231n functions among `functions`, for messages: `conv_forward_naive, relu_forward`. */
-function knownAmong(functions: readonly string[]): string[] {
-  const known = conventionalNames();
-  return functions.filter((f) => known.has(f));
-}
 
 /** An opened numpy module (see the module comment). */
 export class PythonModule implements ImplModule {
@@ -117,15 +111,7 @@ export class PythonModule implements ImplModule {
 
   /** The conventional function pairs the module defines, by layer (complete or not). */
   listFunctions(): DefinedFunctions[] {
-    const have = new Set(this.functions);
-    const out: DefinedFunctions[] = [];
-    for (const conv of Object.values(CS231N)) {
-      for (const p of conv.pairs) {
-        if (!have.has(p.forward) && !have.has(p.backward)) continue;
-        out.push({ layer: conv.layer, name: p.name, forward: have.has(p.forward) ? p.forward : null, backward: have.has(p.backward) ? p.backward : null });
-      }
-    }
-    return out;
+    return definedPairs(this.functions);
   }
 
   /** The layers with a complete pair (or a loss's function) under cs231n's names. */
@@ -141,40 +127,7 @@ export class PythonModule implements ImplModule {
       releasePython(this.proc);
       this.proc = this.connect();
     }
-    const have = new Set(this.functions);
-    const defined = knownAmong(this.functions);
-    const got = defined.length ? `the module defines ${defined.join(', ')}` : `the module defines no cs231n layer functions${this.functions.length ? ` (its functions: ${this.functions.slice(0, 12).join(', ')}${this.functions.length > 12 ? ', ...' : ''})` : ''}`;
-    let chosen: FunctionPair[];
-    if (select) {
-      // A loss is one function: PATH:my_svm_loss (or the same name twice) names it.
-      if (!conv.loss && select.backward === undefined) {
-        throw new UsageError(`${this.label}:${select.forward}: ${spec.name} is a forward and a backward: name both, as ${this.label}:FORWARD,BACKWARD`);
-      }
-      if (conv.loss && select.backward !== undefined && select.backward !== select.forward) {
-        throw new UsageError(`${this.label}:${select.forward},${select.backward}: ${spec.name} is one function returning (loss, dx): name it once, as ${this.label}:${select.forward}`);
-      }
-      const backward = select.backward ?? select.forward;
-      const wanted = conv.loss ? [select.forward] : [select.forward, backward];
-      const missing = wanted.filter((f) => !have.has(f));
-      if (missing.length) {
-        throw new FormatError(`${this.label}: expected ${conv.loss ? `the function ${select.forward}` : `functions ${select.forward} and ${backward}`}, no ${missing.join(' and no ')}; ${got}`);
-      }
-      chosen = [{ name: `${PY_PREFIX}:${select.forward}`, forward: select.forward, backward }];
-    } else {
-      chosen = conv.pairs.filter((p) => have.has(p.forward) && have.has(p.backward));
-      if (!chosen.length) {
-        const first = conv.pairs[0];
-        const others = conv.pairs.slice(1).filter((p) => p.forward !== first.forward || p.backward !== first.backward);
-        const alt = others.length ? ` (or a pair ${others.map((p) => `${p.forward}/${p.backward}`).join(', ')})` : '';
-        if (conv.loss) {
-          throw new FormatError(`${this.label}: expected a function ${first.forward}(x, y) returning (loss, dx) for ${spec.name}, no ${first.forward}; ${got}; or name yours with ${this.label}:FUNCTION`);
-        }
-        const lacking = [first.forward, first.backward].filter((f) => !have.has(f));
-        throw new FormatError(
-          `${this.label}: expected functions ${first.forward} and ${first.backward} for ${spec.name}${alt}, no ${lacking.join(' and no ')}; ${got}; or name two with ${this.label}:FORWARD,BACKWARD`,
-        );
-      }
-    }
+    const chosen = selectPairs(spec, this.functions, this.label, select);
     return chosen.map((pair) => this.implementation(spec, conv, pair));
   }
 
