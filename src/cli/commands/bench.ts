@@ -3,7 +3,7 @@
  * realistic shapes, print a table (or JSON), save reports and compare against a baseline.
  * Shape and param flags are generated from the registry, like the layer commands'.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { LAYERS, getLayer } from '../../layers/registry.js';
 import { implNames, type LayerSpec, type Params, type Shapes } from '../../layers/types.js';
@@ -17,13 +17,16 @@ import type { DType } from '../../tensor/tensor.js';
 import { generatedLine } from '../../report/format.js';
 import { renderJson } from '../../report/json.js';
 import { renderBenchReport } from '../../report/terminal.js';
-import { addOutputOptions, flagValue, optionKey, paramFlags, requireWith } from '../options.js';
+import { addOutputOptions, flagValue, HELP_GROUPS, optionKey, paramFlags, requireWith } from '../options.js';
 import { checkOutputPaths, emitRun } from '../outputs.js';
 import { ModuleSet } from '../../impls/registry.js';
 import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
 import { resolve } from 'node:path';
 import { cut } from '../progress.js';
 import { moduleLog, terminalWidth, wantColor, type CliIO } from '../io.js';
+
+/** `--help` headings of bench's own option groups (the layer flags and --impl share the layer commands'). */
+const BENCH_GROUPS = { timing: 'Timing:', baselines: 'Records and baselines:' } as const;
 
 /** Defaults of the bench flags. */
 export const BENCH_DEFAULTS = { warmup: 1, repeat: 5, naiveBudgetSec: 10, maxSlowdown: 1.5 } as const;
@@ -37,20 +40,29 @@ interface LayerFlag {
   layers: string[];
   kind: 'param' | 'shape';
   help: string;
+  /** An enum param's choices, over every layer that has it (`train`, `test`). */
+  choices?: string[];
+  /** The param's main flag when this is another spelling of it (`--G` for `--groups`). */
+  aliasOf?: string;
 }
 
 /** Every param flag and `--<input>-shape` flag of the registry, once each. */
 function layerFlags(): LayerFlag[] {
   const flags = new Map<string, LayerFlag>();
-  const add = (flag: string, layer: string, kind: LayerFlag['kind'], help: string) => {
+  const add = (flag: string, layer: string, kind: LayerFlag['kind'], help: string, extra: Partial<LayerFlag> = {}) => {
     if (OWN_FLAGS.has(flag)) return;
     const f = flags.get(flag);
     if (f) {
       if (!f.layers.includes(layer)) f.layers.push(layer);
-    } else flags.set(flag, { flag, layers: [layer], kind, help });
+      for (const c of extra.choices ?? []) if (!f.choices?.includes(c)) f.choices = [...(f.choices ?? []), c];
+    } else flags.set(flag, { flag, layers: [layer], kind, help, ...extra });
   };
   for (const spec of LAYERS) {
-    for (const p of spec.params) for (const k of paramFlags(p)) add(k, spec.name, 'param', p.help);
+    for (const p of spec.params) {
+      const [main, ...others] = paramFlags(p);
+      add(main, spec.name, 'param', p.help, p.kind === 'enum' ? { choices: [...(p.choices ?? [])] } : {});
+      for (const k of others) add(k, spec.name, 'param', p.help, { aliasOf: main });
+    }
     for (const input of spec.inputs) if (isSettable(input)) add(`${input.name}-shape`, spec.name, 'shape', `shape of ${input.name}, comma-separated`);
   }
   return [...flags.values()];
@@ -123,24 +135,27 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     .command('bench')
     .description('time naive and fast forward/backward passes (GFLOP/s, speedups, baselines)')
     .argument('[layers...]', `layers to time (default: all of ${LAYERS.map((l) => l.name).join(', ')})`);
+  const opt = (flags: string, help: string, group: string) => cmd.addOption(new Option(flags, help).helpGroup(group));
+  // Layer flags apply to the layers that have them; each runs once at its defaults overridden by them.
   for (const f of layerFlags()) {
-    cmd.option(`--${f.flag} <${f.kind === 'shape' ? 'dims' : 'n'}>`, `${f.help} (${f.layers.join(', ')})`);
+    const value = f.kind === 'shape' ? '<dims>' : f.choices ? '<value>' : '<n>';
+    const help = f.aliasOf ? `the same as --${f.aliasOf}` : `${f.help}${f.choices ? `: one of ${f.choices.join(', ')}` : ''}`;
+    opt(`--${f.flag} ${value}`, `${help} (${f.layers.join(', ')})`, HELP_GROUPS.layer);
   }
-  cmd
-    .option('--dtype <dtype>', 'float32, float64 or both (default float64)')
-    .option('--impls <list>', "the layers' implementations to time, comma-separated: naive,fast (default all)")
-    .option('--impl <path>', 'also time your own implementation (a numpy layers.py with cs231n function names, or a JS/TS module) beside them; --save/--baseline apply to it too')
-    .option('--timeout <seconds>', `seconds each call of --impl may take (default ${DEFAULT_IMPL_TIMEOUT_SECONDS})`)
-    .option('--threads <n>', `threads for fast passes (default ${defaultThreads()}, the machine's cores; 1 = no workers)`)
-    .option('--warmup <n>', `untimed runs before timing (default ${BENCH_DEFAULTS.warmup})`)
-    .option('--repeat <n>', `timed runs (default ${BENCH_DEFAULTS.repeat})`)
-    .option('--naive-budget <seconds>', `estimate a naive run from a smaller batch when it would take longer (default ${BENCH_DEFAULTS.naiveBudgetSec})`)
-    .option('--seed <n>', 'seed of the generated inputs (default 231)')
-    .option('--save <file>', 'also write the JSON report to FILE (never overwrites without --force)')
-    .option('--force', 'let --save overwrite an existing file')
-    .option('--baseline <file>', 'compare medians with a saved report; exit 1 when one is too slow')
-    .option('--max-slowdown <f>', `allowed current/baseline ratio of a median (default ${BENCH_DEFAULTS.maxSlowdown})`)
-    .option(`--${SETTINGS.maxMemory.flag} ${SETTINGS.maxMemory.value}`, `${SETTINGS.maxMemory.help} (default ${SETTINGS.maxMemory.defaultText})`);
+  opt('--dtype <dtype>', 'float32, float64 or both (default float64)', BENCH_GROUPS.timing);
+  opt('--impls <list>', "the layers' implementations to time, comma-separated: naive,fast (default all)", BENCH_GROUPS.timing);
+  opt('--threads <n>', `threads for fast passes (default ${defaultThreads()}, the machine's cores; 1 = no workers)`, BENCH_GROUPS.timing);
+  opt('--warmup <n>', `untimed runs before timing (default ${BENCH_DEFAULTS.warmup})`, BENCH_GROUPS.timing);
+  opt('--repeat <n>', `timed runs (default ${BENCH_DEFAULTS.repeat})`, BENCH_GROUPS.timing);
+  opt('--naive-budget <seconds>', `estimate a naive run from a smaller batch when it would take longer (default ${BENCH_DEFAULTS.naiveBudgetSec})`, BENCH_GROUPS.timing);
+  opt('--seed <n>', 'seed of the generated inputs (default 231)', BENCH_GROUPS.timing);
+  opt(`--${SETTINGS.maxMemory.flag} ${SETTINGS.maxMemory.value}`, `${SETTINGS.maxMemory.help} (default ${SETTINGS.maxMemory.defaultText})`, BENCH_GROUPS.timing);
+  opt('--impl <path>', 'also time your own implementation (a numpy layers.py with cs231n function names, or a JS/TS module) beside them; --save/--baseline apply to it too', HELP_GROUPS.implementation);
+  opt('--timeout <seconds>', `seconds each call of --impl may take (default ${DEFAULT_IMPL_TIMEOUT_SECONDS})`, HELP_GROUPS.implementation);
+  opt('--save <file>', 'also write the JSON report to FILE (never overwrites without --force)', BENCH_GROUPS.baselines);
+  opt('--force', 'let --save overwrite an existing file', BENCH_GROUPS.baselines);
+  opt('--baseline <file>', 'compare medians with a saved report; exit 1 when one is too slow', BENCH_GROUPS.baselines);
+  opt('--max-slowdown <f>', `allowed current/baseline ratio of a median (default ${BENCH_DEFAULTS.maxSlowdown})`, BENCH_GROUPS.baselines);
   addOutputOptions(cmd, { formats: ['report'] });
   cmd.action((names: string[], o: Record<string, unknown>) => {
     requireWith(o, 'timeout', 'impl', 'applies to --impl only; add --impl <path>');
