@@ -14,7 +14,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import type { LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
 import { defaultParams, generateInputs, resolveShapes } from '../layers/params.js';
-import { gemmBackend } from '../kernels/gemm.js';
+import { gemmKernel } from '../kernels/gemm.js';
 import { getThreads, setThreads } from '../kernels/parallel/pool.js';
 import { XoshiroRng, randn } from '../tensor/rng.js';
 import { inDType, type DType, type Tensor } from '../tensor/tensor.js';
@@ -53,7 +53,7 @@ export interface BenchResult {
 
 /** What `runBench` returns: results plus the machine they were measured on. */
 export interface BenchReport {
-  machine: { cpu: string; cores: number; node: string; gemm: 'wasm' | 'js' };
+  machine: { cpu: string; cores: number; node: string; /** The GEMM kernel: 'wasm-relaxed (FMA)', 'wasm-simd128' or 'js'. */ gemm: string };
   results: BenchResult[];
   /** Things the caller should tell the user (layers without a fast impl, ...). */
   notes: string[];
@@ -197,5 +197,5 @@ export function attachSpeedups(results: BenchResult[]): void {
 
 /** The machine a report was measured on. */
 export function machineInfo(): BenchReport['machine'] {
-  return { cpu: cpus()[0]?.model?.trim() ?? 'unknown', cores: availableParallelism(), node: process.version, gemm: gemmBackend() };
+  return { cpu: cpus()[0]?.model?.trim() ?? 'unknown', cores: availableParallelism(), node: process.version, gemm: gemmKernel() };
 }

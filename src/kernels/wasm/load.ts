@@ -1,20 +1,32 @@
 /**
- * Synchronous loading of the WebAssembly SIMD GEMM and im2col kernels (src/kernels/wasm/gemm.wat, assembled into
- * dist/kernels/wasm/gemm.wasm by scripts/build-wasm.mjs). Each thread gets its own instance with its
- * own memory. When the file is missing or the engine lacks SIMD, `wasmGemm()` returns null and
- * callers use the JS kernels.
+ * Synchronous loading of the WebAssembly kernels (src/kernels/wasm/*.wat, assembled by
+ * scripts/build-wasm.mjs into dist/kernels/wasm/kernels.wasm and kernels-relaxed.wasm). Each thread
+ * gets its own instance with its own memory. When no file loads or the engine lacks SIMD,
+ * `wasmGemm()` returns null and callers use the JS kernels.
+ *
+ * Which build runs (the "variant"):
+ *  - 'relaxed': kernels-relaxed.wasm, multiply-adds as relaxed_madd (fused on x64 with FMA3). On
+ *    Node 20 (V8 11.3) relaxed SIMD is behind `--experimental-wasm-relaxed-simd`; the loader sets
+ *    that flag with v8.setFlagsFromString before compiling (V8 flags are per process, so worker
+ *    threads see it too) and uses the build only when WebAssembly.validate accepts it.
+ *  - 'simd128': kernels.wasm, separate multiply and add.
+ *  - 'auto' (default): 'relaxed' when it validates, else 'simd128'.
+ * The environment variable CNN_CHECK_WASM=relaxed|simd128|auto sets the default (workers inherit it:
+ * `CNN_CHECK_WASM=simd128 cnn-check bench` times the fallback); `setWasmVariant` changes it for
+ * this thread.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 
-/** The exports of gemm.wasm; addresses are byte offsets into `memory`, strides are in elements. */
+/** The exports of the kernels module; addresses are byte offsets into `memory`, strides are in elements. */
 export interface WasmGemmExports {
   memory: WebAssembly.Memory;
-  pack_a_64(src: number, rs: number, cs: number, mc: number, kc: number, kcp: number, dst: number): void;
-  pack_a_32(src: number, rs: number, cs: number, mc: number, kc: number, kcp: number, dst: number): void;
-  pack_b_64(src: number, rs: number, cs: number, kc: number, kcp: number, nc: number, dst: number): void;
-  pack_b_32(src: number, rs: number, cs: number, kc: number, kcp: number, nc: number, dst: number): void;
-  kernel_f64(mc: number, nc: number, kcp: number, pa: number, pb: number, c: number, ldc: number): void;
-  kernel_f32(mc: number, nc: number, kcp: number, pa: number, pb: number, c: number, ldc: number): void;
+  pack_a_64(src: number, rs: number, cs: number, mc: number, kc: number, dst: number): void;
+  pack_a_32(src: number, rs: number, cs: number, mc: number, kc: number, dst: number): void;
+  pack_b_64(src: number, rs: number, cs: number, kc: number, nc: number, dst: number): void;
+  pack_b_32(src: number, rs: number, cs: number, kc: number, nc: number, dst: number): void;
+  kernel_f64(mc: number, nc: number, kc: number, pa: number, pb: number, c: number, ldc: number): void;
+  kernel_f32(mc: number, nc: number, kc: number, pa: number, pb: number, c: number, ldc: number): void;
   /** im2col of the image at byte `x` into the block at byte `cols` of a matrix with `ld` columns; es = element bytes. */
   im2col(x: number, C: number, H: number, W: number, HH: number, WW: number, stride: number, pad: number, Hout: number, Wout: number, cols: number, ld: number, es: number): void;
   /** The adjoint: the image at byte `x` += the block folded back. */
@@ -27,48 +39,119 @@ export const WASM_TILE_SCRATCH = 256;
 export const WASM_PAGE = 65536;
 /** The memory's declared maximum in pages (1 GiB). */
 export const WASM_MAX_PAGES = 16384;
+/** Micro-tile of the GEMM kernels: MR rows of A by NR columns of B (two vectors) per dtype. */
+export const WASM_MR = 4;
+export const WASM_NR = { float64: 4, float32: 8 } as const;
 
-/** Where the .wasm file is: next to this module in dist/, or in dist/ when running from src/. */
-const CANDIDATES = ['./gemm.wasm', '../../../dist/kernels/wasm/gemm.wasm'];
+/** A build of the kernels. */
+export type WasmVariant = 'relaxed' | 'simd128';
 
-let compiled: WebAssembly.Module | null | undefined;
-let instance: WasmGemmExports | null | undefined;
-let loadError: string | undefined;
+const FILES: Record<WasmVariant, string> = { relaxed: 'kernels-relaxed.wasm', simd128: 'kernels.wasm' };
+/** Where the .wasm files are: next to this module in dist/, or in dist/ when running from src/. */
+const DIRS = ['./', '../../../dist/kernels/wasm/'];
 
-function compile(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  for (const rel of CANDIDATES) {
-    let bytes: Uint8Array<ArrayBuffer>;
+function envSetting(): WasmVariant | 'auto' {
+  const v = process.env.CNN_CHECK_WASM;
+  return v === 'relaxed' || v === 'simd128' ? v : 'auto';
+}
+
+let setting: WasmVariant | 'auto' = envSetting();
+const compiled = new Map<WasmVariant, WebAssembly.Module | null>();
+const reasons = new Map<WasmVariant, string>();
+let instance: { variant: WasmVariant; exports: WasmGemmExports } | null | undefined;
+const listeners: Array<() => void> = [];
+
+function readBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> | null {
+  for (const dir of DIRS) {
     try {
-      bytes = new Uint8Array(readFileSync(new URL(rel, import.meta.url)));
+      return new Uint8Array(readFileSync(new URL(dir + FILES[variant], import.meta.url)));
     } catch {
-      continue;
+      // try the next place
     }
-    try {
-      // NOTE: synchronous compilation is fine in Node for any module size (browsers cap it on
-      // the main thread); the module is 4 KB.
-      compiled = new WebAssembly.Module(bytes);
-      loadError = undefined;
-    } catch (err) {
-      loadError = `gemm.wasm did not compile: ${(err as Error).message}`;
-    }
-    return compiled;
   }
-  loadError = 'gemm.wasm not found (run `npm run build`)';
-  return compiled;
+  reasons.set(variant, `${FILES[variant]} not found (run \`npm run build\`)`);
+  return null;
 }
 
-/** This thread's instance of the kernels, or null when WebAssembly SIMD is unavailable. */
+/**
+ * Compile with TurboFan right away. PERF: V8 compiles WebAssembly lazily with its baseline compiler
+ * (Liftoff) and tiers a function up to TurboFan only after it has run a while, with no on-stack
+ * replacement: the first call of a GEMM kernel ran at 1.2-1.9 GFLOP/s against 25-27 for later calls
+ * (f64, one core). `--no-liftoff --no-wasm-lazy-compilation` for the duration of this synchronous
+ * compile makes every call fast (the module compiles in a few ms); V8's defaults are restored after.
+ */
+function compileOptimized(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
+  setFlagsFromString('--no-liftoff');
+  setFlagsFromString('--no-wasm-lazy-compilation');
+  try {
+    return new WebAssembly.Module(bytes);
+  } finally {
+    setFlagsFromString('--liftoff');
+    setFlagsFromString('--wasm-lazy-compilation');
+  }
+}
+
+function compile(variant: WasmVariant): WebAssembly.Module | null {
+  if (compiled.has(variant)) return compiled.get(variant)!;
+  let mod: WebAssembly.Module | null = null;
+  const bytes = readBytes(variant);
+  if (bytes) {
+    if (variant === 'relaxed' && !WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (!WebAssembly.validate(bytes)) {
+      reasons.set(variant, `${FILES[variant]} does not validate on this engine (${variant === 'relaxed' ? 'no relaxed SIMD' : 'no WebAssembly SIMD'})`);
+    } else {
+      try {
+        mod = compileOptimized(bytes);
+      } catch (err) {
+        reasons.set(variant, `${FILES[variant]} did not compile: ${(err as Error).message}`);
+      }
+    }
+  }
+  compiled.set(variant, mod);
+  return mod;
+}
+
+/** This thread's instance of the kernels (of the chosen variant), or null when WebAssembly SIMD is unavailable. */
 export function wasmGemm(): WasmGemmExports | null {
-  if (instance !== undefined) return instance;
-  const mod = compile();
-  instance = mod ? (new WebAssembly.Instance(mod, {}).exports as unknown as WasmGemmExports) : null;
-  return instance;
+  if (instance !== undefined) return instance?.exports ?? null;
+  const order: WasmVariant[] = setting === 'auto' ? ['relaxed', 'simd128'] : [setting];
+  instance = null;
+  for (const variant of order) {
+    const mod = compile(variant);
+    if (mod) {
+      instance = { variant, exports: new WebAssembly.Instance(mod, {}).exports as unknown as WasmGemmExports };
+      break;
+    }
+  }
+  return instance?.exports ?? null;
 }
 
-/** Why `wasmGemm()` is null, or undefined when it is not. */
-export function wasmGemmUnavailableReason(): string | undefined {
+/** The variant `wasmGemm()` runs on this thread, or null when it is unavailable. */
+export function wasmVariant(): WasmVariant | null {
   wasmGemm();
-  return loadError;
+  return instance?.variant ?? null;
+}
+
+/**
+ * Choose the build for this thread ('auto': relaxed when it validates). Drops the current instance
+ * (and its memory): arrays from gemmScratch are invalid afterwards. For tests and benchmarks.
+ */
+export function setWasmVariant(v: WasmVariant | 'auto'): void {
+  if (v === setting && instance !== undefined) return;
+  setting = v;
+  instance = undefined;
+  for (const f of listeners) f();
+}
+
+/** Called whenever setWasmVariant drops the instance (gemm.ts resets its memory state). */
+export function onWasmReset(f: () => void): void {
+  listeners.push(f);
+}
+
+/** Why `wasmGemm()` is null (or why the relaxed build was not used), or undefined when there is nothing to say. */
+export function wasmGemmUnavailableReason(): string | undefined {
+  const ex = wasmGemm();
+  if (ex && instance?.variant === 'relaxed') return undefined;
+  if (ex) return setting === 'auto' ? reasons.get('relaxed') : undefined;
+  return [...reasons.values()].join('; ') || undefined;
 }
