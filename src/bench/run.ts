@@ -15,6 +15,7 @@ import { availableParallelism, cpus } from 'node:os';
 import type { LayerImpl, LayerSpec, Params, Shapes } from '../layers/types.js';
 import { defaultParams, generateInputs, resolveShapes } from '../layers/params.js';
 import { gemmKernel } from '../kernels/gemm.js';
+import { clearKernelNotes, kernelNotes } from '../kernels/provenance.js';
 import { getThreads, setThreads } from '../kernels/parallel/pool.js';
 import { XoshiroRng, randn } from '../tensor/rng.js';
 import { inDType, type DType, type Tensor } from '../tensor/tensor.js';
@@ -49,6 +50,8 @@ export interface BenchResult {
   speedup?: number;
   /** Set when times were measured at this smaller batch and scaled to the full one. */
   estimatedFrom?: { batch: number };
+  /** What the fast passes ran ('conv forward: winograd F(4x4,3x3); ...'), when they say. */
+  algorithm?: string;
 }
 
 /** What `runBench` returns: results plus the machine they were measured on. */
@@ -155,6 +158,7 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
         }
       }
       progress('time');
+      clearKernelNotes();
       const timed = timeImpl(layerImpl, inputsAt(c, shapesAtBatch(c, batch), dtype, seed), c.params, dtype, seed, opts.warmup, opts.repeat);
       const k = N / batch;
       const forwardMs = scaleStats(timed.forwardMs, k);
@@ -171,7 +175,10 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
         backwardMs,
         gflops: flops ? { forward: flops.forward / forwardMs.median / 1e6, backward: flops.backward / backwardMs.median / 1e6 } : null,
         ...(batch !== N ? { estimatedFrom: { batch } } : {}),
+        ...(impl !== 'naive' && kernelNotes() ? { algorithm: kernelNotes() } : {}),
       });
+      const ran = results[results.length - 1];
+      if (ran.algorithm) notes.push(`${ran.layer} ${Object.entries(ran.shapes).map(([k, v]) => `${k} ${v.join(',')}`).join(' ')} ${dtype} ${impl}: ${ran.algorithm}`);
     });
   } finally {
     setThreads(previousThreads);

@@ -256,15 +256,15 @@ function gemmWasm(st: WasmState, c: FloatArray, a: FloatArray, b: FloatArray, M:
   if (!ensureBytes(st, top)) return false;
   for (const [arr, at] of staged) viewOf(st, dtype, at, arr.length).set(arr);
   const cView = cIsView ? c : viewOf(st, dtype, cAt, M * N);
-  if (!opts.accumulate) cView.fill(0);
   gemmAt(st.ex, dtype, cAt, aAt, bAt, M, N, K, opts);
   if (!cIsView) c.set(cView);
   return true;
 }
 
 /**
- * C (at byte cAt) += op(A) op(B) on operands already in the WASM memory (byte addresses): the
- * Goto/BLIS loops around the packers and the micro-kernel.
+ * C (at byte cAt) = op(A) op(B), or += with opts.accumulate, on operands already in the WASM memory
+ * (byte addresses): the Goto/BLIS loops around the packers and the micro-kernel, which overwrites C
+ * in the first K block unless accumulating (no separate zeroing pass).
  */
 function gemmAt(ex: WasmGemmExports, dtype: DType, cAt: number, aAt: number, bAt: number, M: number, N: number, K: number, opts: GemmOptions): void {
   const f32 = dtype === 'float32';
@@ -284,7 +284,7 @@ function gemmAt(ex: WasmGemmExports, dtype: DType, cAt: number, aAt: number, bAt
       for (let ic = 0; ic < M; ic += W_MC) {
         const mc = Math.min(W_MC, M - ic);
         packA(aAt + (ic * rsA + pc * csA) * E, rsA, csA, mc, kc, PACK_A_AT);
-        kernel(mc, nc, kc, PACK_A_AT, PACK_B_AT, cAt + (ic * N + jc) * E, N);
+        kernel(mc, nc, kc, PACK_A_AT, PACK_B_AT, cAt + (ic * N + jc) * E, N, opts.accumulate || pc > 0 ? 1 : 0);
       }
     }
   }

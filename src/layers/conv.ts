@@ -11,6 +11,9 @@ import { gemm, gemmScratch, wasmAddress } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
 import { parallelFor, planThreads, type ParallelTask } from '../kernels/parallel/pool.js';
 import { sharedArena } from '../kernels/parallel/shared.js';
+import { convAlgorithm, convAlgorithmName } from '../kernels/conv-algorithm.js';
+import { winogradConvBackward, winogradConvForward, winogradWorkFactor } from '../kernels/conv-winograd.js';
+import { noteKernel } from '../kernels/provenance.js';
 
 /** The params of conv. */
 export type ConvParams = { stride: number; pad: number };
@@ -163,8 +166,9 @@ export function convForwardRange(args: ConvForwardArgs, n0: number, n1: number):
 const CONV_FORWARD: ParallelTask<ConvForwardArgs> = { url: import.meta.url, name: 'convForwardRange', run: convForwardRange };
 
 /**
- * Fast forward: im2col + packed GEMM per block of images, in the dtype of x (float32 or
- * float64; w and b are converted to it), with the batch split over threads for large problems.
+ * Fast forward in the dtype of x (float32 or float64; w and b are converted to it), with the
+ * batch split over threads for large problems. The algorithm is chosen per shape by
+ * src/kernels/conv-algorithm.ts: Winograd for 3x3 stride 1, im2col + packed GEMM otherwise.
  */
 export function convForwardFast(inputs: Inputs, params: ConvParams): ForwardResult<ConvCache> {
   const g = convGeometry(inputs.x.shape, inputs.w.shape, params.stride, params.pad);
@@ -173,6 +177,12 @@ export function convForwardFast(inputs: Inputs, params: ConvParams): ForwardResu
   const w = asDType(inputs.w.data, dtype);
   const b = asDType(inputs.b.data, dtype);
   const out = zeros([g.N, g.F, g.Hout, g.Wout], dtype);
+  const algorithm = convAlgorithm(g, dtype);
+  noteKernel(`conv forward: ${convAlgorithmName(algorithm, dtype)}`);
+  if (algorithm === 'winograd') {
+    winogradConvForward(out.data, x, w, b, g, dtype, planThreads(g.N, convFlops(g).forward * winogradWorkFactor(dtype)));
+    return { out, cache: { x: inputs.x, w: { data: w, shape: inputs.w.shape }, geom: g } };
+  }
   const threads = planThreads(g.N, convFlops(g).forward);
   if (threads > 1) {
     // Workers read and write a reused shared arena; the output is copied out once.
@@ -275,6 +285,14 @@ export function convBackwardFast(dout: Tensor, cache: ConvCache): Gradients {
   const K = g.C * g.HH * g.WW;
   const d = asDType(dout.data, dtype);
   const dx = zeros(x.shape, dtype);
+  const algorithm = convAlgorithm(g, dtype);
+  noteKernel(`conv backward: ${convAlgorithmName(algorithm, dtype)}`);
+  if (algorithm === 'winograd') {
+    const dw = zeros(w.shape, dtype);
+    const db = zeros([F], dtype);
+    winogradConvBackward(dx.data, dw.data, db.data, x.data, w.data, d, g, dtype, planThreads(g.N, convFlops(g).backward * winogradWorkFactor(dtype)));
+    return { dx, dw, db };
+  }
   const threads = planThreads(g.N, convFlops(g).backward);
   let dwtParts: FloatArray;
   let dbParts: FloatArray;

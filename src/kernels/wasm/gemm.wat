@@ -173,7 +173,7 @@
     (br $jr_loop)))
 )
 
-;; kernel_f64(mc, nc, kc, pa, pb, c, ldc): C[0:mc, 0:nc] += Apacked * Bpacked, where Apacked holds
+;; kernel_f64(mc, nc, kc, pa, pb, c, ldc, acc): C[0:mc, 0:nc] = (acc ? C : 0) + Apacked * Bpacked, where Apacked holds
 ;; panels of 4 rows and Bpacked panels of 4 columns (two f64x2 vectors), both k-major (pack_a_64,
 ;; pack_b_64). C is row-major with leading dimension ldc (elements); addresses are byte addresses.
 ;; PERF: a 4 x 4 tile of C in 8 f64x2 accumulators, one k step per iteration. Larger tiles (4 x 4
@@ -182,7 +182,7 @@
 ;; core, 4 x 2 vectors ran 26.7 (f64) / 54.9 (f32) GFLOP/s with FMA and 21.8 / 45.0 with mul + add,
 ;; against 14 / 29 for the former 4 x 4-vector tile unrolled by two (the machine's 128-bit FMA peak,
 ;; measured the same way: 28 / 57).
-(func (export "kernel_f64") (param $mc i32) (param $nc i32) (param $kc i32) (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32)
+(func (export "kernel_f64") (param $mc i32) (param $nc i32) (param $kc i32) (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32) (param $acc i32)
   (local $ir i32) (local $jr i32) (local $a i32) (local $b i32) (local $k i32) (local $cp i32) (local $ldcb i32) (local $kcb i32)
   (local $mr i32) (local $nr i32) (local $i i32) (local $j i32) (local $av v128) (local $b0 v128) (local $b1 v128)
   (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
@@ -229,17 +229,17 @@
       (if (i32.and (i32.ge_s (local.get $mr) (i32.const 4)) (i32.ge_s (local.get $nr) (i32.const 4)))
         (then
           ;; a full 4 x 4 tile: add the accumulators into C row by row
-          (v128.store offset=0 (local.get $cp) (f64x2.add (v128.load offset=0 (local.get $cp)) (local.get $c00)))
-          (v128.store offset=16 (local.get $cp) (f64x2.add (v128.load offset=16 (local.get $cp)) (local.get $c01)))
+          (v128.store offset=0 (local.get $cp) (f64x2.add (select (result v128) (v128.load offset=0 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c00)))
+          (v128.store offset=16 (local.get $cp) (f64x2.add (select (result v128) (v128.load offset=16 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c01)))
           (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
-          (v128.store offset=0 (local.get $cp) (f64x2.add (v128.load offset=0 (local.get $cp)) (local.get $c10)))
-          (v128.store offset=16 (local.get $cp) (f64x2.add (v128.load offset=16 (local.get $cp)) (local.get $c11)))
+          (v128.store offset=0 (local.get $cp) (f64x2.add (select (result v128) (v128.load offset=0 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c10)))
+          (v128.store offset=16 (local.get $cp) (f64x2.add (select (result v128) (v128.load offset=16 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c11)))
           (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
-          (v128.store offset=0 (local.get $cp) (f64x2.add (v128.load offset=0 (local.get $cp)) (local.get $c20)))
-          (v128.store offset=16 (local.get $cp) (f64x2.add (v128.load offset=16 (local.get $cp)) (local.get $c21)))
+          (v128.store offset=0 (local.get $cp) (f64x2.add (select (result v128) (v128.load offset=0 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c20)))
+          (v128.store offset=16 (local.get $cp) (f64x2.add (select (result v128) (v128.load offset=16 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c21)))
           (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
-          (v128.store offset=0 (local.get $cp) (f64x2.add (v128.load offset=0 (local.get $cp)) (local.get $c30)))
-          (v128.store offset=16 (local.get $cp) (f64x2.add (v128.load offset=16 (local.get $cp)) (local.get $c31)))
+          (v128.store offset=0 (local.get $cp) (f64x2.add (select (result v128) (v128.load offset=0 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c30)))
+          (v128.store offset=16 (local.get $cp) (f64x2.add (select (result v128) (v128.load offset=16 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c31)))
         )
         (else
           ;; an edge tile: spill the accumulators to the tile scratch at address 0, add the part inside C
@@ -256,7 +256,7 @@
             (block $ej_done (loop $ej_loop
               (br_if $ej_done (i32.ge_s (local.get $j) (local.get $nr)))
               (f64.store (i32.add (local.get $cp) (i32.mul (local.get $j) (i32.const 8)))
-                (f64.add (f64.load (i32.add (local.get $cp) (i32.mul (local.get $j) (i32.const 8))))
+                (f64.add (select (result f64) (f64.load (i32.add (local.get $cp) (i32.mul (local.get $j) (i32.const 8)))) (f64.const 0) (local.get $acc))
                   (f64.load (i32.mul (i32.add (i32.mul (local.get $i) (i32.const 4)) (local.get $j)) (i32.const 8)))))
               (local.set $j (i32.add (local.get $j) (i32.const 1)))
               (br $ej_loop)))
@@ -269,7 +269,7 @@
     (br $jr_loop)))
 )
 
-;; kernel_f32(mc, nc, kc, pa, pb, c, ldc): C[0:mc, 0:nc] += Apacked * Bpacked, where Apacked holds
+;; kernel_f32(mc, nc, kc, pa, pb, c, ldc, acc): C[0:mc, 0:nc] = (acc ? C : 0) + Apacked * Bpacked, where Apacked holds
 ;; panels of 4 rows and Bpacked panels of 8 columns (two f32x4 vectors), both k-major (pack_a_32,
 ;; pack_b_32). C is row-major with leading dimension ldc (elements); addresses are byte addresses.
 ;; PERF: a 4 x 8 tile of C in 8 f32x4 accumulators, one k step per iteration. Larger tiles (4 x 4
@@ -278,7 +278,7 @@
 ;; core, 4 x 2 vectors ran 26.7 (f64) / 54.9 (f32) GFLOP/s with FMA and 21.8 / 45.0 with mul + add,
 ;; against 14 / 29 for the former 4 x 4-vector tile unrolled by two (the machine's 128-bit FMA peak,
 ;; measured the same way: 28 / 57).
-(func (export "kernel_f32") (param $mc i32) (param $nc i32) (param $kc i32) (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32)
+(func (export "kernel_f32") (param $mc i32) (param $nc i32) (param $kc i32) (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32) (param $acc i32)
   (local $ir i32) (local $jr i32) (local $a i32) (local $b i32) (local $k i32) (local $cp i32) (local $ldcb i32) (local $kcb i32)
   (local $mr i32) (local $nr i32) (local $i i32) (local $j i32) (local $av v128) (local $b0 v128) (local $b1 v128)
   (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
@@ -325,17 +325,17 @@
       (if (i32.and (i32.ge_s (local.get $mr) (i32.const 4)) (i32.ge_s (local.get $nr) (i32.const 8)))
         (then
           ;; a full 4 x 8 tile: add the accumulators into C row by row
-          (v128.store offset=0 (local.get $cp) (f32x4.add (v128.load offset=0 (local.get $cp)) (local.get $c00)))
-          (v128.store offset=16 (local.get $cp) (f32x4.add (v128.load offset=16 (local.get $cp)) (local.get $c01)))
+          (v128.store offset=0 (local.get $cp) (f32x4.add (select (result v128) (v128.load offset=0 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c00)))
+          (v128.store offset=16 (local.get $cp) (f32x4.add (select (result v128) (v128.load offset=16 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c01)))
           (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
-          (v128.store offset=0 (local.get $cp) (f32x4.add (v128.load offset=0 (local.get $cp)) (local.get $c10)))
-          (v128.store offset=16 (local.get $cp) (f32x4.add (v128.load offset=16 (local.get $cp)) (local.get $c11)))
+          (v128.store offset=0 (local.get $cp) (f32x4.add (select (result v128) (v128.load offset=0 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c10)))
+          (v128.store offset=16 (local.get $cp) (f32x4.add (select (result v128) (v128.load offset=16 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c11)))
           (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
-          (v128.store offset=0 (local.get $cp) (f32x4.add (v128.load offset=0 (local.get $cp)) (local.get $c20)))
-          (v128.store offset=16 (local.get $cp) (f32x4.add (v128.load offset=16 (local.get $cp)) (local.get $c21)))
+          (v128.store offset=0 (local.get $cp) (f32x4.add (select (result v128) (v128.load offset=0 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c20)))
+          (v128.store offset=16 (local.get $cp) (f32x4.add (select (result v128) (v128.load offset=16 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c21)))
           (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
-          (v128.store offset=0 (local.get $cp) (f32x4.add (v128.load offset=0 (local.get $cp)) (local.get $c30)))
-          (v128.store offset=16 (local.get $cp) (f32x4.add (v128.load offset=16 (local.get $cp)) (local.get $c31)))
+          (v128.store offset=0 (local.get $cp) (f32x4.add (select (result v128) (v128.load offset=0 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c30)))
+          (v128.store offset=16 (local.get $cp) (f32x4.add (select (result v128) (v128.load offset=16 (local.get $cp)) (v128.const i64x2 0 0) (local.get $acc)) (local.get $c31)))
         )
         (else
           ;; an edge tile: spill the accumulators to the tile scratch at address 0, add the part inside C
@@ -352,7 +352,7 @@
             (block $ej_done (loop $ej_loop
               (br_if $ej_done (i32.ge_s (local.get $j) (local.get $nr)))
               (f32.store (i32.add (local.get $cp) (i32.mul (local.get $j) (i32.const 4)))
-                (f32.add (f32.load (i32.add (local.get $cp) (i32.mul (local.get $j) (i32.const 4))))
+                (f32.add (select (result f32) (f32.load (i32.add (local.get $cp) (i32.mul (local.get $j) (i32.const 4)))) (f32.const 0) (local.get $acc))
                   (f32.load (i32.mul (i32.add (i32.mul (local.get $i) (i32.const 8)) (local.get $j)) (i32.const 4)))))
               (local.set $j (i32.add (local.get $j) (i32.const 1)))
               (br $ej_loop)))
