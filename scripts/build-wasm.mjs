@@ -2,13 +2,16 @@
 /**
  * Assemble the WebAssembly kernels with wabt's JS build (no native binary), run by `npm run build`.
  *
- * The fragments src/kernels/wasm/*.wat (functions only, in file-name order) are wrapped in one
- * module with one shared memory, `(module (memory (export "memory") 1 16384 shared) ...)`, and
- * assembled twice:
+ * Two modules, each from fragments (functions only, in file-name order):
+ *  - kernels: src/kernels/wasm/*.wat, wrapped as `(module (memory (export "memory") 1 16384 shared) ...)`:
+ *    each thread instantiates it with a memory of its own (GEMM, im2col, Winograd, direct conv).
+ *  - shared-kernels: src/kernels/wasm/shared/*.wat, wrapped as
+ *    `(module (import "env" "memory" (memory 1 16384 shared)) ...)`: instantiated on the shared arena
+ *    (src/kernels/parallel/shared.ts), so every thread works in place on the same data (norms, pooling).
+ * Each is assembled twice:
  *
- *  - dist/kernels/wasm/kernels.wasm: as written, 128-bit SIMD only (every engine with WebAssembly
- *    SIMD: Node >= 16.4).
- *  - dist/kernels/wasm/kernels-relaxed.wasm: every multiply-add written as
+ *  - NAME.wasm: as written, 128-bit SIMD only (every engine with WebAssembly SIMD: Node >= 16.4).
+ *  - NAME-relaxed.wasm: every multiply-add written as
  *    `(fNxM.add (local.get $acc) (fNxM.mul X Y))`, X and Y each a `(local.get $v)`, rewritten to
  *    `(fNxM.relaxed_madd X Y (local.get $acc))` from the relaxed-SIMD proposal, which the engine
  *    may lower to a fused multiply-add (V8 on x64 with FMA3 emits vfmadd231pd / vfmadd231ps).
@@ -35,7 +38,7 @@ const outDir = join(root, 'dist', 'kernels', 'wasm');
 const FEATURES = { simd: true, threads: true, bulk_memory: true };
 /** The same plus relaxed SIMD, for the FMA build. */
 const RELAXED_FEATURES = { ...FEATURES, relaxed_simd: true };
-/** The memory every fragment shares: 1 page to start, at most 16384 pages (1 GiB), shared so growing never detaches views. */
+/** The kernels module's own memory: 1 page to start, at most 16384 pages (1 GiB), shared so growing never detaches views. */
 const MEMORY = '(memory (export "memory") 1 16384 shared)';
 
 /** `(fNxM.add (local.get $acc) (fNxM.mul (local.get $x) (local.get $y)))` and nothing else. */
@@ -63,27 +66,33 @@ function assemble(wabt, name, source, features) {
   }
 }
 
-const fragments = readdirSync(srcDir).filter((f) => f.endsWith('.wat')).sort();
-const body = fragments.map((f) => `;; ---- ${f}\n${readFileSync(join(srcDir, f), 'utf8')}`).join('\n');
-const source = `(module\n${MEMORY}\n${body}\n)\n`;
-const relaxed = relaxedSource(source);
+const MODULES = [
+  { name: 'kernels', dir: srcDir, memory: MEMORY },
+  { name: 'shared-kernels', dir: join(srcDir, 'shared'), memory: '(import "env" "memory" (memory 1 16384 shared))' },
+];
 
 const wabt = await wabtInit();
 mkdirSync(outDir, { recursive: true });
 rmSync(join(outDir, 'gemm.wasm'), { force: true }); // the single-file module of earlier builds
-for (const [file, src, features, note] of [
-  ['kernels.wasm', source, FEATURES, 'SIMD128'],
-  ['kernels-relaxed.wasm', relaxed.source, RELAXED_FEATURES, `relaxed SIMD, ${relaxed.count} multiply-adds fused`],
-]) {
-  const out = join(outDir, file);
-  try {
-    const buffer = assemble(wabt, file.replace(/\.wasm$/, '.wat'), src, features);
-    writeFileSync(out, buffer);
-    console.log(`build-wasm: ${fragments.join(' + ')} -> ${out.slice(root.length + 1)} (${buffer.length} bytes, ${note})`);
-  } catch (err) {
-    // wabt's errors carry the assembler's own message; its stack is the minified emscripten build.
-    console.error(`build-wasm: ${file}: ${err instanceof Error ? err.message : String(err)}`);
-    rmSync(out, { force: true });
-    if (file === 'kernels.wasm') process.exitCode = 1;
+for (const { name, dir, memory } of MODULES) {
+  const fragments = readdirSync(dir).filter((f) => f.endsWith('.wat')).sort();
+  const body = fragments.map((f) => `;; ---- ${f}\n${readFileSync(join(dir, f), 'utf8')}`).join('\n');
+  const source = `(module\n${memory}\n${body}\n)\n`;
+  const relaxed = relaxedSource(source);
+  for (const [file, src, features, note] of [
+    [`${name}.wasm`, source, FEATURES, 'SIMD128'],
+    [`${name}-relaxed.wasm`, relaxed.source, RELAXED_FEATURES, `relaxed SIMD, ${relaxed.count} multiply-adds fused`],
+  ]) {
+    const out = join(outDir, file);
+    try {
+      const buffer = assemble(wabt, file.replace(/\.wasm$/, '.wat'), src, features);
+      writeFileSync(out, buffer);
+      console.log(`build-wasm: ${fragments.join(' + ')} -> ${out.slice(root.length + 1)} (${buffer.length} bytes, ${note})`);
+    } catch (err) {
+      // wabt's errors carry the assembler's own message; its stack is the minified emscripten build.
+      console.error(`build-wasm: ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      rmSync(out, { force: true });
+      if (!file.includes('-relaxed')) process.exitCode = 1;
+    }
   }
 }

@@ -6,7 +6,7 @@
  *
  * F(m x m, 3 x 3) with alpha = m + 2 (Lavin & Gray 2016): for a 3x3 filter g and an alpha x alpha
  * input tile d, the m x m output tile is Y = A^T [(G g G^T) . (B^T d B)] A. Generated here, for
- * F(2x2, 3x3) (float32) and F(4x4, 3x3) (float64):
+ * F(2x2, 3x3) in float64 and float32 (and F(4x4, 3x3) on request, see VARIANTS):
  *  - wino_in_*:  V = B^T d B of every tile of every channel of one image (forward and the flipped
  *                backward-data pass transform x or dout with it; backward-filter transforms x).
  *  - wino_out_*: Y = A^T M A + bias, scattered into one image (forward and backward data).
@@ -38,8 +38,12 @@ const TRANSFORMS = {
 };
 
 /** The generated functions: (dtype, m). */
+/**
+ * The generated functions: (dtype, m). F(2x2, 3x3) in both dtypes (src/kernels/conv-winograd.ts says
+ * why not F(4x4, 3x3) in float64); add `{ bits: 64, m: 4 }` to generate the larger tile as well.
+ */
 const VARIANTS = [
-  { bits: 64, m: 4 },
+  { bits: 64, m: 2 },
   { bits: 32, m: 2 },
 ];
 

@@ -54,7 +54,7 @@ export function convAlgorithmApplies(a: ConvAlgorithm, g: ConvShape): boolean {
   if (a === 'im2col') return true;
   if (gemmBackend() !== 'wasm') return false;
   if (a === 'winograd') return g.HH === 3 && g.WW === 3 && g.stride === 1;
-  return false; // 'direct': not built yet
+  return true;
 }
 
 /** The algorithm the fast convolution runs for shape `g` in `dtype`. */

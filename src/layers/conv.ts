@@ -13,7 +13,9 @@ import { parallelFor, planThreads, type ParallelTask } from '../kernels/parallel
 import { sharedArena } from '../kernels/parallel/shared.js';
 import { convAlgorithm, convAlgorithmName } from '../kernels/conv-algorithm.js';
 import { winogradConvBackward, winogradConvForward, winogradWorkFactor } from '../kernels/conv-winograd.js';
+import { directConvBackward, directConvForward } from '../kernels/conv-direct.js';
 import { noteKernel } from '../kernels/provenance.js';
+import { freshTensor } from '../kernels/fresh.js';
 
 /** The params of conv. */
 export type ConvParams = { stride: number; pad: number };
@@ -168,7 +170,8 @@ const CONV_FORWARD: ParallelTask<ConvForwardArgs> = { url: import.meta.url, name
 /**
  * Fast forward in the dtype of x (float32 or float64; w and b are converted to it), with the
  * batch split over threads for large problems. The algorithm is chosen per shape by
- * src/kernels/conv-algorithm.ts: Winograd for 3x3 stride 1, im2col + packed GEMM otherwise.
+ * src/kernels/conv-algorithm.ts: Winograd for 3x3 stride 1, direct for few taps per window,
+ * im2col + packed GEMM otherwise.
  */
 export function convForwardFast(inputs: Inputs, params: ConvParams): ForwardResult<ConvCache> {
   const g = convGeometry(inputs.x.shape, inputs.w.shape, params.stride, params.pad);
@@ -176,11 +179,15 @@ export function convForwardFast(inputs: Inputs, params: ConvParams): ForwardResu
   const x = inputs.x.data;
   const w = asDType(inputs.w.data, dtype);
   const b = asDType(inputs.b.data, dtype);
-  const out = zeros([g.N, g.F, g.Hout, g.Wout], dtype);
+  const out = freshTensor([g.N, g.F, g.Hout, g.Wout], dtype);
   const algorithm = convAlgorithm(g, dtype);
   noteKernel(`conv forward: ${convAlgorithmName(algorithm, dtype)}`);
   if (algorithm === 'winograd') {
     winogradConvForward(out.data, x, w, b, g, dtype, planThreads(g.N, convFlops(g).forward * winogradWorkFactor(dtype)));
+    return { out, cache: { x: inputs.x, w: { data: w, shape: inputs.w.shape }, geom: g } };
+  }
+  if (algorithm === 'direct') {
+    directConvForward(out.data, x, w, b, g, dtype, planThreads(g.N, convFlops(g).forward));
     return { out, cache: { x: inputs.x, w: { data: w, shape: inputs.w.shape }, geom: g } };
   }
   const threads = planThreads(g.N, convFlops(g).forward);
@@ -284,13 +291,19 @@ export function convBackwardFast(dout: Tensor, cache: ConvCache): Gradients {
   const dtype = dtypeOf(x);
   const K = g.C * g.HH * g.WW;
   const d = asDType(dout.data, dtype);
-  const dx = zeros(x.shape, dtype);
+  const dx = freshTensor(x.shape, dtype);
   const algorithm = convAlgorithm(g, dtype);
   noteKernel(`conv backward: ${convAlgorithmName(algorithm, dtype)}`);
   if (algorithm === 'winograd') {
     const dw = zeros(w.shape, dtype);
     const db = zeros([F], dtype);
     winogradConvBackward(dx.data, dw.data, db.data, x.data, w.data, d, g, dtype, planThreads(g.N, convFlops(g).backward * winogradWorkFactor(dtype)));
+    return { dx, dw, db };
+  }
+  if (algorithm === 'direct') {
+    const dw = zeros(w.shape, dtype);
+    const db = zeros([F], dtype);
+    directConvBackward(dx.data, dw.data, db.data, x.data, w.data, d, g, dtype, planThreads(g.N, convFlops(g).backward));
     return { dx, dw, db };
   }
   const threads = planThreads(g.N, convFlops(g).backward);

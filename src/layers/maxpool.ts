@@ -8,6 +8,9 @@ import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Input
 import { poolGeometry, type PoolGeometry } from './geometry.js';
 import { parallelFor, planThreads, type ParallelTask } from '../kernels/parallel/pool.js';
 import { sharedArena } from '../kernels/parallel/shared.js';
+import { maxpool2, maxpool2Available } from '../kernels/maxpool-wasm.js';
+import { freshArray, freshInt32, freshTensor } from '../kernels/fresh.js';
+import { noteKernel } from '../kernels/provenance.js';
 
 /** The params of maxpool. */
 export type MaxpoolParams = { pool_height: number; pool_width: number; stride: number };
@@ -142,9 +145,15 @@ export function maxpoolForwardFast(inputs: Inputs, params: MaxpoolParams): Forwa
   const { N, C, H, W, pool_height, pool_width, stride, Hout, Wout } = g;
   const dtype = dtypeOf(x);
   const tiles = pool_height === stride && pool_width === stride && H % pool_height === 0 && W % pool_width === 0;
-  const out = zeros([N, C, Hout, Wout], dtype);
+  const out = freshTensor([N, C, Hout, Wout], dtype);
   const n = out.data.length;
-  const argmax = new Int32Array(n);
+  const argmax = freshInt32(n);
+  if (tiles && pool_height === 2 && pool_width === 2 && maxpool2Available()) {
+    noteKernel('maxpool forward: wasm 2x2');
+    maxpool2(out.data, argmax, x.data, N * C, H, W, dtype);
+    return { out, cache: { xShape: x.shape, argmax, dtype }, switches: argmax };
+  }
+  noteKernel('maxpool forward: js');
   const threads = planThreads(N * C, n * pool_height * pool_width);
   if (threads > 1) {
     const [xs, outs, argmaxs] = sharedArena([dtype, dtype, 'int32'] as const, [x.data.length, n, n]);
@@ -162,7 +171,7 @@ export function maxpoolForwardFast(inputs: Inputs, params: MaxpoolParams): Forwa
 /** Fast backward: dx in the forward's dtype, each dout element added to its window's recorded winner. */
 export function maxpoolBackwardFast(dout: Tensor, cache: MaxpoolCache): Gradients {
   const { xShape, argmax, dtype = 'float64' } = cache;
-  const dx = zeros(xShape, dtype);
+  const dx = { data: freshArray(dtype, xShape.reduce((a, b) => a * b, 1)), shape: [...xShape] };
   const d = dout.data;
   const dxd = dx.data;
   // PERF: a scatter over the outputs; memory-bound, so it stays on one thread.

@@ -1,7 +1,7 @@
 /**
  * Winograd convolution (src/kernels/conv-winograd.ts) against the naive conv, forward and both
- * backward passes, float64 (F(4x4,3x3)) and float32 (F(2x2,3x3)), element by element within a
- * DERIVED rounding bound.
+ * backward passes, float64 and float32 (F(2x2,3x3) in both; the bound below is written for
+ * F(4x4,3x3) too), element by element within a DERIVED rounding bound.
  *
  * The bound. In the standard model (every + and * rounds with relative error at most u: 2^-53 in
  * float64, 2^-24 in float32) a value computed by any program of additions and multiplications

@@ -7,7 +7,21 @@ import type { DType } from '../../tensor/tensor.js';
 export type ArenaKind = DType | 'int32';
 type ArenaView = Float64Array | Float32Array | Int32Array;
 
-let arena: SharedArrayBuffer | undefined;
+/** 64 KiB WebAssembly pages; the arena's most pages (1 GiB, as the kernels' own memories). */
+const PAGE = 65536;
+const MAX_PAGES = 16384;
+
+let arena: WebAssembly.Memory | undefined;
+
+/**
+ * The arena: a shared WebAssembly.Memory, so the shared-memory kernels (src/kernels/wasm/shared/)
+ * run on it in place from any thread, and its buffer is a SharedArrayBuffer that typed-array views
+ * (and worker threads) use as before. Growing it keeps earlier views valid.
+ */
+export function arenaMemory(): WebAssembly.Memory {
+  arena ??= new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  return arena;
+}
 
 /**
  * Views of the given kinds and lengths on one SharedArrayBuffer reused across calls (grown
@@ -26,8 +40,14 @@ export function sharedArena<K extends readonly ArenaKind[]>(kinds: K, lengths: r
     offsets.push(bytes);
     bytes += Math.ceil((lengths[i] * (kind === 'float64' ? 8 : 4)) / 64) * 64;
   });
-  if (!arena || arena.byteLength < bytes) arena = new SharedArrayBuffer(Math.ceil((bytes * 1.25) / 65536) * 65536);
-  const buf = arena;
+  const mem = arenaMemory();
+  const have = mem.buffer.byteLength;
+  if (have < bytes) {
+    const pages = Math.min(MAX_PAGES, Math.ceil((bytes * 1.25) / PAGE)) - have / PAGE;
+    if (have + pages * PAGE < bytes) throw new RangeError(`sharedArena: ${bytes} bytes exceed the arena's ${MAX_PAGES * PAGE} bytes`);
+    mem.grow(pages);
+  }
+  const buf = mem.buffer as unknown as SharedArrayBuffer;
   const views: ArenaView[] = kinds.map((kind, i) =>
     kind === 'float64' ? new Float64Array(buf, offsets[i], lengths[i]) : kind === 'float32' ? new Float32Array(buf, offsets[i], lengths[i]) : new Int32Array(buf, offsets[i], lengths[i]),
   );

@@ -32,15 +32,28 @@ export interface WasmGemmExports {
   /** The adjoint: the image at byte `x` += the block folded back. */
   col2im(x: number, C: number, H: number, W: number, HH: number, WW: number, stride: number, pad: number, Hout: number, Wout: number, cols: number, ld: number, es: number): void;
   /** Winograd input transform of one image (src/kernels/wasm/winograd.wat documents the arguments). */
-  wino_in_f64_m4: WinoIn;
+  wino_in_f64_m2: WinoIn;
   wino_in_f32_m2: WinoIn;
   /** Winograd output transform into one image. */
-  wino_out_f64_m4: WinoOut;
+  wino_out_f64_m2: WinoOut;
   wino_out_f32_m2: WinoOut;
   /** Winograd transform of the tiles of one image of dout (backward filter). */
-  wino_dy_f64_m4: WinoDy;
+  wino_dy_f64_m2: WinoDy;
   wino_dy_f32_m2: WinoDy;
+  /** Phase-split padded copy of one image for the direct kernels (src/kernels/wasm/direct.wat). */
+  stage_phases(x: number, C: number, H: number, W: number, pad: number, s: number, dst: number, Hp: number, Wq: number, es: number): void;
+  /** Direct convolution of one staged image through a tap table. */
+  direct_fwd_f64: DirectFwd;
+  direct_fwd_f32: DirectFwd;
+  /** Filter gradient (transposed) of the direct convolution of one image. */
+  direct_dw_f64: DirectDw;
+  direct_dw_f32: DirectDw;
+  /** dst[r] += sum of row r (float64 sums) of a rows x cols matrix of es-byte floats. */
+  row_sums(src: number, rows: number, cols: number, dst: number, es: number): void;
 }
+
+type DirectFwd = (xs: number, tap: number, K: number, wp: number, F: number, Hout: number, Wout: number, rowb: number, out: number, bias: number) => void;
+type DirectDw = (xs: number, tap: number, K: number, dp: number, F: number, Hout: number, Wout: number, rowb: number, dwt: number) => void;
 
 type WinoIn = (x: number, C: number, H: number, W: number, oh: number, ow: number, th: number, twp: number, P: number, tmp: number,
   dst: number, sxi: number, pc: number, spc: number, sc: number, t0: number, pt: number, spt: number, st: number) => void;
@@ -62,7 +75,9 @@ export const WASM_NR = { float64: 4, float32: 8 } as const;
 /** A build of the kernels. */
 export type WasmVariant = 'relaxed' | 'simd128';
 
-const FILES: Record<WasmVariant, string> = { relaxed: 'kernels-relaxed.wasm', simd128: 'kernels.wasm' };
+/** The two modules: `kernels` (each thread's own memory) and `shared-kernels` (imports the shared arena). */
+type ModuleName = 'kernels' | 'shared-kernels';
+const fileOf = (name: ModuleName, variant: WasmVariant): string => (variant === 'relaxed' ? `${name}-relaxed.wasm` : `${name}.wasm`);
 /** Where the .wasm files are: next to this module in dist/, or in dist/ when running from src/. */
 const DIRS = ['./', '../../../dist/kernels/wasm/'];
 
@@ -72,20 +87,20 @@ function envSetting(): WasmVariant | 'auto' {
 }
 
 let setting: WasmVariant | 'auto' = envSetting();
-const compiled = new Map<WasmVariant, WebAssembly.Module | null>();
-const reasons = new Map<WasmVariant, string>();
+const compiled = new Map<string, WebAssembly.Module | null>();
+const reasons = new Map<string, string>();
 let instance: { variant: WasmVariant; exports: WasmGemmExports } | null | undefined;
 const listeners: Array<() => void> = [];
 
-function readBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> | null {
+function readBytes(file: string): Uint8Array<ArrayBuffer> | null {
   for (const dir of DIRS) {
     try {
-      return new Uint8Array(readFileSync(new URL(dir + FILES[variant], import.meta.url)));
+      return new Uint8Array(readFileSync(new URL(dir + file, import.meta.url)));
     } catch {
       // try the next place
     }
   }
-  reasons.set(variant, `${FILES[variant]} not found (run \`npm run build\`)`);
+  reasons.set(file, `${file} not found (run \`npm run build\`)`);
   return null;
 }
 
@@ -107,23 +122,24 @@ function compileOptimized(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
   }
 }
 
-function compile(variant: WasmVariant): WebAssembly.Module | null {
-  if (compiled.has(variant)) return compiled.get(variant)!;
+function compile(variant: WasmVariant, name: ModuleName = 'kernels'): WebAssembly.Module | null {
+  const file = fileOf(name, variant);
+  if (compiled.has(file)) return compiled.get(file)!;
   let mod: WebAssembly.Module | null = null;
-  const bytes = readBytes(variant);
+  const bytes = readBytes(file);
   if (bytes) {
     if (variant === 'relaxed' && !WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
     if (!WebAssembly.validate(bytes)) {
-      reasons.set(variant, `${FILES[variant]} does not validate on this engine (${variant === 'relaxed' ? 'no relaxed SIMD' : 'no WebAssembly SIMD'})`);
+      reasons.set(file, `${file} does not validate on this engine (${variant === 'relaxed' ? 'no relaxed SIMD' : 'no WebAssembly SIMD'})`);
     } else {
       try {
         mod = compileOptimized(bytes);
       } catch (err) {
-        reasons.set(variant, `${FILES[variant]} did not compile: ${(err as Error).message}`);
+        reasons.set(file, `${file} did not compile: ${(err as Error).message}`);
       }
     }
   }
-  compiled.set(variant, mod);
+  compiled.set(file, mod);
   return mod;
 }
 
@@ -164,10 +180,49 @@ export function onWasmReset(f: () => void): void {
   listeners.push(f);
 }
 
-/** Why `wasmGemm()` is null (or why the relaxed build was not used), or undefined when there is nothing to say. */
+/** Why `wasmGemm()` is null, or undefined when it is not. */
 export function wasmGemmUnavailableReason(): string | undefined {
-  const ex = wasmGemm();
-  if (ex && instance?.variant === 'relaxed') return undefined;
-  if (ex) return setting === 'auto' ? reasons.get('relaxed') : undefined;
-  return [...reasons.values()].join('; ') || undefined;
+  if (wasmGemm()) return undefined;
+  return [...reasons.values()].join('; ') || 'no WebAssembly SIMD';
+}
+
+/** The exports of the shared-memory module; addresses are byte offsets into the shared arena. */
+export interface SharedKernelExports {
+  plane_sums_f64: PlaneSums;
+  plane_sums_f32: PlaneSums;
+  plane_bwd_sums_f64: PlaneBwdSums;
+  plane_bwd_sums_f32: PlaneBwdSums;
+  plane_affine_f64: PlaneAffine;
+  plane_affine_f32: PlaneAffine;
+  plane_dx_f64: PlaneDx;
+  plane_dx_f32: PlaneDx;
+  /** 2x2 stride-2 max-pooling of planes [p0, p1) of H x W (H, W even): values and flat argmax (i32). */
+  maxpool2_f64: Maxpool2;
+  maxpool2_f32: Maxpool2;
+}
+
+type Maxpool2 = (x: number, p0: number, p1: number, H: number, W: number, out: number, argmax: number) => void;
+
+type PlaneSums = (x: number, P: number, B: number, shift: number, s1: number, s2: number) => void;
+type PlaneBwdSums = (dout: number, x: number, P: number, B: number, center: number, t1: number, t2: number) => void;
+type PlaneAffine = (x: number, P: number, B: number, center: number, scale: number, bias: number, out: number) => void;
+type PlaneDx = (dout: number, x: number, P: number, B: number, ka: number, kb: number, center: number, kc: number, dx: number) => void;
+
+let sharedInstance: { memory: WebAssembly.Memory; exports: SharedKernelExports } | null = null;
+
+/**
+ * The shared-memory kernels instantiated on `memory` (the shared arena, which every thread can
+ * reach), of the variant this thread's kernels use; null without WebAssembly SIMD. The last instance
+ * is kept: a worker gets a new Memory object with every task, so it instantiates per task (a few
+ * microseconds; the module is compiled once per thread).
+ */
+export function sharedKernels(memory: WebAssembly.Memory): SharedKernelExports | null {
+  if (sharedInstance?.memory === memory) return sharedInstance.exports;
+  const variant = wasmVariant();
+  if (!variant) return null;
+  const mod = compile(variant, 'shared-kernels');
+  if (!mod) return null;
+  const exports = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as SharedKernelExports;
+  sharedInstance = { memory, exports };
+  return exports;
 }

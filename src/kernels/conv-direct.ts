@@ -1,0 +1,244 @@
+/**
+ * Direct convolution for windows of few taps (K = C*HH*WW small, as the cs231n fast-layers shape
+ * x 100,3,31,31, w 25,3,3,3, stride 2: K = 27), NCHW, cs231n conventions, on the WASM kernels.
+ *
+ * im2col + GEMM writes K values per output pixel and the GEMM packs them again: at K = 27 and
+ * F = 25 that memory traffic costs about as much as the 2*K*F flops per pixel. Here each image is
+ * copied once into a phase-split padded layout (stage_phases: columns split by their remainder
+ * mod stride, so every tap reads contiguous inputs along an output row at any stride) and the
+ * GEMM micro-kernel reads its B operand straight from it through a table of K tap offsets:
+ *  - forward: out[n] (F x HW) = W (F x K) . taps(x[n]) + b, written once (accumulators start at b);
+ *  - backward filter: dW^T (K x F) += taps(x[n]) . dout[n]^T, dout packed per image;
+ *  - backward data: dcols = W^T . dout[n] by the micro-kernel (W^T packed once), then col2im;
+ *  - db: row sums of dout[n] in float64.
+ * The batch is split over threads by images; each thread works in its own WASM memory.
+ */
+import type { DType, FloatArray } from '../tensor/tensor.js';
+import { gemmScratch, wasmAddress } from './gemm.js';
+import { WASM_MR, WASM_NR, wasmGemm } from './wasm/load.js';
+import { parallelFor, type ParallelTask } from './parallel/pool.js';
+import { sharedArena } from './parallel/shared.js';
+
+/** Convolution geometry in cs231n names (a ConvGeometry is one). */
+export interface DirectConvGeometry {
+  N: number; C: number; H: number; W: number;
+  F: number; HH: number; WW: number;
+  stride: number; pad: number;
+  Hout: number; Wout: number;
+}
+
+/** Images per claimed chunk when threaded: about four chunks per thread. */
+const CHUNKS_PER_THREAD = 4;
+
+interface Layout {
+  /** Rows of each phase plane (the padded height) and its row length. */
+  Hp: number;
+  Wq: number;
+  /** Elements of the staged image. */
+  xsLen: number;
+  /** Bytes from one output row to the next in the staged image. */
+  rowb: number;
+  /** Byte offset of each tap (K rounded up to 4; the extra ones repeat tap 0, their results are dropped). */
+  taps: Int32Array;
+}
+
+/** The phase-split layout of one image and the tap table (see stage_phases in src/kernels/wasm/direct.wat). */
+function layout(g: DirectConvGeometry, dtype: DType): Layout {
+  const { C, H, W, HH, WW, stride: s, pad } = g;
+  const E = dtype === 'float32' ? 4 : 8;
+  const NR = WASM_NR[dtype];
+  const Hp = H + 2 * pad;
+  // NOTE: the kernels read NR - 1 columns past each output row's last tap; the slack keeps them inside the row.
+  const Wq = Math.ceil((W + 2 * pad) / s) + NR + Math.floor((WW - 1) / s);
+  const K = C * HH * WW;
+  const taps = new Int32Array(Math.ceil(K / 4) * 4);
+  for (let c = 0; c < C; c++) {
+    for (let di = 0; di < HH; di++) {
+      for (let dj = 0; dj < WW; dj++) {
+        taps[(c * HH + di) * WW + dj] = (((c * s + (dj % s)) * Hp + di) * Wq + Math.floor(dj / s)) * E;
+      }
+    }
+  }
+  return { Hp, Wq, xsLen: C * s * Hp * Wq + NR, rowb: s * Wq * E, taps };
+}
+
+/** A (rows x cols) row-major matrix packed as the GEMM's A operand: [r / MR][c][r % MR], zero rows to a multiple of MR. */
+function packRows(src: FloatArray, rows: number, cols: number, transposed: boolean, dst: FloatArray): void {
+  dst.fill(0);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      dst[(Math.floor(r / WASM_MR) * cols + c) * WASM_MR + (r % WASM_MR)] = transposed ? src[c * rows + r] : src[r * cols + c];
+    }
+  }
+}
+
+/** Arguments of the forward task (shared arrays when threaded). */
+export interface DirectForwardArgs {
+  x: FloatArray;
+  w: FloatArray;
+  b: FloatArray;
+  out: FloatArray;
+  g: DirectConvGeometry;
+  dtype: DType;
+}
+
+/** out[n] = W . taps(x[n]) + b for images [n0, n1), on this thread's WASM memory. */
+export function directForwardRange(args: DirectForwardArgs, n0: number, n1: number): void {
+  const { x, w, b, out, g, dtype } = args;
+  const { C, H, W, F, HH, WW, stride, pad, Hout, Wout } = g;
+  const ex = wasmGemm()!;
+  const K = C * HH * WW;
+  const Fp = Math.ceil(F / WASM_MR) * WASM_MR;
+  const L = layout(g, dtype);
+  const inSize = C * H * W;
+  const outSize = F * Hout * Wout;
+  const [img, xs, wp, bias, outs, tap] = gemmScratch(dtype, [inSize, L.xsLen, Fp * K, Fp, outSize, L.taps.length]);
+  packRows(w, F, K, false, wp);
+  bias.fill(0);
+  bias.set(b);
+  const tapAt = wasmAddress(tap);
+  new Int32Array(tap.buffer, tapAt, L.taps.length).set(L.taps);
+  const es = dtype === 'float32' ? 4 : 8;
+  const fwd = dtype === 'float32' ? ex.direct_fwd_f32 : ex.direct_fwd_f64;
+  const imgAt = wasmAddress(img);
+  const xsAt = wasmAddress(xs);
+  for (let n = n0; n < n1; n++) {
+    img.set(x.subarray(n * inSize, (n + 1) * inSize));
+    ex.stage_phases(imgAt, C, H, W, pad, stride, xsAt, L.Hp, L.Wq, es);
+    fwd(xsAt, tapAt, K, wasmAddress(wp), F, Hout, Wout, L.rowb, wasmAddress(outs), wasmAddress(bias));
+    out.set(outs, n * outSize);
+  }
+}
+
+/** Arguments of the backward task; each thread adds its dW^T and db partial sums at its slot. */
+export interface DirectBackwardArgs {
+  x: FloatArray;
+  w: FloatArray;
+  dout: FloatArray;
+  /** Written image by image. */
+  dx: FloatArray;
+  /** (threads, K, F): dW^T partial sums. */
+  dwtParts: FloatArray;
+  /** (threads, F) partial db, float64. */
+  dbParts: Float64Array;
+  g: DirectConvGeometry;
+  dtype: DType;
+}
+
+/** dW^T += taps(x[n]) . dout[n]^T, dx[n] = col2im(W^T . dout[n]), db += row sums, for images [n0, n1). */
+export function directBackwardRange(args: DirectBackwardArgs, n0: number, n1: number, slot: number): void {
+  const { x, w, dout, dx, dwtParts, dbParts, g, dtype } = args;
+  const { C, H, W, F, HH, WW, stride, pad, Hout, Wout } = g;
+  const ex = wasmGemm()!;
+  const K = C * HH * WW;
+  const HW = Hout * Wout;
+  const NR = WASM_NR[dtype];
+  const Kp = Math.ceil(K / WASM_MR) * WASM_MR;
+  const Fn = Math.ceil(F / NR) * NR;
+  const HWn = Math.ceil(HW / NR) * NR;
+  const L = layout(g, dtype);
+  const inSize = C * H * W;
+  const dSize = F * HW;
+  // dbAcc: F float64 sums (2F elements whatever the dtype), which row_sums adds into.
+  const [img, xs, dimg, dp, bp, wt, dcols, dwt, dxi, tap, dbAcc] = gemmScratch(dtype, [
+    inSize, L.xsLen, dSize, Fn * HW, F * HWn, Kp * F, K * HW, K * F, inSize, L.taps.length, 2 * F,
+  ]);
+  packRows(w, K, F, true, wt);
+  dwt.fill(0);
+  const tapAt = wasmAddress(tap);
+  new Int32Array(tap.buffer, tapAt, L.taps.length).set(L.taps);
+  const es = dtype === 'float32' ? 4 : 8;
+  const f32 = dtype === 'float32';
+  const dwKernel = f32 ? ex.direct_dw_f32 : ex.direct_dw_f64;
+  const packB = f32 ? ex.pack_b_32 : ex.pack_b_64;
+  const kernel = f32 ? ex.kernel_f32 : ex.kernel_f64;
+  const imgAt = wasmAddress(img);
+  const xsAt = wasmAddress(xs);
+  const dAt = wasmAddress(dimg);
+  const dpAt = wasmAddress(dp);
+  const bpAt = wasmAddress(bp);
+  const dcolsAt = wasmAddress(dcols);
+  const dxiAt = wasmAddress(dxi);
+  const dbScratch = new Float64Array(dbAcc.buffer, dbAcc.byteOffset, F);
+  dbScratch.fill(0);
+  for (let n = n0; n < n1; n++) {
+    img.set(x.subarray(n * inSize, (n + 1) * inSize));
+    dimg.set(dout.subarray(n * dSize, (n + 1) * dSize));
+    ex.stage_phases(imgAt, C, H, W, pad, stride, xsAt, L.Hp, L.Wq, es);
+    // dW^T: dout[n]^T packed as B (k = pixel, columns = filters)
+    packB(dAt, 1, HW, HW, F, dpAt);
+    dwKernel(xsAt, tapAt, K, dpAt, F, Hout, Wout, L.rowb, wasmAddress(dwt));
+    // dx: dcols (K x HW) = W^T (K x F) . dout[n] (F x HW), then folded back
+    packB(dAt, HW, 1, F, HW, bpAt);
+    kernel(K, HW, F, wasmAddress(wt), bpAt, dcolsAt, HW, 0);
+    dxi.fill(0);
+    ex.col2im(dxiAt, C, H, W, HH, WW, stride, pad, Hout, Wout, dcolsAt, HW, es);
+    dx.set(dxi, n * inSize);
+    ex.row_sums(dAt, F, HW, dbScratch.byteOffset, es);
+  }
+  const at = slot * K * F;
+  for (let i = 0; i < K * F; i++) dwtParts[at + i] += dwt[i];
+  for (let f = 0; f < F; f++) dbParts[slot * F + f] += dbScratch[f];
+}
+
+const FORWARD_TASK: ParallelTask<DirectForwardArgs> = { url: import.meta.url, name: 'directForwardRange', run: directForwardRange };
+const BACKWARD_TASK: ParallelTask<DirectBackwardArgs> = { url: import.meta.url, name: 'directBackwardRange', run: directBackwardRange };
+
+function chunk(N: number, threads: number): number {
+  return Math.max(1, Math.ceil(N / (CHUNKS_PER_THREAD * threads)));
+}
+
+/** Forward into `out` (N, F, Hout, Wout); x, w, b in dtype. */
+export function directConvForward(out: FloatArray, x: FloatArray, w: FloatArray, b: FloatArray, g: DirectConvGeometry, dtype: DType, threads: number): void {
+  if (threads > 1) {
+    const [xs, ws, bs, outs] = sharedArena([dtype, dtype, dtype, dtype] as const, [x.length, w.length, b.length, out.length]);
+    xs.set(x);
+    ws.set(w);
+    bs.set(b);
+    parallelFor(FORWARD_TASK, { x: xs, w: ws, b: bs, out: outs, g, dtype }, g.N, threads, chunk(g.N, threads));
+    out.set(outs);
+  } else {
+    directForwardRange({ x, w, b, out, g, dtype }, 0, g.N);
+  }
+}
+
+/** Backward into dx (N, C, H, W), dw (F, C, HH, WW), db (F,) from dout (N, F, Hout, Wout). */
+export function directConvBackward(
+  dx: FloatArray, dw: FloatArray, db: FloatArray, x: FloatArray, w: FloatArray, dout: FloatArray,
+  g: DirectConvGeometry, dtype: DType, threads: number,
+): void {
+  const { N, C, F, HH, WW } = g;
+  const K = C * HH * WW;
+  const slots = Math.max(1, threads);
+  let dwtParts: FloatArray;
+  let dbParts: Float64Array;
+  if (threads > 1) {
+    const [xs, ws, ds, dxs, parts, dbs] = sharedArena(
+      [dtype, dtype, dtype, dtype, dtype, 'float64'] as const,
+      [x.length, w.length, dout.length, dx.length, slots * K * F, slots * F],
+    );
+    xs.set(x);
+    ws.set(w);
+    ds.set(dout);
+    parts.fill(0);
+    dbs.fill(0);
+    parallelFor(BACKWARD_TASK, { x: xs, w: ws, dout: ds, dx: dxs, dwtParts: parts, dbParts: dbs, g, dtype }, N, threads, chunk(N, threads));
+    dx.set(dxs);
+    dwtParts = parts;
+    dbParts = dbs;
+  } else {
+    dwtParts = dtype === 'float32' ? new Float32Array(K * F) : new Float64Array(K * F);
+    dbParts = new Float64Array(F);
+    directBackwardRange({ x, w, dout, dx, dwtParts, dbParts, g, dtype }, 0, N, 0);
+  }
+  for (let f = 0; f < F; f++) {
+    let s = 0;
+    for (let t = 0; t < slots; t++) s += dbParts[t * F + f];
+    db[f] = s;
+    for (let k = 0; k < K; k++) {
+      let v = 0;
+      for (let t = 0; t < slots; t++) v += dwtParts[(t * K + k) * F + f];
+      dw[f * K + k] = v;
+    }
+  }
+}
