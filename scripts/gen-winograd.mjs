@@ -147,43 +147,68 @@ function winoIn({ bits, m }) {
 ;; columns tx*${m} + ow + [0, ${a}), zero outside the image. Its value at xi = i*${a} + j for channel c
 ;; goes to dst + xi*sxi + chan(c) + tile(t0 + ty*twp + tx), with chan(c) = (c / pc)*spc + (c % pc)*sc
 ;; and tile(t) = (t / pt)*spt + (t % pt)*st (bytes): the caller's packed GEMM layout.
-;; P: (th*${m} + 2) x (twp*${m} + 2) elements of staging; tmp: ${a * a * 16} bytes.
+;; P: C x (th*${m} + 2) x (twp*${m} + 2) elements of staging; tmp: ${a * a * 16} bytes.
 (func (export "${name}") (param $x i32) (param $C i32) (param $H i32) (param $W i32) (param $oh i32) (param $ow i32)
     (param $th i32) (param $twp i32) (param $P i32) (param $tmp i32) (param $dst i32) (param $sxi i32)
     (param $pc i32) (param $spc i32) (param $sc i32) (param $t0 i32) (param $pt i32) (param $spt i32) (param $st i32)
     (local $c i32) (local $ty i32) (local $tx i32) (local $t i32) (local $Hp i32) (local $Wp i32) (local $rowb i32)
-    (local $ra i32) (local $base i32) (local $chan i32) (local $vecst i32)
+    (local $ra i32) (local $ra0 i32) (local $base i32) (local $tile i32) (local $vecst i32) (local $tq i32) (local $tr i32)
+    (local $cq i32) (local $cr i32) (local $planeb i32) (local $NC i32)
     ${vecLocals('$d', a)} ${vecLocals('$q', a)} ${vecLocals('$v', a)} ${decl}
     ${init}
     (local.set $Hp (i32.add (i32.mul (local.get $th) (i32.const ${m})) (i32.const 2)))
     (local.set $Wp (i32.add (i32.mul (local.get $twp) (i32.const ${m})) (i32.const 2)))
     (local.set $rowb (i32.mul (local.get $Wp) (i32.const ${t.E})))
     (local.set $vecst (i32.eq (local.get $st) (i32.const ${t.E})))
+    (local.set $NC (local.get $C))
+    (local.set $planeb (i32.mul (i32.mul (local.get $Hp) (local.get $Wp)) (i32.const ${t.E})))
+    ;; every channel staged first, so the tile loop can run channels innermost
     (local.set $c (i32.const 0))
-    (block $c_done (loop $c_loop
-      (br_if $c_done (i32.ge_s (local.get $c) (local.get $C)))
+    (block $s_done (loop $s_loop
+      (br_if $s_done (i32.ge_s (local.get $c) (local.get $C)))
       (call $stage_plane (i32.add (local.get $x) (i32.mul (i32.mul (local.get $c) (i32.mul (local.get $H) (local.get $W))) (i32.const ${t.E})))
-        (local.get $H) (local.get $W) (local.get $oh) (local.get $ow) (local.get $P) (local.get $Hp) (local.get $Wp) (i32.const ${t.E}))
-      (local.set $chan (i32.add (i32.mul (i32.div_u (local.get $c) (local.get $pc)) (local.get $spc)) (i32.mul (i32.rem_u (local.get $c) (local.get $pc)) (local.get $sc))))
-      (local.set $ty (i32.const 0))
+        (local.get $H) (local.get $W) (local.get $oh) (local.get $ow) (i32.add (local.get $P) (i32.mul (local.get $c) (local.get $planeb))) (local.get $Hp) (local.get $Wp) (i32.const ${t.E}))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $s_loop)))
+    ;; PERF: tiles outer, channels inner, so the stores of one tile group land next to each other in every
+    ;; xi's packed block; channels outer rewrote half of each cache line of the whole block per channel
+    ;; (2 MiB in float64 at x 32,64,32,32, twice L2). Layout offsets are kept by counters (tq, tr for
+    ;; tiles; cq, cr for channels), not by divisions.
+    (local.set $tq (i32.div_u (local.get $t0) (local.get $pt)))
+    (local.set $tr (i32.rem_u (local.get $t0) (local.get $pt)))
+    (local.set $ty (i32.const 0))
       (block $ty_done (loop $ty_loop
         (br_if $ty_done (i32.ge_s (local.get $ty) (local.get $th)))
         (local.set $tx (i32.const 0))
         (block $tx_done (loop $tx_loop
           (br_if $tx_done (i32.ge_s (local.get $tx) (local.get $twp)))
-          (local.set $t (i32.add (local.get $t0) (i32.add (i32.mul (local.get $ty) (local.get $twp)) (local.get $tx))))
-          (local.set $base (i32.add (i32.add (local.get $dst) (local.get $chan))
-            (i32.add (i32.mul (i32.div_u (local.get $t) (local.get $pt)) (local.get $spt)) (i32.mul (i32.rem_u (local.get $t) (local.get $pt)) (local.get $st)))))
-          (local.set $ra (i32.add (local.get $P) (i32.mul (i32.add (i32.mul (i32.mul (local.get $ty) (i32.const ${m})) (local.get $Wp))
+          (local.set $tile (i32.add (local.get $dst) (i32.add (i32.mul (local.get $tq) (local.get $spt)) (i32.mul (local.get $tr) (local.get $st)))))
+          (local.set $ra0 (i32.add (local.get $P) (i32.mul (i32.add (i32.mul (i32.mul (local.get $ty) (i32.const ${m})) (local.get $Wp))
             (i32.mul (local.get $tx) (i32.const ${m}))) (i32.const ${t.E}))))
-          ${phase1.join('\n          ')}
-          ${phase2.join('\n          ')}
+          (local.set $cq (i32.const 0))
+          (local.set $cr (i32.const 0))
+          (local.set $c (i32.const 0))
+          (block $c_done (loop $c_loop
+            (br_if $c_done (i32.ge_s (local.get $c) (local.get $NC)))
+            (local.set $base (i32.add (local.get $tile) (i32.add (i32.mul (local.get $cq) (local.get $spc)) (i32.mul (local.get $cr) (local.get $sc)))))
+            (local.set $ra (i32.add (local.get $ra0) (i32.mul (local.get $c) (local.get $planeb))))
+            ${phase1.join('\n            ')}
+            ${phase2.join('\n            ')}
+            (local.set $cr (i32.add (local.get $cr) (i32.const 1)))
+            (if (i32.eq (local.get $cr) (local.get $pc)) (then
+              (local.set $cr (i32.const 0))
+              (local.set $cq (i32.add (local.get $cq) (i32.const 1)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $c_loop)))
+          ;; the next L tiles: t advances by L across rows too (t = t0 + ty*twp + tx), tq/tr = t / pt, t % pt
+          (local.set $tr (i32.add (local.get $tr) (i32.const ${t.L})))
+          (if (i32.ge_u (local.get $tr) (local.get $pt)) (then
+            (local.set $tr (i32.sub (local.get $tr) (local.get $pt)))
+            (local.set $tq (i32.add (local.get $tq) (i32.const 1)))))
           (local.set $tx (i32.add (local.get $tx) (i32.const ${t.L})))
           (br $tx_loop)))
         (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
         (br $ty_loop)))
-      (local.set $c (i32.add (local.get $c) (i32.const 1)))
-      (br $c_loop)))
 )
 `;
 }
@@ -319,43 +344,68 @@ function winoDy({ bits, m }) {
   return `;; ${name}(dy, F, Hout, Wout, th, twp, P, tmp, dst, sxi, pc, spc, sc, t0, pt, spt, st): the
 ;; transform A dy A^T (alpha = ${a}) of every ${m}x${m} tile (ty, tx), ty < th, tx < twp, of every channel of the
 ;; image dy (F, Hout, Wout), zero outside it; stored as wino_in stores (dst, sxi, chan, tile layout).
-;; P: th*${m} x twp*${m} elements of staging; tmp: ${m * a * 16} bytes.
+;; P: F x th*${m} x twp*${m} elements of staging; tmp: ${m * a * 16} bytes.
 (func (export "${name}") (param $dy i32) (param $F i32) (param $Hout i32) (param $Wout i32) (param $th i32) (param $twp i32)
     (param $P i32) (param $tmp i32) (param $dst i32) (param $sxi i32)
     (param $pc i32) (param $spc i32) (param $sc i32) (param $t0 i32) (param $pt i32) (param $spt i32) (param $st i32)
     (local $c i32) (local $ty i32) (local $tx i32) (local $t i32) (local $Hp i32) (local $Wp i32) (local $rowb i32)
-    (local $ra i32) (local $base i32) (local $chan i32) (local $vecst i32)
+    (local $ra i32) (local $ra0 i32) (local $base i32) (local $tile i32) (local $vecst i32) (local $tq i32) (local $tr i32)
+    (local $cq i32) (local $cr i32) (local $planeb i32) (local $NC i32)
     ${vecLocals('$d', m)} ${vecLocals('$q', a)} ${vecLocals('$v', a)} ${decl}
     ${init}
     (local.set $Hp (i32.mul (local.get $th) (i32.const ${m})))
     (local.set $Wp (i32.mul (local.get $twp) (i32.const ${m})))
     (local.set $rowb (i32.mul (local.get $Wp) (i32.const ${t.E})))
     (local.set $vecst (i32.eq (local.get $st) (i32.const ${t.E})))
+    (local.set $NC (local.get $F))
+    (local.set $planeb (i32.mul (i32.mul (local.get $Hp) (local.get $Wp)) (i32.const ${t.E})))
+    ;; every channel staged first, so the tile loop can run channels innermost
     (local.set $c (i32.const 0))
-    (block $c_done (loop $c_loop
-      (br_if $c_done (i32.ge_s (local.get $c) (local.get $F)))
+    (block $s_done (loop $s_loop
+      (br_if $s_done (i32.ge_s (local.get $c) (local.get $F)))
       (call $stage_plane (i32.add (local.get $dy) (i32.mul (i32.mul (local.get $c) (i32.mul (local.get $Hout) (local.get $Wout))) (i32.const ${t.E})))
-        (local.get $Hout) (local.get $Wout) (i32.const 0) (i32.const 0) (local.get $P) (local.get $Hp) (local.get $Wp) (i32.const ${t.E}))
-      (local.set $chan (i32.add (i32.mul (i32.div_u (local.get $c) (local.get $pc)) (local.get $spc)) (i32.mul (i32.rem_u (local.get $c) (local.get $pc)) (local.get $sc))))
-      (local.set $ty (i32.const 0))
+        (local.get $Hout) (local.get $Wout) (i32.const 0) (i32.const 0) (i32.add (local.get $P) (i32.mul (local.get $c) (local.get $planeb))) (local.get $Hp) (local.get $Wp) (i32.const ${t.E}))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $s_loop)))
+    ;; PERF: tiles outer, channels inner, so the stores of one tile group land next to each other in every
+    ;; xi's packed block; channels outer rewrote half of each cache line of the whole block per channel
+    ;; (2 MiB in float64 at x 32,64,32,32, twice L2). Layout offsets are kept by counters (tq, tr for
+    ;; tiles; cq, cr for channels), not by divisions.
+    (local.set $tq (i32.div_u (local.get $t0) (local.get $pt)))
+    (local.set $tr (i32.rem_u (local.get $t0) (local.get $pt)))
+    (local.set $ty (i32.const 0))
       (block $ty_done (loop $ty_loop
         (br_if $ty_done (i32.ge_s (local.get $ty) (local.get $th)))
         (local.set $tx (i32.const 0))
         (block $tx_done (loop $tx_loop
           (br_if $tx_done (i32.ge_s (local.get $tx) (local.get $twp)))
-          (local.set $t (i32.add (local.get $t0) (i32.add (i32.mul (local.get $ty) (local.get $twp)) (local.get $tx))))
-          (local.set $base (i32.add (i32.add (local.get $dst) (local.get $chan))
-            (i32.add (i32.mul (i32.div_u (local.get $t) (local.get $pt)) (local.get $spt)) (i32.mul (i32.rem_u (local.get $t) (local.get $pt)) (local.get $st)))))
-          (local.set $ra (i32.add (local.get $P) (i32.mul (i32.add (i32.mul (i32.mul (local.get $ty) (i32.const ${m})) (local.get $Wp))
+          (local.set $tile (i32.add (local.get $dst) (i32.add (i32.mul (local.get $tq) (local.get $spt)) (i32.mul (local.get $tr) (local.get $st)))))
+          (local.set $ra0 (i32.add (local.get $P) (i32.mul (i32.add (i32.mul (i32.mul (local.get $ty) (i32.const ${m})) (local.get $Wp))
             (i32.mul (local.get $tx) (i32.const ${m}))) (i32.const ${t.E}))))
-          ${phase1.join('\n          ')}
-          ${phase2.join('\n          ')}
+          (local.set $cq (i32.const 0))
+          (local.set $cr (i32.const 0))
+          (local.set $c (i32.const 0))
+          (block $c_done (loop $c_loop
+            (br_if $c_done (i32.ge_s (local.get $c) (local.get $NC)))
+            (local.set $base (i32.add (local.get $tile) (i32.add (i32.mul (local.get $cq) (local.get $spc)) (i32.mul (local.get $cr) (local.get $sc)))))
+            (local.set $ra (i32.add (local.get $ra0) (i32.mul (local.get $c) (local.get $planeb))))
+            ${phase1.join('\n            ')}
+            ${phase2.join('\n            ')}
+            (local.set $cr (i32.add (local.get $cr) (i32.const 1)))
+            (if (i32.eq (local.get $cr) (local.get $pc)) (then
+              (local.set $cr (i32.const 0))
+              (local.set $cq (i32.add (local.get $cq) (i32.const 1)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $c_loop)))
+          ;; the next L tiles: t advances by L across rows too (t = t0 + ty*twp + tx), tq/tr = t / pt, t % pt
+          (local.set $tr (i32.add (local.get $tr) (i32.const ${t.L})))
+          (if (i32.ge_u (local.get $tr) (local.get $pt)) (then
+            (local.set $tr (i32.sub (local.get $tr) (local.get $pt)))
+            (local.set $tq (i32.add (local.get $tq) (i32.const 1)))))
           (local.set $tx (i32.add (local.get $tx) (i32.const ${t.L})))
           (br $tx_loop)))
         (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
         (br $ty_loop)))
-      (local.set $c (i32.add (local.get $c) (i32.const 1)))
-      (br $c_loop)))
 )
 `;
 }

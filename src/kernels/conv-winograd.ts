@@ -185,7 +185,7 @@ export function winogradForwardRange(args: WinogradForwardArgs, n0: number, n1: 
   const Hp = th * m + 2;
   const Wp = twp * m + 2;
   const [img, us, vs, ms, outs, stage, tmp, bs] = gemmScratch(dtype, [
-    nb * inSize, a2 * Coutp * Cin, a2 * Tp * Cin, a2 * Cout * Tmax, nb * outSize, Hp * Wp, 64 * 16 / E, Cout,
+    nb * inSize, a2 * Coutp * Cin, a2 * Tp * Cin, a2 * Cout * Tmax, nb * outSize, Cin * Hp * Wp, 64 * 16 / E, Cout,
   ]);
   us.set(u);
   if (bias) bs.set(bias);
@@ -254,7 +254,7 @@ export function winogradFilterRange(args: WinogradFilterArgs, n0: number, n1: nu
   const Fp = Math.ceil(F / MR) * MR;
   const inSize = C * H * W;
   const dSize = F * Hout * Wout;
-  const stageLen = Math.max((th * m + 2) * (twp * m + 2), th * m * twp * m);
+  const stageLen = Math.max(C * (th * m + 2) * (twp * m + 2), F * th * m * twp * m);
   const [img, dimg, vs, dys, dw, stage, tmp] = gemmScratch(dtype, [
     nb * inSize, nb * dSize, a2 * Cp * Tmax, a2 * Fp * Tmax, a2 * F * C, stageLen, 64 * 16 / E,
   ]);
