@@ -75,53 +75,19 @@ os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
 import numpy as np  # noqa: E402
 from numpy.lib.stride_tricks import as_strided  # noqa: E402
 
-def import_torch():
-    """torch and where it came from, or (None, why not)."""
-    if ARGS.no_torch:
-        return None, "left out (--no-torch)"
-    try:
-        import torch as t  # noqa: E402
-        return t, "installed"
-    except ImportError:
-        pass
-    if not os.path.isdir(os.path.join(ARGS.torch_path, "torch")):
-        return None, f"not importable (none in {ARGS.torch_path} either)"
-    sys.path.append(ARGS.torch_path)
-    # Debian's torch was built against numpy 1.x: with numpy 2 it prints a warning and a traceback
-    # on import and leaves its numpy bridge off. Silence both (file descriptor 2) while it loads.
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import torch as t  # noqa: E402
-                t.set_num_threads(ARGS.threads)
-                t.zeros(1).numpy if False else t.zeros(1) + 1  # first use (torch reports the numpy bridge here)
-    except ImportError as err:
-        return None, f"not importable from {ARGS.torch_path}: {err}"
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    return t, f"from {ARGS.torch_path}"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_import import import_torch, torch_blas as _torch_blas  # noqa: E402
 
-
-torch, TORCH_SOURCE = import_torch()
+if ARGS.no_torch:
+    torch, TORCH_SOURCE = None, "left out (--no-torch)"
+else:
+    torch, TORCH_SOURCE = import_torch(ARGS.torch_path, ARGS.threads)
 if torch is not None:
     import torch.nn.functional as TF  # noqa: E402
 
-    torch.set_num_threads(ARGS.threads)
-
 
 def torch_blas():
-    """The BLAS torch was built with (its f64 conv runs on it; f32 conv on oneDNN)."""
-    try:
-        cfg = torch.__config__.show()
-        blas = [part.split("=", 1)[1] for part in cfg.replace(",", " ").split() if part.startswith("BLAS_INFO=")]
-        return blas[0] if blas else "unknown"
-    except Exception:
-        return "unknown"
+    return _torch_blas(torch)
 
 
 # --- numpy peers: the cs231n fast layers -------------------------------------------------------
