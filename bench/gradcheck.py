@@ -4,7 +4,7 @@
 Checkers, each timed in-process (no interpreter or Node start-up in the times; medians of --repeat):
   cnn-check   gradCheck of the fast conv from dist/ (bench/gradcheck.mjs), modes full, directional, auto
   torch       torch.autograd.gradcheck on F.conv2d through a torch.autograd.Function whose backward is
-              the correct one (torch.nn.grad.conv2d_input / conv2d_weight) or a buggy one; full
+              the correct one (aten.convolution_backward, F.conv2d's own) or a buggy one; full
               (fast_mode=False: the whole numerical and analytical Jacobians) and fast_mode=True (one
               random projection each side); float64, eps 1e-6, atol 1e-5, rtol 1e-3 (its defaults)
   numpy       the cs231n loop: eval_numerical_gradient_array (two forward passes per element of every
@@ -111,9 +111,15 @@ def torch_conv(bug, stride, pad):
         @staticmethod
         def backward(ctx, dout):
             x, w = ctx.saved_tensors
-            dx = torch.nn.grad.conv2d_input(x.shape, w, dout, stride=stride, padding=pad)
-            dw_of = lambda d: torch.nn.grad.conv2d_weight(x, w.shape, d, stride=stride, padding=pad)  # noqa: E731
-            return apply_bug(bug, dx, dw_of(dout), dout.sum(dim=(0, 2, 3)), dout, dw_of)
+
+            def grads(d):
+                # NOTE: the native conv backward (what F.conv2d's autograd runs); torch.nn.grad.conv2d_weight
+                # repeats dout C times (1 GB at the mid shape) and ran out of memory in fast_mode.
+                return torch.ops.aten.convolution_backward(d, x, w, [w.shape[0]], [stride, stride], [pad, pad], [1, 1],
+                                                           False, [0, 0], 1, [True, True, True])
+
+            dx, dw, db = grads(dout)
+            return apply_bug(bug, dx, dw, db, dout, lambda d: grads(d)[1])
 
     return Conv.apply
 
