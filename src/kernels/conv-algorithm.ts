@@ -69,6 +69,6 @@ export function convAlgorithm(g: ConvShape, dtype: DType): ConvAlgorithm {
 
 /** A human name of the algorithm for reports: 'winograd F(4x4,3x3)', 'im2col+gemm', 'direct'. */
 export function convAlgorithmName(a: ConvAlgorithm, dtype: DType): string {
-  if (a === 'winograd') return dtype === 'float32' ? 'winograd F(2x2,3x3)' : 'winograd F(4x4,3x3)';
+  if (a === 'winograd') return 'winograd F(2x2,3x3)';
   return a === 'im2col' ? 'im2col+gemm' : 'direct';
 }
