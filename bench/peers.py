@@ -431,8 +431,18 @@ def case_key(r):
     return (r["layer"], json.dumps(r["shapes"]), json.dumps(r["params"], sort_keys=True), r["dtype"])
 
 
+def cpu_pressure():
+    """Linux PSI: the share of the last 10 s in which some runnable task waited for a CPU (None elsewhere)."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return float(f.readline().split()[1].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def main():
     load_start = os.getloadavg()
+    pressure_start = cpu_pressure()
     rows = {}
     machine = None
 
@@ -473,7 +483,8 @@ def main():
     machine = dict(machine, numpy=np.__version__, blas=blas_name(), torch=getattr(torch, "__version__", None),
                    torch_source=TORCH_SOURCE, torch_blas=torch_blas() if torch is not None else None,
                    python=platform.python_version(), threads=ARGS.threads, rounds=ARGS.rounds, repeat=ARGS.repeat,
-                   openblas_env="kept" if ARGS.keep_openblas_env else "unset", load_start=load_start, load=os.getloadavg())
+                   openblas_env="kept" if ARGS.keep_openblas_env else "unset", load_start=load_start, load=os.getloadavg(),
+                   cpu_pressure=[pressure_start, cpu_pressure()])
     if ARGS.json:
         print(json.dumps({"machine": machine, "rows": list(rows.values())}, indent=2))
     else:
@@ -501,7 +512,8 @@ def print_table(machine, rows):
     print(f"cnn-check vs peers: {machine['cpu']}, {machine['cores']} cores, threads {machine['threads']}, node {machine['node']} "
           f"(GEMM {machine['gemm']}), numpy {machine['numpy']} ({machine['blas']}, OpenBLAS env {machine['openblas_env']}), "
           f"torch {machine['torch'] + ' (' + machine['torch_source'] + ', BLAS ' + machine['torch_blas'] + ')' if machine['torch'] else machine['torch_source']}; "
-          f"load average {' '.join(f'{v:.2f}' for v in machine['load_start'])} at the start, {' '.join(f'{v:.2f}' for v in machine['load'])} at the end")
+          f"load average {' '.join(f'{v:.2f}' for v in machine['load_start'])} at the start, {' '.join(f'{v:.2f}' for v in machine['load'])} at the end"
+          + (f"; CPU pressure (PSI some avg10) {machine['cpu_pressure'][0]:.0f}% at the start, {machine['cpu_pressure'][1]:.0f}% at the end" if None not in machine["cpu_pressure"] else ""))
     print(f"times: ms forward / backward, medians of {machine['repeat']} runs (fast: median over {machine['rounds']} alternating rounds); "
           "ratio = cnn-check / peer on forward + backward (< 1: cnn-check faster)")
     head = ["case", "dtype", "cnn fast", "numpy fast", "fast ratio", "cnn naive", "numpy naive", "naive ratio", "cnn fast/naive"]
