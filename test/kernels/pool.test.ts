@@ -68,15 +68,26 @@ describe('parallelFor', () => {
 describe('parallelSplit', () => {
   it('gives the workers [0, split) and this thread [split, count), each index once', () => {
     setThreads(2);
+    // the local share waits (up to 10 s) for the worker to start, so the worker surely takes part
     const args: RecordArgs = { hits: shared(10), threads: shared(2) };
     const mine: number[] = [];
     parallelSplit(RECORD, args, 10, 6, 2, (start, end) => {
+      Atomics.wait(args.threads, 1, 0, 10_000);
       for (let i = start; i < end; i++) mine.push(i);
     }, 2);
     expect(Array.from(args.hits)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
     expect(mine).toEqual([6, 7, 8, 9]);
     expect(args.threads[1]).toBeGreaterThan(0);
     expect(args.threads[1]).not.toBe(threadId || -1);
+  });
+
+  it('takes over the chunks a worker has not claimed once its own share is done', () => {
+    setThreads(2);
+    // the worker's first chunk waits for this thread to have claimed something of [0, split) too
+    const args: RecordArgs = { hits: shared(8), threads: shared(2), meet: { waiter: 1, waitee: 0 } };
+    parallelSplit(RECORD, args, 8, 6, 2, () => {}, 1);
+    expect(Array.from(args.hits)).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
+    expect(args.threads[0]).toBe(threadId || -1);
   });
 
   it('runs everything here on one thread or with nothing to split', () => {
@@ -91,7 +102,8 @@ describe('parallelSplit', () => {
 
   it('reports a worker failure and rethrows its own, the pool staying usable', () => {
     const failing: RecordArgs = { hits: shared(4), threads: shared(2), failSlot: 1 };
-    expect(() => parallelSplit(RECORD, failing, 8, 4, 2, () => {})).toThrow(/recordSlots failed in a worker: .*of slot 1 refused/);
+    const waitForWorker = () => void Atomics.wait(failing.threads, 1, 0, 10_000);
+    expect(() => parallelSplit(RECORD, failing, 8, 4, 2, waitForWorker)).toThrow(/recordSlots failed in a worker: .*of slot 1 refused/);
     expect(() => parallelSplit(RECORD, { hits: shared(4), threads: shared(2) }, 8, 4, 2, () => {
       throw new Error('local refused');
     })).toThrow(/local refused/);

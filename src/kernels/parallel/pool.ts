@@ -147,8 +147,9 @@ export function runClaimedChunks(run: (start: number, end: number) => void, coun
  * `task` on `args` (shared memory), while this thread runs `local(split, count)` on data it can
  * reach directly. For passes whose threaded form would stage the whole input and output through the
  * shared arena on this thread: only the workers' share is staged, and the staging is the caller's
- * (before the call for inputs, after it for outputs). No stealing across the split: when a worker
- * is slow this thread waits for it, so choose split by the threads' expected shares.
+ * (before the call for inputs, after it for outputs). When this thread is done with its share it
+ * claims the chunks of [0, split) the workers have not (as `task.run(args, ..., slot 0)`, on the
+ * shared args), so a descheduled worker delays the pass by at most one chunk.
  */
 export function parallelSplit<A>(task: ParallelTask<A>, args: A, count: number, split: number, nThreads: number, local: (start: number, end: number) => void, grain?: number): void {
   const n = Math.max(1, Math.min(nThreads, count));
@@ -167,6 +168,8 @@ export function parallelSplit<A>(task: ParallelTask<A>, args: A, count: number, 
   let mainError: unknown;
   try {
     if (split < count) local(split, count);
+    // then help with what the workers have not claimed yet, on the shared args like them
+    runClaimedChunks((start, end) => task.run(args, start, end, 0), next!, split, g);
   } catch (err) {
     mainError = err;
     Atomics.store(next!, 0, split); // stop the workers claiming more
