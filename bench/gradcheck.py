@@ -19,6 +19,8 @@ fast_mode; a full check there (2.2M inputs) is estimated from one forward pass r
 Every checker also runs against five injected bugs (the same five on every side): db averaged
 instead of summed, dx with the wrong sign, dw with the kernel flipped, dw missing the last output
 row, one element of dx off by 1e-3 relative. A bug is caught when the checker fails the check.
+torch's fast_mode is not run on the bugs at the mid shape: when it fails, torch 1.13 recomputes the
+failing Jacobian in slow mode for its error message, 2.1M forward passes (it grew past 9 GB here).
 
 Usage: python3 bench/gradcheck.py [--repeat R] [--threads N] [--cases cs231n,mid] [--json]
        (build first: npm run build; torch from --torch-path when not installed, see bench/torch_import.py)
@@ -267,7 +269,10 @@ def main():
             torch_modes = [("full", False), ("fast_mode", True)] if case == "cs231n" else [("fast_mode", True)]
             for name, fast in torch_modes:
                 ok = torch_check(case, fast, None, ARGS.repeat)
-                caught = [not torch_check(case, fast, bug, 1)["pass"] for bug in BUGS]
+                # NOTE: when fast_mode fails, torch 1.13 recomputes the failing Jacobian in slow mode for its
+                # message (_run_slow_mode_and_get_error): at the mid shape that is 2.1M forward passes and
+                # grew past 9 GB, so the bugs run on the small case only.
+                caught = [not torch_check(case, fast, bug, 1)["pass"] for bug in BUGS] if case == "cs231n" else None
                 rows.append({"case": case, "checker": "torch.autograd.gradcheck", "mode": name, "seconds": ok["seconds"], "pass": ok["pass"], "caught": caught})
             if case != "cs231n":
                 rows.append({"case": case, "checker": "torch.autograd.gradcheck", "mode": "full", "seconds": torch_full_estimate(case), "estimated": True})
@@ -293,7 +298,12 @@ def main():
     for r in rows:
         est = r.get("estimated")
         secs = f"~{r['seconds']:.3g} (estimated)" if est else f"{r['seconds']:.4g}"
-        caught = "" if est else f"{sum(r['caught'])}/{len(BUGS)}" + ("" if all(r["caught"]) else " (missed " + ",".join(str(i + 1) for i, c in enumerate(r["caught"]) if not c) + ")")
+        if est:
+            caught = ""
+        elif r["caught"] is None:
+            caught = "not run (see --help)"
+        else:
+            caught = f"{sum(r['caught'])}/{len(BUGS)}" + ("" if all(r["caught"]) else " (missed " + ",".join(str(i + 1) for i, c in enumerate(r["caught"]) if not c) + ")")
         tf, tfm = ref.get((r["case"], "full")), ref.get((r["case"], "fast_mode"))
         table.append([r["case"], r["checker"], r["mode"], secs, "" if est else str(r["pass"]), caught,
                       f"{r['seconds'] / tf:.3g}x" if tf and not est else "", f"{r['seconds'] / tfm:.3g}x" if tfm and not est else ""])
