@@ -4,8 +4,9 @@
  * running statistics as state). gamma and beta are accepted as (C,) or (1,C,1,1) and their
  * gradients come back in the shape given; running statistics are (C,).
  *
- * No math of its own: naive moves channels last, (N*H*W, C), and runs batchnorm's naive pass,
- * as cs231n does; fast runs batchnorm's kernel on the (N, C, H*W) view without moving data.
+ * Naive moves channels last, (N*H*W, C), and runs batchnorm's naive pass, as cs231n does; fast
+ * runs the plane kernels of src/kernels/norm-planes.ts on the (N*C planes of H*W) view, on both
+ * threads (batchnorm's JS kernel on the (N, C, H*W) view when WASM is unavailable).
  */
 import { formatShape, sameShape, zeros, type Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';

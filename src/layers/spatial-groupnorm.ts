@@ -5,8 +5,9 @@
  * out = gamma[c] * xhat + beta[c] with gamma, beta (1,C,1,1) as in cs231n or (C,).
  * G = 1 is layer normalization over (C,H,W), G = C instance normalization.
  *
- * Naive spells the definition out; fast is layernorm's block kernel on the (N, G, C/G, H*W)
- * view, since each group of a sample is contiguous in NCHW.
+ * Naive spells the definition out; fast runs the plane kernels of src/kernels/norm-planes.ts on
+ * the (N*C planes of H*W) view, combined per group (layernorm's block kernel on the (N, G, C/G, H*W)
+ * view when WASM is unavailable: each group of a sample is contiguous in NCHW).
  */
 import { ParamError } from '../errors.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';

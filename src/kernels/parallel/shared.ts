@@ -1,5 +1,6 @@
 /**
- * Typed arrays on SharedArrayBuffers, which worker threads read and write in place.
+ * The shared arena: typed arrays on one shared WebAssembly.Memory, which worker threads read and
+ * write in place and the shared-memory WASM kernels run on.
  */
 import type { DType } from '../../tensor/tensor.js';
 
@@ -24,9 +25,10 @@ export function arenaMemory(): WebAssembly.Memory {
 }
 
 /**
- * Views of the given kinds and lengths on one SharedArrayBuffer reused across calls (grown
- * when too small); every call hands out the same memory again, so views are valid only until
- * the next call. Contents are unspecified.
+ * Views of the given kinds and lengths on the arena, reused across calls (grown when too small);
+ * every call hands out the same memory again, so views are valid only until the next call.
+ * Contents are unspecified. Offsets are 64-byte aligned (a view's byteOffset is its address for the
+ * shared-memory kernels).
  *
  * PERF: threaded passes stage their inputs and outputs here instead of allocating fresh
  * shared buffers per call. A fresh buffer costs a page fault per 4 KiB on first touch (about
