@@ -1,26 +1,38 @@
 #!/usr/bin/env python3
-"""Compare cnn-check's timings with numpy (and PyTorch when importable) on the same shapes.
+"""Compare cnn-check's timings with numpy and PyTorch on the same shapes.
 
-One run: this script calls `node bin/cnn-check.js bench conv maxpool --json ...` (build
-first: `npm run build`), times the same cases here and prints one table of ratios
-cnn-check / peer (below 1 means cnn-check is faster). The fast implementations are timed in
---rounds alternating rounds (cnn-check, then numpy and torch) and each side reports the median
-of its round medians, so load from other processes that comes and goes hits both sides alike.
+One run: this script calls `node bin/cnn-check.js bench LAYERS --json ...` (build first:
+`npm run build`), times the same cases here and prints one table of ratios cnn-check / peer
+(below 1 means cnn-check is faster). The fast implementations are timed in --rounds
+alternating rounds (cnn-check, then numpy, then torch) and each side reports the median of
+its round medians, so load from other processes that comes and goes hits every side alike.
 
 Peers, per case and dtype:
   numpy fast   the cs231n fast layers' method: conv as im2col through as_strided + one matrix
                product (OpenBLAS) per pass, col2im as HH*WW strided slice-adds; max-pool by
-               reshape when the windows tile the input.
+               reshape when the windows tile the input; batchnorm as the vectorized forward and
+               the closed-form backward (batchnorm_backward_alt), spatial batchnorm through the
+               channels-last transpose, group norm on the (N, G, C/G*H*W) view.
   numpy naive  the cs231n naive loops (a Python loop per output), timed on a small batch and
-               scaled linearly to the full batch, as `cnn-check bench` does for its naive rows.
-  torch        torch.nn.functional conv2d / max_pool2d with autograd, when torch imports.
+               scaled linearly to the full batch, as `cnn-check bench` does for its naive rows
+               (conv and max-pool only: the norms have no loop version in cs231n).
+  torch        torch.nn.functional conv2d / max_pool2d / batch_norm / group_norm with
+               autograd (forward, then out.backward(dout)).
+
+PyTorch: imported normally when it is installed for this Python; otherwise from --torch-path
+(default: Debian's /usr/lib/python3/dist-packages, where `apt-get install python3-torch` puts
+it), appended to the END of sys.path so this Python's own numpy stays first. Debian's torch is
+built against numpy 1.x; with numpy 2 its numpy bridge is off (a warning on import, silenced),
+which the torch peer does not need: its inputs are made with torch.randn. Pass --no-torch to
+leave it out.
 
 OpenBLAS: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from this process's environment
 before numpy loads (OpenBLAS then picks its kernels for this CPU itself); pass
---keep-openblas-env to keep them. numpy and cnn-check both use --threads threads.
+--keep-openblas-env to keep them. numpy, torch and cnn-check all use --threads threads.
 
-Usage: python3 bench/peers.py [--threads N] [--repeat R] [--rounds K] [--dtype float64|float32|both]
-                              [--naive-budget SECONDS] [--json] [--keep-openblas-env]
+Usage: python3 bench/peers.py [--layers L1,L2,...] [--threads N] [--repeat R] [--rounds K]
+                              [--dtype float64|float32|both] [--naive-budget SECONDS] [--no-naive]
+                              [--torch-path DIR | --no-torch] [--json] [--keep-openblas-env]
 """
 import argparse
 import json
@@ -31,6 +43,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The layers compared by default: every layer with a PyTorch and a cs231n numpy counterpart.
+LAYERS = ["conv", "maxpool", "batchnorm", "spatial_batchnorm", "spatial_groupnorm"]
 
 
 def parse_args():
@@ -43,6 +57,11 @@ def parse_args():
     p.add_argument("--naive-budget", type=float, default=10.0, help="seconds a naive run may take before it is estimated from a smaller batch")
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     p.add_argument("--keep-openblas-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
+    p.add_argument("--layers", default=",".join(LAYERS), help=f"layers to compare (default {','.join(LAYERS)})")
+    p.add_argument("--no-naive", action="store_true", help="skip the naive rows (cnn-check's and numpy's loops)")
+    p.add_argument("--torch-path", default="/usr/lib/python3/dist-packages",
+                   help="where to look for torch when it is not importable (appended to sys.path)")
+    p.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     return p.parse_args()
 
 
@@ -56,13 +75,19 @@ os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
 import numpy as np  # noqa: E402
 from numpy.lib.stride_tricks import as_strided  # noqa: E402
 
-try:
-    import torch  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_import import import_torch, torch_blas as _torch_blas  # noqa: E402
+
+if ARGS.no_torch:
+    torch, TORCH_SOURCE = None, "left out (--no-torch)"
+else:
+    torch, TORCH_SOURCE = import_torch(ARGS.torch_path, ARGS.threads)
+if torch is not None:
     import torch.nn.functional as TF  # noqa: E402
 
-    torch.set_num_threads(ARGS.threads)
-except ImportError:
-    torch = None
+
+def torch_blas():
+    return _torch_blas(torch)
 
 
 # --- numpy peers: the cs231n fast layers -------------------------------------------------------
@@ -137,6 +162,70 @@ def maxpool_backward_fast(dout, cache):
     n, c, i, j = np.indices(arg.shape)
     np.add.at(dx, (n, c, i * stride + di, j * stride + dj), dout)
     return dx
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, mode, eps, momentum):
+    """cs231n batchnorm_forward: batch statistics (biased variance), running averages updated."""
+    if mode == "train":
+        mu = x.mean(axis=0)
+        var = x.var(axis=0)
+        std = np.sqrt(var + eps)
+        xhat = (x - mu) / std
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var = momentum * running_var + (1 - momentum) * var
+    else:
+        std = np.sqrt(running_var + eps)
+        xhat = (x - running_mean) / std
+    out = gamma * xhat + beta
+    return out, (mode, xhat, gamma, std)
+
+
+def batchnorm_backward_alt(dout, cache):
+    """cs231n batchnorm_backward_alt: the closed form."""
+    mode, xhat, gamma, std = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    if mode != "train":
+        return dout * (gamma / std), dgamma, dbeta
+    dx = (gamma / std / N) * (N * dout - dbeta - xhat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def spatial_batchnorm_forward(x, gamma, beta, running_mean, running_var, mode, eps, momentum):
+    """cs231n spatial_batchnorm_forward: channels last, batchnorm, back."""
+    N, C, H, W = x.shape
+    out, cache = batchnorm_forward(x.transpose(0, 2, 3, 1).reshape(-1, C), gamma.reshape(C), beta.reshape(C),
+                                   running_mean, running_var, mode, eps, momentum)
+    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    dx, dgamma, dbeta = batchnorm_backward_alt(dout.transpose(0, 2, 3, 1).reshape(-1, C), cache)
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, eps):
+    """cs231n spatial_groupnorm_forward: statistics per (sample, group) on the (N, G, C/G, H, W) view."""
+    N, C, H, W = x.shape
+    xg = x.reshape(N, G, -1)
+    mu = xg.mean(axis=2, keepdims=True)
+    std = np.sqrt(xg.var(axis=2, keepdims=True) + eps)
+    xhat = ((xg - mu) / std).reshape(N, C, H, W)
+    return gamma * xhat + beta, (xhat, gamma, std, G)
+
+
+def spatial_groupnorm_backward(dout, cache):
+    xhat, gamma, std, G = cache
+    N, C, H, W = dout.shape
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    dgamma = (dout * xhat).sum(axis=(0, 2, 3), keepdims=True)
+    dxhat = (dout * gamma).reshape(N, G, -1)
+    xh = xhat.reshape(N, G, -1)
+    M = xh.shape[2]
+    dx = (1 / std / M) * (M * dxhat - dxhat.sum(axis=2, keepdims=True) - xh * (dxhat * xh).sum(axis=2, keepdims=True))
+    return dx.reshape(N, C, H, W), dgamma, dbeta
 
 
 # --- numpy peers: the cs231n naive loops -------------------------------------------------------
@@ -248,8 +337,23 @@ def torch_passes(layer, shapes, params, dtype, warmup, repeat):
         w = torch.randn(*shapes["w"], dtype=td, generator=g, requires_grad=True)
         b = torch.randn(*shapes["b"], dtype=td, generator=g, requires_grad=True)
         fwd_fn = lambda: TF.conv2d(x, w, b, stride=params["stride"], padding=params["pad"])  # noqa: E731
-    else:
+    elif layer == "maxpool":
         fwd_fn = lambda: TF.max_pool2d(x, (params["pool_height"], params["pool_width"]), stride=params["stride"])  # noqa: E731
+    elif layer in ("batchnorm", "spatial_batchnorm"):
+        C = shapes["x"][1]
+        gamma = torch.randn(C, dtype=td, generator=g, requires_grad=True)
+        beta = torch.randn(C, dtype=td, generator=g, requires_grad=True)
+        rm, rv = torch.zeros(C, dtype=td), torch.ones(C, dtype=td)
+        # torch's momentum weighs the batch statistic: cs231n's momentum m is torch's 1 - m.
+        fwd_fn = lambda: TF.batch_norm(x, rm, rv, gamma, beta, training=params["mode"] == "train",  # noqa: E731
+                                       momentum=1 - params["momentum"], eps=params["eps"])
+    elif layer == "spatial_groupnorm":
+        C = shapes["x"][1]
+        gamma = torch.randn(C, dtype=td, generator=g, requires_grad=True)
+        beta = torch.randn(C, dtype=td, generator=g, requires_grad=True)
+        fwd_fn = lambda: TF.group_norm(x, params["G"], gamma, beta, eps=params["eps"])  # noqa: E731
+    else:
+        raise ValueError(f"no torch peer for {layer}")
     fwd, bwd, dout = [], [], None
     for r in range(warmup + repeat):
         t0 = time.perf_counter()
@@ -281,6 +385,23 @@ def numpy_case(layer, shapes, params, dtype):
             return (arr([n] + shapes["x"][1:]), arr(shapes["w"]), arr(shapes["b"]), s, p)
 
         return (conv_forward_im2col, conv_backward_im2col), (conv_forward_naive, conv_backward_naive), inputs_at
+    if layer in ("batchnorm", "spatial_batchnorm"):
+        C = shapes["x"][1]
+        fwd = batchnorm_forward if layer == "batchnorm" else spatial_batchnorm_forward
+        bwd = batchnorm_backward_alt if layer == "batchnorm" else spatial_batchnorm_backward
+
+        def bn_inputs_at(n):
+            return (arr([n] + shapes["x"][1:]), arr([C]), arr([C]), np.zeros(C, dt), np.ones(C, dt),
+                    params["mode"], params["eps"], params["momentum"])
+
+        return (fwd, bwd), None, bn_inputs_at
+    if layer == "spatial_groupnorm":
+        C = shapes["x"][1]
+
+        def gn_inputs_at(n):
+            return (arr([n] + shapes["x"][1:]), arr([1, C, 1, 1]), arr([1, C, 1, 1]), params["G"], params["eps"])
+
+        return (spatial_groupnorm_forward, spatial_groupnorm_backward), None, gn_inputs_at
     ph, pw, s = params["pool_height"], params["pool_width"], params["stride"]
 
     def pool_inputs_at(n):
@@ -291,11 +412,14 @@ def numpy_case(layer, shapes, params, dtype):
 
 # --- the run -----------------------------------------------------------------------------------
 
+LAYER_LIST = [name.strip() for name in ARGS.layers.split(",") if name.strip()]
+
+
 def cnn_check_results(impl):
     cli = os.path.join(ROOT, "bin", "cnn-check.js")
     if not os.path.exists(os.path.join(ROOT, "dist", "cli", "main.js")):
         sys.exit("peers.py: dist/ is missing; run `npm run build` first")
-    cmd = ["node", cli, "bench", "conv", "maxpool", "--json", "--impl", impl, "--dtype", ARGS.dtype, "--threads", str(ARGS.threads),
+    cmd = ["node", cli, "bench", *LAYER_LIST, "--json", "--impls", impl, "--dtype", ARGS.dtype, "--threads", str(ARGS.threads),
            "--repeat", str(ARGS.repeat), "--warmup", str(ARGS.warmup), "--naive-budget", str(ARGS.naive_budget)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
@@ -307,7 +431,18 @@ def case_key(r):
     return (r["layer"], json.dumps(r["shapes"]), json.dumps(r["params"], sort_keys=True), r["dtype"])
 
 
+def cpu_pressure():
+    """Linux PSI: the share of the last 10 s in which some runnable task waited for a CPU (None elsewhere)."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return float(f.readline().split()[1].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def main():
+    load_start = os.getloadavg()
+    pressure_start = cpu_pressure()
     rows = {}
     machine = None
 
@@ -323,27 +458,33 @@ def main():
         machine = report["machine"]
         for r in report["results"]:
             row_for(r)["rounds"]["cnn_fast"].append([r["forwardMs"]["median"], r["backwardMs"]["median"]])
+            if r.get("algorithm"):
+                row_for(r)["algorithm"] = r["algorithm"]
         for row in rows.values():
             fast, _, inputs_at = numpy_case(row["layer"], row["shapes"], row["params"], row["dtype"])
             row["rounds"]["numpy_fast"].append(list(time_passes(*fast, lambda: inputs_at(row["shapes"]["x"][0]), ARGS.warmup, ARGS.repeat)))
             if torch is not None:
                 row["rounds"]["torch"].append(list(torch_passes(row["layer"], row["shapes"], row["params"], row["dtype"], ARGS.warmup, ARGS.repeat)))
-    for r in cnn_check_results("naive")["results"]:
-        row = row_for(r)
-        row["cnn_naive_ms"] = [r["forwardMs"]["median"], r["backwardMs"]["median"]]
-        if "estimatedFrom" in r:
-            row["cnn_naive_batch"] = r["estimatedFrom"]["batch"]
+    if not ARGS.no_naive:
+        for r in cnn_check_results("naive")["results"]:
+            row = row_for(r)
+            row["cnn_naive_ms"] = [r["forwardMs"]["median"], r["backwardMs"]["median"]]
+            if "estimatedFrom" in r:
+                row["cnn_naive_batch"] = r["estimatedFrom"]["batch"]
     for row in rows.values():
         _, naive, inputs_at = numpy_case(row["layer"], row["shapes"], row["params"], row["dtype"])
-        vf, vb, vbatch = time_naive(*naive, inputs_at, row["shapes"]["x"][0], ARGS.warmup, ARGS.repeat, ARGS.naive_budget)
-        row["numpy_naive_ms"], row["numpy_naive_batch"] = [vf, vb], vbatch
+        if naive and not ARGS.no_naive:
+            vf, vb, vbatch = time_naive(*naive, inputs_at, row["shapes"]["x"][0], ARGS.warmup, ARGS.repeat, ARGS.naive_budget)
+            row["numpy_naive_ms"], row["numpy_naive_batch"] = [vf, vb], vbatch
         for side, key in (("cnn_fast", "cnn_fast_ms"), ("numpy_fast", "numpy_fast_ms"), ("torch", "torch_ms")):
             got = row["rounds"][side]
             if got:
                 row[key] = [median([g[0] for g in got]), median([g[1] for g in got])]
     machine = dict(machine, numpy=np.__version__, blas=blas_name(), torch=getattr(torch, "__version__", None),
+                   torch_source=TORCH_SOURCE, torch_blas=torch_blas() if torch is not None else None,
                    python=platform.python_version(), threads=ARGS.threads, rounds=ARGS.rounds, repeat=ARGS.repeat,
-                   openblas_env="kept" if ARGS.keep_openblas_env else "unset", load=os.getloadavg())
+                   openblas_env="kept" if ARGS.keep_openblas_env else "unset", load_start=load_start, load=os.getloadavg(),
+                   cpu_pressure=[pressure_start, cpu_pressure()])
     if ARGS.json:
         print(json.dumps({"machine": machine, "rows": list(rows.values())}, indent=2))
     else:
@@ -370,31 +511,35 @@ def ratio(a, b):
 def print_table(machine, rows):
     print(f"cnn-check vs peers: {machine['cpu']}, {machine['cores']} cores, threads {machine['threads']}, node {machine['node']} "
           f"(GEMM {machine['gemm']}), numpy {machine['numpy']} ({machine['blas']}, OpenBLAS env {machine['openblas_env']}), "
-          f"torch {machine['torch'] or 'not importable'}; load average at the end {' '.join(f'{v:.2f}' for v in machine['load'])}")
+          f"torch {machine['torch'] + ' (' + machine['torch_source'] + ', BLAS ' + machine['torch_blas'] + ')' if machine['torch'] else machine['torch_source']}; "
+          f"load average {' '.join(f'{v:.2f}' for v in machine['load_start'])} at the start, {' '.join(f'{v:.2f}' for v in machine['load'])} at the end"
+          + (f"; CPU pressure (PSI some avg10) {machine['cpu_pressure'][0]:.0f}% at the start, {machine['cpu_pressure'][1]:.0f}% at the end" if None not in machine["cpu_pressure"] else ""))
     print(f"times: ms forward / backward, medians of {machine['repeat']} runs (fast: median over {machine['rounds']} alternating rounds); "
           "ratio = cnn-check / peer on forward + backward (< 1: cnn-check faster)")
     head = ["case", "dtype", "cnn fast", "numpy fast", "fast ratio", "cnn naive", "numpy naive", "naive ratio", "cnn fast/naive"]
     if machine["torch"]:
         head += ["torch", "fast/torch"]
+    head += ["cnn-check algorithm"]
     table = [head]
     for r in rows:
-        shapes = " ".join(f"{k} {','.join(map(str, v))}" for k, v in r["shapes"].items() if k != "b")
+        shapes = " ".join(f"{k} {','.join(map(str, v))}" for k, v in r["shapes"].items() if k in ("x", "w"))
         params = " ".join(f"{k}={v}" for k, v in r["params"].items())
         cf, cn = r.get("cnn_fast_ms"), r.get("cnn_naive_ms")
-        nf, nv = r["numpy_fast_ms"], r["numpy_naive_ms"]
+        nf, nv = r["numpy_fast_ms"], r.get("numpy_naive_ms")
         line = [
             f"{r['layer']} {shapes} {params}", r["dtype"],
             f"{fmt(cf[0])} / {fmt(cf[1])}" if cf else "-",
             f"{fmt(nf[0])} / {fmt(nf[1])}",
             ratio(sum(cf), sum(nf)) if cf else "-",
             (f"{fmt(cn[0])} / {fmt(cn[1])}" + (f" (est. N={r['cnn_naive_batch']})" if "cnn_naive_batch" in r else "")) if cn else "-",
-            f"{fmt(nv[0])} / {fmt(nv[1])}" + (f" (est. N={r['numpy_naive_batch']})" if r["numpy_naive_batch"] != r["shapes"]["x"][0] else ""),
-            ratio(sum(cn), sum(nv)) if cn else "-",
+            (f"{fmt(nv[0])} / {fmt(nv[1])}" + (f" (est. N={r['numpy_naive_batch']})" if r["numpy_naive_batch"] != r["shapes"]["x"][0] else "")) if nv else "-",
+            ratio(sum(cn), sum(nv)) if cn and nv else "-",
             f"{sum(cn) / sum(cf):.0f}x" if cf and cn else "-",
         ]
         if machine["torch"]:
             t = r["torch_ms"]
             line += [f"{fmt(t[0])} / {fmt(t[1])}", ratio(sum(cf), sum(t)) if cf else "-"]
+        line += [r.get("algorithm", "-")]
         table.append(line)
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
     for k, row in enumerate(table):

@@ -16,7 +16,8 @@ import { implNames, REFERENCE_IMPL, type LayerImpl, type LayerSpec, type Params,
 import { builtinImplementations } from '../impls/builtin.js';
 import type { Implementation } from '../impls/types.js';
 import { defaultParams, generateInputs, resolveShapes } from '../layers/params.js';
-import { gemmBackend } from '../kernels/gemm.js';
+import { gemmKernel } from '../kernels/gemm.js';
+import { clearKernelNotes, kernelNotes } from '../kernels/provenance.js';
 import { getThreads, setThreads } from '../kernels/parallel/pool.js';
 import { XoshiroRng, randn } from '../tensor/rng.js';
 import { inDType, type DType, type Tensor } from '../tensor/tensor.js';
@@ -54,11 +55,13 @@ export interface BenchResult {
   speedup?: number;
   /** Set when times were measured at this smaller batch and scaled to the full one. */
   estimatedFrom?: { batch: number };
+  /** What the fast passes ran ('conv forward: winograd F(4x4,3x3); ...'), when they say. */
+  algorithm?: string;
 }
 
 /** What `runBench` returns: results plus the machine they were measured on. */
 export interface BenchReport {
-  machine: { cpu: string; cores: number; node: string; gemm: 'wasm' | 'js' };
+  machine: { cpu: string; cores: number; node: string; /** The GEMM kernel: 'wasm-relaxed (FMA)', 'wasm-simd128' or 'js'. */ gemm: string };
   results: BenchResult[];
   /** Things the caller should tell the user (layers without a fast impl, ...). */
   notes: string[];
@@ -190,6 +193,7 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
         }
       }
       progress('time');
+      clearKernelNotes();
       const timed = timeImpl(im, inputsAt(c, shapesAtBatch(c, batch), dtype, seed), c.params, dtype, seed, opts.warmup, opts.repeat);
       const k = N / batch;
       const forwardMs = scaleStats(timed.forwardMs, k);
@@ -206,7 +210,10 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
         backwardMs,
         gflops: flops ? { forward: flops.forward / forwardMs.median / 1e6, backward: flops.backward / backwardMs.median / 1e6 } : null,
         ...(batch !== N ? { estimatedFrom: { batch } } : {}),
+        ...(impl !== 'naive' && kernelNotes() ? { algorithm: kernelNotes() } : {}),
       });
+      const ran = results[results.length - 1];
+      if (ran.algorithm) notes.push(`${ran.layer} ${Object.entries(ran.shapes).map(([k, v]) => `${k} ${v.join(',')}`).join(' ')} ${dtype} ${impl}: ${ran.algorithm}`);
     });
   } finally {
     setThreads(previousThreads);
@@ -232,5 +239,5 @@ export function attachSpeedups(results: BenchResult[]): void {
 
 /** The machine a report was measured on. */
 export function machineInfo(): BenchReport['machine'] {
-  return { cpu: cpus()[0]?.model?.trim() ?? 'unknown', cores: availableParallelism(), node: process.version, gemm: gemmBackend() };
+  return { cpu: cpus()[0]?.model?.trim() ?? 'unknown', cores: availableParallelism(), node: process.version, gemm: gemmKernel() };
 }

@@ -6,7 +6,8 @@
  * blocks, each into contiguous micro-panels (MR rows / NR columns, k-major, zero-padded), and
  * a register-blocked micro-kernel computes MR x NR tiles of C from them. The packers read
  * through (row, column) strides, which is how the transposes are supported without copies.
- *  - 'wasm': WebAssembly SIMD kernels (src/kernels/wasm/gemm.wat), 4 x 8 f64 / 4 x 16 f32 tiles.
+ *  - 'wasm': WebAssembly SIMD kernels (src/kernels/wasm/gemm.wat), 4 x 4 f64 / 4 x 8 f32 tiles, with
+ *    fused multiply-adds when the relaxed-SIMD build loads (src/kernels/wasm/load.ts).
  *    Operands outside the WASM memory are staged into it; `gemmScratch` hands out arrays that
  *    already live there so hot callers pay no copies.
  *  - 'js': plain JS, 4 x 4 tiles in scalar locals; the fallback and the reference the WASM
@@ -14,7 +15,7 @@
  */
 import type { DType, FloatArray } from '../tensor/tensor.js';
 import type { MemoryParts } from '../layers/types.js';
-import { WASM_MAX_PAGES, WASM_PAGE, WASM_TILE_SCRATCH, wasmGemm, type WasmGemmExports } from './wasm/load.js';
+import { WASM_MAX_PAGES, WASM_PAGE, WASM_TILE_SCRATCH, onWasmReset, wasmGemm, wasmVariant, type WasmGemmExports } from './wasm/load.js';
 
 /** How op(A) and op(B) are read, and whether C is overwritten or accumulated into. */
 export interface GemmOptions {
@@ -39,6 +40,12 @@ export function setGemmBackend(backend: GemmBackend): void {
 /** The backend `gemm` uses on this thread right now. */
 export function gemmBackend(): 'wasm' | 'js' {
   return backendSetting !== 'js' && wasmState() ? 'wasm' : 'js';
+}
+
+/** What runs `gemm` on this thread: 'wasm-relaxed (FMA)', 'wasm-simd128' or 'js'. */
+export function gemmKernel(): string {
+  if (gemmBackend() === 'js') return 'js';
+  return wasmVariant() === 'relaxed' ? 'wasm-relaxed (FMA)' : 'wasm-simd128';
 }
 
 /** C (M,N) = op(A) op(B) (or += with `accumulate`); `c` must not alias `a` or `b`. */
@@ -174,7 +181,11 @@ function kernelJs(mc: number, nc: number, kc: number, ap: Float64Array, bp: Floa
 // ---------------------------------------------------------------------------------------------
 // WASM backend
 
-/** WASM blocking (elements, both dtypes): A block 128 x 256, B panel 256 x 2048. */
+/**
+ * WASM blocking, in elements of either dtype: an A block of W_MC x W_KC, a B panel of W_KC x W_NC.
+ * PERF: the kernel keeps one B micro-panel (W_KC x NR: 8 KiB in f64) in L1 (32 KiB here) while it
+ * streams the A block (W_MC x W_KC: 256 KiB in f64) from L2 (1 MiB); see BENCHMARKS.md for the sweep.
+ */
 const W_MC = 128;
 const W_KC = 256;
 const W_NC = 2048;
@@ -182,7 +193,7 @@ const ALIGN = 64;
 const PACK_A_AT = WASM_TILE_SCRATCH;
 const PACK_B_AT = PACK_A_AT + W_MC * W_KC * 8;
 /** Where `gemmScratch` arrays start; staged operands go after the last scratch array. */
-const SCRATCH_AT = PACK_B_AT + W_KC * W_NC * 8;
+const SCRATCH_AT = PACK_B_AT + W_KC * (W_NC + 8) * 8;
 
 interface WasmState {
   ex: WasmGemmExports;
@@ -194,6 +205,9 @@ interface WasmState {
 }
 
 let wasmStateCache: WasmState | null | undefined;
+onWasmReset(() => {
+  wasmStateCache = undefined;
+});
 
 function wasmState(): WasmState | null {
   if (wasmStateCache !== undefined) return wasmStateCache;
@@ -243,9 +257,19 @@ function gemmWasm(st: WasmState, c: FloatArray, a: FloatArray, b: FloatArray, M:
   if (!ensureBytes(st, top)) return false;
   for (const [arr, at] of staged) viewOf(st, dtype, at, arr.length).set(arr);
   const cView = cIsView ? c : viewOf(st, dtype, cAt, M * N);
-  if (!opts.accumulate) cView.fill(0);
+  gemmAt(st.ex, dtype, cAt, aAt, bAt, M, N, K, opts);
+  if (!cIsView) c.set(cView);
+  return true;
+}
 
-  const { ex } = st;
+/**
+ * C (at byte cAt) = op(A) op(B), or += with opts.accumulate, on operands already in the WASM memory
+ * (byte addresses): the Goto/BLIS loops around the packers and the micro-kernel, which overwrites C
+ * in the first K block unless accumulating (no separate zeroing pass).
+ */
+function gemmAt(ex: WasmGemmExports, dtype: DType, cAt: number, aAt: number, bAt: number, M: number, N: number, K: number, opts: GemmOptions): void {
+  const f32 = dtype === 'float32';
+  const E = f32 ? 4 : 8;
   const packA = f32 ? ex.pack_a_32 : ex.pack_a_64;
   const packB = f32 ? ex.pack_b_32 : ex.pack_b_64;
   const kernel = f32 ? ex.kernel_f32 : ex.kernel_f64;
@@ -257,17 +281,14 @@ function gemmWasm(st: WasmState, c: FloatArray, a: FloatArray, b: FloatArray, M:
     const nc = Math.min(W_NC, N - jc);
     for (let pc = 0; pc < K; pc += W_KC) {
       const kc = Math.min(W_KC, K - pc);
-      const kcp = kc + (kc & 1); // NOTE: the kernels step k by two; the packers zero-pad an odd kc
-      packB(bAt + (pc * rsB + jc * csB) * E, rsB, csB, kc, kcp, nc, PACK_B_AT);
+      packB(bAt + (pc * rsB + jc * csB) * E, rsB, csB, kc, nc, PACK_B_AT);
       for (let ic = 0; ic < M; ic += W_MC) {
         const mc = Math.min(W_MC, M - ic);
-        packA(aAt + (ic * rsA + pc * csA) * E, rsA, csA, mc, kc, kcp, PACK_A_AT);
-        kernel(mc, nc, kcp, PACK_A_AT, PACK_B_AT, cAt + (ic * N + jc) * E, N);
+        packA(aAt + (ic * rsA + pc * csA) * E, rsA, csA, mc, kc, PACK_A_AT);
+        kernel(mc, nc, kc, PACK_A_AT, PACK_B_AT, cAt + (ic * N + jc) * E, N, opts.accumulate || pc > 0 ? 1 : 0);
       }
     }
   }
-  if (!cIsView) c.set(cView);
-  return true;
 }
 
 /** Byte address of `a` in this thread's WASM memory (an array from gemmScratch), or -1 when it lives elsewhere or WASM is off. */

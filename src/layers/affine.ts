@@ -9,6 +9,7 @@ import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Input
 import { requirePositiveDims, requireRank, requireShape } from './geometry.js';
 import { gemm, gemmStagingBytes } from '../kernels/gemm.js';
 import { bytesOf, largestWorkspace } from '../memory/estimate.js';
+import { freshTensor } from '../kernels/fresh.js';
 
 /** affine has no params. */
 export type AffineParams = Record<string, never>;
@@ -76,7 +77,7 @@ export function affineForwardFast(inputs: Inputs, _params: AffineParams): Forwar
   const [D, M] = inputs.w.shape;
   const dtype = dtypeOf(x);
   const w: Tensor = { data: asDType(inputs.w.data, dtype), shape: inputs.w.shape };
-  const out = zeros([N, M], dtype);
+  const out = freshTensor([N, M], dtype);
   const bd = asDType(b.data, dtype);
   for (let n = 0; n < N; n++) out.data.set(bd, n * M);
   gemm(out.data, x.data, w.data, N, M, D, { accumulate: true });
@@ -88,9 +89,9 @@ export function affineForwardFast(inputs: Inputs, _params: AffineParams): Forwar
 export function affineBackwardFast(dout: Tensor, cache: AffineFastCache): Gradients {
   const { x, w, N, D, M, dtype } = cache;
   const gd = asDType(dout.data, dtype);
-  const dx = zeros(x.shape, dtype);
+  const dx = freshTensor(x.shape, dtype);
   gemm(dx.data, gd, w.data, N, D, M, { transB: true });
-  const dw = zeros([D, M], dtype);
+  const dw = freshTensor([D, M], dtype);
   gemm(dw.data, x.data, gd, D, M, N, { transA: true });
   // NOTE: db accumulates in float64 so a float32 result is rounded once, not per sample.
   const dbAcc = new Float64Array(M);

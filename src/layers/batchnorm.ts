@@ -17,6 +17,7 @@ import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Input
 import { bytesOf } from '../memory/estimate.js';
 import { requireRank, requireShape } from './geometry.js';
 import { channelNormBackward, channelNormForward, channelStats, type ChannelView } from '../kernels/norm.js';
+import { freshTensor } from '../kernels/fresh.js';
 
 export type BatchnormMode = 'train' | 'test';
 
@@ -166,8 +167,8 @@ export function batchStatsForwardFast(inputs: Inputs, params: BatchnormParams, v
   }
   const invStd = new Float64Array(C);
   for (let c = 0; c < C; c++) invStd[c] = 1 / Math.sqrt(variance[c] + eps);
-  const out = zeros(x.shape, dtype);
-  const xhat = zeros(x.shape, dtype).data;
+  const out = freshTensor(x.shape, dtype);
+  const xhat = freshTensor(x.shape, dtype).data;
   channelNormForward(out.data, xhat, x.data, gamma.data, beta.data, mean, invStd, view);
   const newMean = zeros([C], dtype);
   const newVar = zeros([C], dtype);
@@ -182,7 +183,7 @@ export function batchStatsForwardFast(inputs: Inputs, params: BatchnormParams, v
 /** Fast backward for batchStatsForwardFast: dx in x's shape, dgamma and dbeta in gamma's shape, in x's dtype. */
 export function batchStatsBackwardFast(dout: Tensor, cache: BatchStatsCache): Gradients {
   const { mode, view, xShape, gammaShape, dtype, xhat, gamma, invStd } = cache;
-  const dx = zeros(xShape, dtype);
+  const dx = freshTensor(xShape, dtype);
   const dgamma = zeros(gammaShape, dtype);
   const dbeta = zeros(gammaShape, dtype);
   channelNormBackward(dx.data, dgamma.data, dbeta.data, dout.data, xhat, gamma, invStd, view, mode === 'train');

@@ -12,6 +12,12 @@ import { col2im, im2col } from '../kernels/im2col.js';
 import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from '../kernels/parallel/pool.js';
 import { arenaBytes, sharedArena, SHARED_ARENA } from '../kernels/parallel/shared.js';
 import { bytesOf, largestWorkspace, totalOf } from '../memory/estimate.js';
+import { convAlgorithm, convAlgorithmName } from '../kernels/conv-algorithm.js';
+import { winogradConvBackward, winogradConvForward, winogradDataScratch, winogradFilterScratch, winogradWorkFactor, WINOGRAD_TILE } from '../kernels/conv-winograd.js';
+import { directArena, directConvBackward, directConvForward, directScratch } from '../kernels/conv-direct.js';
+import { noteKernel } from '../kernels/provenance.js';
+import { freshTensor } from '../kernels/fresh.js';
+import { WASM_MR } from '../kernels/wasm/load.js';
 
 /** The params of conv. */
 export type ConvParams = { stride: number; pad: number };
@@ -178,8 +184,10 @@ export function convForwardRange(args: ConvForwardArgs, n0: number, n1: number):
 const CONV_FORWARD: ParallelTask<ConvForwardArgs> = { url: import.meta.url, name: 'convForwardRange', run: convForwardRange };
 
 /**
- * Fast forward: im2col + packed GEMM per block of images, in the dtype of x (float32 or
- * float64; w and b are converted to it), with the batch split over threads for large problems.
+ * Fast forward in the dtype of x (float32 or float64; w and b are converted to it), with the
+ * batch split over threads for large problems. The algorithm is chosen per shape by
+ * src/kernels/conv-algorithm.ts: Winograd for 3x3 stride 1, direct for few taps per window,
+ * im2col + packed GEMM otherwise.
  */
 export function convForwardFast(inputs: Inputs, params: ConvParams): ForwardResult<ConvCache> {
   const g = convGeometry(inputs.x.shape, inputs.w.shape, params.stride, params.pad);
@@ -187,7 +195,17 @@ export function convForwardFast(inputs: Inputs, params: ConvParams): ForwardResu
   const x = inputs.x.data;
   const w = asDType(inputs.w.data, dtype);
   const b = asDType(inputs.b.data, dtype);
-  const out = zeros([g.N, g.F, g.Hout, g.Wout], dtype);
+  const out = freshTensor([g.N, g.F, g.Hout, g.Wout], dtype);
+  const algorithm = convAlgorithm(g, dtype);
+  noteKernel(`conv forward: ${convAlgorithmName(algorithm, dtype)}`);
+  if (algorithm === 'winograd') {
+    winogradConvForward(out.data, x, w, b, g, dtype, planThreads(g.N, convFlops(g).forward * winogradWorkFactor(dtype)));
+    return { out, cache: { x: inputs.x, w: { data: w, shape: inputs.w.shape }, geom: g } };
+  }
+  if (algorithm === 'direct') {
+    directConvForward(out.data, x, w, b, g, dtype, planThreads(g.N, convFlops(g).forward));
+    return { out, cache: { x: inputs.x, w: { data: w, shape: inputs.w.shape }, geom: g } };
+  }
   const threads = planThreads(g.N, convFlops(g).forward);
   if (threads > 1) {
     // Workers read and write a reused shared arena; the output is copied out once.
@@ -289,7 +307,21 @@ export function convBackwardFast(dout: Tensor, cache: ConvCache): Gradients {
   const dtype = dtypeOf(x);
   const K = g.C * g.HH * g.WW;
   const d = asDType(dout.data, dtype);
-  const dx = zeros(x.shape, dtype);
+  const dx = freshTensor(x.shape, dtype);
+  const algorithm = convAlgorithm(g, dtype);
+  noteKernel(`conv backward: ${convAlgorithmName(algorithm, dtype)}`);
+  if (algorithm === 'winograd') {
+    const dw = zeros(w.shape, dtype);
+    const db = zeros([F], dtype);
+    winogradConvBackward(dx.data, dw.data, db.data, x.data, w.data, d, g, dtype, planThreads(g.N, convFlops(g).backward * winogradWorkFactor(dtype)));
+    return { dx, dw, db };
+  }
+  if (algorithm === 'direct') {
+    const dw = zeros(w.shape, dtype);
+    const db = zeros([F], dtype);
+    directConvBackward(dx.data, dw.data, db.data, x.data, w.data, d, g, dtype, planThreads(g.N, convFlops(g).backward));
+    return { dx, dw, db };
+  }
   const threads = planThreads(g.N, convFlops(g).backward);
   let dwtParts: FloatArray;
   let dbParts: FloatArray;
@@ -325,12 +357,20 @@ export function convBackwardFast(dout: Tensor, cache: ConvCache): Gradients {
   return { dx, dw, db };
 }
 
+/** Winograd's alpha (tile + 2) for a dtype. */
+function winogradAlpha(dtype: DType): number {
+  return WINOGRAD_TILE[dtype] + 2;
+}
+
 /**
- * Bytes of each implementation's passes at geometry `g` (LayerSpec.memory). Fast: the kernels'
- * workspace is one block's im2col columns and GEMM tiles per thread (gemmScratch, in the thread's
- * WASM memory, or a JS array when they exceed it), and when threaded the shared arena the batch is
- * staged through and the workers that ran.
+ * Bytes of each implementation's passes at geometry `g` (LayerSpec.memory). Fast, by the algorithm
+ * the rule picks (kernels/conv-algorithm.ts), from the same scratch lists the kernels take: per
+ * thread, im2col's block of columns and GEMM tiles, Winograd's block of transformed tiles and
+ * products, or the direct kernel's staged image and packings (gemmScratch, in the thread's WASM
+ * memory, or a JS array when they exceed it); Winograd's filter transforms per pass; and when
+ * threaded the shared arena the batch is staged through and the workers that ran.
  */
+
 export function convMemory(g: ConvGeometry, ctx: MemoryContext): LayerMemory {
   const { dtype } = ctx;
   const { N, C, H, W, F, HH, WW, Hout, Wout } = g;
@@ -339,32 +379,58 @@ export function convMemory(g: ConvGeometry, ctx: MemoryContext): LayerMemory {
   const O = N * F * Hout * Wout;
   const K = C * HH * WW;
   const flops = convFlops(g);
-  const forwardThreads = planThreadsWith(ctx.threads, N, flops.forward);
-  const backwardThreads = planThreadsWith(ctx.threads, N, flops.backward);
-  // Every thread's blocks are at most imagesPerBlock(g, N) images.
-  const nb = imagesPerBlock(g, N);
-  const perThread = largestWorkspace(gemmScratchBytes(dtype, forwardScratch(g, nb)), gemmScratchBytes(dtype, backwardScratch(g, nb)));
-  const workspace: MemoryParts = { ...perThread };
-  const d = [dtype, dtype, dtype, dtype, dtype, dtype] as const;
-  const arena = Math.max(
-    forwardThreads > 1 ? arenaBytes(d.slice(0, 4), [X, Wn, F, O]) : 0,
-    backwardThreads > 1 ? arenaBytes(d, [X, Wn, O, X, backwardThreads * K * F, backwardThreads * F]) : 0,
-  );
-  if (arena) workspace[SHARED_ARENA] = arena;
+  const algorithm = convAlgorithm(g, dtype);
+  const workFactor = algorithm === 'winograd' ? winogradWorkFactor(dtype) : 1;
+  const forwardThreads = planThreadsWith(ctx.threads, N, flops.forward * workFactor);
+  const backwardThreads = planThreadsWith(ctx.threads, N, flops.backward * workFactor);
   const used = Math.max(forwardThreads, backwardThreads);
+  const d = [dtype, dtype, dtype, dtype, dtype, dtype] as const;
+  const grads: MemoryParts = { dx: bytesOf(dtype, X), dw: bytesOf(dtype, Wn), db: bytesOf(dtype, F) };
+  let perThread: MemoryParts;
+  let arena = 0;
+  const backward: MemoryParts = { ...grads };
+  const forward: MemoryParts = { out: bytesOf(dtype, O) };
+  if (algorithm === 'winograd') {
+    // Each thread's scratch at its largest block; U of the filters per pass, dW's partials on one thread.
+    const data = { Cin: C, Hin: H, Win: W, Cout: F, Hout, Wout };
+    const back = { Cin: F, Hin: Hout, Win: Wout, Cout: C, Hout: H, Wout: W };
+    perThread = largestWorkspace(
+      gemmScratchBytes(dtype, winogradDataScratch(data, N, dtype)),
+      gemmScratchBytes(dtype, winogradDataScratch(back, N, dtype)),
+      gemmScratchBytes(dtype, winogradFilterScratch({ C, H, W, F, Hout, Wout }, N, dtype)),
+    );
+    const a2 = winogradAlpha(dtype) ** 2;
+    const pad = (n: number) => Math.ceil(n / WASM_MR) * WASM_MR;
+    forward['filter transform'] = bytesOf(dtype, a2 * pad(F) * C);
+    backward['filter transform'] = bytesOf(dtype, a2 * pad(C) * F);
+    backward['dw partials'] = backwardThreads > 1 ? 0 : bytesOf(dtype, a2 * F * C);
+    arena = Math.max(
+      forwardThreads > 1 ? arenaBytes(d.slice(0, 4), [X, a2 * pad(F) * C, F, O]) : 0,
+      backwardThreads > 1 ? arenaBytes(d.slice(0, 5), [X, O, a2 * pad(C) * F, X, backwardThreads * a2 * F * C]) : 0,
+    );
+  } else if (algorithm === 'direct') {
+    const lens = directScratch(g, dtype);
+    perThread = largestWorkspace(gemmScratchBytes(dtype, lens.forward), gemmScratchBytes(dtype, lens.backward));
+    const fa = directArena(g, forwardThreads).forward;
+    arena = Math.max(fa ? arenaBytes(d.slice(0, 4), fa) : 0, arenaBytes([dtype, dtype, dtype, dtype, dtype, 'float64'], directArena(g, backwardThreads).backward));
+  } else {
+    // Every thread's blocks are at most imagesPerBlock(g, N) images.
+    const nb = imagesPerBlock(g, N);
+    perThread = largestWorkspace(gemmScratchBytes(dtype, forwardScratch(g, nb)), gemmScratchBytes(dtype, backwardScratch(g, nb)));
+    backward['dw partials'] = backwardThreads > 1 ? 0 : bytesOf(dtype, K * F + F);
+    arena = Math.max(
+      forwardThreads > 1 ? arenaBytes(d.slice(0, 4), [X, Wn, F, O]) : 0,
+      backwardThreads > 1 ? arenaBytes(d, [X, Wn, O, X, backwardThreads * K * F, backwardThreads * F]) : 0,
+    );
+  }
+  const workspace: MemoryParts = { ...perThread };
+  if (arena) workspace[SHARED_ARENA] = arena;
   if (used > 1) workspace[POOL_WORKERS] = poolWorkerBytes(used, totalOf(perThread));
   return {
     out: O,
     impls: {
       naive: { forward: { out: bytesOf('float64', O) }, backward: { dx: bytesOf('float64', X), dw: bytesOf('float64', Wn), db: bytesOf('float64', F) } },
-      fast: {
-        forward: { out: bytesOf(dtype, O) },
-        backward: {
-          dx: bytesOf(dtype, X), dw: bytesOf(dtype, Wn), db: bytesOf(dtype, F),
-          'dw partials': backwardThreads > 1 ? 0 : bytesOf(dtype, K * F + F),
-        },
-        workspace,
-      },
+      fast: { forward, backward, workspace },
     },
   };
 }

@@ -12,6 +12,7 @@ import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Input
 import { bytesOf } from '../memory/estimate.js';
 import { requireRank, requireShape } from './geometry.js';
 import { blockNormBackward, blockNormForward, type BlockView } from '../kernels/norm.js';
+import { freshTensor } from '../kernels/fresh.js';
 
 /** The params of layernorm. */
 export type LayernormParams = { eps: number };
@@ -113,8 +114,8 @@ export interface BlockNormCache {
 export function blockNormForwardFast(inputs: Inputs, eps: number, view: BlockView): ForwardResult<BlockNormCache> {
   const { x, gamma, beta } = inputs;
   const dtype = dtypeOf(x);
-  const out = zeros(x.shape, dtype);
-  const xhat = zeros(x.shape, dtype).data;
+  const out = freshTensor(x.shape, dtype);
+  const xhat = freshTensor(x.shape, dtype).data;
   const invStd = new Float64Array(view.N * view.G);
   blockNormForward(out.data, xhat, invStd, x.data, gamma.data, beta.data, eps, view);
   const cache: BlockNormCache = { view, xShape: [...x.shape], gammaShape: [...gamma.shape], dtype, xhat, gamma: gamma.data, invStd };
@@ -124,7 +125,7 @@ export function blockNormForwardFast(inputs: Inputs, eps: number, view: BlockVie
 /** Fast backward for blockNormForwardFast: dx in x's shape, dgamma and dbeta in gamma's shape, in x's dtype. */
 export function blockNormBackwardFast(dout: Tensor, cache: BlockNormCache): Gradients {
   const { view, xShape, gammaShape, dtype, xhat, gamma, invStd } = cache;
-  const dx = zeros(xShape, dtype);
+  const dx = freshTensor(xShape, dtype);
   const dgamma = zeros(gammaShape, dtype);
   const dbeta = zeros(gammaShape, dtype);
   blockNormBackward(dx.data, dgamma.data, dbeta.data, dout.data, xhat, gamma, invStd, view);

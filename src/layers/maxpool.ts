@@ -4,11 +4,14 @@
  */
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 import { dtypeOf, zeros } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext, type MemoryParts } from './types.js';
 import { poolGeometry, type PoolGeometry, STRIDE_PAD_CAP } from './geometry.js';
 import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from '../kernels/parallel/pool.js';
 import { arenaBytes, sharedArena, SHARED_ARENA } from '../kernels/parallel/shared.js';
 import { bytesOf, INT32_BYTES } from '../memory/estimate.js';
+import { maxpool2, maxpool2Available } from '../kernels/maxpool-wasm.js';
+import { freshArray, freshInt32, freshTensor } from '../kernels/fresh.js';
+import { noteKernel } from '../kernels/provenance.js';
 
 /** The params of maxpool. */
 export type MaxpoolParams = { pool_height: number; pool_width: number; stride: number };
@@ -143,9 +146,15 @@ export function maxpoolForwardFast(inputs: Inputs, params: MaxpoolParams): Forwa
   const { N, C, H, W, pool_height, pool_width, stride, Hout, Wout } = g;
   const dtype = dtypeOf(x);
   const tiles = pool_height === stride && pool_width === stride && H % pool_height === 0 && W % pool_width === 0;
-  const out = zeros([N, C, Hout, Wout], dtype);
+  const out = freshTensor([N, C, Hout, Wout], dtype);
   const n = out.data.length;
-  const argmax = new Int32Array(n);
+  const argmax = freshInt32(n);
+  if (tilesAsTwoByTwo(g) && maxpool2Available()) {
+    noteKernel('maxpool forward: wasm 2x2');
+    maxpool2(out.data, argmax, x.data, N * C, H, W, dtype);
+    return { out, cache: { xShape: x.shape, argmax, dtype }, switches: argmax };
+  }
+  noteKernel('maxpool forward: js');
   const threads = planThreads(N * C, n * pool_height * pool_width);
   if (threads > 1) {
     const [xs, outs, argmaxs] = sharedArena([dtype, dtype, 'int32'] as const, [x.data.length, n, n]);
@@ -163,7 +172,7 @@ export function maxpoolForwardFast(inputs: Inputs, params: MaxpoolParams): Forwa
 /** Fast backward: dx in the forward's dtype, each dout element added to its window's recorded winner. */
 export function maxpoolBackwardFast(dout: Tensor, cache: MaxpoolCache): Gradients {
   const { xShape, argmax, dtype = 'float64' } = cache;
-  const dx = zeros(xShape, dtype);
+  const dx = { data: freshArray(dtype, xShape.reduce((a, b) => a * b, 1)), shape: [...xShape] };
   const d = dout.data;
   const dxd = dx.data;
   // PERF: a scatter over the outputs; memory-bound, so it stays on one thread.
@@ -171,18 +180,27 @@ export function maxpoolBackwardFast(dout: Tensor, cache: MaxpoolCache): Gradient
   return { dx };
 }
 
-/** Bytes of each implementation's passes at geometry `g` (LayerSpec.memory): out and argmax, dx; threaded, the arena and workers. */
+/** 2x2 windows at stride 2 that tile the input: the shape the WASM kernel (kernels/maxpool-wasm.ts) takes. */
+function tilesAsTwoByTwo(g: PoolGeometry): boolean {
+  return g.pool_height === 2 && g.pool_width === 2 && g.stride === 2 && g.H % 2 === 0 && g.W % 2 === 0;
+}
+
+/** Bytes of each implementation's passes at geometry `g` (LayerSpec.memory): out and argmax, dx; the arena (the 2x2 kernel's, or the threaded scan's) and workers. */
 export function maxpoolMemory(g: PoolGeometry, ctx: MemoryContext): LayerMemory {
   const { dtype } = ctx;
   const X = g.N * g.C * g.H * g.W;
   const O = g.N * g.C * g.Hout * g.Wout;
   const threads = planThreadsWith(ctx.threads, g.N * g.C, O * g.pool_height * g.pool_width);
-  const workspace = threads > 1 ? { [SHARED_ARENA]: arenaBytes([dtype, dtype, 'int32'], [X, O, O]), [POOL_WORKERS]: poolWorkerBytes(threads, 0) } : undefined;
+  // The 2x2 WASM kernel works on the arena at any thread count; the JS scan stages through it when threaded.
+  const wasm2 = tilesAsTwoByTwo(g) && maxpool2Available();
+  const workspace: MemoryParts = {};
+  if (wasm2 || threads > 1) workspace[SHARED_ARENA] = arenaBytes([dtype, dtype, 'int32'], [X, O, O]);
+  if (threads > 1) workspace[POOL_WORKERS] = poolWorkerBytes(threads, 0);
   return {
     out: O,
     impls: {
       naive: { forward: { out: bytesOf('float64', O), argmax: INT32_BYTES * O }, backward: { dx: bytesOf('float64', X) } },
-      fast: { forward: { out: bytesOf(dtype, O), argmax: INT32_BYTES * O }, backward: { dx: bytesOf(dtype, X) }, ...(workspace ? { workspace } : {}) },
+      fast: { forward: { out: bytesOf(dtype, O), argmax: INT32_BYTES * O }, backward: { dx: bytesOf(dtype, X) }, workspace },
     },
   };
 }

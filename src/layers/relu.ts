@@ -7,6 +7,7 @@ import { dtypeOf, size, zeros, type Tensor } from '../tensor/tensor.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
 import { bytesOf, INT32_BYTES } from '../memory/estimate.js';
 import { requirePositiveDims } from './geometry.js';
+import { freshTensor } from '../kernels/fresh.js';
 
 /** relu has no params. */
 export type ReluParams = Record<string, never>;
@@ -47,7 +48,7 @@ export interface ReluFastCache extends ReluCache {
 export function reluForwardFast(inputs: Inputs, _params: ReluParams): ForwardResult<ReluFastCache> {
   const { x } = inputs;
   const dtype = dtypeOf(x);
-  const out = zeros(x.shape, dtype);
+  const out = freshTensor(x.shape, dtype);
   const xd = x.data;
   const od = out.data;
   const active = new Int32Array(xd.length);
@@ -65,7 +66,7 @@ export function reluForwardFast(inputs: Inputs, _params: ReluParams): ForwardRes
 /** Fast backward: dx = dout * mask in x's dtype. */
 export function reluBackwardFast(dout: Tensor, cache: ReluFastCache): Gradients {
   const { xShape, active, dtype } = cache;
-  const dx = zeros(xShape, dtype);
+  const dx = freshTensor(xShape, dtype);
   const dxd = dx.data;
   const gd = dout.data;
   for (let i = 0; i < active.length; i++) if (active[i]) dxd[i] = gd[i];

@@ -4,18 +4,23 @@
  * running statistics as state). gamma and beta are accepted as (C,) or (1,C,1,1) and their
  * gradients come back in the shape given; running statistics are (C,).
  *
- * No math of its own: naive moves channels last, (N*H*W, C), and runs batchnorm's naive pass,
- * as cs231n does; fast runs batchnorm's kernel on the (N, C, H*W) view without moving data.
+ * Naive moves channels last, (N*H*W, C), and runs batchnorm's naive pass, as cs231n does; fast
+ * runs the plane kernels of src/kernels/norm-planes.ts on the (N*C planes of H*W) view, on both
+ * threads (batchnorm's JS kernel on the (N, C, H*W) view when WASM is unavailable).
  */
 import { formatShape, sameShape, zeros, type Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs } from './types.js';
+import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type PassMemory } from './types.js';
 import { requireRank, requireShape } from './geometry.js';
 import {
   BATCHNORM_PARAMS, batchStatsBackwardFast, batchStatsFastMemory, batchStatsForwardFast, batchnormBackwardNaive,
-  batchnormForwardNaive, batchnormNaiveMemory, type BatchStatsCache, type BatchnormNaiveCache, type BatchnormParams,
+  batchnormForwardNaive, batchnormNaiveMemory, type BatchStatsCache, type BatchnormMode, type BatchnormNaiveCache, type BatchnormParams,
 } from './batchnorm.js';
 import { bytesOf } from '../memory/estimate.js';
+import { asDType, dtypeOf, type DType, type FloatArray } from '../tensor/tensor.js';
+import { planeKernelsAvailable, planeNormBackward, planeNormForward, planeNormMemory } from '../kernels/norm-planes.js';
+import { freshTensor } from '../kernels/fresh.js';
+import { noteKernel } from '../kernels/provenance.js';
 
 /** (N,C,H,W) -> (N*H*W, C): every pixel of every sample becomes a row of C features. */
 function channelsLast(t: Tensor): Tensor {
@@ -71,20 +76,150 @@ export function spatialBatchnormBackwardNaive(dout: Tensor, cache: SpatialBatchn
   };
 }
 
-/** Fast forward: x (N,C,H,W) -> out in x's dtype; batchnorm's kernel on the (N, C, H*W) view. */
-export function spatialBatchnormForwardFast(inputs: Inputs, params: BatchnormParams): ForwardResult<BatchStatsCache> {
-  const [N, C, H, W] = inputs.x.shape;
-  return batchStatsForwardFast(inputs, params, { A: N, C, B: H * W });
+/** The fast pass's cache: statistics per channel, x itself (xhat is recomputed, never stored). */
+export interface SpatialBatchnormFastCache {
+  mode: BatchnormMode;
+  /** x (N,C,H,W) as given to forward (forward passes never modify their inputs). */
+  x: FloatArray;
+  xShape: number[];
+  gammaShape: number[];
+  dtype: DType;
+  gamma: FloatArray;
+  /** Per channel, float64: the statistics the output was normalized with. */
+  mean: Float64Array;
+  invStd: Float64Array;
+  /** The JS kernels' cache when the WASM kernels are unavailable. */
+  js?: BatchStatsCache;
 }
 
-/** Fast backward: dx (N,C,H,W), dgamma and dbeta in gamma's shape, in x's dtype. */
-export const spatialBatchnormBackwardFast = batchStatsBackwardFast;
+/**
+ * Fast forward: x (N,C,H,W) -> out in x's dtype, on the plane kernels (src/kernels/norm-planes.ts):
+ * per (n, c) plane shifted sums in one pass, then out = (x - mean) * gamma * inv_std + beta in one
+ * more, on both threads; batchnorm's JS kernel on the (N, C, H*W) view without WASM.
+ */
+export function spatialBatchnormForwardFast(inputs: Inputs, params: BatchnormParams): ForwardResult<SpatialBatchnormFastCache> {
+  const [N, C, H, W] = inputs.x.shape;
+  const dtype = dtypeOf(inputs.x);
+  const base = { mode: params.mode, x: inputs.x.data, xShape: [...inputs.x.shape], gammaShape: [...inputs.gamma.shape], dtype };
+  if (!planeKernelsAvailable()) {
+    noteKernel('spatial_batchnorm: js');
+    const res = batchStatsForwardFast(inputs, params, { A: N, C, B: H * W });
+    return { out: res.out, state: res.state, cache: { ...base, gamma: res.cache.gamma, mean: new Float64Array(0), invStd: res.cache.invStd, js: res.cache } };
+  }
+  noteKernel('spatial_batchnorm: wasm planes');
+  const { mode, eps, momentum } = params;
+  const x = inputs.x.data;
+  const B = H * W;
+  const M = N * B;
+  const P = N * C;
+  const gamma = asDType(inputs.gamma.data, dtype);
+  const beta = inputs.beta.data;
+  const rm = inputs.running_mean.data;
+  const rv = inputs.running_var.data;
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  const invStd = new Float64Array(C);
+  // NOTE: every plane of channel c is shifted by the channel's first value, so the per-plane sums add up.
+  const shift = mode === 'train' ? Float64Array.from({ length: P }, (_, p) => x[(p % C) * B]) : null;
+  const out = freshTensor(inputs.x.shape, dtype);
+  planeNormForward(out.data, x, P, B, dtype, shift, (s1, s2) => {
+    for (let c = 0; c < C; c++) {
+      if (s1 && s2 && shift) {
+        let t1 = 0;
+        let t2 = 0;
+        for (let n = 0; n < N; n++) {
+          t1 += s1[n * C + c];
+          t2 += s2[n * C + c];
+        }
+        mean[c] = shift[c] + t1 / M;
+        variance[c] = Math.max(0, (t2 - (t1 * t1) / M) / M);
+      } else {
+        mean[c] = rm[c];
+        variance[c] = rv[c];
+      }
+      invStd[c] = 1 / Math.sqrt(variance[c] + eps);
+    }
+    const center = new Float64Array(P);
+    const scale = new Float64Array(P);
+    const bias = new Float64Array(P);
+    for (let p = 0; p < P; p++) {
+      const c = p % C;
+      center[p] = mean[c];
+      scale[p] = gamma[c] * invStd[c];
+      bias[p] = beta[c];
+    }
+    return { center, scale, bias };
+  });
+  const newMean = freshTensor([C], dtype);
+  const newVar = freshTensor([C], dtype);
+  for (let c = 0; c < C; c++) {
+    newMean.data[c] = mode === 'train' ? momentum * rm[c] + (1 - momentum) * mean[c] : rm[c];
+    newVar.data[c] = mode === 'train' ? momentum * rv[c] + (1 - momentum) * variance[c] : rv[c];
+  }
+  return { out, cache: { ...base, gamma, mean, invStd }, state: { running_mean: newMean, running_var: newVar } };
+}
+
+/**
+ * Fast backward: dx (N,C,H,W), dgamma and dbeta in gamma's shape, in x's dtype: per plane the fused
+ * sums of dout and dout * (x - mean), then dx = gamma * inv_std * (dout - dbeta/M - xhat * dgamma/M)
+ * (train) or gamma * inv_std * dout (test) in one pass.
+ */
+export function spatialBatchnormBackwardFast(dout: Tensor, cache: SpatialBatchnormFastCache): Gradients {
+  if (cache.js) return batchStatsBackwardFast(dout, cache.js);
+  const { mode, x, xShape, gammaShape, dtype, gamma, mean, invStd } = cache;
+  const [N, C, H, W] = xShape;
+  const B = H * W;
+  const M = N * B;
+  const P = N * C;
+  const dx = freshTensor(xShape, dtype);
+  const dgamma = freshTensor(gammaShape, dtype);
+  const dbeta = freshTensor(gammaShape, dtype);
+  const center = Float64Array.from({ length: P }, (_, p) => mean[p % C]);
+  planeNormBackward(dx.data, asDType(dout.data, dtype), x, P, B, dtype, center, (t1, t2) => {
+    const ka = new Float64Array(P);
+    const kb = new Float64Array(P);
+    const kc = new Float64Array(P);
+    for (let c = 0; c < C; c++) {
+      let sd = 0;
+      let sdc = 0;
+      for (let n = 0; n < N; n++) {
+        sd += t1[n * C + c];
+        sdc += t2[n * C + c];
+      }
+      const dg = invStd[c] * sdc;
+      dgamma.data[c] = dg;
+      dbeta.data[c] = sd;
+      const k = (gamma[c] * invStd[c]) / M;
+      for (let n = 0; n < N; n++) {
+        const p = n * C + c;
+        ka[p] = gamma[c] * invStd[c];
+        kb[p] = mode === 'train' ? -k * invStd[c] * dg : 0;
+        kc[p] = mode === 'train' ? -k * sd : 0;
+      }
+    }
+    return { ka, kb, kc };
+  });
+  return { dx, dgamma, dbeta };
+}
 
 /** Throws unless `shape` is (C,) or (1,C,1,1). */
 export function requirePerChannel(where: string, name: string, shape: readonly number[], C: number): void {
   if (!sameShape(shape, [C]) && !sameShape(shape, [1, C, 1, 1])) {
     throw new ShapeError(`${where}: ${name} must have shape ${formatShape([C])} or ${formatShape([1, C, 1, 1])}, got ${formatShape(shape)}`);
   }
+}
+
+/**
+ * The plane kernels' passes over x (N,C,H,W) with S statistics (per channel here, per (n, group) in
+ * group norm): out and the statistics, dx and dgamma/dbeta, and the kernels' arena and workers.
+ */
+export function planeFastMemory(X: number, C: number, P: number, B: number, dtype: DType, threads: number): PassMemory {
+  const planes = planeNormMemory(P, B, dtype, threads);
+  return {
+    forward: { out: bytesOf(dtype, X), statistics: bytesOf('float64', 3 * Math.max(C, P)) + bytesOf(dtype, 2 * C) + planes.perPass },
+    backward: { dx: bytesOf(dtype, X), 'dgamma, dbeta': bytesOf(dtype, 2 * C) + bytesOf('float64', 2 * C) + planes.perPass },
+    workspace: planes.workspace,
+  };
 }
 
 export const spatialBatchnorm = defineLayer<BatchnormParams>({
@@ -109,7 +244,7 @@ export const spatialBatchnorm = defineLayer<BatchnormParams>({
     requireShape(where, 'running_mean', shapes.running_mean, [C]);
     requireShape(where, 'running_var', shapes.running_var, [C]);
   },
-  memory: (shapes, _params, { dtype }) => {
+  memory: (shapes, _params, { dtype, threads }) => {
     const [N, C, H, W] = shapes.x;
     const X = N * C * H * W;
     // Naive: batchnorm's passes on channel-last copies, and the results moved back to channels-first.
@@ -119,7 +254,7 @@ export const spatialBatchnorm = defineLayer<BatchnormParams>({
       forward: { ...bn.forward, 'x channels-last': copy, out: bn.forward.out + copy },
       backward: { ...bn.backward, 'dout channels-last': copy, dx: bn.backward.dx + copy },
     };
-    return { out: X, impls: { naive, fast: batchStatsFastMemory(X, C, dtype) } };
+    return { out: X, impls: { naive, fast: planeKernelsAvailable() ? planeFastMemory(X, C, N * C, H * W, dtype, threads) : batchStatsFastMemory(X, C, dtype) } };
   },
   impls: {
     naive: defineImpl(spatialBatchnormForwardNaive, spatialBatchnormBackwardNaive),

@@ -5,8 +5,9 @@
  * out = gamma[c] * xhat + beta[c] with gamma, beta (1,C,1,1) as in cs231n or (C,).
  * G = 1 is layer normalization over (C,H,W), G = C instance normalization.
  *
- * Naive spells the definition out; fast is layernorm's block kernel on the (N, G, C/G, H*W)
- * view, since each group of a sample is contiguous in NCHW.
+ * Naive spells the definition out; fast runs the plane kernels of src/kernels/norm-planes.ts on
+ * the (N*C planes of H*W) view, combined per group (layernorm's block kernel on the (N, G, C/G, H*W)
+ * view when WASM is unavailable: each group of a sample is contiguous in NCHW).
  */
 import { ParamError } from '../errors.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
@@ -14,6 +15,11 @@ import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Input
 import { requireRank, requireShape } from './geometry.js';
 import { EPS_PARAM, blockNormBackwardFast, blockNormFastMemory, blockNormForwardFast, normNaiveMemory, type BlockNormCache } from './layernorm.js';
 import { requirePerChannel } from './spatial-batchnorm.js';
+import { asDType, dtypeOf, type DType, type FloatArray } from '../tensor/tensor.js';
+import { planeKernelsAvailable, planeNormBackward, planeNormForward } from '../kernels/norm-planes.js';
+import { planeFastMemory } from './spatial-batchnorm.js';
+import { freshTensor } from '../kernels/fresh.js';
+import { noteKernel } from '../kernels/provenance.js';
 
 const G_PARAM: ParamSpec = {
   name: 'G', flag: 'groups', help: 'number of channel groups, must divide C', kind: 'int', default: 2, min: 1,
@@ -125,15 +131,121 @@ export function spatialGroupnormBackwardNaive(dout: Tensor, cache: SpatialGroupn
   return { dx, dgamma, dbeta };
 }
 
-/** Fast forward: x (N,C,H,W) -> out in x's dtype; layernorm's block kernel on (N, G, C/G, H*W). */
-export function spatialGroupnormForwardFast(inputs: Inputs, params: SpatialGroupnormParams): ForwardResult<BlockNormCache> {
-  const [N, C, H, W] = inputs.x.shape;
-  const { G, eps } = params;
-  return blockNormForwardFast(inputs, eps, { N, G, Cg: C / G, S: H * W });
+/** The fast pass's cache: statistics per (sample, group), x itself (xhat is recomputed, never stored). */
+export interface SpatialGroupnormFastCache {
+  /** x (N,C,H,W) as given to forward. */
+  x: FloatArray;
+  xShape: number[];
+  gammaShape: number[];
+  dtype: DType;
+  G: number;
+  gamma: FloatArray;
+  /** Per (n, g), float64. */
+  mean: Float64Array;
+  invStd: Float64Array;
+  /** The JS kernels' cache when the WASM kernels are unavailable. */
+  js?: BlockNormCache;
 }
 
-/** Fast backward: dx (N,C,H,W), dgamma and dbeta in gamma's shape, in x's dtype. */
-export const spatialGroupnormBackwardFast = blockNormBackwardFast;
+/**
+ * Fast forward: x (N,C,H,W) -> out in x's dtype, on the plane kernels (src/kernels/norm-planes.ts):
+ * per (n, c) plane shifted sums, combined per (n, g), then out = (x - mean) * gamma * inv_std + beta,
+ * on both threads; layernorm's JS block kernel on (N, G, C/G, H*W) without WASM.
+ */
+export function spatialGroupnormForwardFast(inputs: Inputs, params: SpatialGroupnormParams): ForwardResult<SpatialGroupnormFastCache> {
+  const [N, C, H, W] = inputs.x.shape;
+  const { G, eps } = params;
+  const dtype = dtypeOf(inputs.x);
+  const base = { x: inputs.x.data, xShape: [...inputs.x.shape], gammaShape: [...inputs.gamma.shape], dtype, G };
+  if (!planeKernelsAvailable()) {
+    noteKernel('spatial_groupnorm: js');
+    const res = blockNormForwardFast(inputs, eps, { N, G, Cg: C / G, S: H * W });
+    return { out: res.out, cache: { ...base, gamma: res.cache.gamma, mean: new Float64Array(0), invStd: res.cache.invStd, js: res.cache } };
+  }
+  noteKernel('spatial_groupnorm: wasm planes');
+  const x = inputs.x.data;
+  const Cg = C / G;
+  const B = H * W;
+  const L = Cg * B;
+  const P = N * C;
+  const gamma = asDType(inputs.gamma.data, dtype);
+  const beta = inputs.beta.data;
+  const mean = new Float64Array(N * G);
+  const invStd = new Float64Array(N * G);
+  // NOTE: every plane of block (n, g) is shifted by the block's first value, so the per-plane sums add up.
+  const shift = Float64Array.from({ length: P }, (_, p) => x[Math.floor(p / Cg) * L]);
+  const out = freshTensor(inputs.x.shape, dtype);
+  planeNormForward(out.data, x, P, B, dtype, shift, (s1, s2) => {
+    const center = new Float64Array(P);
+    const scale = new Float64Array(P);
+    const bias = new Float64Array(P);
+    for (let blk = 0; blk < N * G; blk++) {
+      let t1 = 0;
+      let t2 = 0;
+      for (let p = blk * Cg; p < (blk + 1) * Cg; p++) {
+        t1 += s1![p];
+        t2 += s2![p];
+      }
+      mean[blk] = shift[blk * Cg] + t1 / L;
+      invStd[blk] = 1 / Math.sqrt(Math.max(0, (t2 - (t1 * t1) / L) / L) + eps);
+      for (let p = blk * Cg; p < (blk + 1) * Cg; p++) {
+        const c = p % C;
+        center[p] = mean[blk];
+        scale[p] = gamma[c] * invStd[blk];
+        bias[p] = beta[c];
+      }
+    }
+    return { center, scale, bias };
+  });
+  return { out, cache: { ...base, gamma, mean, invStd } };
+}
+
+/**
+ * Fast backward: dx (N,C,H,W), dgamma and dbeta in gamma's shape, in x's dtype. Per plane the fused
+ * sums of dout and dout * (x - mean); per block of L = (C/G)*H*W values, with dxhat = gamma[c] * dout,
+ * dx = (inv_std / L) * (L * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) in one pass.
+ */
+export function spatialGroupnormBackwardFast(dout: Tensor, cache: SpatialGroupnormFastCache): Gradients {
+  if (cache.js) return blockNormBackwardFast(dout, cache.js);
+  const { x, xShape, gammaShape, dtype, G, gamma, mean, invStd } = cache;
+  const [N, C, H, W] = xShape;
+  const Cg = C / G;
+  const B = H * W;
+  const L = Cg * B;
+  const P = N * C;
+  const dx = freshTensor(xShape, dtype);
+  const dgamma = freshTensor(gammaShape, dtype);
+  const dbeta = freshTensor(gammaShape, dtype);
+  const center = Float64Array.from({ length: P }, (_, p) => mean[Math.floor(p / Cg)]);
+  planeNormBackward(dx.data, asDType(dout.data, dtype), x, P, B, dtype, center, (t1, t2) => {
+    const ka = new Float64Array(P);
+    const kb = new Float64Array(P);
+    const kc = new Float64Array(P);
+    const dg = new Float64Array(C);
+    const dbt = new Float64Array(C);
+    for (let blk = 0; blk < N * G; blk++) {
+      const is = invStd[blk];
+      let sumDxhat = 0;
+      let sumDxhatXhat = 0;
+      for (let p = blk * Cg; p < (blk + 1) * Cg; p++) {
+        const c = p % C;
+        dbt[c] += t1[p];
+        dg[c] += is * t2[p];
+        sumDxhat += gamma[c] * t1[p];
+        sumDxhatXhat += gamma[c] * is * t2[p];
+      }
+      for (let p = blk * Cg; p < (blk + 1) * Cg; p++) {
+        ka[p] = is * gamma[p % C];
+        kb[p] = -(is / L) * is * sumDxhatXhat;
+        kc[p] = -(is / L) * sumDxhat;
+      }
+    }
+    dgamma.data.set(dg);
+    dbeta.data.set(dbt);
+    return { ka, kb, kc };
+  });
+  return { dx, dgamma, dbeta };
+}
 
 export const spatialGroupnorm = defineLayer<SpatialGroupnormParams>({
   name: 'spatial_groupnorm',
@@ -155,10 +267,10 @@ export const spatialGroupnorm = defineLayer<SpatialGroupnormParams>({
     requirePerChannel(where, 'gamma', shapes.gamma, C);
     requireShape(where, 'beta', shapes.beta, shapes.gamma);
   },
-  memory: (shapes, params, { dtype }) => {
+  memory: (shapes, params, { dtype, threads }) => {
     const [N, C, H, W] = shapes.x;
     const X = N * C * H * W;
-    return { out: X, impls: { naive: normNaiveMemory(X, N * params.G, C), fast: blockNormFastMemory(X, { N, G: params.G, Cg: C / params.G, S: H * W }, dtype) } };
+    return { out: X, impls: { naive: normNaiveMemory(X, N * params.G, C), fast: planeKernelsAvailable() ? planeFastMemory(X, C, N * C, H * W, dtype, threads) : blockNormFastMemory(X, { N, G: params.G, Cg: C / params.G, S: H * W }, dtype) } };
   },
   impls: {
     naive: defineImpl(spatialGroupnormForwardNaive, spatialGroupnormBackwardNaive),

@@ -9,6 +9,7 @@
  */
 import type { DType, Tensor } from '../tensor/tensor.js';
 import type { Domain } from '../settings/domain.js';
+import { prefaultSpareBytes, PREFAULT_SPARES } from '../kernels/fresh.js';
 
 export type ParamValue = number | string;
 export type Params = Record<string, ParamValue>;
@@ -178,7 +179,20 @@ export function defineImpl<P, C>(forward: (inputs: Inputs, params: P) => Forward
 
 /** A typed spec, erased for the registry (see the module comment). */
 export function defineLayer<P extends Params>(spec: LayerSpec<P>): LayerSpec {
-  return spec;
+  const memory = spec.memory;
+  // The fast passes take their large outputs from the prefault helper (kernels/fresh.ts), which keeps
+  // ready buffers of the sizes asked for: the fast implementation's workspace holds them.
+  return {
+    ...spec,
+    memory(shapes, params, ctx) {
+      const mem = memory(shapes, params as P, ctx);
+      const fast = mem.impls.fast;
+      if (!fast) return mem;
+      const spares = prefaultSpareBytes([...Object.values(fast.forward), ...Object.values(fast.backward)]);
+      if (!spares) return mem;
+      return { ...mem, impls: { ...mem.impls, fast: { ...fast, workspace: { ...fast.workspace, [PREFAULT_SPARES]: spares } } } };
+    },
+  } as LayerSpec;
 }
 
 /** The names of a layer's implementations, the reference first. */

@@ -76,6 +76,42 @@ interface NormCache {
   invStd: Float64Array;
 }
 
+/** The spatial norms' plane-kernel caches (x and the statistics; xhat is recomputed, never stored). */
+interface PlaneCache {
+  x: ArrayLike<number>;
+  xShape: number[];
+  G?: number;
+  gamma: ArrayLike<number>;
+  mean: Float64Array;
+  invStd: Float64Array;
+  js?: NormCache;
+}
+
+/** A fast normalization's cache as the broken passes read it: the JS kernels' own, or one rebuilt from a plane-kernel cache. */
+function normCache(cache: unknown): NormCache {
+  if ('view' in (cache as object)) return cache as NormCache;
+  const c = cache as PlaneCache;
+  if (c.js) return c.js;
+  const [N, C, H, W] = c.xShape;
+  const B = H * W;
+  const xhat = new Float64Array(N * C * B);
+  if (c.G === undefined) {
+    // Spatial batchnorm: statistics per channel over (N, H, W).
+    for (let i = 0; i < xhat.length; i++) {
+      const ch = Math.floor(i / B) % C;
+      xhat[i] = (c.x[i] - c.mean[ch]) * c.invStd[ch];
+    }
+    return { view: { A: N, C, B }, xhat, gamma: c.gamma, invStd: c.invStd };
+  }
+  // Group norm: statistics per (sample, group) block of C/G channels.
+  const Cg = C / c.G;
+  for (let i = 0; i < xhat.length; i++) {
+    const blk = Math.floor(i / (Cg * B));
+    xhat[i] = (c.x[i] - c.mean[blk]) * c.invStd[blk];
+  }
+  return { view: { N, G: c.G, Cg, S: B }, xhat, gamma: c.gamma, invStd: c.invStd };
+}
+
 /**
  * dx of a fast normalization (batchnorm, layernorm, spatial batchnorm or groupnorm) without the path
  * through the mean (`mean`: the -sum(dxhat) term of the closed form dropped) or through the variance
@@ -87,7 +123,7 @@ export function brokenNorm(impl: LayerImpl, path: 'mean' | 'variance'): LayerImp
     backward(dout, cache) {
       const g = impl.backward(dout, cache);
       const dx = { data: Float64Array.from(g.dx.data), shape: g.dx.shape };
-      const { view, xhat, gamma, invStd } = cache as NormCache;
+      const { view, xhat, gamma, invStd } = normCache(cache);
       // Each group's elements, their gamma and 1 / std: channel c over (A, B), or block (n, g).
       const groups: { idx: number[]; gm: number[]; is: number }[] = [];
       if ('A' in view) {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { gemm, gemmBackend, gemmJs, gemmScratch, setGemmBackend, type GemmOptions } from '../../src/kernels/gemm.js';
-import { wasmGemmUnavailableReason } from '../../src/kernels/wasm/load.js';
+import { gemm, gemmBackend, gemmJs, gemmKernel, gemmScratch, setGemmBackend, type GemmOptions } from '../../src/kernels/gemm.js';
+import { readFileSync } from 'node:fs';
+import { setWasmVariant, wasmGemmUnavailableReason, wasmVariant, type WasmVariant } from '../../src/kernels/wasm/load.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import type { DType, FloatArray } from '../../src/tensor/tensor.js';
 
@@ -49,8 +50,8 @@ function expectClose(actual: FloatArray, ref: { c: Float64Array; mag: Float64Arr
   expect(worst).toBeLessThanOrEqual(1e-300);
 }
 
-// Sizes chosen to cross every blocking and tile edge: MR/NR (4, 8, 16), odd K (the WASM
-// kernels step k by two), KC = 256, MC = 64 (JS) / 128 (WASM), NC = 1024 (JS) / 2048 (WASM).
+// Sizes chosen to cross every blocking and tile edge: MR/NR (4 and 4 / 8), odd K, KC = 256,
+// MC = 64 (JS) / 128 (WASM), NC = 1024 (JS) / 2048 (WASM).
 const SIZES: Array<[number, number, number]> = [
   [1, 1, 1], [1, 7, 1], [3, 5, 2], [4, 8, 2], [4, 16, 4], [5, 9, 3], [13, 17, 29],
   [65, 33, 257], [130, 20, 7], [3, 2051, 5], [7, 1025, 3],
@@ -58,7 +59,13 @@ const SIZES: Array<[number, number, number]> = [
 const TRANSPOSES: GemmOptions[] = [{}, { transA: true }, { transB: true }, { transA: true, transB: true }];
 const DTYPES: DType[] = ['float64', 'float32'];
 
-afterEach(() => setGemmBackend('auto'));
+afterEach(() => {
+  setGemmBackend('auto');
+  setWasmVariant('auto');
+});
+
+/** The two builds of the WASM kernels: fused multiply-add (relaxed SIMD) and separate multiply and add. */
+const VARIANTS: WasmVariant[] = ['relaxed', 'simd128'];
 
 describe('gemm JS backend vs the triple loop', () => {
   const rng = new XoshiroRng(7);
@@ -89,30 +96,48 @@ describe('gemm JS backend vs the triple loop', () => {
 });
 
 describe('gemm WASM backend', () => {
-  it('loads (npm run build assembles src/kernels/wasm/gemm.wat)', () => {
+  it('loads (npm run build assembles src/kernels/wasm/*.wat), the relaxed-SIMD build by default', () => {
     expect(wasmGemmUnavailableReason()).toBeUndefined();
     setGemmBackend('wasm');
     expect(gemmBackend()).toBe('wasm');
+    // Node 20 validates relaxed SIMD once the loader has set --experimental-wasm-relaxed-simd; Node >= 22 always.
+    expect(wasmVariant()).toBe('relaxed');
+    expect(gemmKernel()).toBe('wasm-relaxed (FMA)');
+    setWasmVariant('simd128');
+    expect(gemmKernel()).toBe('wasm-simd128');
+  });
+
+  it('fuses the multiply-adds only in the relaxed build (f64x2 / f32x4.relaxed_madd opcodes)', () => {
+    const bytes = (file: string) => readFileSync(new URL(`../../dist/kernels/wasm/${file}`, import.meta.url)).toString('hex');
+    // 0xfd prefix, LEB128 opcode 0x107 (f64x2.relaxed_madd) and 0x105 (f32x4.relaxed_madd).
+    for (const op of ['fd8702', 'fd8502']) {
+      expect(bytes('kernels-relaxed.wasm')).toContain(op);
+      expect(bytes('kernels.wasm')).not.toContain(op);
+    }
   });
 
   const rng = new XoshiroRng(11);
-  for (const dtype of DTYPES) {
-    for (const [M, N, K] of SIZES) {
-      for (const t of TRANSPOSES) {
-        it(`${dtype} ${M}x${N}x${K} ${t.transA ? 'A^T' : 'A'} ${t.transB ? 'B^T' : 'B'} equals the JS kernel`, () => {
-          const a = random(M * K, dtype, rng);
-          const b = random(K * N, dtype, rng);
-          const make = () => (dtype === 'float32' ? new Float32Array(M * N) : new Float64Array(M * N));
-          const cJs = make();
-          gemmJs(cJs, a, b, M, N, K, t);
-          setGemmBackend('wasm');
-          const cWasm = make().fill(NaN);
-          gemm(cWasm, a, b, M, N, K, t);
-          const ref = reference(a, b, M, N, K, t);
-          expectClose(cWasm, ref, dtype, K);
-          // Both backends block the same way and sum k in the same order.
-          expectClose(cWasm, { c: Float64Array.from(cJs), mag: ref.mag }, dtype, K);
-        });
+  for (const variant of VARIANTS) {
+    for (const dtype of DTYPES) {
+      for (const [M, N, K] of SIZES) {
+        for (const t of TRANSPOSES) {
+          it(`${variant} ${dtype} ${M}x${N}x${K} ${t.transA ? 'A^T' : 'A'} ${t.transB ? 'B^T' : 'B'} equals the JS kernel`, () => {
+            setWasmVariant(variant);
+            const a = random(M * K, dtype, rng);
+            const b = random(K * N, dtype, rng);
+            const make = () => (dtype === 'float32' ? new Float32Array(M * N) : new Float64Array(M * N));
+            const cJs = make();
+            gemmJs(cJs, a, b, M, N, K, t);
+            setGemmBackend('wasm');
+            expect(wasmVariant()).toBe(variant);
+            const cWasm = make().fill(NaN);
+            gemm(cWasm, a, b, M, N, K, t);
+            const ref = reference(a, b, M, N, K, t);
+            expectClose(cWasm, ref, dtype, K);
+            // Both backends block the same way and sum k in the same order (fused or not, within the bound).
+            expectClose(cWasm, { c: Float64Array.from(cJs), mag: ref.mag }, dtype, K);
+          });
+        }
       }
     }
   }

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { threadId } from 'node:worker_threads';
-import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, getThreads, parallelFor, planThreads, setMinWorkPerThread, setThreads, type ParallelTask } from '../../src/kernels/parallel/pool.js';
+import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, getThreads, parallelFor, parallelSplit, planThreads, setMinWorkPerThread, setThreads, type ParallelTask } from '../../src/kernels/parallel/pool.js';
 import { sharedArena } from '../../src/kernels/parallel/shared.js';
 import { ParamError } from '../../src/errors.js';
 import { recordSlots, type RecordArgs } from './tasks.js';
@@ -62,6 +62,54 @@ describe('parallelFor', () => {
   it('rethrows a failure on the calling thread after the workers stop', () => {
     const failing: RecordArgs = { hits: shared(4), threads: shared(2), meet: { waiter: 1, waitee: 0 }, failSlot: 0 };
     expect(() => parallelFor(RECORD, failing, 4, 2, 1)).toThrow(/of slot 0 refused/);
+  });
+});
+
+describe('parallelSplit', () => {
+  it('gives the workers [0, split) and this thread [split, count), each index once', () => {
+    setThreads(2);
+    // the local share waits (up to 10 s) for the worker to start, so the worker surely takes part
+    const args: RecordArgs = { hits: shared(10), threads: shared(2) };
+    const mine: number[] = [];
+    parallelSplit(RECORD, args, 10, 6, 2, (start, end) => {
+      Atomics.wait(args.threads, 1, 0, 10_000);
+      for (let i = start; i < end; i++) mine.push(i);
+    }, 2);
+    expect(Array.from(args.hits)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
+    expect(mine).toEqual([6, 7, 8, 9]);
+    expect(args.threads[1]).toBeGreaterThan(0);
+    expect(args.threads[1]).not.toBe(threadId || -1);
+  });
+
+  it('takes over the chunks a worker has not claimed once its own share is done', () => {
+    setThreads(2);
+    // the worker's first chunk waits for this thread to have claimed something of [0, split) too
+    const args: RecordArgs = { hits: shared(8), threads: shared(2), meet: { waiter: 1, waitee: 0 } };
+    parallelSplit(RECORD, args, 8, 6, 2, () => {}, 1);
+    expect(Array.from(args.hits)).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
+    expect(args.threads[0]).toBe(threadId || -1);
+  });
+
+  it('runs everything here on one thread or with nothing to split', () => {
+    for (const [threads, split] of [[1, 5], [2, 0]]) {
+      const args: RecordArgs = { hits: shared(5), threads: shared(2) };
+      const mine: Array<[number, number]> = [];
+      parallelSplit(RECORD, args, 5, split, threads, (start, end) => mine.push([start, end]));
+      expect(mine).toEqual([[0, 5]]);
+      expect(Array.from(args.hits)).toEqual([0, 0, 0, 0, 0]);
+    }
+  });
+
+  it('reports a worker failure and rethrows its own, the pool staying usable', () => {
+    const failing: RecordArgs = { hits: shared(4), threads: shared(2), failSlot: 1 };
+    const waitForWorker = () => void Atomics.wait(failing.threads, 1, 0, 10_000);
+    expect(() => parallelSplit(RECORD, failing, 8, 4, 2, waitForWorker)).toThrow(/recordSlots failed in a worker: .*of slot 1 refused/);
+    expect(() => parallelSplit(RECORD, { hits: shared(4), threads: shared(2) }, 8, 4, 2, () => {
+      throw new Error('local refused');
+    })).toThrow(/local refused/);
+    const args: RecordArgs = { hits: shared(6), threads: shared(2) };
+    parallelSplit(RECORD, args, 6, 6, 2, () => {});
+    expect(Array.from(args.hits)).toEqual(new Array(6).fill(1));
   });
 });
 

@@ -44,7 +44,7 @@ const cli = (...args: string[]) => spawnSync(bin(), args, { cwd: project, encodi
 
 describe('the packed package', () => {
   it('ships what the bin, the library, the Python bridge and the docs need, and no sources or tests', () => {
-    for (const f of ['bin/cnn-check.js', 'dist/cli/start.js', 'dist/cli/main.js', 'dist/cli/manifest.json', 'dist/index.js', 'dist/index.d.ts', 'dist/kernels/wasm/gemm.wasm',
+    for (const f of ['bin/cnn-check.js', 'dist/cli/start.js', 'dist/cli/main.js', 'dist/cli/manifest.json', 'dist/index.js', 'dist/index.d.ts', 'dist/kernels/wasm/kernels.wasm', 'dist/kernels/wasm/kernels-relaxed.wasm', 'dist/kernels/wasm/shared-kernels.wasm',
       'python/cnn_check.py', 'python/pyproject.toml', 'schema/suite.schema.json', 'docs/checking.md', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
       expect(files, f).toContain(f);
     }

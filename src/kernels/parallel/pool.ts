@@ -166,6 +166,51 @@ export function runClaimedChunks(run: (start: number, end: number) => void, coun
 }
 
 /**
+ * Run [0, count) split in two: the workers (nThreads - 1 of them) claim chunks of [0, split) with
+ * `task` on `args` (shared memory), while this thread runs `local(split, count)` on data it can
+ * reach directly. For passes whose threaded form would stage the whole input and output through the
+ * shared arena on this thread: only the workers' share is staged, and the staging is the caller's
+ * (before the call for inputs, after it for outputs). When this thread is done with its share it
+ * claims the chunks of [0, split) the workers have not (as `task.run(args, ..., slot 0)`, on the
+ * shared args), so a descheduled worker delays the pass by at most one chunk.
+ */
+export function parallelSplit<A>(task: ParallelTask<A>, args: A, count: number, split: number, nThreads: number, local: (start: number, end: number) => void, grain?: number): void {
+  const n = Math.max(1, Math.min(nThreads, count));
+  if (n === 1 || IN_POOL_WORKER || split <= 0) {
+    if (count > 0) local(0, count);
+    return;
+  }
+  while (workers.length < n - 1) workers.push(spawn(workers.length));
+  const g = Math.max(1, Math.floor(grain ?? Math.ceil(split / (4 * (n - 1)))));
+  const used = workers.slice(0, n - 1);
+  Atomics.store(next!, 0, 0);
+  for (const w of used) {
+    Atomics.store(signal!, w.index, BUSY);
+    w.worker.postMessage({ url: task.url, name: task.name, args, count: split, grain: g, slot: w.index + 1 });
+  }
+  let mainError: unknown;
+  try {
+    if (split < count) local(split, count);
+    // then help with what the workers have not claimed yet, on the shared args like them
+    runClaimedChunks((start, end) => task.run(args, start, end, 0), next!, split, g);
+  } catch (err) {
+    mainError = err;
+    Atomics.store(next!, 0, split); // stop the workers claiming more
+  }
+  const failures: string[] = [];
+  for (const w of used) {
+    waitReady(w);
+    while (Atomics.load(signal!, w.index) === BUSY) Atomics.wait(signal!, w.index, BUSY);
+    if (Atomics.load(signal!, w.index) === FAILED) {
+      failures.push(String(receiveMessageOnPort(w.errors)?.message ?? 'unknown error'));
+    }
+    Atomics.store(signal!, w.index, IDLE);
+  }
+  if (mainError !== undefined) throw mainError;
+  if (failures.length) throw new Error(`parallel: ${task.name} failed in a worker: ${failures[0]}`);
+}
+
+/**
  * Run `task` over [0, count) on up to `nThreads` threads (this one and nThreads - 1 workers),
  * as calls task.run(args, start, end, slot) on chunks of `grain` indices (default: about four
  * chunks per thread). Each thread has its own `slot` in [0, nThreads) and may be called for
