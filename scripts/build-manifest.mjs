@@ -8,5 +8,5 @@ import { writeFileSync } from 'node:fs';
 import { cliManifest } from '../dist/cli/main.js';
 
 const out = new URL('../dist/cli/manifest.json', import.meta.url);
-writeFileSync(out, JSON.stringify(cliManifest()) + '\n');
+writeFileSync(out, `${JSON.stringify(cliManifest())}\n`);
 console.log(`build-manifest: wrote ${out.pathname}`);

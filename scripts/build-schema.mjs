@@ -8,5 +8,5 @@ import { writeFileSync } from 'node:fs';
 import { suiteJsonSchema } from '../dist/suite/json-schema.js';
 
 const out = new URL('../schema/suite.schema.json', import.meta.url);
-writeFileSync(out, JSON.stringify(suiteJsonSchema(), null, 2) + '\n');
+writeFileSync(out, `${JSON.stringify(suiteJsonSchema(), null, 2)}\n`);
 console.log(`build-schema: wrote ${out.pathname}`);

@@ -75,7 +75,9 @@ const wabt = await wabtInit();
 mkdirSync(outDir, { recursive: true });
 rmSync(join(outDir, 'gemm.wasm'), { force: true }); // the single-file module of earlier builds
 for (const { name, dir, memory } of MODULES) {
-  const fragments = readdirSync(dir).filter((f) => f.endsWith('.wat')).sort();
+  const fragments = readdirSync(dir)
+    .filter((f) => f.endsWith('.wat'))
+    .sort();
   const body = fragments.map((f) => `;; ---- ${f}\n${readFileSync(join(dir, f), 'utf8')}`).join('\n');
   const source = `(module\n${memory}\n${body}\n)\n`;
   const relaxed = relaxedSource(source);

@@ -25,15 +25,32 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** B^T (alpha x alpha) and A^T (m x alpha) of the two algorithms; G lives in conv-winograd.ts (used in JS only). */
 const TRANSFORMS = {
   2: {
-    BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
-    AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+    BT: [
+      [1, 0, -1, 0],
+      [0, 1, 1, 0],
+      [0, -1, 1, 0],
+      [0, 1, 0, -1],
+    ],
+    AT: [
+      [1, 1, 1, 0],
+      [0, 1, -1, -1],
+    ],
   },
   4: {
     BT: [
-      [4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
-      [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1],
+      [4, 0, -5, 0, 1, 0],
+      [0, -4, -4, 1, 1, 0],
+      [0, 4, -4, -1, 1, 0],
+      [0, -2, -1, 2, 1, 0],
+      [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1],
     ],
-    AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+    AT: [
+      [1, 1, 1, 1, 1, 0],
+      [0, 1, -1, 2, -2, 0],
+      [0, 1, 1, 4, 4, 0],
+      [0, 1, -1, 8, -8, 1],
+    ],
   },
 };
 
@@ -131,14 +148,28 @@ function winoIn({ bits, m }) {
       for (let l = 1; l < t.L; l++) e = `(${t.loadLane} offset=${(s + l * m) * t.E} ${l} (local.get $ra) ${e})`;
       phase1.push(`(local.set $d${s} ${e})`);
     }
-    phase1.push(...combine(t.V, BT, (s) => `$d${s}`, (j) => `$q${j}`));
+    phase1.push(
+      ...combine(
+        t.V,
+        BT,
+        (s) => `$d${s}`,
+        (j) => `$q${j}`,
+      ),
+    );
     for (let j = 0; j < a; j++) phase1.push(`(v128.store offset=${(r * a + j) * 16} (local.get $tmp) (local.get $q${j}))`);
     phase1.push(`(local.set $ra (i32.add (local.get $ra) (local.get $rowb)))`);
   }
   const phase2 = [];
   for (let j = 0; j < a; j++) {
     for (let r = 0; r < a; r++) phase2.push(`(local.set $d${r} (v128.load offset=${(r * a + j) * 16} (local.get $tmp)))`);
-    phase2.push(...combine(t.V, BT, (r) => `$d${r}`, (i) => `$v${i}`));
+    phase2.push(
+      ...combine(
+        t.V,
+        BT,
+        (r) => `$d${r}`,
+        (i) => `$v${i}`,
+      ),
+    );
     phase2.push(storeVectors(t, (i) => i * a + j, a));
   }
   return `;; ${name}(x, C, H, W, oh, ow, th, twp, P, tmp, dst, sxi, pc, spc, sc, t0, pt, spt, st):
@@ -226,13 +257,27 @@ function winoOut({ bits, m }) {
       phase1.push(`(local.set $d${j} (v128.load (local.get $ra)))`);
       phase1.push(`(local.set $ra (i32.add (local.get $ra) (local.get $sxi)))`);
     }
-    phase1.push(...combine(t.V, AT, (j) => `$d${j}`, (jj) => `$q${jj}`));
+    phase1.push(
+      ...combine(
+        t.V,
+        AT,
+        (j) => `$d${j}`,
+        (jj) => `$q${jj}`,
+      ),
+    );
     for (let jj = 0; jj < m; jj++) phase1.push(`(v128.store offset=${(i * m + jj) * 16} (local.get $tmp) (local.get $q${jj}))`);
   }
   const phase2 = [];
   for (let jj = 0; jj < m; jj++) {
     for (let i = 0; i < a; i++) phase2.push(`(local.set $d${i} (v128.load offset=${(i * m + jj) * 16} (local.get $tmp)))`);
-    phase2.push(...combine(t.V, AT, (i) => `$d${i}`, (ii) => `$q${ii}`));
+    phase2.push(
+      ...combine(
+        t.V,
+        AT,
+        (i) => `$d${i}`,
+        (ii) => `$q${ii}`,
+      ),
+    );
     for (let ii = 0; ii < m; ii++) {
       phase2.push(`(v128.store offset=${(a * m + ii * m + jj) * 16} (local.get $tmp) (${t.V}.add (local.get $q${ii}) (local.get $bf)))`);
     }
@@ -331,14 +376,28 @@ function winoDy({ bits, m }) {
       for (let l = 1; l < t.L; l++) e = `(${t.loadLane} offset=${(s + l * m) * t.E} ${l} (local.get $ra) ${e})`;
       phase1.push(`(local.set $d${s} ${e})`);
     }
-    phase1.push(...combine(t.V, A, (s) => `$d${s}`, (j) => `$q${j}`));
+    phase1.push(
+      ...combine(
+        t.V,
+        A,
+        (s) => `$d${s}`,
+        (j) => `$q${j}`,
+      ),
+    );
     for (let j = 0; j < a; j++) phase1.push(`(v128.store offset=${(r * a + j) * 16} (local.get $tmp) (local.get $q${j}))`);
     phase1.push(`(local.set $ra (i32.add (local.get $ra) (local.get $rowb)))`);
   }
   const phase2 = [];
   for (let j = 0; j < a; j++) {
     for (let r = 0; r < m; r++) phase2.push(`(local.set $d${r} (v128.load offset=${(r * a + j) * 16} (local.get $tmp)))`);
-    phase2.push(...combine(t.V, A, (r) => `$d${r}`, (i) => `$v${i}`));
+    phase2.push(
+      ...combine(
+        t.V,
+        A,
+        (r) => `$d${r}`,
+        (i) => `$v${i}`,
+      ),
+    );
     phase2.push(storeVectors(t, (i) => i * a + j, a));
   }
   return `;; ${name}(dy, F, Hout, Wout, th, twp, P, tmp, dst, sxi, pc, spc, sc, t0, pt, spt, st): the

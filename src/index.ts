@@ -12,15 +12,35 @@ export { convGeometry, poolGeometry, windowOutputSize, MAX_STRIDE_PAD, type Conv
 export { resolveParams, validateParams, defaultParams, resolveShapes, generateInputs, parseShape, type ParamSource } from './layers/params.js';
 export { describeDomain, parseValue, INT_LIMIT, type Domain } from './settings/domain.js';
 export {
-  SETTINGS, CHECK_MODES, DEFAULT_SEED, DEFAULT_H, DEFAULT_SAMPLES, DEFAULT_DIRECTIONS, AUTO_DIRECTIONS, DEFAULT_BUDGET_SECONDS,
-  DEFAULT_IMPL_TIMEOUT_SECONDS, defaultSettings, parseSettings, settingList,
-  type CheckMode, type CheckSettings, type SettingSpec, type RngName, type InitName,
+  SETTINGS,
+  CHECK_MODES,
+  DEFAULT_SEED,
+  DEFAULT_H,
+  DEFAULT_SAMPLES,
+  DEFAULT_DIRECTIONS,
+  AUTO_DIRECTIONS,
+  DEFAULT_BUDGET_SECONDS,
+  DEFAULT_IMPL_TIMEOUT_SECONDS,
+  defaultSettings,
+  parseSettings,
+  settingList,
+  type CheckMode,
+  type CheckSettings,
+  type SettingSpec,
+  type RngName,
+  type InitName,
 } from './settings/schema.js';
 export { gradCheck, type GradCheckResult, type GradientRow, type GradCheckOptions } from './gradcheck/gradcheck.js';
 export {
-  checkLayer, compareWithReference,
-  type LayerCheckReport, type CheckLayerOptions, type CheckProgress, type ImplGradientRow, type TimingRow,
-  type ReferenceComparison, type ReferenceComparisonResult,
+  checkLayer,
+  compareWithReference,
+  type LayerCheckReport,
+  type CheckLayerOptions,
+  type CheckProgress,
+  type ImplGradientRow,
+  type TimingRow,
+  type ReferenceComparison,
+  type ReferenceComparisonResult,
 } from './gradcheck/check-layer.js';
 export { judgeArray, COMPARE_TOLERANCE, type ArrayReport } from './gradcheck/reference.js';
 export type { Implementation, ImplKind, ImplModule, OpenOptions, FunctionSelection, DefinedFunctions } from './impls/types.js';
@@ -31,8 +51,16 @@ export { loadPythonModule, PythonModule, pythonModuleKind, type PythonModuleOpti
 export { CS231N, PY_PREFIX, definedPairs, selectPairs, type Cs231nConvention, type FunctionPair, type PyArg } from './impls/python/cs231n.js';
 export { NamedJsModule, JS_PREFIX } from './impls/js-module/named.js';
 export {
-  gradeModule, discoverLayers, caseMode,
-  type GradeReport, type GradeLayerReport, type GradeCaseReport, type GradeFunctionReport, type GradeTiming, type GradeOptions, type GradeProgress,
+  gradeModule,
+  discoverLayers,
+  caseMode,
+  type GradeReport,
+  type GradeLayerReport,
+  type GradeCaseReport,
+  type GradeFunctionReport,
+  type GradeTiming,
+  type GradeOptions,
+  type GradeProgress,
 } from './grade/grade.js';
 export { BATTERY, batteryOf, casesOf, type GradeCase, type LayerBattery, type Fill } from './grade/battery.js';
 export { materialize, type MaterializedCase } from './grade/inputs.js';
@@ -45,15 +73,38 @@ export { buildCheckRequest, runCheckRequest, type CheckRequest, type RawCase, ty
 export { requireMemory, formatBytes, type MemoryEstimate, type MemoryPart, type MemoryLimit } from './memory/estimate.js';
 export { availableMemory, defaultMaxMemory, memoryLimit, MAX_MEMORY_FRACTION } from './memory/limit.js';
 export {
-  estimateCheckMemory, estimateExportMemory, estimateCompareMemory, estimateBenchMemory, requireCheckMemory, describeCase, inSequence,
-  type CheckMemoryRequest, type CheckMemoryOptions,
+  estimateCheckMemory,
+  estimateExportMemory,
+  estimateCompareMemory,
+  estimateBenchMemory,
+  requireCheckMemory,
+  describeCase,
+  inSequence,
+  type CheckMemoryRequest,
+  type CheckMemoryOptions,
 } from './memory/work.js';
 export {
-  AUTO_FULL_MAX_WORK, SWEEP_HS, planInput, autoIsFull, forwardWork,
-  type RowMode, type DirectionalPart, type SweepCurve, type GradientProgress,
+  AUTO_FULL_MAX_WORK,
+  SWEEP_HS,
+  planInput,
+  autoIsFull,
+  forwardWork,
+  type RowMode,
+  type DirectionalPart,
+  type SweepCurve,
+  type GradientProgress,
 } from './gradcheck/modes.js';
 export { diagnoseArrays, comparisonWording, type ComparisonContext, type NumpyHintKind } from './gradcheck/hints.js';
-export { localize, type Localization, type Hint, type HintKind, type Heatmap, type ElementError, type ErrorStats, type GroupStats } from './gradcheck/localize.js';
+export {
+  localize,
+  type Localization,
+  type Hint,
+  type HintKind,
+  type Heatmap,
+  type ElementError,
+  type ErrorStats,
+  type GroupStats,
+} from './gradcheck/localize.js';
 export { float32Tolerance, FLOAT32_UNIT_ROUNDOFF, FLOAT32_SAFETY } from './gradcheck/precision.js';
 export { stratifiedSample, axisLayout, type AxisLayout } from './gradcheck/strata.js';
 export { NumericSide, roundingNoise, type NumericValue } from './gradcheck/numeric.js';

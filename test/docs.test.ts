@@ -15,13 +15,23 @@ import type { CommandRecord } from '../src/cli/manifest.js';
 import { run } from './helpers/io.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PAGES = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 /** The README is read in two minutes: 15 KB at most. */
 const README_MAX_BYTES = 15 * 1024;
 
 const text = (page: string) => readFileSync(join(root, page), 'utf8');
 
-interface Block { page: string; info: string; body: string; line: number }
+interface Block {
+  page: string;
+  info: string;
+  body: string;
+  line: number;
+}
 
 function blocks(page: string): Block[] {
   const out: Block[] = [];
@@ -40,7 +50,11 @@ function blocks(page: string): Block[] {
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 function anchors(page: string): Set<string> {
@@ -67,11 +81,14 @@ function invocations(body: string): { args: string[]; comment: string }[] {
     const code = (hash >= 0 ? raw.slice(0, hash) : raw).replace(/^\$\s*/, '');
     const comment = hash >= 0 ? raw.slice(hash) : '';
     for (const part of code.split(/&&|\|\||;|\|/)) {
-      const words = part.trim().match(/'[^']*'|"[^"]*"|\S+/g) ?? [];
-      let k = words.findIndex((w) => w === 'cnn-check');
+      const words: string[] = part.trim().match(/'[^']*'|"[^"]*"|\S+/g) ?? [];
+      let k = words.indexOf('cnn-check');
       if (k < 0) continue;
       if (k > 0 && !['npx', '--no-install', '--yes'].includes(words[k - 1]) && !words[k - 1].startsWith('--package')) continue;
-      const args = words.slice(k + 1).map((w) => w.replace(/^['"]|['"]$/g, '')).filter((w) => !w.startsWith('>') && !w.startsWith('<'));
+      const args = words
+        .slice(k + 1)
+        .map((w) => w.replace(/^['"]|['"]$/g, ''))
+        .filter((w) => !w.startsWith('>') && !w.startsWith('<'));
       // Output redirections and their targets.
       const cut = words.slice(k + 1).findIndex((w) => w === '>' || w === '2>' || w === '>>');
       out.push({ args: cut >= 0 ? args.slice(0, cut) : args, comment });
@@ -178,9 +195,12 @@ describe('README.md and docs/', () => {
       for (const b of blocks(page).filter((x) => /^sh run\b/.test(x.info))) {
         for (const { args, comment } of invocations(b.body)) {
           const expected = Number(/exits? (\d)/.exec(comment)?.[1] ?? 0);
-          const r = await run(args.map((a) => a.replace(/^(\S+)\.(npz|html|xml|json)$/, (f) => (existsSync(join(root, f)) ? f : join(dir, f)))), {
-            env: { COLUMNS: '80', NO_COLOR: '1', GITHUB_ACTIONS: '' },
-          });
+          const r = await run(
+            args.map((a) => a.replace(/^(\S+)\.(npz|html|xml|json)$/, (f) => (existsSync(join(root, f)) ? f : join(dir, f)))),
+            {
+              env: { COLUMNS: '80', NO_COLOR: '1', GITHUB_ACTIONS: '' },
+            },
+          );
           expect(r.code, `${page}:${b.line}: cnn-check ${args.join(' ')}: ${r.stderr}`).toBe(expected);
           ran.push(args.join(' '));
         }
@@ -189,7 +209,7 @@ describe('README.md and docs/', () => {
     expect(ran.length).toBeGreaterThanOrEqual(3);
   });
 
-  it('the library page\'s TypeScript snippets type-check against the sources', () => {
+  it("the library page's TypeScript snippets type-check against the sources", () => {
     const snippets = blocks('docs/library.md').filter((b) => b.info === 'ts');
     expect(snippets.length).toBeGreaterThanOrEqual(4);
     const files = snippets.map((b, i) => {
@@ -203,10 +223,12 @@ describe('README.md and docs/', () => {
       // The snippets' own diagnostics (syntactic, semantic, declaration): those of the sources they
       // import are the type check's (npm run typecheck), and computing them all took seconds.
       const diagnostics = files.flatMap((f) => ts.getPreEmitDiagnostics(program, program.getSourceFile(f)));
-      const errors = diagnostics.filter((d) => d.file && files.includes(d.file.fileName)).map((d) => {
-        const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
-        return `snippet ${files.indexOf(d.file!.fileName) + 1}, line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
-      });
+      const errors = diagnostics
+        .filter((d) => d.file && files.includes(d.file.fileName))
+        .map((d) => {
+          const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
+          return `snippet ${files.indexOf(d.file!.fileName) + 1}, line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+        });
       expect(errors).toEqual([]);
     } finally {
       for (const f of files) rmSync(f, { force: true });

@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 const src = fileURLToPath(new URL('../src', import.meta.url));
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Value imports of each file (`import type` and `export type` skipped), as paths under src or package names. */
@@ -49,7 +51,14 @@ describe('the source layout', () => {
   });
 
   it('imports nothing from cli/ outside cli/ (the library never prints or exits)', () => {
-    const up = files.filter((f) => !rel(f).startsWith('cli/') && rel(f) !== 'index.ts').flatMap((f) => graph.get(f)!.filter((g) => rel(g).startsWith('cli/')).map((g) => `${rel(f)} -> ${rel(g)}`));
+    const up = files
+      .filter((f) => !rel(f).startsWith('cli/') && rel(f) !== 'index.ts')
+      .flatMap((f) =>
+        graph
+          .get(f)!
+          .filter((g) => rel(g).startsWith('cli/'))
+          .map((g) => `${rel(f)} -> ${rel(g)}`),
+      );
     expect(up).toEqual([]);
   });
 

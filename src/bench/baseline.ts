@@ -64,8 +64,17 @@ export function compareToBaseline(current: BenchResult[], baseline: BaselineResu
       const currentMs = pass === 'forward' ? r.forwardMs.median : r.backwardMs.median;
       const ratio = currentMs / baselineMs;
       rows.push({
-        layer: r.layer, impl: r.impl, dtype: r.dtype, threads: r.threads, shapes: r.shapes, params: r.params,
-        pass, baselineMs, currentMs, ratio, ok: ratio <= maxSlowdown,
+        layer: r.layer,
+        impl: r.impl,
+        dtype: r.dtype,
+        threads: r.threads,
+        shapes: r.shapes,
+        params: r.params,
+        pass,
+        baselineMs,
+        currentMs,
+        ratio,
+        ok: ratio <= maxSlowdown,
       });
     }
   }
@@ -82,7 +91,12 @@ export const MAX_BASELINE_BYTES = 16 * 2 ** 20;
 
 /** Read a report written by `cnn-check bench --json`/`--save`; FileError/FormatError name the file and field. */
 export function readBenchReport(file: string): BaselineResult[] {
-  const text = readTextFile(file, { label: file, expected: 'a JSON report from cnn-check bench --json', cannotRead: 'the baseline', maxBytes: MAX_BASELINE_BYTES });
+  const text = readTextFile(file, {
+    label: file,
+    expected: 'a JSON report from cnn-check bench --json',
+    cannotRead: 'the baseline',
+    maxBytes: MAX_BASELINE_BYTES,
+  });
   const doc = parseUntrustedJson(text, (reason) => {
     throw new FormatError(`${file}: expected a JSON report from cnn-check bench --json, got text that is not JSON (${reason})`);
   });
@@ -108,7 +122,8 @@ function parseResult(r: unknown, where: string): BaselineResult {
   if (r.params !== undefined && !isObject(r.params)) fail('params', 'an object');
   for (const pass of ['forwardMs', 'backwardMs']) {
     const t = r[pass];
-    if (!isObject(t) || typeof t.median !== 'number' || !(t.median > 0) || !Number.isFinite(t.median)) fail(`${pass}.median`, 'a positive number of milliseconds');
+    if (!isObject(t) || typeof t.median !== 'number' || !(t.median > 0) || !Number.isFinite(t.median))
+      fail(`${pass}.median`, 'a positive number of milliseconds');
   }
   return {
     layer: r.layer as string,

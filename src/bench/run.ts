@@ -61,7 +61,7 @@ export interface BenchResult {
 
 /** What `runBench` returns: results plus the machine they were measured on. */
 export interface BenchReport {
-  machine: { cpu: string; cores: number; node: string; /** The GEMM kernel: 'wasm-relaxed (FMA)', 'wasm-simd128' or 'js'. */ gemm: string };
+  machine: { cpu: string; cores: number; node: string /** The GEMM kernel: 'wasm-relaxed (FMA)', 'wasm-simd128' or 'js'. */; gemm: string };
   results: BenchResult[];
   /** Things the caller should tell the user (layers without a fast impl, ...). */
   notes: string[];
@@ -132,12 +132,22 @@ function timeImpl(im: Implementation, inputs: Record<string, Tensor>, params: Pa
     const own = im.lastCallMs;
     last = { forward: NaN, backward: NaN };
     impl = {
-      forward: (i, p) => { const r = im.impl.forward(i, p); last!.forward = own(); return r; },
-      backward: (d, c) => { const g = im.impl.backward(d, c); last!.backward = own(); return g; },
+      forward: (i, p) => {
+        const r = im.impl.forward(i, p);
+        last!.forward = own();
+        return r;
+      },
+      backward: (d, c) => {
+        const g = im.impl.backward(d, c);
+        last!.backward = own();
+        return g;
+      },
     };
   }
   return timePasses(impl, inputs, params, {
-    warmup, repeat: runs, dout: (out) => inDType(randn(new XoshiroRng(seed + 1), out.shape), dtype),
+    warmup,
+    repeat: runs,
+    dout: (out) => inDType(randn(new XoshiroRng(seed + 1), out.shape), dtype),
     ...(last ? { lastCallMs: (pass: 'forward' | 'backward') => last![pass] } : {}),
   });
 }
@@ -158,19 +168,29 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
   for (const c of cases) {
     c.layer.check(shapesAtBatch(c), c.params); // validate every case before spending time on any
     const have = implNames(c.layer);
-    const mine = [...builtinImplementations(c.layer, opts.impls.filter((n) => have.includes(n))), ...(opts.external?.(c.layer) ?? [])];
+    const mine = [
+      ...builtinImplementations(
+        c.layer,
+        opts.impls.filter((n) => have.includes(n)),
+      ),
+      ...(opts.external?.(c.layer) ?? []),
+    ];
     for (const n of opts.impls) {
       if (!have.includes(n) && !notes.some((x) => x.startsWith(`${c.layer.name}:`))) notes.push(`${c.layer.name}: no ${n} implementation`);
     }
     for (const dtype of opts.dtypes) for (const im of mine) plan.push({ c, dtype, im });
   }
   // Every row's memory before any runs, with the kernels' workspace the rows before it leave behind.
-  const estimates = inSequence(plan.map(({ c, dtype, im }) => {
-    const slow = im.name === REFERENCE_IMPL || im.external;
-    return estimateBenchMemory(c.layer, shapesAtBatch(c), c.params, { dtype, impl: im.name, external: im.external, threads: slow ? 1 : opts.threads });
-  }));
+  const estimates = inSequence(
+    plan.map(({ c, dtype, im }) => {
+      const slow = im.name === REFERENCE_IMPL || im.external;
+      return estimateBenchMemory(c.layer, shapesAtBatch(c), c.params, { dtype, impl: im.name, external: im.external, threads: slow ? 1 : opts.threads });
+    }),
+  );
   const limit = memoryLimit(opts.maxMemory, opts.memoryLabel ?? 'maxMemory');
-  plan.forEach(({ c, dtype, im }, i) => requireMemory(`bench ${describeCase(c.layer, c.params, shapesAtBatch(c))} ${dtype} ${im.name}`, estimates[i], limit));
+  plan.forEach(({ c, dtype, im }, i) => {
+    requireMemory(`bench ${describeCase(c.layer, c.params, shapesAtBatch(c))} ${dtype} ${im.name}`, estimates[i], limit);
+  });
   try {
     plan.forEach(({ c, dtype, im }, i) => {
       const impl = im.name;
@@ -213,7 +233,12 @@ export function runBench(cases: BenchCaseSpec[], opts: BenchOptions): BenchRepor
         ...(impl !== 'naive' && kernelNotes() ? { algorithm: kernelNotes() } : {}),
       });
       const ran = results[results.length - 1];
-      if (ran.algorithm) notes.push(`${ran.layer} ${Object.entries(ran.shapes).map(([k, v]) => `${k} ${v.join(',')}`).join(' ')} ${dtype} ${impl}: ${ran.algorithm}`);
+      if (ran.algorithm)
+        notes.push(
+          `${ran.layer} ${Object.entries(ran.shapes)
+            .map(([k, v]) => `${k} ${v.join(',')}`)
+            .join(' ')} ${dtype} ${impl}: ${ran.algorithm}`,
+        );
     });
   } finally {
     setThreads(previousThreads);

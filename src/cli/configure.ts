@@ -37,7 +37,11 @@ function configure(cmd: Command, io: CliIO, width: number): void {
     commandUsage: (c) => `${commandPath(c)} ${c.usage()}`,
     // Commands listed by name and arguments only: the snake_case aliases and `[options]` would
     // widen the column until descriptions could not wrap on an 80-column terminal.
-    subcommandTerm: (c) => [c.name(), ...c.registeredArguments.map((a) => (a.required ? `<${a.name()}${a.variadic ? '...' : ''}>` : `[${a.name()}${a.variadic ? '...' : ''}]`))].join(' '),
+    subcommandTerm: (c) =>
+      [
+        c.name(),
+        ...c.registeredArguments.map((a) => (a.required ? `<${a.name()}${a.variadic ? '...' : ''}>` : `[${a.name()}${a.variadic ? '...' : ''}]`)),
+      ].join(' '),
   });
   cmd.exitOverride().configureOutput({
     writeOut: (s) => io.stdout.write(s),
@@ -45,7 +49,10 @@ function configure(cmd: Command, io: CliIO, width: number): void {
     getOutHelpWidth: () => width,
     getErrHelpWidth: () => width,
     outputError: (s, write) => {
-      const text = s.trimEnd().replace(/\n+/g, ' ').replace(/^error: /, '');
+      const text = s
+        .trimEnd()
+        .replace(/\n+/g, ' ')
+        .replace(/^error: /, '');
       write(`cnn-check: ${escapeText(text)} (see ${commandPath(cmd)} --help)\n`);
     },
   });

@@ -35,17 +35,11 @@ const COMMAND_HELP: Record<string, { examples: string[]; doc: string }> = {
     doc: 'grade.md',
   },
   compare: {
-    examples: [
-      'cnn-check compare my_conv.npz                    # a fixture saved with save_fixture',
-      'cnn-check compare fixtures/*.npz --junit compare.xml',
-    ],
+    examples: ['cnn-check compare my_conv.npz                    # a fixture saved with save_fixture', 'cnn-check compare fixtures/*.npz --junit compare.xml'],
     doc: 'fixtures.md',
   },
   export: {
-    examples: [
-      'cnn-check export conv --stride 2 --out conv_s2.npz',
-      'cnn-check export batchnorm --x-shape 8,5 --rng numpy --seed 231 --out bn.npz',
-    ],
+    examples: ['cnn-check export conv --stride 2 --out conv_s2.npz', 'cnn-check export batchnorm --x-shape 8,5 --rng numpy --seed 231 --out bn.npz'],
     doc: 'fixtures.md',
   },
   inspect: { examples: ['cnn-check inspect my_conv.npz', 'cnn-check inspect my_conv.npz --json'], doc: 'fixtures.md' },
@@ -83,10 +77,19 @@ function layerExamples(name: string, paramFlag: string | undefined): string[] {
 
 /** The text after a command's options: examples, exit codes, where the docs are; wrapped to `width`. */
 export function helpAfter(cmd: Command, width: number, layer?: { paramFlag?: string }): string {
-  const h = layer ? { examples: layerExamples(cmd.name(), layer.paramFlag), doc: 'checking.md' } : COMMAND_HELP[cmd.parent?.name() === 'export' ? 'export' : cmd.name()];
+  const h = layer
+    ? { examples: layerExamples(cmd.name(), layer.paramFlag), doc: 'checking.md' }
+    : COMMAND_HELP[cmd.parent?.name() === 'export' ? 'export' : cmd.name()];
   if (!h) return '';
-  const lines = ['', 'Examples:', ...h.examples.map((e) => wrapText(`  ${e}`, width, '      ')), '', wrapText(EXIT_CODES_HELP, width, '  '), wrapText(`Docs: ${docPath(h.doc)}`, width, '  ')];
-  return lines.join('\n') + '\n';
+  const lines = [
+    '',
+    'Examples:',
+    ...h.examples.map((e) => wrapText(`  ${e}`, width, '      ')),
+    '',
+    wrapText(EXIT_CODES_HELP, width, '  '),
+    wrapText(`Docs: ${docPath(h.doc)}`, width, '  '),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 /** The text after the top-level command list. */

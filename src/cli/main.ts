@@ -32,7 +32,9 @@ function packageVersion(): string {
 /** Build the commander program; `exit.code` is set by the command that runs. */
 export function buildProgram(io: CliIO, exit: { code: number }): Command {
   const program = new Command('cnn-check')
-    .description('check and time convolutional-network layers: gradient checks of your own numpy or JS/TS layers against reference ones, fixtures, benchmarks, CI reports')
+    .description(
+      'check and time convolutional-network layers: gradient checks of your own numpy or JS/TS layers against reference ones, fixtures, benchmarks, CI reports',
+    )
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true);
   program.commandsGroup(COMMAND_GROUPS.layers);

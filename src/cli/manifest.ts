@@ -136,7 +136,13 @@ function addOption(cmd: Command, r: OptionRecord, version: string): void {
   cmd.addOption(o);
 }
 
-function fill(cmd: Command, r: CommandRecord, version: string, action: (path: string[], opts: Record<string, unknown>) => void, named?: ReadonlySet<string>): void {
+function fill(
+  cmd: Command,
+  r: CommandRecord,
+  version: string,
+  action: (path: string[], opts: Record<string, unknown>) => void,
+  named?: ReadonlySet<string>,
+): void {
   for (const a of r.aliases) cmd.alias(a);
   cmd.description(r.description);
   if (r.summary) cmd.summary(r.summary);
@@ -180,5 +186,5 @@ export function programFromManifest(m: CliManifest, action: (path: string[], opt
 export function layerExamplesOf(m: CliManifest): (cmd: Command) => { paramFlag?: string } | null {
   const byCommand = new Map<string, { paramFlag?: string }>();
   for (const c of m.program.commands) if (c.layer) byCommand.set(c.name, c.layer);
-  return (cmd) => (cmd.parent?.parent === null ? byCommand.get(cmd.name()) ?? null : null);
+  return (cmd) => (cmd.parent?.parent === null ? (byCommand.get(cmd.name()) ?? null) : null);
 }

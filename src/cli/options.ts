@@ -90,7 +90,9 @@ export function addLayerOptions(cmd: Command, spec: LayerSpec): Command {
   }
   for (const input of spec.inputs) {
     if (isSettable(input)) {
-      cmd.addOption(new Option(`--${input.name}-shape <dims>`, `shape of ${input.help} (default ${(input.shape as number[]).join(',')})`).helpGroup(HELP_GROUPS.layer));
+      cmd.addOption(
+        new Option(`--${input.name}-shape <dims>`, `shape of ${input.help} (default ${(input.shape as number[]).join(',')})`).helpGroup(HELP_GROUPS.layer),
+      );
     }
   }
   return cmd;
@@ -122,7 +124,12 @@ export function addOutputOptions(cmd: Command, opts: { json?: boolean; formats?:
     cmd.addOption(new Option(`--${f.flag} <file>`, f.help).helpGroup(HELP_GROUPS.output));
   }
   if (!opts.formats || opts.formats.length) {
-    cmd.addOption(new Option('--no-annotations', 'no GitHub Actions annotations (printed under GITHUB_ACTIONS=true; e.g. for shards whose merged report annotates)').helpGroup(HELP_GROUPS.output));
+    cmd.addOption(
+      new Option(
+        '--no-annotations',
+        'no GitHub Actions annotations (printed under GITHUB_ACTIONS=true; e.g. for shards whose merged report annotates)',
+      ).helpGroup(HELP_GROUPS.output),
+    );
   }
   return cmd;
 }

@@ -29,6 +29,6 @@ export function emitRun(io: CliIO, o: Record<string, unknown>, run: RunReport, o
   for (const s of STREAM_FORMATS) {
     if (o.annotations === false || !s.enabled(io.env)) continue;
     const lines = s.render(run);
-    if (lines.length) (o.json ? io.stderr : io.stdout).write(lines.join('\n') + '\n');
+    if (lines.length) (o.json ? io.stderr : io.stdout).write(`${lines.join('\n')}\n`);
   }
 }

@@ -27,10 +27,14 @@ export async function start(argv: string[], io: CliIO = processIO(), manifest: C
   if (!manifest) return full();
   let handOver = false;
   let list: Record<string, unknown> | undefined;
-  const program = programFromManifest(manifest, (path, o) => {
-    if (path.length === 1 && path[0] === 'list') list = o;
-    else handOver = true;
-  }, argv);
+  const program = programFromManifest(
+    manifest,
+    (path, o) => {
+      if (path.length === 1 && path[0] === 'list') list = o;
+      else handOver = true;
+    },
+    argv,
+  );
   finishProgram(program, io, layerExamplesOf(manifest));
   if (argv.length === 0) {
     program.outputHelp();

@@ -55,7 +55,10 @@ export function fileSystemError(err: unknown, target: FileTarget): FileError {
     return new FileError(target.missing ?? `${target.label}: no such file or directory: expected ${target.expected}`);
   }
   const words: Record<string, string> = {
-    EACCES: 'permission denied', EPERM: 'permission denied', ELOOP: 'too many symbolic links', ENAMETOOLONG: 'the name is too long',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ELOOP: 'too many symbolic links',
+    ENAMETOOLONG: 'the name is too long',
   };
   return new FileError(`${target.label}: cannot read it (${words[code] ?? code}): expected ${target.expected}`);
 }
@@ -105,7 +108,11 @@ export interface OpenOptions extends FileTarget {
 
 class OpenFile implements RegularFile {
   private open = true;
-  constructor(private readonly fd: number, readonly length: number, private readonly target: FileTarget) {}
+  constructor(
+    private readonly fd: number,
+    readonly length: number,
+    private readonly target: FileTarget,
+  ) {}
 
   readSome(buf: Uint8Array, at: number, n: number, position: number): number {
     if (!this.open) throw new Error(`${this.target.label}: read after close`);
@@ -145,7 +152,7 @@ export function openRegularFile(path: string, opts: OpenOptions): RegularFile {
   requireRegularFile(path, opts);
   let fd: number;
   try {
-    fd = openSync(path, OPEN_FLAGS | (opts.noFollow ? constants.O_NOFOLLOW ?? 0 : 0));
+    fd = openSync(path, OPEN_FLAGS | (opts.noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
   } catch (err) {
     throw fileSystemError(err, opts);
   }

@@ -203,7 +203,11 @@ export interface ReferenceComparisonResult {
  * others, which propagate (every error is `impl`'s by default).
  */
 export function compareWithReference(
-  spec: LayerSpec, impl: LayerImpl, inputs: Inputs, params: Params, dout: Tensor,
+  spec: LayerSpec,
+  impl: LayerImpl,
+  inputs: Inputs,
+  params: Params,
+  dout: Tensor,
   opts: { isImplError?: (err: unknown) => boolean; reference?: string } = {},
 ): ReferenceComparisonResult {
   const ref = spec.impls[opts.reference ?? REFERENCE_IMPL] ?? spec.impls.naive;
@@ -225,14 +229,18 @@ export function compareWithReference(
   const fwd = call(() => impl.forward(inputs, params));
   if ('error' in fwd) {
     return {
-      arrays: [failedArray('out', fwd.error), ...[...stateNames.map((k) => `${k}_after`), ...gradNames].map((n) => failedArray(n, 'not compared: forward failed'))],
+      arrays: [
+        failedArray('out', fwd.error),
+        ...[...stateNames.map((k) => `${k}_after`), ...gradNames].map((n) => failedArray(n, 'not compared: forward failed')),
+      ],
       failure: fwd.error,
     };
   }
   // NOTE: a module that rounds to float32 inside is held to float32's tolerance whatever arrays it returns.
   const computed = computedDType(fwd.out.data, inputs);
   const arrays = [compareToReference('out', fwd.out, refFwd.out, 'forward returned no out', computed)];
-  for (const k of stateNames) arrays.push(compareToReference(`${k}_after`, fwd.state?.[k], refFwd.state![k], `forward returned no state.${k} (the updated ${k})`, computed));
+  for (const k of stateNames)
+    arrays.push(compareToReference(`${k}_after`, fwd.state?.[k], refFwd.state![k], `forward returned no state.${k} (the updated ${k})`, computed));
   if (!sameShape(fwd.out.shape, refFwd.out.shape)) {
     arrays.push(...gradNames.map((n) => failedArray(n, 'not compared: out has the wrong shape')));
     return { arrays, failure: `forward's out has shape ${formatShape(fwd.out.shape)}, expected the reference's ${formatShape(refFwd.out.shape)}` };
@@ -266,7 +274,12 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
   const mode = opts.mode ?? defaults.checkMode;
   // Before any input is drawn: a check too large for the memory allowed allocates nothing.
   requireCheckMemory(
-    { spec, shapes, params, settings: { dtype, checkMode: mode, directions: opts.directions, hSweep: opts.hSweep ?? false, impls: opts.impls, maxMemory: opts.maxMemory } },
+    {
+      spec,
+      shapes,
+      params,
+      settings: { dtype, checkMode: mode, directions: opts.directions, hSweep: opts.hSweep ?? false, impls: opts.impls, maxMemory: opts.maxMemory },
+    },
     { external: (opts.external?.length ?? 0) > 0 },
   );
   const inputs: Inputs = {};
@@ -322,7 +335,13 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
       dout ??= inDType(randn(rng, spec.impls.naive.forward(inputs, params).out.shape), dtype);
       const ref = spec.impls.fast && !autoIsFull(spec, shapes, params) ? 'fast' : REFERENCE_IMPL;
       const cmp = compareWithReference(spec, impl, inputs, params, dout, { isImplError, reference: ref });
-      comparisons.push({ impl: im.name, ...(im.source !== undefined ? { source: im.source } : {}), reference: ref, pass: cmp.arrays.every((a) => a.pass), arrays: cmp.arrays });
+      comparisons.push({
+        impl: im.name,
+        ...(im.source !== undefined ? { source: im.source } : {}),
+        reference: ref,
+        pass: cmp.arrays.every((a) => a.pass),
+        arrays: cmp.arrays,
+      });
       first = { ...last! };
       if (cmp.failure) {
         problems.push(label(cmp.failure));
@@ -330,12 +349,22 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
         continue;
       }
     }
-    let res;
+    let res: ReturnType<typeof gradCheck>;
     try {
       res = gradCheck(spec, impl, inputs, params, {
-        rng, dout, h, maxError: opts.maxError, strictKinks: opts.strictKinks,
-        mode, samples: opts.samples, directions: opts.directions, dtype, hSweep: opts.hSweep, sampleSeed: seed,
-        deadline: checkDeadline, numericImpl: im.external ? reference : undefined,
+        rng,
+        dout,
+        h,
+        maxError: opts.maxError,
+        strictKinks: opts.strictKinks,
+        mode,
+        samples: opts.samples,
+        directions: opts.directions,
+        dtype,
+        hSweep: opts.hSweep,
+        sampleSeed: seed,
+        deadline: checkDeadline,
+        numericImpl: im.external ? reference : undefined,
         onProgress: opts.onProgress ? (p) => opts.onProgress!({ impl: im.name, ...p }) : undefined,
       });
     } catch (err) {
@@ -381,9 +410,15 @@ export function checkLayer(spec: LayerSpec, opts: CheckLayerOptions): LayerCheck
  * whole budget is not run again only to be timed: its first run is the timing.
  */
 function timeImplementation(
-  im: Implementation, impl: LayerImpl, last: LastCalls | undefined, first: LastCalls | undefined,
-  inputs: Inputs, params: Params, dout: Tensor,
-  o: { repeat: number; warmup: number; deadline: number; budget: number }, notes: string[],
+  im: Implementation,
+  impl: LayerImpl,
+  last: LastCalls | undefined,
+  first: LastCalls | undefined,
+  inputs: Inputs,
+  params: Params,
+  dout: Tensor,
+  o: { repeat: number; warmup: number; deadline: number; budget: number },
+  notes: string[],
 ): PassTimings {
   let passMs: number;
   if (first) passMs = first.forwardMs + first.backwardMs;
@@ -395,15 +430,22 @@ function timeImplementation(
   const fit = Math.floor((o.deadline - performance.now()) / Math.max(passMs, 1e-3));
   if (first && fit < 1) {
     // PERF: a slow module (the naive conv of examples/ at x 32,64,32,32 takes 15 s a pass) is not run again only to be timed.
-    notes.push(`${im.name}: timed by its first run (the comparison with the reference): one forward and backward take ${passMs.toFixed(0)} ms, and the time budget of ${o.budget} s is spent`);
+    notes.push(
+      `${im.name}: timed by its first run (the comparison with the reference): one forward and backward take ${passMs.toFixed(0)} ms, and the time budget of ${o.budget} s is spent`,
+    );
     return { forwardMs: summarize([first.forwardMs]), backwardMs: summarize([first.backwardMs]) };
   }
   const runs = Math.max(1, Math.min(o.repeat, fit));
   // The checks' passes (and the pass measured above) were the warm-up when the budget is short.
   const warmup = runs < o.repeat ? 0 : Math.max(0, o.warmup - 1);
-  if (runs < o.repeat) notes.push(`${im.name}: timed over ${runsText(runs)} instead of ${o.repeat}: one forward and backward take ${passMs.toFixed(0)} ms, and the time budget of ${o.budget} s is spent`);
+  if (runs < o.repeat)
+    notes.push(
+      `${im.name}: timed over ${runsText(runs)} instead of ${o.repeat}: one forward and backward take ${passMs.toFixed(0)} ms, and the time budget of ${o.budget} s is spent`,
+    );
   return timePasses(impl, inputs, params, {
-    warmup, repeat: runs, dout,
+    warmup,
+    repeat: runs,
+    dout,
     ...(last ? { lastCallMs: (pass: 'forward' | 'backward') => (pass === 'forward' ? last.forwardMs : last.backwardMs) } : {}),
   });
 }

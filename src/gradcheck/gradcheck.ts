@@ -150,13 +150,7 @@ function mixSeed(seed: number, label: string): number {
  * Gradient-check `impl` of `spec` at `inputs` and `params`: every input with `grad: true`.
  * With the default options this is the full check; see GradCheckOptions for the rest.
  */
-export function gradCheck(
-  spec: LayerSpec,
-  impl: LayerImpl,
-  inputs: Record<string, Tensor>,
-  params: Params,
-  opts: GradCheckOptions,
-): GradCheckResult {
+export function gradCheck(spec: LayerSpec, impl: LayerImpl, inputs: Record<string, Tensor>, params: Params, opts: GradCheckOptions): GradCheckResult {
   const h = opts.h ?? DEFAULT_H;
   const mode = opts.mode ?? 'full';
   const notes: string[] = [];
@@ -172,8 +166,8 @@ export function gradCheck(
   const layerInputs = mapInputs(inputs, (t) => inDType(t, dtype));
   const inputs64 = mapInputs(layerInputs, (t) => inDType(t, 'float64'));
 
-  let fwd;
-  let grads;
+  let fwd: ReturnType<LayerImpl['forward']>;
+  let grads: ReturnType<LayerImpl['backward']>;
   let dout: Tensor;
   try {
     fwd = impl.forward(layerInputs, params);
@@ -204,13 +198,18 @@ export function gradCheck(
   const allFull = [...plans.values()].every((p) => p === 'full');
 
   const side = numericForward(spec, impl, fwd.out, inputs64, params, {
-    allFull, rowDType, threshold, given: opts.numericImpl,
+    allFull,
+    rowDType,
+    threshold,
+    given: opts.numericImpl,
     ownOut: rowDType === 'float64' && layerInputs === inputs64 ? fwd.out : undefined,
   });
   notes.push(...side.notes);
   const termsPerOutput = Math.max(1, forwardWork(spec, shapes, params) / (2 * outSize));
   const numeric = new NumericSide(side.impl, inputs64, params, dout64, {
-    sliceBatch: !allFull, baseOut: side.baseOut, noiseGrowth: Math.sqrt(termsPerOutput),
+    sliceBatch: !allFull,
+    baseOut: side.baseOut,
+    noiseGrowth: Math.sqrt(termsPerOutput),
     unitRoundoff: side.dtype === 'float32' ? FLOAT32_UNIT_ROUNDOFF : FLOAT64_UNIT_ROUNDOFF,
   });
 
@@ -220,7 +219,10 @@ export function gradCheck(
     return new XoshiroRng(mixSeed(sampleSeed, `${input}:${purpose}`));
   };
   const deadline = opts.deadline ?? performance.now() + (opts.budget ?? DEFAULT_BUDGET_SECONDS) * 1000;
-  const outNames = outputAxisNames(fwd.out.shape, spec.inputs.some((i) => i.name === 'w'));
+  const outNames = outputAxisNames(
+    fwd.out.shape,
+    spec.inputs.some((i) => i.name === 'w'),
+  );
 
   const gradients: GradientRow[] = [];
   let left = gradInputs.length;
@@ -229,9 +231,20 @@ export function gradCheck(
     const t = inputs[input.name];
     const plan = plans.get(input.name)!;
     const row: GradientRow = {
-      name, input: input.name, relError: Infinity, maxAbsError: Infinity,
-      worst: { index: [], analytic: NaN, numeric: NaN }, threshold, pass: false,
-      kinks: 0, checked: 0, withinNoise: 0, unresolved: 0, total: t.data.length, mode: plan, dtype: rowDType,
+      name,
+      input: input.name,
+      relError: Infinity,
+      maxAbsError: Infinity,
+      worst: { index: [], analytic: NaN, numeric: NaN },
+      threshold,
+      pass: false,
+      kinks: 0,
+      checked: 0,
+      withinNoise: 0,
+      unresolved: 0,
+      total: t.data.length,
+      mode: plan,
+      dtype: rowDType,
     };
     gradients.push(row);
     const share = performance.now() + Math.max(0, deadline - performance.now()) / left--;
@@ -245,12 +258,27 @@ export function gradCheck(
       continue;
     }
     const res = checkInput({
-      name, input: input.name, shape: t.shape, analytic: analytic.data, numeric, plan, classic: allFull, h, threshold,
-      floor: relErrorFloor(rowDType, maxAbs(analytic.data)), dtype: rowDType, strictKinks: opts.strictKinks ?? false,
+      name,
+      input: input.name,
+      shape: t.shape,
+      analytic: analytic.data,
+      numeric,
+      plan,
+      classic: allFull,
+      h,
+      threshold,
+      floor: relErrorFloor(rowDType, maxAbs(analytic.data)),
+      dtype: rowDType,
+      strictKinks: opts.strictKinks ?? false,
       samples: opts.samples ?? DEFAULT_SAMPLES,
       directions: opts.directions ?? (mode === 'auto' ? AUTO_DIRECTIONS : DEFAULT_DIRECTIONS),
-      rng: rngFor(input.name), deadline: share, outShape: fwd.out.shape, outNames,
-      sweep: opts.hSweep ?? false, localize: opts.localize ?? true, onProgress: opts.onProgress,
+      rng: rngFor(input.name),
+      deadline: share,
+      outShape: fwd.out.shape,
+      outNames,
+      sweep: opts.hSweep ?? false,
+      localize: opts.localize ?? true,
+      onProgress: opts.onProgress,
     });
     fillRow(row, res);
     explainUnresolved(row, res, { t, h, outMax: maxAbs(fwd.out.data), strictKinks: opts.strictKinks ?? false, notes });
@@ -278,7 +306,11 @@ interface NumericForward {
  * with its own unit roundoff in the noise model (numeric.ts), and a note says so.
  */
 function numericForward(
-  spec: LayerSpec, impl: LayerImpl, checkedOut: Tensor, inputs64: Record<string, Tensor>, params: Params,
+  spec: LayerSpec,
+  impl: LayerImpl,
+  checkedOut: Tensor,
+  inputs64: Record<string, Tensor>,
+  params: Params,
   o: { allFull: boolean; rowDType: DType; threshold: number; given?: LayerImpl; ownOut?: Tensor },
 ): NumericForward {
   const notes: string[] = [];
@@ -376,7 +408,8 @@ const LIMIT = 'a limit of the check at these magnitudes, not an error of the lay
  * `unchecked`: not a pass under --strict-kinks, a pass with its reason otherwise (see GradientRow).
  */
 function explainUnresolved(
-  row: GradientRow, res: ReturnType<typeof checkInput>,
+  row: GradientRow,
+  res: ReturnType<typeof checkInput>,
   o: { t: Tensor; h: number; outMax: number; strictKinks: boolean; notes: string[] },
 ): void {
   const e = res.elements;

@@ -44,9 +44,24 @@ import { localize, outputAxisNames, type Hint, type Localization } from './local
 import type { ArrayReport } from './reference.js';
 
 export type NumpyHintKind =
-  | 'unused-input' | 'bias-missing' | 'one-sample' | 'batch-not-summed' | 'empty-crop' | 'stride-axis' | 'flipped-kernel'
-  | 'reshape-without-transpose' | 'interleaved-groups' | 'unbiased-running-var' | 'test-mode-batch-stats' | 'running-stats-saved-after'
-  | 'test-mode-no-affine' | 'per-position-stats' | 'pool-step-size' | 'dropout-unscaled' | 'loss-not-averaged' | 'not-reshaped';
+  | 'unused-input'
+  | 'bias-missing'
+  | 'one-sample'
+  | 'batch-not-summed'
+  | 'empty-crop'
+  | 'stride-axis'
+  | 'flipped-kernel'
+  | 'reshape-without-transpose'
+  | 'interleaved-groups'
+  | 'unbiased-running-var'
+  | 'test-mode-batch-stats'
+  | 'running-stats-saved-after'
+  | 'test-mode-no-affine'
+  | 'per-position-stats'
+  | 'pool-step-size'
+  | 'dropout-unscaled'
+  | 'loss-not-averaged'
+  | 'not-reshaped';
 
 // ---------------------------------------------------------------------------------------------
 // In a gradient check
@@ -92,8 +107,15 @@ export interface ComparisonContext {
 
 /** The context of an implementation's comparison (check-layer.ts): its forward and backward results and the reference's. */
 export function comparisonContext(
-  spec: LayerSpec, params: Params, inputs64: Inputs, dout: Tensor,
-  refFwd: ForwardResult, refGrads: Gradients, fwd: ForwardResult, grads: Gradients, terms: Terms = { actual: 'your' },
+  spec: LayerSpec,
+  params: Params,
+  inputs64: Inputs,
+  dout: Tensor,
+  refFwd: ForwardResult,
+  refGrads: Gradients,
+  fwd: ForwardResult,
+  grads: Gradients,
+  terms: Terms = { actual: 'your' },
 ): ComparisonContext {
   const named = (f: ForwardResult, g: Gradients) => {
     const m = new Map<string, Tensor>([['out', f.out]]);
@@ -152,7 +174,8 @@ function run(spec: LayerSpec, inputs: Inputs, params: Params, dout?: Tensor): Ma
 function flip2d(x: Tensor): Tensor {
   const [A, B, H, W] = x.shape;
   const out = new Float64Array(x.data.length);
-  for (let p = 0; p < A * B; p++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) out[(p * H + h) * W + w] = x.data[(p * H + H - 1 - h) * W + W - 1 - w];
+  for (let p = 0; p < A * B; p++)
+    for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) out[(p * H + h) * W + w] = x.data[(p * H + H - 1 - h) * W + W - 1 - w];
   return { data: out, shape: [...x.shape] };
 }
 
@@ -198,7 +221,8 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
     hs.push({
       kind: 'bias-missing',
       arrays: lazy(() => run(spec, { ...inputs, b: t(new Float64Array(inputs.b.data.length), inputs.b.shape) }, params, dout)),
-      message: (names) => `${ctx.terms.actual} ${listText(names)} equal${names.length === 1 ? 's' : ''} the reference's computed with b = 0: the bias is not added in the forward pass (out = ... + b[f])`,
+      message: (names) =>
+        `${ctx.terms.actual} ${listText(names)} equal${names.length === 1 ? 's' : ''} the reference's computed with b = 0: the bias is not added in the forward pass (out = ... + b[f])`,
     });
   }
 
@@ -224,7 +248,10 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
 
   const stride = params.stride;
   if ((spec.name === 'conv' || spec.name === 'maxpool') && typeof stride === 'number' && stride > 1 && x.shape.length === 4) {
-    for (const [axis, name] of [[3, 'W'], [2, 'H']] as const) {
+    for (const [axis, name] of [
+      [3, 'W'],
+      [2, 'H'],
+    ] as const) {
       hs.push({
         kind: 'stride-axis',
         arrays: lazy(() => {
@@ -281,8 +308,11 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
         const [Nn, C, H, W] = x.shape;
         const flat = (v: Tensor) => t(v.data, [v.data.length]);
         const bnInputs: Inputs = {
-          x: t(x.data, [Nn * H * W, C]), gamma: flat(inputs.gamma), beta: flat(inputs.beta),
-          running_mean: flat(inputs.running_mean), running_var: flat(inputs.running_var),
+          x: t(x.data, [Nn * H * W, C]),
+          gamma: flat(inputs.gamma),
+          beta: flat(inputs.beta),
+          running_mean: flat(inputs.running_mean),
+          running_var: flat(inputs.running_var),
         };
         return run(bn, bnInputs, params, dout && t(dout.data, [Nn * H * W, C]));
       }),
@@ -400,7 +430,12 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
           return t(e, [D]);
         };
         const zerosD = t(new Float64Array(D), [D]);
-        const r = run(bn, { x: t(x.data, [Nn, D]), gamma: expand(inputs.gamma), beta: expand(inputs.beta), running_mean: zerosD, running_var: zerosD }, params, dout && t(dout.data, [Nn, D]));
+        const r = run(
+          bn,
+          { x: t(x.data, [Nn, D]), gamma: expand(inputs.gamma), beta: expand(inputs.beta), running_mean: zerosD, running_var: zerosD },
+          params,
+          dout && t(dout.data, [Nn, D]),
+        );
         const out = new Map<string, ArrayLike<number>>();
         for (const k of ['out', 'dx']) if (r.get(k)) out.set(k, r.get(k)!);
         for (const k of ['dgamma', 'dbeta']) {
@@ -426,7 +461,11 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
         const out = new Map<string, ArrayLike<number>>();
         for (const k of ['out', 'dx']) {
           const r = ctx.reference.get(k);
-          if (r) out.set(k, Float64Array.from(r.data, (v) => v * p));
+          if (r)
+            out.set(
+              k,
+              Float64Array.from(r.data, (v) => v * p),
+            );
         }
         return out;
       }),
@@ -443,7 +482,11 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
         const out = new Map<string, ArrayLike<number>>();
         for (const k of ['out', 'dx']) {
           const r = ctx.reference.get(k);
-          if (r) out.set(k, Float64Array.from(r.data, (v) => v * N));
+          if (r)
+            out.set(
+              k,
+              Float64Array.from(r.data, (v) => v * N),
+            );
         }
         return out;
       }),
@@ -456,12 +499,20 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
     hs.push({
       kind: 'test-mode-no-affine',
       arrays: lazy(() => {
-        const r = run(spec, { ...inputs, gamma: t(new Float64Array(inputs.gamma.data.length).fill(1), inputs.gamma.shape), beta: t(new Float64Array(inputs.beta.data.length), inputs.beta.shape) }, params);
+        const r = run(
+          spec,
+          {
+            ...inputs,
+            gamma: t(new Float64Array(inputs.gamma.data.length).fill(1), inputs.gamma.shape),
+            beta: t(new Float64Array(inputs.beta.data.length), inputs.beta.shape),
+          },
+          params,
+        );
         return new Map([...r].filter(([k]) => k === 'out'));
       }),
       message: () =>
         `in test mode ${ctx.terms.actual} out equals the reference's with gamma = 1 and beta = 0: the test-mode branch forgets the scale and shift ` +
-        '(out = gamma * xhat + beta in both modes); a check with gamma = 1 and beta = 0, as the notebook\'s test-time cell, cannot see it',
+        "(out = gamma * xhat + beta in both modes); a check with gamma = 1 and beta = 0, as the notebook's test-time cell, cannot see it",
     });
   }
 
@@ -514,7 +565,15 @@ function shapeHint(name: string, actual: { data: ArrayLike<number>; shape: reado
     }
   }
   const x = ctx.inputs.x;
-  if (name === 'dx' && x && x.shape.length > 2 && got.length === 2 && got[0] === x.shape[0] && got[1] === size(x.shape.slice(1)) && matches(actual.data, expected.data, MATCH_TOLERANCE)) {
+  if (
+    name === 'dx' &&
+    x &&
+    x.shape.length > 2 &&
+    got.length === 2 &&
+    got[0] === x.shape[0] &&
+    got[1] === size(x.shape.slice(1)) &&
+    matches(actual.data, expected.data, MATCH_TOLERANCE)
+  ) {
     return {
       kind: 'not-reshaped',
       message: `${ctx.terms.actual} dx has shape ${formatShape(got)}, x flattened to (N, D), and those are the right values: reshape it back to x's shape, dx.reshape(x.shape)`,
@@ -551,13 +610,31 @@ function savedAfterHint(name: string, ctx: ComparisonContext): Hint | null {
 }
 
 /** Localize one failing array against the reference's (the judged array as `analytic`, the reference's as `numeric`). */
-export function localizeArray(name: string, actual: ArrayLike<number>, expected: Tensor, threshold: number, floor: number, ctx: ComparisonContext): Localization {
+export function localizeArray(
+  name: string,
+  actual: ArrayLike<number>,
+  expected: Tensor,
+  threshold: number,
+  floor: number,
+  ctx: ComparisonContext,
+): Localization {
   const outShape = ctx.reference.get('out')?.shape ?? expected.shape;
   const input = name === 'out' ? 'out' : name.startsWith('d') ? name.slice(1) : name;
   const loc = localize({
-    name, input, shape: [...expected.shape], analytic: actual, numeric: Float64Array.from(expected.data),
-    kinks: new Uint8Array(expected.data.length), skipKinks: false, floor, threshold,
-    outShape: [...outShape], outNames: outputAxisNames(outShape, ctx.spec.inputs.some((i) => i.name === 'w')),
+    name,
+    input,
+    shape: [...expected.shape],
+    analytic: actual,
+    numeric: Float64Array.from(expected.data),
+    kinks: new Uint8Array(expected.data.length),
+    skipKinks: false,
+    floor,
+    threshold,
+    outShape: [...outShape],
+    outNames: outputAxisNames(
+      outShape,
+      ctx.spec.inputs.some((i) => i.name === 'w'),
+    ),
   });
   if (loc.hint) loc.hint = { ...loc.hint, message: comparisonWording(loc.hint.message, ctx.terms) };
   return loc;
@@ -622,4 +699,3 @@ export function failingCount(loc: Localization): number | undefined {
   if (!groups.length) return undefined;
   return groups.reduce((s, g) => s + g.failing, 0);
 }
-

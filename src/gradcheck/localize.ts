@@ -194,7 +194,10 @@ export function localize(inp: LocalizeInput): Localization {
   };
 
   const byError = (list: number[]) =>
-    [...list].sort((i, j) => relOf(analytic[j], numeric[j], j) - relOf(analytic[i], numeric[i], i) || Math.abs(analytic[j] - numeric[j]) - Math.abs(analytic[i] - numeric[i]));
+    [...list].sort(
+      (i, j) =>
+        relOf(analytic[j], numeric[j], j) - relOf(analytic[i], numeric[i], i) || Math.abs(analytic[j] - numeric[j]) - Math.abs(analytic[i] - numeric[i]),
+    );
   let elements = known();
   let worst = byError(elements);
 
@@ -222,7 +225,7 @@ export function localize(inp: LocalizeInput): Localization {
     const colStride = st[spatial[spatial.length - 1]];
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) slice.push(base + r * rowStride + c * colStride);
     const missing = slice.filter((j) => Number.isNaN(numeric[j]));
-    if (missing.length && inp.prober && inp.prober.canAfford(missing.length)) for (const j of missing) inp.prober.probe(j);
+    if (missing.length && inp.prober?.canAfford(missing.length)) for (const j of missing) inp.prober.probe(j);
   }
   elements = known();
   worst = byError(elements);
@@ -241,7 +244,10 @@ export function localize(inp: LocalizeInput): Localization {
     for (const i of elements) {
       const k = Math.floor(i / st[axis]) % shape[axis];
       let s = stats.get(k);
-      if (!s) stats.set(k, (s = emptyStats()));
+      if (!s) {
+        s = emptyStats();
+        stats.set(k, s);
+      }
       addTo(s, Math.abs(analytic[i] - numeric[i]), relOf(analytic[i], numeric[i], i), threshold);
     }
     return [...stats.entries()].sort((a, b) => a[0] - b[0]).map(([index, s]) => ({ index, ...s }));
@@ -335,13 +341,15 @@ function scaleHint(inp: LocalizeInput, elements: number[], tol: number): Hint | 
   const sign = k < 0 ? '-' : '';
   if (dims && Math.abs(k) < 1) {
     return {
-      kind: 'factor', factor: k,
+      kind: 'factor',
+      factor: k,
       message: `analytic ${g} = ${sign}numeric / ${dims.product} ${every}, and ${dims.product} = ${dims.names.join('*')}: averaged over ${dims.names.join('*')} instead of summed?`,
     };
   }
   if (dims) {
     return {
-      kind: 'factor', factor: k,
+      kind: 'factor',
+      factor: k,
       message: `analytic ${g} = ${sign}numeric * ${dims.product} ${every}, and ${dims.product} = ${dims.names.join('*')}: summed over ${dims.names.join('*')} where the forward averages?`,
     };
   }
@@ -350,8 +358,12 @@ function scaleHint(inp: LocalizeInput, elements: number[], tol: number): Hint | 
 
 /** kernel-flip: analytic equals the numeric with every spatial axis reversed. */
 function flipHint(
-  inp: LocalizeInput, elements: number[], mirror: (i: number) => number,
-  relOf: (a: number, n: number, j: number) => number, tol: number, layout: AxisLayout,
+  inp: LocalizeInput,
+  elements: number[],
+  mirror: (i: number) => number,
+  relOf: (a: number, n: number, j: number) => number,
+  tol: number,
+  layout: AxisLayout,
 ): Hint | null {
   if (!layout.spatial.length) return null;
   let pairs = 0;
@@ -373,8 +385,13 @@ function flipHint(
 
 /** padding-offset: analytic[h, w] = numeric[h - dy, w - dx] away from the border. */
 function shiftHint(
-  inp: LocalizeInput, elements: number[], relOf: (a: number, n: number, j: number) => number, tol: number, layout: AxisLayout,
-  st: number[], result: Localization,
+  inp: LocalizeInput,
+  elements: number[],
+  relOf: (a: number, n: number, j: number) => number,
+  tol: number,
+  layout: AxisLayout,
+  st: number[],
+  result: Localization,
   mapOf: (errorAt: (i: number) => number | null) => (number | null)[][],
 ): Hint | null {
   const { shape, analytic, numeric } = inp;

@@ -320,11 +320,20 @@ function compareElements(c: InputCheck, flats: readonly number[], ev: Evaluated,
     maxAbsError = Infinity;
   }
   const shown = nonFinite ? worstFlat : worstFailing >= 0 ? worstFailing : worstFlat;
-  const worst = shown < 0
-    ? { index: [] as number[], analytic: NaN, numeric: NaN }
-    : { index: unravel(shown, c.shape), analytic: c.analytic[shown], numeric: numeric[shown] };
+  const worst =
+    shown < 0
+      ? { index: [] as number[], analytic: NaN, numeric: NaN }
+      : { index: unravel(shown, c.shape), analytic: c.analytic[shown], numeric: numeric[shown] };
   return {
-    relError, maxAbsError, worst, kinks: kinkCount, checked, nonFinite, withinNoise, unresolved, vanished,
+    relError,
+    maxAbsError,
+    worst,
+    kinks: kinkCount,
+    checked,
+    nonFinite,
+    withinNoise,
+    unresolved,
+    vanished,
     pass: nonFinite === 0 && worstFailing < 0,
   };
 }
@@ -382,10 +391,15 @@ function suspectDirection(c: InputCheck, d: Directions, r: DirectionRecord): boo
 
 /** Re-measure direction `r` (`resample`); true when its failure stands. */
 function remeasureDirection(c: InputCheck, d: Directions, r: DirectionRecord): boolean {
-  const m = resample(c.numeric, { analytic: r.analytic, value: r.numeric, noise: r.noise }, (f) => {
-    const q = c.numeric.direction(c.input, r.u, r.step * f, true);
-    return { ...q, analytic: along(d.g, q, r.u) };
-  }, () => c.numeric.direction(c.input, r.u, r.step * DEPENDENCY_STEP, true));
+  const m = resample(
+    c.numeric,
+    { analytic: r.analytic, value: r.numeric, noise: r.noise },
+    (f) => {
+      const q = c.numeric.direction(c.input, r.u, r.step * f, true);
+      return { ...q, analytic: along(d.g, q, r.u) };
+    },
+    () => c.numeric.direction(c.input, r.u, r.step * DEPENDENCY_STEP, true),
+  );
   if (m.unresolved || m.kink) {
     r.unresolved = m.unresolved;
     r.kink = m.kink;
@@ -401,9 +415,16 @@ function remeasureDirection(c: InputCheck, d: Directions, r: DirectionRecord): b
 /** The directional part of a row from its measured directions. */
 function directionalPart(c: InputCheck, d: Directions): DirectionalPart {
   const part: DirectionalPart = {
-    count: 0, kinks: 0, relError: 0, maxAbsError: 0,
-    worst: { direction: -1, analytic: NaN, numeric: NaN }, step: d.records.at(-1)?.step ?? d.step0,
-    withinNoise: 0, unresolved: 0, vanished: 0, pass: true,
+    count: 0,
+    kinks: 0,
+    relError: 0,
+    maxAbsError: 0,
+    worst: { direction: -1, analytic: NaN, numeric: NaN },
+    step: d.records.at(-1)?.step ?? d.step0,
+    withinNoise: 0,
+    unresolved: 0,
+    vanished: 0,
+    pass: true,
   };
   let worstFailingRel = -1;
   let worstRel = -1;
@@ -493,8 +514,10 @@ function factorSquared(j: number): number {
  * unresolved, and one across a kink makes the element a kink.
  */
 function resample(
-  side: NumericSide, first: { analytic: number; value: number; noise: number },
-  at: (factor: number) => NumericValue & { analytic: number }, wide: () => NumericValue,
+  side: NumericSide,
+  first: { analytic: number; value: number; noise: number },
+  at: (factor: number) => NumericValue & { analytic: number },
+  wide: () => NumericValue,
 ): Remeasured {
   // The outputs a much larger step moves depend on the input, whether the steps below move them or not.
   const probe = wide().outputs;
@@ -510,7 +533,10 @@ function resample(
     if (r.unresolved || r.kink || !r.outputs) return { analytic: NaN, numeric: NaN, noise: 0, unresolved: !!r.unresolved || !r.outputs, kink: r.kink };
     early.push({ f2, analytic: r.analytic, value: r.value, noise: dependent ? side.noiseOver(r.outputs, dependent) : r.noise });
   }
-  const e = lineSpread(early.map((r) => r.f2), early.map((r) => r.analytic - r.value));
+  const e = lineSpread(
+    early.map((r) => r.f2),
+    early.map((r) => r.analytic - r.value),
+  );
   const eNoise = Math.max(...early.map((r) => r.noise)) + (EARLY_T * e.sd) / Math.sqrt(early.length);
   if (Math.abs(e.mean) > eNoise) {
     const mean = (k: 'analytic' | 'value') => early.reduce((t, r) => t + r[k], 0) / early.length;
@@ -536,7 +562,10 @@ function resample(
   // An output that moved at any step depends on the input: where it did not move, its change was rounded away.
   let noise = 0;
   for (const o of kept) noise = Math.max(noise, side.noiseOver(o, dependent!));
-  const { sd } = lineSpread(Array.from({ length: K }, (_, j) => factorSquared(j)), diffs);
+  const { sd } = lineSpread(
+    Array.from({ length: K }, (_, j) => factorSquared(j)),
+    diffs,
+  );
   return { analytic: sa / K, numeric: sn / K, noise: noise + (RESAMPLE_T * sd) / Math.sqrt(K), unresolved: false, kink: false };
 }
 
@@ -590,7 +619,8 @@ export function checkInput(c: InputCheck): InputResult {
     if (!rs.confirmed && !r.unresolved && !r.kink && suspect(c, a, r.value, r.noise, 0)) {
       const x = Math.abs(c.numeric.inputs[c.input].data[flat]);
       const m = resample(
-        c.numeric, { analytic: a, value: r.value, noise: r.noise },
+        c.numeric,
+        { analytic: a, value: r.value, noise: r.noise },
         (f) => ({ ...c.numeric.element(c.input, flat, h * f, !c.classic, true), analytic: a }),
         () => c.numeric.element(c.input, flat, Math.max(h * DEPENDENCY_STEP, x * DEPENDENCY_RELATIVE), !c.classic, true),
       );
@@ -663,8 +693,18 @@ export function checkInput(c: InputCheck): InputResult {
   if (stillFailed && c.localize) {
     let probes = 0;
     result.localization = localize({
-      name: c.name, input: c.input, shape: c.shape, analytic: c.analytic, numeric, kinks, noise,
-      skipKinks: !c.strictKinks, floor: c.floor, threshold: c.threshold, outShape: c.outShape, outNames: c.outNames,
+      name: c.name,
+      input: c.input,
+      shape: c.shape,
+      analytic: c.analytic,
+      numeric,
+      kinks,
+      noise,
+      skipKinks: !c.strictKinks,
+      floor: c.floor,
+      threshold: c.threshold,
+      outShape: c.outShape,
+      outNames: c.outNames,
       prober: {
         canAfford: (n) => {
           if (n <= FREE_PROBES - probes) return true;

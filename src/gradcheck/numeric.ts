@@ -69,8 +69,13 @@ export const FLOAT64_UNIT_ROUNDOFF = 2 ** -53;
  * checker measures it where it matters (modes.ts, resampling).
  */
 export function roundingNoise(
-  plus: ArrayLike<number>, minus: ArrayLike<number>, dout: ArrayLike<number>, h: number, growth = 1,
-  unitRoundoff = FLOAT64_UNIT_ROUNDOFF, dependent?: Uint8Array,
+  plus: ArrayLike<number>,
+  minus: ArrayLike<number>,
+  dout: ArrayLike<number>,
+  h: number,
+  growth = 1,
+  unitRoundoff = FLOAT64_UNIT_ROUNDOFF,
+  dependent?: Uint8Array,
 ): number {
   let s = 0;
   let largest = 0;
@@ -172,7 +177,7 @@ export class NumericSide {
   /** Mean wall time (ms) of one evaluation of `kind` ('element:x', 'direction:w') so far. */
   costMs(kind: string): number | undefined {
     const c = this.costs.get(kind);
-    return c && c.count ? c.ms / c.count : undefined;
+    return c?.count ? c.ms / c.count : undefined;
   }
 
   private noise(plus: ArrayLike<number>, minus: ArrayLike<number>, dout: ArrayLike<number>, step: number): number {
@@ -190,7 +195,8 @@ export class NumericSide {
     if (this.slice && this.slice.n === n) return this.slice;
     const x = this.inputs.x;
     const N = x.shape[0];
-    const baseOut = this.opts.baseOut ?? (this.opts.baseOut = this.forward(this.inputs).out);
+    this.opts.baseOut ??= this.forward(this.inputs).out;
+    const baseOut = this.opts.baseOut;
     if (x.shape.length < 2 || N < 2 || baseOut.shape[0] !== N) {
       this.perSample = false;
       return undefined;

@@ -77,14 +77,20 @@ export function judgeArray(name: string, actual: JudgedArray, expected: { data: 
   const base = { name, dtype: actual.dtype, threshold: threshold ?? tol.threshold };
   if (!sameShape(actual.shape, expected.shape)) {
     return {
-      ...base, relError: Infinity, maxAbsError: Infinity, worst: null, pass: false,
+      ...base,
+      relError: Infinity,
+      maxAbsError: Infinity,
+      worst: null,
+      pass: false,
       message: `${name} has shape ${formatShape(actual.shape)}, expected the reference's ${formatShape(expected.shape)}`,
     };
   }
   const floor = Math.max(REL_ERROR_FLOOR, tol.floorScale * maxAbs(expected.data));
   const cmp = compareArrays(actual.data, expected.data, expected.shape, undefined, floor);
   const report: ArrayReport = {
-    ...base, relError: cmp.relError, maxAbsError: cmp.maxAbsError,
+    ...base,
+    relError: cmp.relError,
+    maxAbsError: cmp.maxAbsError,
     worst: { index: cmp.worst.index, expected: cmp.worst.expected, actual: cmp.worst.actual },
     pass: cmp.nonFinite === 0 && cmp.relError <= base.threshold,
   };

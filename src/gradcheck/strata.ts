@@ -63,9 +63,7 @@ export function stratifiedSample(shape: readonly number[], count: number, rng: R
   const spatialDims = layout.spatial.map((a) => shape[a]);
   const nBorder = layout.spatial.length ? borderCount(spatialDims) : 0;
   const nPositions = spatialDims.reduce((a, b) => a * b, 1);
-  const classes: ('border' | 'interior')[] = !layout.spatial.length
-    ? ['interior']
-    : nBorder === nPositions ? ['border'] : ['border', 'interior'];
+  const classes: ('border' | 'interior')[] = !layout.spatial.length ? ['interior'] : nBorder === nPositions ? ['border'] : ['border', 'interior'];
   const classSize = (cls: string) => (total / C / nPositions) * (!layout.spatial.length ? 1 : cls === 'border' ? nBorder : nPositions - nBorder);
   const order: number[] = [];
   const used = new Set<number>();

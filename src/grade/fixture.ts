@@ -27,7 +27,11 @@ export function fixtureName(layer: string, impl: string, caseName: string): stri
  * and `force` is not set, or the file cannot be written.
  */
 export function writeShrunkFixture(
-  dir: string, spec: LayerSpec, shrunk: ShrunkCase, where: { impl: string; functions: string; caseName: string }, force: boolean,
+  dir: string,
+  spec: LayerSpec,
+  shrunk: ShrunkCase,
+  where: { impl: string; functions: string; caseName: string },
+  force: boolean,
 ): string {
   const mc = shrunk.materialized;
   const run = shrunk.run;
@@ -38,8 +42,16 @@ export function writeShrunkFixture(
   const fromYours = mine.length > 0;
   const members: Record<string, Tensor | string> = {};
   members.meta = JSON.stringify({
-    layer: spec.name, params: shrunk.params,
-    grade: { case: where.caseName, function: where.impl, functions: where.functions, results: fromYours ? 'yours' : 'reference', message: shrunk.message, ...(shrunk.hint ? { hint: shrunk.hint } : {}) },
+    layer: spec.name,
+    params: shrunk.params,
+    grade: {
+      case: where.caseName,
+      function: where.impl,
+      functions: where.functions,
+      results: fromYours ? 'yours' : 'reference',
+      message: shrunk.message,
+      ...(shrunk.hint ? { hint: shrunk.hint } : {}),
+    },
   });
   for (const input of spec.inputs) members[input.name] = inDType(run.used[input.name], mc.dtype);
   members.dout = inDType(mc.dout, mc.dtype);

@@ -152,9 +152,13 @@ export function discoverLayers(mod: ImplModule, label: string, wanted?: string[]
   if (!defined.length) {
     if (!functions) {
       // A JS module of forward and backward that does not say its layer.
-      throw new FormatError(`${label}: the module exports forward and backward without saying their layer: add export const layer = 'conv' (or name its functions as cs231n does, conv_forward_naive ...)`);
+      throw new FormatError(
+        `${label}: the module exports forward and backward without saying their layer: add export const layer = 'conv' (or name its functions as cs231n does, conv_forward_naive ...)`,
+      );
     }
-    const seen = functions.length ? `the module defines ${functions.slice(0, 20).join(', ')}${functions.length > 20 ? ', ...' : ''}` : 'the module defines no functions';
+    const seen = functions.length
+      ? `the module defines ${functions.slice(0, 20).join(', ')}${functions.length > 20 ? ', ...' : ''}`
+      : 'the module defines no functions';
     throw new FormatError(`${label}: expected cs231n layer functions such as conv_forward_naive and conv_backward_naive, relu_forward, svm_loss; ${seen}`);
   }
   const byLayer = new Map<string, DefinedFunctions[]>();
@@ -212,7 +216,10 @@ function timeFunction(spec: LayerSpec, im: Implementation, t: TimingCase): Grade
     let more: PassTimings | undefined;
     if (runs > 0) {
       more = timePasses(impl, inputs, params, {
-        warmup: 0, repeat: runs, dout, ...(lastCallMs ? { lastCallMs: () => lastCallMs() } : {}),
+        warmup: 0,
+        repeat: runs,
+        dout,
+        ...(lastCallMs ? { lastCallMs: () => lastCallMs() } : {}),
       });
     }
     const fw = summarize([first.forward, ...(more ? [more.forwardMs.median] : [])]);
@@ -273,8 +280,22 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
       const message = incompleteMessage(spec, d);
       functions.push({ name: d.name, forward: d.forward, backward: d.backward, pass: false });
       reports.push({
-        function: d.name, name: 'pair', about: 'the forward and the backward are both defined', params: {}, shapes: {}, seed: 0, dtype: 'float64',
-        inputs: '-', mode: 'none', status: 'error', pass: false, message, hint: null, info: [], warnings: [], seconds: 0,
+        function: d.name,
+        name: 'pair',
+        about: 'the forward and the backward are both defined',
+        params: {},
+        shapes: {},
+        seed: 0,
+        dtype: 'float64',
+        inputs: '-',
+        mode: 'none',
+        status: 'error',
+        pass: false,
+        message,
+        hint: null,
+        info: [],
+        warnings: [],
+        seconds: 0,
       });
     }
     for (let im of impls) {
@@ -291,12 +312,25 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
         const mode = caseMode(spec, c, mc.shapes);
         const run = runCase(spec, im, mc, { gradcheck: true, mode, ties: c.ties, deadline: performance.now() + CASE_BUDGET_SECONDS * 1000 });
         const report: GradeCaseReport = {
-          function: im.name, name: c.name, about: c.about, ...(c.notebook ? { notebook: c.notebook } : {}),
-          params: mc.params, shapes: mc.shapes, seed: mc.seed, dtype: mc.dtype, inputs: recipeText(spec, c),
+          function: im.name,
+          name: c.name,
+          about: c.about,
+          ...(c.notebook ? { notebook: c.notebook } : {}),
+          params: mc.params,
+          shapes: mc.shapes,
+          seed: mc.seed,
+          dtype: mc.dtype,
+          inputs: recipeText(spec, c),
           mode: isTestMode(spec, mc.params) ? 'forward only' : mode,
-          status: run.status, pass: run.status === 'pass' || run.status === 'warn', message: run.message,
-          hint: run.hint?.message ?? null, ...(run.hint ? { hintKind: run.hint.kind } : {}),
-          info: run.info, warnings: run.warnings, ...(run.convention ? { convention: run.convention } : {}), seconds: 0,
+          status: run.status,
+          pass: run.status === 'pass' || run.status === 'warn',
+          message: run.message,
+          hint: run.hint?.message ?? null,
+          ...(run.hint ? { hintKind: run.hint.kind } : {}),
+          info: run.info,
+          warnings: run.warnings,
+          ...(run.convention ? { convention: run.convention } : {}),
+          seconds: 0,
         };
         if (!report.pass) {
           const same = shrunkBy.get(run.signature);
@@ -308,7 +342,13 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
             shrinkLeft -= s.seconds;
             if (opts.fixtures) {
               try {
-                s.fixture = writeShrunkFixture(opts.fixtures.dir, spec, s, { impl: im.name, functions: `${d?.forward ?? ''},${d?.backward ?? ''}`, caseName: c.name }, opts.fixtures.force);
+                s.fixture = writeShrunkFixture(
+                  opts.fixtures.dir,
+                  spec,
+                  s,
+                  { impl: im.name, functions: `${d?.forward ?? ''},${d?.backward ?? ''}`, caseName: c.name },
+                  opts.fixtures.force,
+                );
               } catch (err) {
                 s.fixtureNote = `not written: ${(err as Error).message}`;
               }
@@ -324,7 +364,11 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
         mine.push(report);
       }
       const fr: GradeFunctionReport = {
-        name: im.name, forward: d?.forward ?? null, backward: d?.backward ?? null, ...(im.source ? { source: im.source } : {}), pass: mine.every((r) => r.pass),
+        name: im.name,
+        forward: d?.forward ?? null,
+        backward: d?.backward ?? null,
+        ...(im.source ? { source: im.source } : {}),
+        pass: mine.every((r) => r.pass),
       };
       const tc = batteryOf(spec.name)?.timing;
       if (timing && tc) fr.timing = timeFunction(spec, im, tc);
@@ -334,8 +378,12 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
     const names = [...new Set(defined.flatMap((x) => [x.forward, x.backward]).filter((x): x is string => !!x))];
     const implNames = [...new Set(defined.map((x) => x.name))];
     layers.push({
-      layer: spec.name, functions: names, implementations: functions, pass: reports.every((r) => r.pass),
-      summary: layerSummary(spec.name, implNames, reports), cases: reports,
+      layer: spec.name,
+      functions: names,
+      implementations: functions,
+      pass: reports.every((r) => r.pass),
+      summary: layerSummary(spec.name, implNames, reports),
+      cases: reports,
     });
   }
   const all = layers.flatMap((l) => l.cases);
@@ -344,11 +392,20 @@ export function gradeModule(mod: ImplModule, opts: GradeOptions = {}): GradeRepo
   const others = (functions ?? []).filter((f) => !knownAmong([f]).length && /forward|backward|loss/.test(f));
   if (others.length) notes.push(`not graded (not a cs231n name): ${others.slice(0, 20).join(', ')}${others.length > 20 ? ', ...' : ''}`);
   return {
-    pass: layers.every((l) => l.pass), module: label, kind: mod.kind, quick, seconds: (performance.now() - t0) / 1000, shrinkSeconds,
+    pass: layers.every((l) => l.pass),
+    module: label,
+    kind: mod.kind,
+    quick,
+    seconds: (performance.now() - t0) / 1000,
+    shrinkSeconds,
     counts: {
-      cases: all.length, passed: all.filter((c) => c.status === 'pass').length, failed: all.filter((c) => c.status === 'fail').length,
-      errors: all.filter((c) => c.status === 'error').length, warnings: all.filter((c) => c.status === 'warn').length,
+      cases: all.length,
+      passed: all.filter((c) => c.status === 'pass').length,
+      failed: all.filter((c) => c.status === 'fail').length,
+      errors: all.filter((c) => c.status === 'error').length,
+      warnings: all.filter((c) => c.status === 'warn').length,
     },
-    layers, notes,
+    layers,
+    notes,
   };
 }

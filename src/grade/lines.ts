@@ -18,7 +18,11 @@ export function definitionLines(path: string): Record<string, number> {
     return {};
   }
   const lines: Record<string, number> = {};
-  const defs = [/^def\s+([A-Za-z_]\w*)\s*\(/, /^(?:export\s+)?(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)\s*\(/, /^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/];
+  const defs = [
+    /^def\s+([A-Za-z_]\w*)\s*\(/,
+    /^(?:export\s+)?(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)\s*\(/,
+    /^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/,
+  ];
   text.split('\n').forEach((line, k) => {
     for (const re of defs) {
       const m = re.exec(line);

@@ -136,13 +136,18 @@ function errorKind(message: string): string {
   if (raised) return raised[1];
   if (/did not finish within/.test(message)) return 'timeout';
   if (/process ended|ended its worker/.test(message)) return 'ended';
-  return message.replace(/\(.*?\)/g, '').replace(/[\d.e+-]+/g, '#').slice(0, 80);
+  return message
+    .replace(/\(.*?\)/g, '')
+    .replace(/[\d.e+-]+/g, '#')
+    .slice(0, 80);
 }
 
 /** Signature of a failing comparison: the failing arrays with their hint kinds (or shape mismatches). */
 function signatureOf(status: CaseStatus, message: string, arrays: ArrayReport[]): string {
   if (status === 'error') return `error:${errorKind(message)}`;
-  const bad = arrays.filter((a) => !a.pass).map((a) => `${a.name}:${a.localization?.hint?.kind ?? (a.message?.includes('has shape') ? 'shape' : a.message ? 'message' : 'values')}`);
+  const bad = arrays
+    .filter((a) => !a.pass)
+    .map((a) => `${a.name}:${a.localization?.hint?.kind ?? (a.message?.includes('has shape') ? 'shape' : a.message ? 'message' : 'values')}`);
   return `${status}:${bad.sort().join(',')}`;
 }
 
@@ -208,9 +213,14 @@ export function runCase(spec: LayerSpec, im: Implementation, mc: MaterializedCas
       info.push(`backward in test mode: ${error} (cs231n asks for the backward in train mode only)`);
       error = undefined;
     } else if (!error && outOk) {
-      info.push(grads.every((a) => a.pass)
-        ? 'backward in test mode: defined, and it matches the reference (running statistics held constant)'
-        : `backward in test mode: defined, and differs from the reference (${grads.filter((a) => !a.pass).map((a) => a.name).join(', ')}); cs231n asks for it in train mode only`);
+      info.push(
+        grads.every((a) => a.pass)
+          ? 'backward in test mode: defined, and it matches the reference (running statistics held constant)'
+          : `backward in test mode: defined, and differs from the reference (${grads
+              .filter((a) => !a.pass)
+              .map((a) => a.name)
+              .join(', ')}); cs231n asks for it in train mode only`,
+      );
     }
   }
 
@@ -240,8 +250,14 @@ export function runCase(spec: LayerSpec, im: Implementation, mc: MaterializedCas
   if (opts.gradcheck && !error && !testMode) {
     try {
       const res = gradCheck(spec, impl, inputs, mc.params, {
-        rng: new XoshiroRng(mc.seed), dout, mode: opts.mode, samples: GRADE_SAMPLES, dtype: mc.dtype, sampleSeed: mc.seed,
-        deadline: opts.deadline, numericImpl: spec.impls.fast ?? spec.impls.naive,
+        rng: new XoshiroRng(mc.seed),
+        dout,
+        mode: opts.mode,
+        samples: GRADE_SAMPLES,
+        dtype: mc.dtype,
+        sampleSeed: mc.seed,
+        deadline: opts.deadline,
+        numericImpl: spec.impls.fast ?? spec.impls.naive,
       });
       gradients = res.gradients;
       problems.push(...res.problems);
@@ -268,8 +284,18 @@ export function runCase(spec: LayerSpec, im: Implementation, mc: MaterializedCas
   } else status = warnings.length ? 'warn' : 'pass';
   if (status === 'warn') message = 'ties: dout given whole to every tied maximum (see the warning)';
   return {
-    status, message, ...(hint ? { hint } : {}), arrays: judged, gradients, info, warnings, ...(convention ? { convention } : {}),
-    yours, reference: refArrays, used: mc.inputs, signature: signatureOf(status, message, judged),
+    status,
+    message,
+    ...(hint ? { hint } : {}),
+    arrays: judged,
+    gradients,
+    info,
+    warnings,
+    ...(convention ? { convention } : {}),
+    yours,
+    reference: refArrays,
+    used: mc.inputs,
+    signature: signatureOf(status, message, judged),
   };
 }
 

@@ -98,7 +98,9 @@ function candidates(spec: LayerSpec, cur: { shapes: Shapes; params: Params }): C
   for (const p of spec.params) {
     const v = cur.params[p.name];
     if (p.kind !== 'int' || typeof v !== 'number' || p.name === 'seed') continue;
-    smaller(v, p.min ?? 0).forEach((x, k) => tiers[Math.min(k, 2)].push({ shapes: cur.shapes, params: { ...cur.params, [p.name]: x } }));
+    smaller(v, p.min ?? 0).forEach((x, k) => {
+      tiers[Math.min(k, 2)].push({ shapes: cur.shapes, params: { ...cur.params, [p.name]: x } });
+    });
   }
   return tiers.flat();
 }
@@ -106,7 +108,8 @@ function candidates(spec: LayerSpec, cur: { shapes: Shapes; params: Params }): C
 /** The inputs, dout and both results of the failing arrays of `run` at `mc`, for the printout and JSON. */
 function shown(spec: LayerSpec, mc: MaterializedCase, run: CaseRun): ShownArray[] {
   const out: ShownArray[] = [];
-  const arr = (name: string, role: ShownArray['role'], t: Tensor, dtype: DType) => out.push({ name, role, shape: [...t.shape], dtype, values: Array.from(inDType(t, dtype).data) });
+  const arr = (name: string, role: ShownArray['role'], t: Tensor, dtype: DType) =>
+    out.push({ name, role, shape: [...t.shape], dtype, values: Array.from(inDType(t, dtype).data) });
   for (const input of spec.inputs) arr(input.name, 'input', run.used[input.name], mc.dtype);
   arr('dout', 'dout', mc.dout, mc.dtype);
   for (const a of run.arrays.filter((x) => !x.pass)) {
@@ -124,7 +127,11 @@ function shown(spec: LayerSpec, mc: MaterializedCase, run: CaseRun): ShownArray[
  * within `seconds` that fails with the same signature (see the module comment).
  */
 export function shrinkFailure(
-  spec: LayerSpec, im: Implementation, c: GradeCase, mc: MaterializedCase, run: CaseRun,
+  spec: LayerSpec,
+  im: Implementation,
+  c: GradeCase,
+  mc: MaterializedCase,
+  run: CaseRun,
   opts: { seconds?: number; mode: 'full' | 'sampled' } = { mode: 'full' },
 ): ShrunkCase {
   const t0 = performance.now();
@@ -165,10 +172,18 @@ export function shrinkFailure(
     }
   }
   return {
-    params: best.params, shapes: best.mc.shapes, integer: best.integer, dtype: best.mc.dtype, seed: best.mc.seed,
-    message: best.run.message, ...(best.run.hint ? { hint: best.run.hint.message } : {}),
+    params: best.params,
+    shapes: best.mc.shapes,
+    integer: best.integer,
+    dtype: best.mc.dtype,
+    seed: best.mc.seed,
+    message: best.run.message,
+    ...(best.run.hint ? { hint: best.run.hint.message } : {}),
     arrays: shown(spec, best.mc, best.run),
-    seconds: (performance.now() - t0) / 1000, tries, complete,
-    materialized: best.mc, run: best.run,
+    seconds: (performance.now() - t0) / 1000,
+    tries,
+    complete,
+    materialized: best.mc,
+    run: best.run,
   };
 }

@@ -21,8 +21,13 @@ export type ConvAlgorithm = 'im2col' | 'winograd' | 'direct';
 
 /** The part of a conv geometry the rule reads. */
 export interface ConvShape {
-  C: number; F: number; HH: number; WW: number; stride: number;
-  Hout: number; Wout: number;
+  C: number;
+  F: number;
+  HH: number;
+  WW: number;
+  stride: number;
+  Hout: number;
+  Wout: number;
   /** Zero padding on each side (default 0). */
   pad?: number;
 }
@@ -73,7 +78,7 @@ export function convAlgorithm(g: ConvShape, dtype: DType): ConvAlgorithm {
 }
 
 /** A human name of the algorithm for reports: 'winograd F(4x4,3x3)', 'im2col+gemm', 'direct'. */
-export function convAlgorithmName(a: ConvAlgorithm, dtype: DType): string {
+export function convAlgorithmName(a: ConvAlgorithm, _dtype: DType): string {
   if (a === 'winograd') return 'winograd F(2x2,3x3)';
   return a === 'im2col' ? 'im2col+gemm' : 'direct';
 }

@@ -22,10 +22,17 @@ import { sharedArena } from './parallel/shared.js';
 
 /** Convolution geometry in cs231n names (a ConvGeometry is one). */
 export interface DirectConvGeometry {
-  N: number; C: number; H: number; W: number;
-  F: number; HH: number; WW: number;
-  stride: number; pad: number;
-  Hout: number; Wout: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  F: number;
+  HH: number;
+  WW: number;
+  stride: number;
+  pad: number;
+  Hout: number;
+  Wout: number;
 }
 
 /** Images per claimed chunk when threaded: about four chunks per thread. */
@@ -79,7 +86,19 @@ export function directScratch(g: DirectConvGeometry, dtype: DType): { forward: n
   const inSize = C * H * W;
   return {
     forward: [inSize, L.xsLen, Math.ceil(F / WASM_MR) * WASM_MR * K, Math.ceil(F / WASM_MR) * WASM_MR, F * HW, L.taps.length],
-    backward: [inSize, L.xsLen, F * HW, Math.ceil(F / NR) * NR * HW, F * Math.ceil(HW / NR) * NR, Math.ceil(K / WASM_MR) * WASM_MR * F, K * HW, K * F, inSize, L.taps.length, 2 * F],
+    backward: [
+      inSize,
+      L.xsLen,
+      F * HW,
+      Math.ceil(F / NR) * NR * HW,
+      F * Math.ceil(HW / NR) * NR,
+      Math.ceil(K / WASM_MR) * WASM_MR * F,
+      K * HW,
+      K * F,
+      inSize,
+      L.taps.length,
+      2 * F,
+    ],
   };
 }
 
@@ -243,15 +262,29 @@ export function directConvForward(out: FloatArray, x: FloatArray, w: FloatArray,
   xs.set(x.subarray(0, split * inSize));
   ws.set(w);
   bs.set(b);
-  parallelSplit(FORWARD_TASK, { x: xs, w: ws, b: bs, out: outs, g, dtype }, g.N, split, threads,
-    (n0, n1) => directForwardRange({ x, w, b, out, g, dtype }, n0, n1), chunk(split, threads - 1));
+  parallelSplit(
+    FORWARD_TASK,
+    { x: xs, w: ws, b: bs, out: outs, g, dtype },
+    g.N,
+    split,
+    threads,
+    (n0, n1) => directForwardRange({ x, w, b, out, g, dtype }, n0, n1),
+    chunk(split, threads - 1),
+  );
   out.set(outs);
 }
 
 /** Backward into dx (N, C, H, W), dw (F, C, HH, WW), db (F,) from dout (N, F, Hout, Wout). */
 export function directConvBackward(
-  dx: FloatArray, dw: FloatArray, db: FloatArray, x: FloatArray, w: FloatArray, dout: FloatArray,
-  g: DirectConvGeometry, dtype: DType, threads: number,
+  dx: FloatArray,
+  dw: FloatArray,
+  db: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  dout: FloatArray,
+  g: DirectConvGeometry,
+  dtype: DType,
+  threads: number,
 ): void {
   const { N, C, F, HH, WW } = g;
   const K = C * HH * WW;
@@ -269,8 +302,15 @@ export function directConvBackward(
     xs.set(x.subarray(0, split * inSize));
     ws.set(w);
     ds.set(dout.subarray(0, split * dSize));
-    parallelSplit(BACKWARD_TASK, { x: xs, w: ws, dout: ds, dx: dxs, dwtParts, dbParts, g, dtype }, N, split, threads,
-      (n0, n1) => directBackwardRange(mine, n0, n1, 0), chunk(split, threads - 1));
+    parallelSplit(
+      BACKWARD_TASK,
+      { x: xs, w: ws, dout: ds, dx: dxs, dwtParts, dbParts, g, dtype },
+      N,
+      split,
+      threads,
+      (n0, n1) => directBackwardRange(mine, n0, n1, 0),
+      chunk(split, threads - 1),
+    );
     dx.set(dxs);
   }
   for (let f = 0; f < F; f++) {

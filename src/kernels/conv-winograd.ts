@@ -36,20 +36,46 @@ import { sharedArena } from './parallel/shared.js';
 /** The transform matrices of F(2x2, 3x3) and F(4x4, 3x3): B^T (alpha x alpha), G (alpha x 3), A^T (m x alpha). */
 export const WINOGRAD_MATRICES = {
   2: {
-    BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
-    G: [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]],
-    AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+    BT: [
+      [1, 0, -1, 0],
+      [0, 1, 1, 0],
+      [0, -1, 1, 0],
+      [0, 1, 0, -1],
+    ],
+    G: [
+      [1, 0, 0],
+      [1 / 2, 1 / 2, 1 / 2],
+      [1 / 2, -1 / 2, 1 / 2],
+      [0, 0, 1],
+    ],
+    AT: [
+      [1, 1, 1, 0],
+      [0, 1, -1, -1],
+    ],
   },
   4: {
     BT: [
-      [4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
-      [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1],
+      [4, 0, -5, 0, 1, 0],
+      [0, -4, -4, 1, 1, 0],
+      [0, 4, -4, -1, 1, 0],
+      [0, -2, -1, 2, 1, 0],
+      [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1],
     ],
     G: [
-      [1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
-      [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1],
+      [1 / 4, 0, 0],
+      [-1 / 6, -1 / 6, -1 / 6],
+      [-1 / 6, 1 / 6, -1 / 6],
+      [1 / 24, 1 / 12, 1 / 6],
+      [1 / 24, -1 / 12, 1 / 6],
+      [0, 0, 1],
     ],
-    AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+    AT: [
+      [1, 1, 1, 1, 1, 0],
+      [0, 1, -1, 2, -2, 0],
+      [0, 1, 1, 4, 4, 0],
+      [0, 1, -1, 8, -8, 1],
+    ],
   },
 } as const;
 
@@ -162,7 +188,16 @@ export function winogradDataScratch(d: Pick<WinogradForwardArgs, 'Cin' | 'Hin' |
   const Tmax = nb * tilesPerImage;
   const Tp = Math.ceil(Tmax / NR) * NR;
   const Coutp = Math.ceil(Cout / WASM_MR) * WASM_MR;
-  return [nb * Cin * Hin * Win, a2 * Coutp * Cin, a2 * Tp * Cin, a2 * Cout * Tmax, nb * Cout * Hout * Wout, Cin * (th * m + 2) * (twp * m + 2), (64 * 16) / E, Cout];
+  return [
+    nb * Cin * Hin * Win,
+    a2 * Coutp * Cin,
+    a2 * Tp * Cin,
+    a2 * Cout * Tmax,
+    nb * Cout * Hout * Wout,
+    Cin * (th * m + 2) * (twp * m + 2),
+    (64 * 16) / E,
+    Cout,
+  ];
 }
 
 /** Arguments of winogradForwardRange: one Winograd correlation of a batch (forward, or backward data). */
@@ -175,8 +210,12 @@ export interface WinogradForwardArgs {
   bias: FloatArray | null;
   /** Output (N, Cout, Hout, Wout), written image by image. */
   out: FloatArray;
-  Cin: number; Hin: number; Win: number;
-  Cout: number; Hout: number; Wout: number;
+  Cin: number;
+  Hin: number;
+  Win: number;
+  Cout: number;
+  Hout: number;
+  Wout: number;
   /** Input row/column of output (0, 0)'s window: -pad forward, pad - 2 for backward data. */
   offset: number;
   dtype: DType;
@@ -222,8 +261,7 @@ export function winogradForwardRange(args: WinogradForwardArgs, n0: number, n1: 
     img.set(x.subarray(n * inSize, (n + q1) * inSize));
     for (let q = 0; q < q1; q++) {
       // V as the GEMM's B operand: panels of NR tiles, k = channel (chan(c) = c*NR*E, tile(t) = (t/NR)*Cin*NR*E + (t%NR)*E).
-      wIn(imgAt + q * inSize * E, Cin, Hin, Win, offset, offset, th, twp, stageAt, tmpAt, vAt, vXi,
-        NO_WRAP, 0, NR * E, q * tilesPerImage, NR, Cin * NR * E, E);
+      wIn(imgAt + q * inSize * E, Cin, Hin, Win, offset, offset, th, twp, stageAt, tmpAt, vAt, vXi, NO_WRAP, 0, NR * E, q * tilesPerImage, NR, Cin * NR * E, E);
     }
     for (let xi = 0; xi < a2; xi++) {
       for (let ic = 0; ic < Cout; ic += WINO_MC) {
@@ -244,8 +282,12 @@ export interface WinogradFilterArgs {
   dout: FloatArray;
   /** (threads, alpha^2, F, C): each thread adds its transformed dW at its slot. */
   dwParts: FloatArray;
-  C: number; H: number; W: number;
-  F: number; Hout: number; Wout: number;
+  C: number;
+  H: number;
+  W: number;
+  F: number;
+  Hout: number;
+  Wout: number;
   pad: number;
   dtype: DType;
 }
@@ -307,11 +349,9 @@ export function winogradFilterRange(args: WinogradFilterArgs, n0: number, n1: nu
     dimg.set(dout.subarray(n * dSize, (n + q1) * dSize));
     for (let q = 0; q < q1; q++) {
       // B operand, columns = channels: panels of NR channels, k = tile (lane stores NR*E apart).
-      wIn(imgAt + q * inSize * E, C, H, W, -pad, -pad, th, twp, stageAt, tmpAt, vAt, vXi,
-        NR, T * NR * E, E, q * tilesPerImage, NO_WRAP, 0, NR * E);
+      wIn(imgAt + q * inSize * E, C, H, W, -pad, -pad, th, twp, stageAt, tmpAt, vAt, vXi, NR, T * NR * E, E, q * tilesPerImage, NO_WRAP, 0, NR * E);
       // A operand, rows = output channels: panels of MR, k = tile.
-      wDy(dAt + q * dSize * E, F, Hout, Wout, th, twp, stageAt, tmpAt, dyAt, dyXi,
-        MR, T * MR * E, E, q * tilesPerImage, NO_WRAP, 0, MR * E);
+      wDy(dAt + q * dSize * E, F, Hout, Wout, th, twp, stageAt, tmpAt, dyAt, dyXi, MR, T * MR * E, E, q * tilesPerImage, NO_WRAP, 0, MR * E);
     }
     for (let xi = 0; xi < a2; xi++) {
       for (let ic = 0; ic < F; ic += WINO_MC) {
@@ -383,9 +423,14 @@ export function winogradAvailable(ex: WasmGemmExports | null = wasmGemm()): bool
 
 /** The part of a conv geometry the Winograd passes need (a ConvGeometry is one). */
 export interface WinogradConvGeometry {
-  N: number; C: number; H: number; W: number;
-  F: number; pad: number;
-  Hout: number; Wout: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  F: number;
+  pad: number;
+  Hout: number;
+  Wout: number;
 }
 
 /** Multiplies of the Winograd passes relative to im2col + GEMM (alpha^2 / (9 m^2)), for thread planning. */
@@ -398,7 +443,15 @@ export function winogradWorkFactor(dtype: DType): number {
  * Forward: out (N, F, Hout, Wout) = conv(x, w) + b for 3x3 filters at stride 1, written into `out`.
  * x, w, b in dtype. `threads` > 1 stages through the shared arena.
  */
-export function winogradConvForward(out: FloatArray, x: FloatArray, w: FloatArray, b: FloatArray, g: WinogradConvGeometry, dtype: DType, threads: number): void {
+export function winogradConvForward(
+  out: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray,
+  g: WinogradConvGeometry,
+  dtype: DType,
+  threads: number,
+): void {
   const { N, C, H, W, F, pad, Hout, Wout } = g;
   const u = filterTransform(w, F, C, false, dtype);
   const base = { Cin: C, Hin: H, Win: W, Cout: F, Hout, Wout, offset: -pad, dtype };
@@ -420,8 +473,15 @@ export function winogradConvForward(out: FloatArray, x: FloatArray, w: FloatArra
  * the transposed identity over all tiles; db the sums of dout.
  */
 export function winogradConvBackward(
-  dx: FloatArray, dw: FloatArray, db: FloatArray, x: FloatArray, w: FloatArray, dout: FloatArray,
-  g: WinogradConvGeometry, dtype: DType, threads: number,
+  dx: FloatArray,
+  dw: FloatArray,
+  db: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  dout: FloatArray,
+  g: WinogradConvGeometry,
+  dtype: DType,
+  threads: number,
 ): void {
   const { N, C, H, W, F, pad, Hout, Wout } = g;
   const m = WINOGRAD_TILE[dtype];
@@ -432,7 +492,13 @@ export function winogradConvBackward(
   const filterArgs = { C, H, W, F, Hout, Wout, pad, dtype };
   let dwParts: FloatArray;
   if (threads > 1) {
-    const [xs, ds, us, dxs, parts] = sharedArena([dtype, dtype, dtype, dtype, dtype] as const, [x.length, dout.length, u.length, dx.length, slots * a2 * F * C]);
+    const [xs, ds, us, dxs, parts] = sharedArena([dtype, dtype, dtype, dtype, dtype] as const, [
+      x.length,
+      dout.length,
+      u.length,
+      dx.length,
+      slots * a2 * F * C,
+    ]);
     xs.set(x);
     ds.set(dout);
     us.set(u);

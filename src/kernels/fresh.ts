@@ -148,5 +148,11 @@ export function freshInt32(length: number): Int32Array {
 
 /** A zero-filled tensor of `shape` and `dtype` on a fresh buffer (see freshBuffer). */
 export function freshTensor(shape: readonly number[], dtype: DType): Tensor {
-  return { data: freshArray(dtype, shape.reduce((a, b) => a * b, 1)), shape: [...shape] };
+  return {
+    data: freshArray(
+      dtype,
+      shape.reduce((a, b) => a * b, 1),
+    ),
+    shape: [...shape],
+  };
 }

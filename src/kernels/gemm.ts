@@ -62,7 +62,11 @@ export function gemm(c: FloatArray, a: FloatArray, b: FloatArray, M: number, N: 
 }
 
 function checkOperands(c: FloatArray, a: FloatArray, b: FloatArray, M: number, N: number, K: number): void {
-  for (const [name, v] of [['M', M], ['N', N], ['K', K]] as const) {
+  for (const [name, v] of [
+    ['M', M],
+    ['N', N],
+    ['K', K],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`gemm: ${name} must be an integer >= 0, got ${v}`);
   }
   const ctor = c.constructor;
@@ -85,8 +89,8 @@ const JS_MC = 64;
 const JS_KC = 256;
 const JS_NC = 1024;
 
-let jsPackA = new Float64Array(JS_MC * JS_KC);
-let jsPackB = new Float64Array(JS_KC * JS_NC);
+const jsPackA = new Float64Array(JS_MC * JS_KC);
+const jsPackB = new Float64Array(JS_KC * JS_NC);
 
 /** The JS backend of `gemm` (exported for tests and as the reference for the WASM kernels). */
 export function gemmJs(c: FloatArray, a: FloatArray, b: FloatArray, M: number, N: number, K: number, opts: GemmOptions = {}): void {
@@ -145,29 +149,71 @@ function kernelJs(mc: number, nc: number, kc: number, ap: Float64Array, bp: Floa
       const rows = Math.min(JS_MR, mc - ir);
       let pa = ir * kc;
       let pb = jr * kc;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let k = 0; k < kc; k++) {
-        const a0 = ap[pa], a1 = ap[pa + 1], a2 = ap[pa + 2], a3 = ap[pa + 3];
-        const b0 = bp[pb], b1 = bp[pb + 1], b2 = bp[pb + 2], b3 = bp[pb + 3];
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        const a0 = ap[pa],
+          a1 = ap[pa + 1],
+          a2 = ap[pa + 2],
+          a3 = ap[pa + 3];
+        const b0 = bp[pb],
+          b1 = bp[pb + 1],
+          b2 = bp[pb + 2],
+          b3 = bp[pb + 3];
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c03 += a0 * b3;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c13 += a1 * b3;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c23 += a2 * b3;
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c32 += a3 * b2;
+        c33 += a3 * b3;
         pa += JS_MR;
         pb += JS_NR;
       }
       const p = cOff + ir * ldc + jr;
       if (rows === JS_MR && cols === JS_NR) {
-        c[p] += c00; c[p + 1] += c01; c[p + 2] += c02; c[p + 3] += c03;
+        c[p] += c00;
+        c[p + 1] += c01;
+        c[p + 2] += c02;
+        c[p + 3] += c03;
         const p1 = p + ldc;
-        c[p1] += c10; c[p1 + 1] += c11; c[p1 + 2] += c12; c[p1 + 3] += c13;
+        c[p1] += c10;
+        c[p1 + 1] += c11;
+        c[p1 + 2] += c12;
+        c[p1 + 3] += c13;
         const p2 = p1 + ldc;
-        c[p2] += c20; c[p2 + 1] += c21; c[p2 + 2] += c22; c[p2 + 3] += c23;
+        c[p2] += c20;
+        c[p2 + 1] += c21;
+        c[p2 + 2] += c22;
+        c[p2 + 3] += c23;
         const p3 = p2 + ldc;
-        c[p3] += c30; c[p3 + 1] += c31; c[p3 + 2] += c32; c[p3 + 3] += c33;
+        c[p3] += c30;
+        c[p3 + 1] += c31;
+        c[p3 + 2] += c32;
+        c[p3 + 3] += c33;
       } else {
         const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
         for (let i = 0; i < rows; i++) {
@@ -212,10 +258,14 @@ onWasmReset(() => {
 function wasmState(): WasmState | null {
   if (wasmStateCache !== undefined) return wasmStateCache;
   const ex = wasmGemm();
-  if (!ex) return (wasmStateCache = null);
+  if (!ex) {
+    wasmStateCache = null;
+    return null;
+  }
   const st: WasmState = { ex, buffers: new WeakSet(), buffer: ex.memory.buffer, scratchEnd: SCRATCH_AT };
   st.buffers.add(st.buffer);
-  return (wasmStateCache = st);
+  wasmStateCache = st;
+  return st;
 }
 
 const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
@@ -294,7 +344,7 @@ function gemmAt(ex: WasmGemmExports, dtype: DType, cAt: number, aAt: number, bAt
 /** Byte address of `a` in this thread's WASM memory (an array from gemmScratch), or -1 when it lives elsewhere or WASM is off. */
 export function wasmAddress(a: FloatArray): number {
   const st = backendSetting !== 'js' ? wasmState() : null;
-  return st && st.buffers.has(a.buffer) ? a.byteOffset : -1;
+  return st?.buffers.has(a.buffer) ? a.byteOffset : -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,7 +377,11 @@ export function gemmScratch(dtype: DType, lengths: readonly number[]): FloatArra
   if (jsScratch[dtype].length < total) jsScratch[dtype] = dtype === 'float32' ? new Float32Array(total) : new Float64Array(total);
   const buf = jsScratch[dtype];
   let off = 0;
-  return lengths.map((len) => buf.subarray(off, (off += len)));
+  return lengths.map((len) => {
+    const part = buf.subarray(off, off + len);
+    off += len;
+    return part;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

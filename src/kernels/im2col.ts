@@ -15,10 +15,15 @@ import { wasmGemm } from './wasm/load.js';
 
 /** The part of a window geometry im2col needs (a ConvGeometry is one). */
 export interface WindowGeometry {
-  C: number; H: number; W: number;
-  HH: number; WW: number;
-  stride: number; pad: number;
-  Hout: number; Wout: number;
+  C: number;
+  H: number;
+  W: number;
+  HH: number;
+  WW: number;
+  stride: number;
+  pad: number;
+  Hout: number;
+  Wout: number;
 }
 
 /** Output indices j in [j0, j1) whose tap j*stride + offset lies inside [0, len). */

@@ -118,13 +118,29 @@ export function planeNormMemory(P: number, B: number, dtype: DType, threadSettin
  * pass into `out`. x and out: P*B values of dtype.
  */
 export function planeNormForward(
-  out: FloatArray, x: FloatArray, P: number, B: number, dtype: DType, shift: Float64Array | null,
+  out: FloatArray,
+  x: FloatArray,
+  P: number,
+  B: number,
+  dtype: DType,
+  shift: Float64Array | null,
   coefficients: (s1: Float64Array | null, s2: Float64Array | null) => AffineCoefficients,
 ): void {
   const threads = planThreads(P, WORK_PER_VALUE * P * B);
   const [xs, outs, c0, c1, c2] = sharedArena([dtype, dtype, 'float64', 'float64', 'float64'] as const, [P * B, P * B, P, P, P]);
   xs.set(x);
-  const base = { memory: arenaMemory(), dtype, B, a: xs.byteOffset, b: 0, out: outs.byteOffset, c0: c0.byteOffset, c1: c1.byteOffset, c2: c2.byteOffset, c3: 0 };
+  const base = {
+    memory: arenaMemory(),
+    dtype,
+    B,
+    a: xs.byteOffset,
+    b: 0,
+    out: outs.byteOffset,
+    c0: c0.byteOffset,
+    c1: c1.byteOffset,
+    c2: c2.byteOffset,
+    c3: 0,
+  };
   let s1: Float64Array | null = null;
   let s2: Float64Array | null = null;
   if (shift) {
@@ -146,18 +162,40 @@ export function planeNormForward(
  * `coefficients(t1, t2)` and the dx pass into `dx`.
  */
 export function planeNormBackward(
-  dx: FloatArray, dout: FloatArray, x: FloatArray, P: number, B: number, dtype: DType, center: Float64Array,
+  dx: FloatArray,
+  dout: FloatArray,
+  x: FloatArray,
+  P: number,
+  B: number,
+  dtype: DType,
+  center: Float64Array,
   coefficients: (t1: Float64Array, t2: Float64Array) => DxCoefficients,
 ): void {
   const threads = planThreads(P, WORK_PER_VALUE * P * B);
-  const [xs, ds, dxs, c0, c1, c2, c3] = sharedArena(
-    [dtype, dtype, dtype, 'float64', 'float64', 'float64', 'float64'] as const,
-    [P * B, P * B, P * B, P, P, P, P],
-  );
+  const [xs, ds, dxs, c0, c1, c2, c3] = sharedArena([dtype, dtype, dtype, 'float64', 'float64', 'float64', 'float64'] as const, [
+    P * B,
+    P * B,
+    P * B,
+    P,
+    P,
+    P,
+    P,
+  ]);
   xs.set(x);
   ds.set(dout);
   c0.set(center);
-  const base = { memory: arenaMemory(), dtype, B, a: xs.byteOffset, b: ds.byteOffset, out: dxs.byteOffset, c0: c0.byteOffset, c1: c1.byteOffset, c2: c2.byteOffset, c3: c3.byteOffset };
+  const base = {
+    memory: arenaMemory(),
+    dtype,
+    B,
+    a: xs.byteOffset,
+    b: ds.byteOffset,
+    out: dxs.byteOffset,
+    c0: c0.byteOffset,
+    c1: c1.byteOffset,
+    c2: c2.byteOffset,
+    c3: c3.byteOffset,
+  };
   run({ ...base, op: 'bwd_sums' }, P, threads);
   const k = coefficients(c1.slice(), c2.slice());
   c1.set(k.ka);

@@ -55,8 +55,14 @@ export function channelStats(mean: Float64Array, variance: Float64Array, x: Floa
 
 /** xhat = (x - mean[c]) * invStd[c] and out = gamma[c] * xhat + beta[c] over the channel view. */
 export function channelNormForward(
-  out: FloatArray, xhat: FloatArray, x: FloatArray, gamma: FloatArray, beta: FloatArray,
-  mean: Float64Array, invStd: Float64Array, view: ChannelView,
+  out: FloatArray,
+  xhat: FloatArray,
+  x: FloatArray,
+  gamma: FloatArray,
+  beta: FloatArray,
+  mean: Float64Array,
+  invStd: Float64Array,
+  view: ChannelView,
 ): void {
   const { A, C, B } = view;
   let i = 0;
@@ -83,8 +89,15 @@ export function channelNormForward(
  * dx = gamma * inv_std * dout.
  */
 export function channelNormBackward(
-  dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, dout: FloatArray, xhat: FloatArray,
-  gamma: FloatArray, invStd: Float64Array, view: ChannelView, train: boolean,
+  dx: FloatArray,
+  dgamma: FloatArray,
+  dbeta: FloatArray,
+  dout: FloatArray,
+  xhat: FloatArray,
+  gamma: FloatArray,
+  invStd: Float64Array,
+  view: ChannelView,
+  train: boolean,
 ): void {
   const { A, C, B } = view;
   const M = A * B;
@@ -135,8 +148,14 @@ export interface BlockView {
  * for the statistics, then xhat and out written together.
  */
 export function blockNormForward(
-  out: FloatArray, xhat: FloatArray, invStd: Float64Array, x: FloatArray, gamma: FloatArray, beta: FloatArray,
-  eps: number, view: BlockView,
+  out: FloatArray,
+  xhat: FloatArray,
+  invStd: Float64Array,
+  x: FloatArray,
+  gamma: FloatArray,
+  beta: FloatArray,
+  eps: number,
+  view: BlockView,
 ): void {
   const { N, G, Cg, S } = view;
   const L = Cg * S;
@@ -173,8 +192,14 @@ export function blockNormForward(
  * dx = (1/L) * inv_std * (L*dxhat - sum(dxhat) - xhat * sum(dxhat*xhat)).
  */
 export function blockNormBackward(
-  dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, dout: FloatArray, xhat: FloatArray,
-  gamma: FloatArray, invStd: Float64Array, view: BlockView,
+  dx: FloatArray,
+  dgamma: FloatArray,
+  dbeta: FloatArray,
+  dout: FloatArray,
+  xhat: FloatArray,
+  gamma: FloatArray,
+  invStd: Float64Array,
+  view: BlockView,
 ): void {
   const { N, G, Cg, S } = view;
   const L = Cg * S;

@@ -116,7 +116,10 @@ export function affineMemory(N: number, D: number, M: number, { dtype }: MemoryC
   return {
     out: N * M,
     impls: {
-      naive: { forward: { out: bytesOf('float64', N * M) }, backward: { dx: bytesOf('float64', N * D), dw: bytesOf('float64', D * M), db: bytesOf('float64', M) } },
+      naive: {
+        forward: { out: bytesOf('float64', N * M) },
+        backward: { dx: bytesOf('float64', N * D), dw: bytesOf('float64', D * M), db: bytesOf('float64', M) },
+      },
       fast: {
         forward: { out: bytesOf(dtype, N * M) },
         backward: { dx: bytesOf(dtype, N * D), dw: bytesOf(dtype, D * M), db: bytesOf(dtype, M) + bytesOf('float64', M) },
@@ -151,9 +154,7 @@ export const affine = defineLayer<AffineParams>({
     requireRank(where, 'w', shapes.w, 2, 'D,M');
     const D = size(shapes.x.slice(1));
     if (shapes.w[0] !== D) {
-      throw new ShapeError(
-        `${where}: w must have D = ${D} rows (the product of x's dims after N, x ${formatShape(shapes.x)}), got w ${formatShape(shapes.w)}`,
-      );
+      throw new ShapeError(`${where}: w must have D = ${D} rows (the product of x's dims after N, x ${formatShape(shapes.x)}), got w ${formatShape(shapes.w)}`);
     }
     requireShape(where, 'b', shapes.b, [shapes.w[1]]);
   },

@@ -24,8 +24,12 @@ export type BatchnormMode = 'train' | 'test';
 /** The params batchnorm and spatial batchnorm share. */
 export const BATCHNORM_PARAMS: readonly ParamSpec[] = [
   {
-    name: 'mode', flag: 'mode', help: 'train uses batch statistics, test the running ones',
-    kind: 'enum', choices: ['train', 'test'], default: 'train',
+    name: 'mode',
+    flag: 'mode',
+    help: 'train uses batch statistics, test the running ones',
+    kind: 'enum',
+    choices: ['train', 'test'],
+    default: 'train',
   },
   { name: 'eps', flag: 'eps', help: 'added to the variance before the square root', kind: 'float', default: 1e-5, min: 0, minExclusive: true },
   { name: 'momentum', flag: 'momentum', help: 'running = momentum*running + (1-momentum)*batch', kind: 'float', default: 0.9, min: 0, max: 1 },
@@ -113,7 +117,7 @@ export function batchnormBackwardNaive(dout: Tensor, cache: BatchnormNaiveCache)
       const dxhat = dout.data[i] * gamma.data[d];
       dbeta.data[d] += dout.data[i];
       dgamma.data[d] += dout.data[i] * xhat.data[i];
-      dvar += dxhat * (x.data[i] - mean[d]) * -0.5 * Math.pow(variance[d] + eps, -1.5);
+      dvar += dxhat * (x.data[i] - mean[d]) * -0.5 * (variance[d] + eps) ** -1.5;
       dmean += -dxhat / std;
       sumXc += x.data[i] - mean[d];
     }

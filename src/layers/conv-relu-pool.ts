@@ -6,7 +6,20 @@
  */
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerImpl, type LayerMemory, type MemoryContext, type MemoryParts, type ParamSpec, type PassMemory, type Shapes } from './types.js';
+import {
+  defineImpl,
+  defineLayer,
+  type ForwardResult,
+  type Gradients,
+  type Inputs,
+  type LayerImpl,
+  type LayerMemory,
+  type MemoryContext,
+  type MemoryParts,
+  type ParamSpec,
+  type PassMemory,
+  type Shapes,
+} from './types.js';
 import { convGeometry, poolGeometry, requireShape, STRIDE_PAD_CAP } from './geometry.js';
 import { conv, convMemory } from './conv.js';
 import { relu } from './relu.js';
@@ -43,10 +56,7 @@ function forwardThrough(stages: Stages, inputs: Inputs, params: ConvReluPoolPara
   const { x, w, b } = inputs;
   const c = stages.conv.forward({ x, w, b }, { stride: params.stride, pad: params.pad });
   const r = stages.relu.forward({ x: c.out }, {});
-  const p = stages.pool.forward(
-    { x: r.out },
-    { pool_height: params.pool_height, pool_width: params.pool_width, stride: params.pool_stride },
-  );
+  const p = stages.pool.forward({ x: r.out }, { pool_height: params.pool_height, pool_width: params.pool_width, stride: params.pool_stride });
   const rs = r.switches ?? new Int32Array(0);
   const ps = p.switches ?? new Int32Array(0);
   const switches = new Int32Array(rs.length + ps.length);

@@ -5,7 +5,17 @@
  */
 import type { DType, FloatArray, Tensor } from '../tensor/tensor.js';
 import { asDType, dtypeOf, zeros } from '../tensor/tensor.js';
-import { defineImpl, defineLayer, type FlopCount, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext, type MemoryParts } from './types.js';
+import {
+  defineImpl,
+  defineLayer,
+  type FlopCount,
+  type ForwardResult,
+  type Gradients,
+  type Inputs,
+  type LayerMemory,
+  type MemoryContext,
+  type MemoryParts,
+} from './types.js';
 import { convGeometry, requireShape, type ConvGeometry, STRIDE_PAD_CAP } from './geometry.js';
 import { gemm, gemmScratch, gemmScratchBytes, wasmAddress } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
@@ -13,7 +23,14 @@ import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKER
 import { arenaBytes, sharedArena, SHARED_ARENA } from '../kernels/parallel/shared.js';
 import { bytesOf, largestWorkspace, totalOf } from '../memory/estimate.js';
 import { convAlgorithm, convAlgorithmName } from '../kernels/conv-algorithm.js';
-import { winogradConvBackward, winogradConvForward, winogradDataScratch, winogradFilterScratch, winogradWorkFactor, WINOGRAD_TILE } from '../kernels/conv-winograd.js';
+import {
+  winogradConvBackward,
+  winogradConvForward,
+  winogradDataScratch,
+  winogradFilterScratch,
+  winogradWorkFactor,
+  WINOGRAD_TILE,
+} from '../kernels/conv-winograd.js';
 import { directArena, directConvBackward, directConvForward, directScratch } from '../kernels/conv-direct.js';
 import { noteKernel } from '../kernels/provenance.js';
 import { freshTensor } from '../kernels/fresh.js';
@@ -326,10 +343,14 @@ export function convBackwardFast(dout: Tensor, cache: ConvCache): Gradients {
   let dwtParts: FloatArray;
   let dbParts: FloatArray;
   if (threads > 1) {
-    const [xs, ws, ds, dxs, dwt, dbs] = sharedArena(
-      [dtype, dtype, dtype, dtype, dtype, dtype] as const,
-      [x.data.length, w.data.length, d.length, x.data.length, threads * K * F, threads * F],
-    );
+    const [xs, ws, ds, dxs, dwt, dbs] = sharedArena([dtype, dtype, dtype, dtype, dtype, dtype] as const, [
+      x.data.length,
+      w.data.length,
+      d.length,
+      x.data.length,
+      threads * K * F,
+      threads * F,
+    ]);
     xs.set(x.data);
     ws.set(w.data);
     ds.set(d);
@@ -412,7 +433,10 @@ export function convMemory(g: ConvGeometry, ctx: MemoryContext): LayerMemory {
     const lens = directScratch(g, dtype);
     perThread = largestWorkspace(gemmScratchBytes(dtype, lens.forward), gemmScratchBytes(dtype, lens.backward));
     const fa = directArena(g, forwardThreads).forward;
-    arena = Math.max(fa ? arenaBytes(d.slice(0, 4), fa) : 0, arenaBytes([dtype, dtype, dtype, dtype, dtype, 'float64'], directArena(g, backwardThreads).backward));
+    arena = Math.max(
+      fa ? arenaBytes(d.slice(0, 4), fa) : 0,
+      arenaBytes([dtype, dtype, dtype, dtype, dtype, 'float64'], directArena(g, backwardThreads).backward),
+    );
   } else {
     // Every thread's blocks are at most imagesPerBlock(g, N) images.
     const nb = imagesPerBlock(g, N);

@@ -47,10 +47,17 @@ export function requireShape(where: string, name: string, shape: readonly number
 
 /** Convolution geometry in cs231n names. */
 export interface ConvGeometry {
-  N: number; C: number; H: number; W: number;
-  F: number; HH: number; WW: number;
-  stride: number; pad: number;
-  Hout: number; Wout: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  F: number;
+  HH: number;
+  WW: number;
+  stride: number;
+  pad: number;
+  Hout: number;
+  Wout: number;
 }
 
 /** Validate x (N,C,H,W), w (F,C,HH,WW) and the params; return the output geometry. */
@@ -66,25 +73,33 @@ export function convGeometry(xShape: readonly number[], wShape: readonly number[
     throw new ShapeError(`${where}: w channels must equal x channels (${C}), got w ${formatShape(wShape)} and x ${formatShape(xShape)}`);
   }
   if (HH > H + 2 * pad || WW > W + 2 * pad) {
-    throw new ShapeError(
-      `${where}: kernel ${HH}x${WW} must fit the padded input ${H + 2 * pad}x${W + 2 * pad} (H, W = ${H}, ${W}; pad ${pad})`,
-    );
+    throw new ShapeError(`${where}: kernel ${HH}x${WW} must fit the padded input ${H + 2 * pad}x${W + 2 * pad} (H, W = ${H}, ${W}; pad ${pad})`);
   }
   return { N, C, H, W, F, HH, WW, stride, pad, Hout: windowOutputSize(H, HH, stride, pad), Wout: windowOutputSize(W, WW, stride, pad) };
 }
 
 /** Max-pooling geometry in cs231n names. */
 export interface PoolGeometry {
-  N: number; C: number; H: number; W: number;
-  pool_height: number; pool_width: number; stride: number;
-  Hout: number; Wout: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  pool_height: number;
+  pool_width: number;
+  stride: number;
+  Hout: number;
+  Wout: number;
 }
 
 /** Validate x (N,C,H,W) and the pooling params; return the output geometry. */
 export function poolGeometry(xShape: readonly number[], pool_height: number, pool_width: number, stride: number): PoolGeometry {
   const where = 'maxpool';
   requireRank(where, 'x', xShape, 4, 'N,C,H,W');
-  for (const [name, v] of [['pool_height', pool_height], ['pool_width', pool_width], ['stride', stride]] as const) {
+  for (const [name, v] of [
+    ['pool_height', pool_height],
+    ['pool_width', pool_width],
+    ['stride', stride],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ParamError(`${where}: ${name} must be an integer >= 1, got ${v}`);
   }
   const [N, C, H, W] = xShape;
@@ -92,7 +107,13 @@ export function poolGeometry(xShape: readonly number[], pool_height: number, poo
     throw new ShapeError(`${where}: pool window ${pool_height}x${pool_width} must fit the input ${H}x${W}`);
   }
   return {
-    N, C, H, W, pool_height, pool_width, stride,
+    N,
+    C,
+    H,
+    W,
+    pool_height,
+    pool_width,
+    stride,
     Hout: windowOutputSize(H, pool_height, stride, 0),
     Wout: windowOutputSize(W, pool_width, stride, 0),
   };

@@ -19,7 +19,13 @@ export type LayernormParams = { eps: number };
 
 /** The eps param layernorm and spatial groupnorm share. */
 export const EPS_PARAM: ParamSpec = {
-  name: 'eps', flag: 'eps', help: 'added to the variance before the square root', kind: 'float', default: 1e-5, min: 0, minExclusive: true,
+  name: 'eps',
+  flag: 'eps',
+  help: 'added to the variance before the square root',
+  kind: 'float',
+  default: 1e-5,
+  min: 0,
+  minExclusive: true,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -81,7 +87,7 @@ export function layernormBackwardNaive(dout: Tensor, cache: LayernormNaiveCache)
       const dxhat = dout.data[i] * gamma.data[d];
       dgamma.data[d] += dout.data[i] * xhat.data[i];
       dbeta.data[d] += dout.data[i];
-      dvar += dxhat * (x.data[i] - mean[n]) * -0.5 * Math.pow(variance[n] + eps, -1.5);
+      dvar += dxhat * (x.data[i] - mean[n]) * -0.5 * (variance[n] + eps) ** -1.5;
       dmean += -dxhat / std;
       sumXc += x.data[i] - mean[n];
     }

@@ -102,11 +102,20 @@ export function maxpoolForwardRange(args: MaxpoolForwardArgs, p0: number, p1: nu
           let bi = i0;
           let bv = x[i0];
           let v = x[i0 + 1];
-          if (v > bv || (v !== v && bv === bv)) { bv = v; bi = i0 + 1; }
+          if (v > bv || (v !== v && bv === bv)) {
+            bv = v;
+            bi = i0 + 1;
+          }
           v = x[i0 + W];
-          if (v > bv || (v !== v && bv === bv)) { bv = v; bi = i0 + W; }
+          if (v > bv || (v !== v && bv === bv)) {
+            bv = v;
+            bi = i0 + W;
+          }
           v = x[i0 + W + 1];
-          if (v > bv || (v !== v && bv === bv)) { bv = v; bi = i0 + W + 1; }
+          if (v > bv || (v !== v && bv === bv)) {
+            bv = v;
+            bi = i0 + W + 1;
+          }
           out[o] = bv;
           argmax[o] = bi;
         }
@@ -123,7 +132,10 @@ export function maxpoolForwardRange(args: MaxpoolForwardArgs, p0: number, p1: nu
           const row = first + di * W;
           for (let dj = 0; dj < pool_width; dj++) {
             const v = x[row + dj];
-            if (v > bv || (v !== v && bv === bv)) { bv = v; bi = row + dj; }
+            if (v > bv || (v !== v && bv === bv)) {
+              bv = v;
+              bi = row + dj;
+            }
           }
         }
         out[o] = bv;
@@ -172,7 +184,13 @@ export function maxpoolForwardFast(inputs: Inputs, params: MaxpoolParams): Forwa
 /** Fast backward: dx in the forward's dtype, each dout element added to its window's recorded winner. */
 export function maxpoolBackwardFast(dout: Tensor, cache: MaxpoolCache): Gradients {
   const { xShape, argmax, dtype = 'float64' } = cache;
-  const dx = { data: freshArray(dtype, xShape.reduce((a, b) => a * b, 1)), shape: [...xShape] };
+  const dx = {
+    data: freshArray(
+      dtype,
+      xShape.reduce((a, b) => a * b, 1),
+    ),
+    shape: [...xShape],
+  };
   const d = dout.data;
   const dxd = dx.data;
   // PERF: a scatter over the outputs; memory-bound, so it stays on one thread.

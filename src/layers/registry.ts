@@ -30,7 +30,18 @@ import { clip } from '../text/escape.js';
 
 /** All registered layers, in the order `cnn-check list` shows them. */
 export const LAYERS: readonly LayerSpec[] = [
-  conv, maxpool, relu, affine, batchnorm, layernorm, spatialBatchnorm, spatialGroupnorm, convReluPool, dropout, svmLoss, softmaxLoss,
+  conv,
+  maxpool,
+  relu,
+  affine,
+  batchnorm,
+  layernorm,
+  spatialBatchnorm,
+  spatialGroupnorm,
+  convReluPool,
+  dropout,
+  svmLoss,
+  softmaxLoss,
 ];
 
 /** `spatial-batchnorm` -> `spatial_batchnorm`. */

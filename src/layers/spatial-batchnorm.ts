@@ -13,8 +13,17 @@ import { ShapeError } from '../errors.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type PassMemory } from './types.js';
 import { requireRank, requireShape } from './geometry.js';
 import {
-  BATCHNORM_PARAMS, batchStatsBackwardFast, batchStatsFastMemory, batchStatsForwardFast, batchnormBackwardNaive,
-  batchnormForwardNaive, batchnormNaiveMemory, type BatchStatsCache, type BatchnormMode, type BatchnormNaiveCache, type BatchnormParams,
+  BATCHNORM_PARAMS,
+  batchStatsBackwardFast,
+  batchStatsFastMemory,
+  batchStatsForwardFast,
+  batchnormBackwardNaive,
+  batchnormForwardNaive,
+  batchnormNaiveMemory,
+  type BatchStatsCache,
+  type BatchnormMode,
+  type BatchnormNaiveCache,
+  type BatchnormParams,
 } from './batchnorm.js';
 import { bytesOf } from '../memory/estimate.js';
 import { asDType, dtypeOf, type DType, type FloatArray } from '../tensor/tensor.js';
@@ -254,7 +263,10 @@ export const spatialBatchnorm = defineLayer<BatchnormParams>({
       forward: { ...bn.forward, 'x channels-last': copy, out: bn.forward.out + copy },
       backward: { ...bn.backward, 'dout channels-last': copy, dx: bn.backward.dx + copy },
     };
-    return { out: X, impls: { naive, fast: planeKernelsAvailable() ? planeFastMemory(X, C, N * C, H * W, dtype, threads) : batchStatsFastMemory(X, C, dtype) } };
+    return {
+      out: X,
+      impls: { naive, fast: planeKernelsAvailable() ? planeFastMemory(X, C, N * C, H * W, dtype, threads) : batchStatsFastMemory(X, C, dtype) },
+    };
   },
   impls: {
     naive: defineImpl(spatialBatchnormForwardNaive, spatialBatchnormBackwardNaive),

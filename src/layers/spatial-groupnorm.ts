@@ -22,7 +22,12 @@ import { freshTensor } from '../kernels/fresh.js';
 import { noteKernel } from '../kernels/provenance.js';
 
 const G_PARAM: ParamSpec = {
-  name: 'G', flag: 'groups', help: 'number of channel groups, must divide C', kind: 'int', default: 2, min: 1,
+  name: 'G',
+  flag: 'groups',
+  help: 'number of channel groups, must divide C',
+  kind: 'int',
+  default: 2,
+  min: 1,
 };
 
 /** The params of spatial groupnorm. */
@@ -110,7 +115,7 @@ export function spatialGroupnormBackwardNaive(dout: Tensor, cache: SpatialGroupn
             const dxhat = dout.data[i] * gamma.data[c];
             dgamma.data[c] += dout.data[i] * xhat.data[i];
             dbeta.data[c] += dout.data[i];
-            dvar += dxhat * (x.data[i] - mu) * -0.5 * Math.pow(v + eps, -1.5);
+            dvar += dxhat * (x.data[i] - mu) * -0.5 * (v + eps) ** -1.5;
             dmean += -dxhat / std;
             sumXc += x.data[i] - mu;
           }
@@ -270,7 +275,15 @@ export const spatialGroupnorm = defineLayer<SpatialGroupnormParams>({
   memory: (shapes, params, { dtype, threads }) => {
     const [N, C, H, W] = shapes.x;
     const X = N * C * H * W;
-    return { out: X, impls: { naive: normNaiveMemory(X, N * params.G, C), fast: planeKernelsAvailable() ? planeFastMemory(X, C, N * C, H * W, dtype, threads) : blockNormFastMemory(X, { N, G: params.G, Cg: C / params.G, S: H * W }, dtype) } };
+    return {
+      out: X,
+      impls: {
+        naive: normNaiveMemory(X, N * params.G, C),
+        fast: planeKernelsAvailable()
+          ? planeFastMemory(X, C, N * C, H * W, dtype, threads)
+          : blockNormFastMemory(X, { N, G: params.G, Cg: C / params.G, S: H * W }, dtype),
+      },
+    };
   },
   impls: {
     naive: defineImpl(spatialGroupnormForwardNaive, spatialGroupnormBackwardNaive),

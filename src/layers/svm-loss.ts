@@ -90,7 +90,14 @@ export function svmLossForwardFast(inputs: Inputs, _params: LossParams): Forward
 /** The inputs of the loss layers: scores x (N, C) and labels y (N,). */
 export const LOSS_INPUTS = [
   { name: 'x', help: 'class scores (N,C)', grad: true, shape: [10, 5] },
-  { name: 'y', help: 'labels (N,): integer classes in [0, C)', grad: false, shape: (s: Record<string, number[]>) => [s.x[0]], init: 'labels' as const, classes: (s: Record<string, number[]>) => s.x[1] },
+  {
+    name: 'y',
+    help: 'labels (N,): integer classes in [0, C)',
+    grad: false,
+    shape: (s: Record<string, number[]>) => [s.x[0]],
+    init: 'labels' as const,
+    classes: (s: Record<string, number[]>) => s.x[1],
+  },
 ];
 
 /**

@@ -84,6 +84,7 @@ export interface LayerImpl<P = Params, C = unknown> {
 export const REFERENCE_IMPL = 'naive';
 
 /** A layer's implementations by name: the reference `naive`, then any others (`fast`). */
+// biome-ignore lint/suspicious/noExplicitAny: each implementation has its own cache type, used only with the cache its own forward made
 export type LayerImpls<P = Params> = { naive: LayerImpl<P, any> } & Record<string, LayerImpl<P, any>>;
 
 /** Tolerances of a layer, chosen from its numerics (see README "Tolerances"). */

@@ -81,7 +81,8 @@ function largestPass(mem: LayerMemory, names: string[]): PassMemory | undefined 
 function checkedImpls(req: CheckMemoryRequest): string[] {
   const { spec, shapes, params, settings } = req;
   const names = settings.impls ?? implNames(spec);
-  if (settings.checkMode === 'auto' && !settings.impls && spec.impls.fast && !autoIsFull(spec, shapes, params)) return names.filter((n) => n !== REFERENCE_IMPL);
+  if (settings.checkMode === 'auto' && !settings.impls && spec.impls.fast && !autoIsFull(spec, shapes, params))
+    return names.filter((n) => n !== REFERENCE_IMPL);
   return names;
 }
 
@@ -187,7 +188,10 @@ export function estimateCompareMemory(spec: LayerSpec, shapes: Shapes, params: P
  * kernels' workspace at `threads`.
  */
 export function estimateBenchMemory(
-  spec: LayerSpec, shapes: Shapes, params: Params, o: { dtype: DType; impl: string; external?: boolean; threads: number },
+  spec: LayerSpec,
+  shapes: Shapes,
+  params: Params,
+  o: { dtype: DType; impl: string; external?: boolean; threads: number },
 ): MemoryEstimate {
   const mem = spec.memory(shapes, params, { dtype: o.dtype, threads: o.threads });
   const n = sizes(spec, shapes);
@@ -242,7 +246,8 @@ export function describeCase(spec: LayerSpec, params: Params, shapes: Shapes): s
  * `maxMemory`). Returns the estimate.
  */
 export function requireCheckMemory(
-  req: CheckMemoryRequest & { settings: { maxMemory?: number } }, opts: CheckMemoryOptions & { label?: string } = {},
+  req: CheckMemoryRequest & { settings: { maxMemory?: number } },
+  opts: CheckMemoryOptions & { label?: string } = {},
 ): MemoryEstimate {
   const estimate = estimateCheckMemory(req, opts);
   requireMemory(`${describeCase(req.spec, req.params, req.shapes)}: its check`, estimate, memoryLimit(req.settings.maxMemory, opts.label ?? 'maxMemory'));

@@ -154,8 +154,7 @@ export interface NpyDTypeInfo {
 function buildDTypes(): ReadonlyMap<string, NpyDTypeInfo> {
   const m = new Map<string, NpyDTypeInfo>();
   const add = (orders: string, letter: NpyDTypeInfo['letter'], itemsize: number) => {
-    const name =
-      letter === 'f' ? `float${itemsize * 8}` : letter === 'i' ? `int${itemsize * 8}` : letter === 'u' ? `uint${itemsize * 8}` : 'bool';
+    const name = letter === 'f' ? `float${itemsize * 8}` : letter === 'i' ? `int${itemsize * 8}` : letter === 'u' ? `uint${itemsize * 8}` : 'bool';
     const kind: NpyKind = letter === 'f' ? (itemsize === 8 ? 'float64' : 'float32') : letter === 'b' ? 'bool' : 'int';
     for (const o of orders) {
       // 1-byte types have no byte order; numpy writes '|', we also accept '<' and '>'.

@@ -37,4 +37,15 @@ export {
   type ReadNpyOptions,
 } from './read.js';
 export { buildNpyPreamble, npyHeaderDict, writeNpy, writeNpyString } from './write.js';
-export { INFLATE_CHUNK, listNpz, listNpzFrom, maxDeflatedSize, readNpz, readNpzFrom, writeNpz, type NpzEntry, type ReadNpzOptions, type WriteNpzOptions } from './npz.js';
+export {
+  INFLATE_CHUNK,
+  listNpz,
+  listNpzFrom,
+  maxDeflatedSize,
+  readNpz,
+  readNpzFrom,
+  writeNpz,
+  type NpzEntry,
+  type ReadNpzOptions,
+  type WriteNpzOptions,
+} from './npz.js';

@@ -258,7 +258,8 @@ export function listNpzFrom(src: ByteSource, opts: ReadNpzOptions = {}): NpzEntr
   for (let i = 0; i < entries; i++) {
     const pos = cdOffset + rel;
     if (pos + CENTRAL_LEN > cdEnd) fail(`central directory entry ${i}: expected ${CENTRAL_LEN} bytes at offset ${pos}, got ${cdEnd - pos}`);
-    if (cd.getUint32(rel, true) !== SIG_CENTRAL) fail(`central directory entry ${i}: expected signature ${hex(SIG_CENTRAL)}, got ${hex(cd.getUint32(rel, true))}`);
+    if (cd.getUint32(rel, true) !== SIG_CENTRAL)
+      fail(`central directory entry ${i}: expected signature ${hex(SIG_CENTRAL)}, got ${hex(cd.getUint32(rel, true))}`);
     const flags = cd.getUint16(rel + 8, true);
     const method = cd.getUint16(rel + 10, true);
     const crc = cd.getUint32(rel + 16, true);
@@ -319,7 +320,10 @@ export function listNpzFrom(src: ByteSource, opts: ReadNpzOptions = {}): NpzEntr
 
     total += usize;
     if (total > maxBytes) {
-      failMember(member, `declared uncompressed size too large: expected at most ${maxBytes} bytes (maxBytes; raise it with --max-bytes) in total, got ${total} so far (this member declares ${usize})`);
+      failMember(
+        member,
+        `declared uncompressed size too large: expected at most ${maxBytes} bytes (maxBytes; raise it with --max-bytes) in total, got ${total} so far (this member declares ${usize})`,
+      );
     }
     if (method === 8 && csize > maxDeflatedSize(usize)) {
       failMember(member, `compressed size: expected at most ${maxDeflatedSize(usize)} bytes for the declared ${usize} bytes, got ${csize} (lying zip header)`);
@@ -328,7 +332,8 @@ export function listNpzFrom(src: ByteSource, opts: ReadNpzOptions = {}): NpzEntr
     // Local header: only to find the data; must agree with the central directory.
     if (local + LOCAL_LEN > cdOffset) failMember(member, `local header: expected it before offset ${cdOffset}, got offset ${local}`);
     const lh = viewOf(src.read(local, LOCAL_LEN));
-    if (lh.getUint32(0, true) !== SIG_LOCAL) failMember(member, `local header: expected signature ${hex(SIG_LOCAL)} at offset ${local}, got ${hex(lh.getUint32(0, true))}`);
+    if (lh.getUint32(0, true) !== SIG_LOCAL)
+      failMember(member, `local header: expected signature ${hex(SIG_LOCAL)} at offset ${local}, got ${hex(lh.getUint32(0, true))}`);
     const lNameLen = lh.getUint16(26, true);
     const lExtraLen = lh.getUint16(28, true);
     const dataOffset = local + LOCAL_LEN + lNameLen + lExtraLen;
@@ -336,8 +341,10 @@ export function listNpzFrom(src: ByteSource, opts: ReadNpzOptions = {}): NpzEntr
       failMember(member, `truncated member data: expected ${csize} bytes at offset ${dataOffset}, got ${Math.max(0, cdOffset - dataOffset)}`);
     }
     const lName = src.read(local + LOCAL_LEN, lNameLen);
-    if (lNameLen !== nameLen || lName.some((b, j) => b !== rawName[j])) failMember(member, 'local header: expected the same name as the central directory, got a different one');
-    if (lh.getUint16(8, true) !== method) failMember(member, 'local header: expected the same compression method as the central directory, got a different one');
+    if (lNameLen !== nameLen || lName.some((b, j) => b !== rawName[j]))
+      failMember(member, 'local header: expected the same name as the central directory, got a different one');
+    if (lh.getUint16(8, true) !== method)
+      failMember(member, 'local header: expected the same compression method as the central directory, got a different one');
 
     out.push({ name: member, key, method, crc32: crc, compressedSize: csize, size: usize, localHeaderOffset: local, dataOffset });
     rel = next;
@@ -348,7 +355,10 @@ export function listNpzFrom(src: ByteSource, opts: ReadNpzOptions = {}): NpzEntr
   for (let i = 1; i < byOffset.length; i++) {
     const prev = byOffset[i - 1];
     if (prev.dataOffset + prev.compressedSize > byOffset[i].localHeaderOffset) {
-      failMember(byOffset[i].name, `overlapping members: expected it to start after '${printable(prev.name)}' ends (offset ${prev.dataOffset + prev.compressedSize}), got offset ${byOffset[i].localHeaderOffset}`);
+      failMember(
+        byOffset[i].name,
+        `overlapping members: expected it to start after '${printable(prev.name)}' ends (offset ${prev.dataOffset + prev.compressedSize}), got offset ${byOffset[i].localHeaderOffset}`,
+      );
     }
   }
   return out;

@@ -146,8 +146,7 @@ export function parseHeaderLiteral(text: string, prefix = ''): PyValue {
     while (pos < text.length && (text[pos] === ' ' || text[pos] === '\t')) pos++;
   };
   const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
-  const isIdent = (c: string | undefined) =>
-    c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || isDigit(c));
+  const isIdent = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || isDigit(c));
 
   const parseSeq = (close: string, depth: number): { items: PyValue[]; trailingComma: boolean } => {
     const items: PyValue[] = [];
@@ -383,9 +382,7 @@ function parseNpyPreamble(bytes: Uint8Array, fileLength: number, opts: ReadNpyOp
   const info = lookupDType(descr);
   const um = info ? null : UNICODE_DESCR.exec(descr);
   if (!info && !um) {
-    fail(
-      `unsupported descr: expected one of <f8 >f8 <f4 >f4 |b1, [<>|]i1/u1, [<>]i2/i4/i8/u2/u4/u8 or a 0-d <U/>U string, got '${clip(descr)}'`,
-    );
+    fail(`unsupported descr: expected one of <f8 >f8 <f4 >f4 |b1, [<>|]i1/u1, [<>]i2/i4/i8/u2/u4/u8 or a 0-d <U/>U string, got '${clip(descr)}'`);
   }
 
   // fortran_order.

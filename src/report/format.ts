@@ -40,7 +40,9 @@ export function paramsText(params: Record<string, unknown>): string {
 
 /** Shapes as `x 4,3,5,5  w 2,3,3,3  b 2`. */
 export function shapesText(shapes: Record<string, readonly number[]>, sep = '  '): string {
-  return Object.entries(shapes).map(([k, s]) => `${k} ${s.join(',')}`).join(sep);
+  return Object.entries(shapes)
+    .map(([k, s]) => `${k} ${s.join(',')}`)
+    .join(sep);
 }
 
 /** An index as `(0, 1, 2, 3)`. */
@@ -128,7 +130,11 @@ export function unexplainedFailure(r: LayerCheckReport): boolean {
 
 /** How the groups of a gradient's localization are named: per sample and channel of x (and of out), per filter of w. */
 export function groupLabels(input: string): [string, string] {
-  return input === 'x' || input === 'out' ? ['per sample n', 'per channel c'] : input === 'w' ? ['per filter f', 'per channel c'] : ['per index of axis 0', 'per channel'];
+  return input === 'x' || input === 'out'
+    ? ['per sample n', 'per channel c']
+    : input === 'w'
+      ? ['per filter f', 'per channel c']
+      : ['per index of axis 0', 'per channel'];
 }
 
 /** The input whose axes a compared array has: `dx` -> `x`, `out` -> `out`, `running_mean_after` -> itself. */
@@ -202,7 +208,9 @@ export function arrayText(values: readonly number[], shape: readonly number[]): 
 
 /** A case's shapes and params in one line: `x (2, 3, 5, 5), w (2, 3, 3, 3), b (2,); stride=1 pad=0`. */
 export function caseSetupText(shapes: Record<string, readonly number[]>, params: Record<string, unknown>): string {
-  const s = Object.entries(shapes).map(([k, v]) => `${k} (${v.join(', ')}${v.length === 1 ? ',' : ''})`).join(', ');
+  const s = Object.entries(shapes)
+    .map(([k, v]) => `${k} (${v.join(', ')}${v.length === 1 ? ',' : ''})`)
+    .join(', ');
   return Object.keys(params).length ? `${s}; ${paramsText(params)}` : s;
 }
 

@@ -42,9 +42,7 @@ export const FILE_FORMATS: readonly FileFormat[] = [
   },
 ];
 
-export const STREAM_FORMATS: readonly StreamFormat[] = [
-  { name: 'github', enabled: inGithubActions, render: failureAnnotations },
-];
+export const STREAM_FORMATS: readonly StreamFormat[] = [{ name: 'github', enabled: inGithubActions, render: failureAnnotations }];
 
 /** The file format behind `--<flag>`. */
 export function fileFormat(flag: string): FileFormat {

@@ -52,7 +52,13 @@ export function failureAnnotations(run: RunReport): string[] {
     }
     for (const cmp of r.comparisons ?? []) {
       for (const a of cmp.arrays) {
-        if (!a.pass) lines.push(workflowCommand('error', comparisonFailure(cmp, a), { title: `cnn-check: ${c.name} ${cmp.impl} ${a.name} differs from the reference`, file: opts.file }));
+        if (!a.pass)
+          lines.push(
+            workflowCommand('error', comparisonFailure(cmp, a), {
+              title: `cnn-check: ${c.name} ${cmp.impl} ${a.name} differs from the reference`,
+              file: opts.file,
+            }),
+          );
       }
     }
     for (const p of r.problems) lines.push(workflowCommand('error', p, { title: `cnn-check: ${c.name}`, file: opts.file }));
@@ -63,10 +69,14 @@ export function failureAnnotations(run: RunReport): string[] {
   // Fixtures point at their own file, so the annotation lands on it.
   for (const f of run.fixtures?.items ?? []) {
     for (const a of f.arrays) {
-      if (!a.pass) lines.push(workflowCommand('error', arrayFailure('fixture', a), { title: `cnn-check: ${f.name ?? f.path} ${a.name} differs from the reference`, file: f.path }));
+      if (!a.pass)
+        lines.push(
+          workflowCommand('error', arrayFailure('fixture', a), { title: `cnn-check: ${f.name ?? f.path} ${a.name} differs from the reference`, file: f.path }),
+        );
     }
   }
-  for (const f of run.fixtures?.invalid ?? []) lines.push(workflowCommand('error', f.error, { title: `cnn-check: ${f.name ?? f.path} cannot be compared`, file: f.path }));
+  for (const f of run.fixtures?.invalid ?? [])
+    lines.push(workflowCommand('error', f.error, { title: `cnn-check: ${f.name ?? f.path} cannot be compared`, file: f.path }));
   for (const k of run.notRun ?? []) lines.push(workflowCommand('error', k.reason, { title: `cnn-check: ${k.name} not run`, file: opts.file }));
   // grade: on the module, at the line of the function's definition when known.
   for (const l of run.grade?.layers ?? []) {
@@ -74,8 +84,9 @@ export function failureAnnotations(run: RunReport): string[] {
       if (k.pass && !k.warnings.length) continue;
       const fn = l.implementations.find((f) => f.name === k.function);
       // The backward's line for a failing gradient or a failing backward call, else the forward's.
-      const inBackward = !!fn?.backward && fn.backward !== fn.forward && (k.message.startsWith(fn.backward) || /^d[a-z]+ /.test(k.message) || k.status === 'warn');
-      const at = inBackward ? fn?.backward : fn?.forward ?? fn?.backward;
+      const inBackward =
+        !!fn?.backward && fn.backward !== fn.forward && (k.message.startsWith(fn.backward) || /^d[a-z]+ /.test(k.message) || k.status === 'warn');
+      const at = inBackward ? fn?.backward : (fn?.forward ?? fn?.backward);
       const line = at ? run.gradeLines?.[at] : undefined;
       const props = { title: `cnn-check grade: ${l.layer} ${k.function} ${k.name}`, file: opts.file, line: line === undefined ? undefined : String(line) };
       if (!k.pass) lines.push(workflowCommand('error', gradeCaseFailure(k), props));

@@ -14,8 +14,21 @@ import type { ArrayReport } from '../gradcheck/reference.js';
 import { failingCount } from '../gradcheck/hints.js';
 import type { BenchResult } from '../bench/run.js';
 import {
-  arrayInput, arrayWorstText, fmtErr, fmtMs, fmtNum, fmtRatio, fmtSeconds, fmtVal, groupLabels, indexText, paramsText, poolHeatmap, shapesText,
-  statusNotes, worstText,
+  arrayInput,
+  arrayWorstText,
+  fmtErr,
+  fmtMs,
+  fmtNum,
+  fmtRatio,
+  fmtSeconds,
+  fmtVal,
+  groupLabels,
+  indexText,
+  paramsText,
+  poolHeatmap,
+  shapesText,
+  statusNotes,
+  worstText,
 } from './format.js';
 import { worstGradient } from '../suite/run.js';
 import type { ReportedCheck, RunReport } from './model.js';
@@ -69,11 +82,13 @@ interface Cell {
 function table(cls: string, head: string[], rows: { cells: (Cell | string)[]; cls?: string }[]): string {
   const th = head.map((h) => `<th>${esc(h)}</th>`).join('');
   const body = rows.map((r) => {
-    const tds = r.cells.map((c) => {
-      const cell: Cell = typeof c === 'string' ? { text: c } : c;
-      const classes = [cell.num ? 'num' : '', cell.cls ?? ''].filter(Boolean).join(' ');
-      return `<td${classes ? ` class="${classes}"` : ''}>${cell.html ?? esc(cell.text ?? '')}</td>`;
-    }).join('');
+    const tds = r.cells
+      .map((c) => {
+        const cell: Cell = typeof c === 'string' ? { text: c } : c;
+        const classes = [cell.num ? 'num' : '', cell.cls ?? ''].filter(Boolean).join(' ');
+        return `<td${classes ? ` class="${classes}"` : ''}>${cell.html ?? esc(cell.text ?? '')}</td>`;
+      })
+      .join('');
     return `<tr${r.cls ? ` class="${r.cls}"` : ''}>${tds}</tr>`;
   });
   return `<table class="${cls}"><thead><tr>${th}</tr></thead><tbody>\n${body.join('\n')}\n</tbody></table>`;
@@ -82,7 +97,6 @@ function table(cls: string, head: string[], rows: { cells: (Cell | string)[]; cl
 function statusCell(pass: boolean, extra = ''): Cell {
   return { html: status(pass) + (extra ? ` ${esc(extra)}` : ''), cls: pass ? 'status-pass' : 'status-fail' };
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Charts
@@ -141,9 +155,9 @@ export function barChart(opts: { title: string; unit: string; bars: Bar[]; log?:
   const tickText = (t: number) => (log ? `1e${Math.round(Math.log10(t))}` : fmtTick(t));
   const widest = Math.max(...ticks.map((t) => tickText(t).length)) * CHART.charWidth + CHART.tickGap;
   const spacing = CHART.plotWidth / Math.max(1, ticks.length - 1);
-  const step = log ? TICK_STEPS.find((k) => k * spacing >= widest) ?? ticks.length : 1;
+  const step = log ? (TICK_STEPS.find((k) => k * spacing >= widest) ?? ticks.length) : 1;
   const plotBottom = height - CHART.bottom;
-  ticks.forEach((t, k) => {
+  ticks.forEach((t, _k) => {
     const tx = (labelWidth + x(t)).toFixed(1);
     parts.push(`<line class="grid" x1="${tx}" y1="${CHART.top - 4}" x2="${tx}" y2="${plotBottom}"/>`);
     // Labelled decades are multiples of the step, so 1e0 stays labelled when it is in range.
@@ -155,11 +169,17 @@ export function barChart(opts: { title: string; unit: string; bars: Bar[]; log?:
     const w = x(b.value);
     const cls = ['bar', b.cls ?? '', Number.isFinite(b.value) ? '' : 'inf'].filter(Boolean).join(' ');
     const valueText = b.valueText ?? (Number.isFinite(b.value) ? fmtTick(b.value) : String(b.value));
-    parts.push(`<text x="${labelWidth - 6}" y="${y + CHART.barHeight - 4}" text-anchor="end"><title>${esc(b.label)}</title>${esc(truncate(b.label, CHART.labelChars))}</text>`);
-    parts.push(`<rect class="${cls}" x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${CHART.barHeight}"><title>${esc(`${b.label}: ${valueText}`)}</title></rect>`);
+    parts.push(
+      `<text x="${labelWidth - 6}" y="${y + CHART.barHeight - 4}" text-anchor="end"><title>${esc(b.label)}</title>${esc(truncate(b.label, CHART.labelChars))}</text>`,
+    );
+    parts.push(
+      `<rect class="${cls}" x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${CHART.barHeight}"><title>${esc(`${b.label}: ${valueText}`)}</title></rect>`,
+    );
     if (b.marker !== undefined && Number.isFinite(b.marker)) {
       const mx = (labelWidth + x(b.marker)).toFixed(1);
-      parts.push(`<line class="threshold" x1="${mx}" y1="${y - 2}" x2="${mx}" y2="${y + CHART.barHeight + 2}"><title>${esc(`threshold ${fmtErr(b.marker)}`)}</title></line>`);
+      parts.push(
+        `<line class="threshold" x1="${mx}" y1="${y - 2}" x2="${mx}" y2="${y + CHART.barHeight + 2}"><title>${esc(`threshold ${fmtErr(b.marker)}`)}</title></line>`,
+      );
     }
     parts.push(`<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + CHART.barHeight - 4}">${esc(valueText)}</text>`);
   });
@@ -178,7 +198,13 @@ export const HEATMAP_MAX_CELLS = 64;
 
 /** Colour of |error| = t * max on a white-to-dark-red scale (t in [0, 1]). */
 export function heatColor(t: number): string {
-  const stops: [number, number, number][] = [[255, 247, 236], [253, 187, 132], [239, 101, 72], [179, 0, 0], [103, 0, 13]];
+  const stops: [number, number, number][] = [
+    [255, 247, 236],
+    [253, 187, 132],
+    [239, 101, 72],
+    [179, 0, 0],
+    [103, 0, 13],
+  ];
   const u = Math.min(1, Math.max(0, t)) * (stops.length - 1);
   const k = Math.min(stops.length - 2, Math.floor(u));
   const f = u - k;
@@ -214,14 +240,16 @@ export function heatmapSvg(values: (number | null)[][], opts: { title: string; r
   p.push(`<text x="${left}" y="${top - 6}">${esc(`${colAxis} → (${cols})`)}</text>`);
   p.push(`<text x="${left - 6}" y="${top + 10}" text-anchor="end">${esc(rowAxis)}</text>`);
   p.push(`<text x="${left - 6}" y="${top + 22}" text-anchor="end">↓</text>`);
-  grid.forEach((row, i) => row.forEach((c, j) => {
-    const where = block === 1
-      ? `(${rowAxis} ${c.r0}, ${colAxis} ${c.c0})`
-      : `(${rowAxis} ${c.r0}-${c.r1}, ${colAxis} ${c.c0}-${c.c1}, largest)`;
-    const fill = c.v === null ? '#d0d7de' : heatColor(max > 0 ? c.v / max : 0);
-    const tip = c.v === null ? `${where}: not evaluated` : `${where}: |error| ${fmtErr(c.v)}`;
-    p.push(`<rect class="cell${c.v === null ? ' missing' : ''}" x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${fill}"><title>${esc(tip)}</title></rect>`);
-  }));
+  grid.forEach((row, i) => {
+    row.forEach((c, j) => {
+      const where = block === 1 ? `(${rowAxis} ${c.r0}, ${colAxis} ${c.c0})` : `(${rowAxis} ${c.r0}-${c.r1}, ${colAxis} ${c.c0}-${c.c1}, largest)`;
+      const fill = c.v === null ? '#d0d7de' : heatColor(max > 0 ? c.v / max : 0);
+      const tip = c.v === null ? `${where}: not evaluated` : `${where}: |error| ${fmtErr(c.v)}`;
+      p.push(
+        `<rect class="cell${c.v === null ? ' missing' : ''}" x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${fill}"><title>${esc(tip)}</title></rect>`,
+      );
+    });
+  });
   p.push(`<rect class="frame" x="${left}" y="${top}" width="${mapW}" height="${mapH}"/>`);
   // Colour scale: ten swatches from 0 to the largest |error|.
   const sw = 16;
@@ -252,22 +280,43 @@ function whereHtml(loc: Localization, input: string, threshold: number, labels: 
     return out.join('\n');
   }
   const wrong = failingCount(loc);
-  out.push(`<h4>${esc(labels.title)} <span class="note">(${loc.checked} of ${loc.total} elements evaluated${wrong !== undefined ? esc(`; ${wrong} wrong`) : ''})</span></h4>`);
+  out.push(
+    `<h4>${esc(labels.title)} <span class="note">(${loc.checked} of ${loc.total} elements evaluated${wrong !== undefined ? esc(`; ${wrong} wrong`) : ''})</span></h4>`,
+  );
   if (loc.hint) out.push(`<p class="hint">hint: ${esc(loc.hint.message)}</p>`);
   if (loc.top.length) {
-    out.push(table('top', ['element', labels.analytic, labels.numeric, 'abs error', 'rel error'], loc.top.map((e) => ({
-      cells: [indexText(e.index), { text: fmtVal(e.analytic), num: true }, { text: fmtVal(e.numeric), num: true }, { text: fmtErr(e.absError), num: true }, { text: fmtErr(e.relError), num: true }],
-    }))));
+    out.push(
+      table(
+        'top',
+        ['element', labels.analytic, labels.numeric, 'abs error', 'rel error'],
+        loc.top.map((e) => ({
+          cells: [
+            indexText(e.index),
+            { text: fmtVal(e.analytic), num: true },
+            { text: fmtVal(e.numeric), num: true },
+            { text: fmtErr(e.absError), num: true },
+            { text: fmtErr(e.relError), num: true },
+          ],
+        })),
+      ),
+    );
   }
   const [sampleName, channelName] = groupLabels(input);
-  const groups = (label: string, gs: typeof loc.perSample) => gs.length
-    ? `<p>${esc(label)} (max rel error; ${gs.filter((s) => s.failing > 0).length} of ${gs.length} fail): ${gs.slice(0, 32).map((s) => `<span class="${s.maxRelError > threshold ? 'fail' : ''}">${s.index}:${esc(fmtErr(s.maxRelError))}</span>`).join(' ')}${gs.length > 32 ? ' …' : ''}</p>`
-    : '';
+  const groups = (label: string, gs: typeof loc.perSample) =>
+    gs.length
+      ? `<p>${esc(label)} (max rel error; ${gs.filter((s) => s.failing > 0).length} of ${gs.length} fail): ${gs
+          .slice(0, 32)
+          .map((s) => `<span class="${s.maxRelError > threshold ? 'fail' : ''}">${s.index}:${esc(fmtErr(s.maxRelError))}</span>`)
+          .join(' ')}${gs.length > 32 ? ' …' : ''}</p>`
+      : '';
   out.push(groups(sampleName, loc.perSample), groups(channelName, loc.perChannel));
   if (loc.border && loc.interior) {
-    out.push(`<p>border (first/last rows and columns): max rel ${esc(fmtErr(loc.border.maxRelError))}, ${loc.border.failing} of ${loc.border.count} fail; interior: max rel ${esc(fmtErr(loc.interior.maxRelError))}, ${loc.interior.failing} of ${loc.interior.count} fail</p>`);
+    out.push(
+      `<p>border (first/last rows and columns): max rel ${esc(fmtErr(loc.border.maxRelError))}, ${loc.border.failing} of ${loc.border.count} fail; interior: max rel ${esc(fmtErr(loc.interior.maxRelError))}, ${loc.interior.failing} of ${loc.interior.count} fail</p>`,
+    );
   }
-  if (loc.heatmap) out.push(heatmapsHtml(labels.title.replace(/^where /, '').replace(/ (is wrong|differs from the reference)$/, ''), loc.heatmap, loc.aligned?.shift));
+  if (loc.heatmap)
+    out.push(heatmapsHtml(labels.title.replace(/^where /, '').replace(/ (is wrong|differs from the reference)$/, ''), loc.heatmap, loc.aligned?.shift));
   out.push('</div>');
   return out.join('\n');
 }
@@ -281,9 +330,17 @@ function localizationHtml(g: ImplGradientRow, id: string): string {
 /** Where each failing array of a comparison is wrong; `who` names the judged side. */
 function arrayLocalizationsHtml(arrays: ArrayReport[], who: string, id: string): string {
   return arrays
-    .map((a, k) => (!a.pass && a.localization
-      ? whereHtml(a.localization, arrayInput(a.name), a.threshold, { title: `where ${who} ${a.name} differs from the reference`, analytic: who, numeric: 'reference' }, `${id}-${k}`)
-      : ''))
+    .map((a, k) =>
+      !a.pass && a.localization
+        ? whereHtml(
+            a.localization,
+            arrayInput(a.name),
+            a.threshold,
+            { title: `where ${who} ${a.name} differs from the reference`, analytic: who, numeric: 'reference' },
+            `${id}-${k}`,
+          )
+        : '',
+    )
     .filter(Boolean)
     .join('\n');
 }
@@ -301,36 +358,71 @@ function checkHtml(c: ReportedCheck, idx: number): string {
   // The layer and params, unless the check's name (its heading, or the page's title) says just that.
   const what = `${r.layer}  ${paramsText(r.params)}`;
   const named = c.name.replace(/\s+/g, ' ') === what.replace(/\s+/g, ' ').trim();
-  out.push(`<p class="meta">${named ? '' : `${esc(what)}<br>`}${esc(`shapes: ${shapesText(r.shapes)}`)}<br>${esc(`dtype ${r.dtype}  seed ${r.seed}  h ${fmtNum(r.h)}  check mode ${r.mode}  budget ${r.budget} s`)}${c.seconds !== undefined ? esc(`  time ${fmtSeconds(c.seconds)} s`) : ''}</p>`);
+  out.push(
+    `<p class="meta">${named ? '' : `${esc(what)}<br>`}${esc(`shapes: ${shapesText(r.shapes)}`)}<br>${esc(`dtype ${r.dtype}  seed ${r.seed}  h ${fmtNum(r.h)}  check mode ${r.mode}  budget ${r.budget} s`)}${c.seconds !== undefined ? esc(`  time ${fmtSeconds(c.seconds)} s`) : ''}</p>`,
+  );
   for (const p of r.problems) out.push(`<p class="problem">FAIL: ${esc(p)}</p>`);
   if (r.gradients.length) {
-    out.push(table('gradients', ['impl', 'gradient', 'rel error', 'max abs error', 'worst element (analytic / numeric)', 'threshold', 'checked', 'status'], r.gradients.map((g) => ({
-      cls: g.pass ? undefined : 'fail',
-      cells: [
-        g.impl, g.name, { text: fmtErr(g.relError), num: true }, { text: fmtErr(g.maxAbsError), num: true }, worstText(g),
-        { text: fmtErr(g.threshold), num: true }, coverage(g),
-        // A row that compared nothing says so instead of pass.
-        g.unchecked && g.pass ? { html: `<span class="warn">unchecked</span> ${esc(g.unchecked)}`, cls: 'status-warn' } : statusCell(g.pass, statusNotes(g)),
-      ],
-    }))));
-    out.push(barChart({
-      title: 'relative error per gradient, threshold marked',
-      unit: 'relative error',
-      log: true,
-      cls: 'errors',
-      bars: r.gradients.map((g) => ({ label: `${g.impl} ${g.name}`, value: g.relError, marker: g.threshold, cls: g.pass ? undefined : 'fail', valueText: fmtErr(g.relError) })),
-    }));
+    out.push(
+      table(
+        'gradients',
+        ['impl', 'gradient', 'rel error', 'max abs error', 'worst element (analytic / numeric)', 'threshold', 'checked', 'status'],
+        r.gradients.map((g) => ({
+          cls: g.pass ? undefined : 'fail',
+          cells: [
+            g.impl,
+            g.name,
+            { text: fmtErr(g.relError), num: true },
+            { text: fmtErr(g.maxAbsError), num: true },
+            worstText(g),
+            { text: fmtErr(g.threshold), num: true },
+            coverage(g),
+            // A row that compared nothing says so instead of pass.
+            g.unchecked && g.pass
+              ? { html: `<span class="warn">unchecked</span> ${esc(g.unchecked)}`, cls: 'status-warn' }
+              : statusCell(g.pass, statusNotes(g)),
+          ],
+        })),
+      ),
+    );
+    out.push(
+      barChart({
+        title: 'relative error per gradient, threshold marked',
+        unit: 'relative error',
+        log: true,
+        cls: 'errors',
+        bars: r.gradients.map((g) => ({
+          label: `${g.impl} ${g.name}`,
+          value: g.relError,
+          marker: g.threshold,
+          cls: g.pass ? undefined : 'fail',
+          valueText: fmtErr(g.relError),
+        })),
+      }),
+    );
   }
   (r.comparisons ?? []).forEach((cmp, ci) => {
-    out.push(`<h4>${esc(`${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}), same inputs and dout`)} ${status(cmp.pass)}</h4>`);
-    out.push(table('comparison', ['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'], cmp.arrays.map((a) => ({
-      cls: a.pass ? undefined : 'fail',
-      cells: [
-        a.name, a.dtype, { text: fmtErr(a.relError), num: true }, { text: fmtErr(a.maxAbsError), num: true },
-        arrayWorstText(a),
-        { text: fmtErr(a.threshold), num: true }, statusCell(a.pass),
-      ],
-    }))));
+    out.push(
+      `<h4>${esc(`${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}), same inputs and dout`)} ${status(cmp.pass)}</h4>`,
+    );
+    out.push(
+      table(
+        'comparison',
+        ['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'],
+        cmp.arrays.map((a) => ({
+          cls: a.pass ? undefined : 'fail',
+          cells: [
+            a.name,
+            a.dtype,
+            { text: fmtErr(a.relError), num: true },
+            { text: fmtErr(a.maxAbsError), num: true },
+            arrayWorstText(a),
+            { text: fmtErr(a.threshold), num: true },
+            statusCell(a.pass),
+          ],
+        })),
+      ),
+    );
     out.push(arrayLocalizationsHtml(cmp.arrays, cmp.impl, `cmp-${idx}-${ci}`));
   });
   for (const n of r.notes) out.push(`<p class="note">note: ${esc(n)}</p>`);
@@ -339,18 +431,26 @@ function checkHtml(c: ReportedCheck, idx: number): string {
   });
   if (r.timing.length) {
     out.push(`<h4>timing (median of ${r.timing[0].forwardMs.samples} runs)</h4>`);
-    out.push(table('timing', ['impl', 'forward ms', 'backward ms'], r.timing.map((t) => ({
-      cells: [t.impl, { text: fmtMs(t.forwardMs.median), num: true }, { text: fmtMs(t.backwardMs.median), num: true }],
-    }))));
-    out.push(barChart({
-      title: 'forward and backward time per implementation',
-      unit: 'ms, median',
-      cls: 'timing',
-      bars: r.timing.flatMap((t) => [
-        { label: `${t.impl} forward`, value: t.forwardMs.median, valueText: `${fmtMs(t.forwardMs.median)} ms` },
-        { label: `${t.impl} backward`, value: t.backwardMs.median, cls: 'alt', valueText: `${fmtMs(t.backwardMs.median)} ms` },
-      ]),
-    }));
+    out.push(
+      table(
+        'timing',
+        ['impl', 'forward ms', 'backward ms'],
+        r.timing.map((t) => ({
+          cells: [t.impl, { text: fmtMs(t.forwardMs.median), num: true }, { text: fmtMs(t.backwardMs.median), num: true }],
+        })),
+      ),
+    );
+    out.push(
+      barChart({
+        title: 'forward and backward time per implementation',
+        unit: 'ms, median',
+        cls: 'timing',
+        bars: r.timing.flatMap((t) => [
+          { label: `${t.impl} forward`, value: t.forwardMs.median, valueText: `${fmtMs(t.forwardMs.median)} ms` },
+          { label: `${t.impl} backward`, value: t.backwardMs.median, cls: 'alt', valueText: `${fmtMs(t.backwardMs.median)} ms` },
+        ]),
+      }),
+    );
   }
   return out.join('\n');
 }
@@ -362,28 +462,46 @@ function checksSection(s: NonNullable<RunReport['checks']>): string {
     const grads = s.items.reduce((n, c) => n + c.report.gradients.length, 0);
     const failedGrads = s.items.reduce((n, c) => n + c.report.gradients.filter((g) => !g.pass).length, 0);
     const total = s.items.reduce((n, c) => n + (c.seconds ?? 0), 0);
-    out.push(`<p>${badge(failed === 0)} ${esc(`${s.items.length} checks, ${failed} failed; ${grads} gradients, ${failedGrads} failed; ${fmtSeconds(total)} s`)}</p>`);
-    out.push(table('summary', ['#', 'check', 'gradients', 'worst rel error', 'threshold', 'time s', 'status'], s.items.map((c, i) => {
-      const r = c.report;
-      const bad = r.gradients.filter((g) => !g.pass).length;
-      const worst = worstGradient(r.gradients);
-      return {
-        cls: r.pass ? undefined : 'fail',
-        cells: [
-          { text: String(i + 1), num: true }, { html: `<a href="#check-${i}">${esc(c.name)}</a>` },
-          bad ? `${bad} of ${r.gradients.length} fail` : `${r.gradients.length} pass`,
-          worst ? `${fmtErr(worst.relError)} (${worst.impl} ${worst.name})` : '-', { text: worst ? fmtErr(worst.threshold) : '-', num: true },
-          { text: fmtSeconds(c.seconds), num: true }, statusCell(r.pass, r.problems.length ? `(${r.problems.length} problem${r.problems.length === 1 ? '' : 's'})` : ''),
-        ],
-      };
-    })));
-    out.push(barChart({
-      title: 'time per check',
-      unit: 's',
-      cls: 'timing',
-      log: false,
-      bars: s.items.map((c, i) => ({ label: `${i + 1} ${c.name}`, value: c.seconds ?? 0, cls: c.report.pass ? undefined : 'fail', valueText: `${fmtSeconds(c.seconds)} s` })),
-    }));
+    out.push(
+      `<p>${badge(failed === 0)} ${esc(`${s.items.length} checks, ${failed} failed; ${grads} gradients, ${failedGrads} failed; ${fmtSeconds(total)} s`)}</p>`,
+    );
+    out.push(
+      table(
+        'summary',
+        ['#', 'check', 'gradients', 'worst rel error', 'threshold', 'time s', 'status'],
+        s.items.map((c, i) => {
+          const r = c.report;
+          const bad = r.gradients.filter((g) => !g.pass).length;
+          const worst = worstGradient(r.gradients);
+          return {
+            cls: r.pass ? undefined : 'fail',
+            cells: [
+              { text: String(i + 1), num: true },
+              { html: `<a href="#check-${i}">${esc(c.name)}</a>` },
+              bad ? `${bad} of ${r.gradients.length} fail` : `${r.gradients.length} pass`,
+              worst ? `${fmtErr(worst.relError)} (${worst.impl} ${worst.name})` : '-',
+              { text: worst ? fmtErr(worst.threshold) : '-', num: true },
+              { text: fmtSeconds(c.seconds), num: true },
+              statusCell(r.pass, r.problems.length ? `(${r.problems.length} problem${r.problems.length === 1 ? '' : 's'})` : ''),
+            ],
+          };
+        }),
+      ),
+    );
+    out.push(
+      barChart({
+        title: 'time per check',
+        unit: 's',
+        cls: 'timing',
+        log: false,
+        bars: s.items.map((c, i) => ({
+          label: `${i + 1} ${c.name}`,
+          value: c.seconds ?? 0,
+          cls: c.report.pass ? undefined : 'fail',
+          valueText: `${fmtSeconds(c.seconds)} s`,
+        })),
+      }),
+    );
   }
   s.items.forEach((c, i) => {
     const head = `<span id="check-${i}">${esc(s.summary ? `${i + 1}. ${c.name}` : c.name)}</span> ${status(c.report.pass)}`;
@@ -403,22 +521,40 @@ function compareSection(s: NonNullable<RunReport['fixtures']>): string {
   s.items.forEach((f, fi) => {
     out.push(`<h3>${esc(f.path)} ${status(f.pass)}</h3>`);
     out.push(`<p class="meta">${esc(`${f.layer}  ${paramsText(f.params)}`)}</p>`);
-    out.push(table('arrays', ['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'], f.arrays.map((a) => ({
-      cls: a.pass ? undefined : 'fail',
-      cells: [
-        a.name, a.dtype, { text: fmtErr(a.relError), num: true }, { text: fmtErr(a.maxAbsError), num: true },
-        arrayWorstText(a),
-        { text: fmtErr(a.threshold), num: true }, statusCell(a.pass),
-      ],
-    }))));
+    out.push(
+      table(
+        'arrays',
+        ['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'],
+        f.arrays.map((a) => ({
+          cls: a.pass ? undefined : 'fail',
+          cells: [
+            a.name,
+            a.dtype,
+            { text: fmtErr(a.relError), num: true },
+            { text: fmtErr(a.maxAbsError), num: true },
+            arrayWorstText(a),
+            { text: fmtErr(a.threshold), num: true },
+            statusCell(a.pass),
+          ],
+        })),
+      ),
+    );
     if (f.arrays.length) {
-      out.push(barChart({
-        title: `relative error per array of ${f.path}, threshold marked`,
-        unit: 'relative error',
-        log: true,
-        cls: 'errors',
-        bars: f.arrays.map((a) => ({ label: a.name, value: a.relError, marker: a.threshold, cls: a.pass ? undefined : 'fail', valueText: fmtErr(a.relError) })),
-      }));
+      out.push(
+        barChart({
+          title: `relative error per array of ${f.path}, threshold marked`,
+          unit: 'relative error',
+          log: true,
+          cls: 'errors',
+          bars: f.arrays.map((a) => ({
+            label: a.name,
+            value: a.relError,
+            marker: a.threshold,
+            cls: a.pass ? undefined : 'fail',
+            valueText: fmtErr(a.relError),
+          })),
+        }),
+      );
     }
     out.push(arrayLocalizationsHtml(f.arrays, 'fixture', `fixture-${fi}`));
   });
@@ -427,7 +563,9 @@ function compareSection(s: NonNullable<RunReport['fixtures']>): string {
 }
 
 function benchLabel(r: BenchResult): string {
-  return `${r.layer} ${Object.entries(r.shapes).map(([k, s]) => `${k} ${s.join(',')}`).join(' ')} ${r.impl} ${r.dtype}${r.threads > 1 ? ` ${r.threads}t` : ''}`;
+  return `${r.layer} ${Object.entries(r.shapes)
+    .map(([k, s]) => `${k} ${s.join(',')}`)
+    .join(' ')} ${r.impl} ${r.dtype}${r.threads > 1 ? ` ${r.threads}t` : ''}`;
 }
 
 function benchSection(s: NonNullable<RunReport['bench']>): string {
@@ -436,39 +574,69 @@ function benchSection(s: NonNullable<RunReport['bench']>): string {
   const out: string[] = [`<section class="bench">`, `<h2>${esc(s.title)}</h2>`];
   out.push(`<p class="meta">${esc(`${m.cpu}, ${m.cores} cores, node ${m.node}, GEMM ${m.gemm}`)}</p>`);
   const runs = report.results[0]?.forwardMs.samples;
-  if (runs !== undefined) out.push(`<p class="note">${esc(`times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`)}</p>`);
+  if (runs !== undefined)
+    out.push(
+      `<p class="note">${esc(`times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`)}</p>`,
+    );
   const timing = (t: BenchResult['forwardMs']) => `${fmtMs(t.median)} [${fmtMs(t.min)}-${fmtMs(t.max)}]`;
-  out.push(table('bench', ['layer', 'shapes', 'params', 'impl', 'dtype', 'threads', 'forward ms', 'backward ms', 'GFLOP/s fwd / bwd', 'speedup', 'note'], report.results.map((r) => ({
-    cells: [
-      r.layer, shapesText(r.shapes), paramsText(r.params), r.impl, r.dtype, { text: String(r.threads), num: true },
-      { text: timing(r.forwardMs), num: true }, { text: timing(r.backwardMs), num: true },
-      { text: r.gflops ? `${r.gflops.forward.toFixed(2)} / ${r.gflops.backward.toFixed(2)}` : '-', num: true },
-      { text: r.speedup !== undefined ? fmtRatio(r.speedup) : '', num: true },
-      r.estimatedFrom ? `estimated: timed at batch ${r.estimatedFrom.batch}, scaled` : '',
-    ],
-  }))));
+  out.push(
+    table(
+      'bench',
+      ['layer', 'shapes', 'params', 'impl', 'dtype', 'threads', 'forward ms', 'backward ms', 'GFLOP/s fwd / bwd', 'speedup', 'note'],
+      report.results.map((r) => ({
+        cells: [
+          r.layer,
+          shapesText(r.shapes),
+          paramsText(r.params),
+          r.impl,
+          r.dtype,
+          { text: String(r.threads), num: true },
+          { text: timing(r.forwardMs), num: true },
+          { text: timing(r.backwardMs), num: true },
+          { text: r.gflops ? `${r.gflops.forward.toFixed(2)} / ${r.gflops.backward.toFixed(2)}` : '-', num: true },
+          { text: r.speedup !== undefined ? fmtRatio(r.speedup) : '', num: true },
+          r.estimatedFrom ? `estimated: timed at batch ${r.estimatedFrom.batch}, scaled` : '',
+        ],
+      })),
+    ),
+  );
   for (const n of report.notes) out.push(`<p class="note">note: ${esc(n)}</p>`);
   if (report.results.length) {
-    out.push(barChart({
-      title: 'forward and backward time (median)',
-      unit: 'ms',
-      cls: 'timing',
-      bars: report.results.flatMap((r) => [
-        { label: `${benchLabel(r)} forward`, value: r.forwardMs.median, valueText: `${fmtMs(r.forwardMs.median)} ms` },
-        { label: `${benchLabel(r)} backward`, value: r.backwardMs.median, cls: 'alt', valueText: `${fmtMs(r.backwardMs.median)} ms` },
-      ]),
-    }));
+    out.push(
+      barChart({
+        title: 'forward and backward time (median)',
+        unit: 'ms',
+        cls: 'timing',
+        bars: report.results.flatMap((r) => [
+          { label: `${benchLabel(r)} forward`, value: r.forwardMs.median, valueText: `${fmtMs(r.forwardMs.median)} ms` },
+          { label: `${benchLabel(r)} backward`, value: r.backwardMs.median, cls: 'alt', valueText: `${fmtMs(r.backwardMs.median)} ms` },
+        ]),
+      }),
+    );
   }
   if (comparison) {
     out.push(`<h3>${esc(`baseline ${comparison.file} (allowed slowdown ${comparison.maxSlowdown}x)`)} ${status(comparison.ok)}</h3>`);
-    out.push(table('baseline', ['layer', 'shapes', 'impl', 'dtype', 'threads', 'pass', 'baseline ms', 'current ms', 'ratio', 'status'], comparison.rows.map((row) => ({
-      cls: row.ok ? undefined : 'fail',
-      cells: [
-        row.layer, shapesText(row.shapes), row.impl, row.dtype, { text: String(row.threads), num: true }, row.pass,
-        { text: fmtMs(row.baselineMs), num: true }, { text: fmtMs(row.currentMs), num: true }, { text: `${row.ratio.toFixed(2)}x`, num: true },
-        { html: row.ok ? '<span class="pass">ok</span>' : '<span class="fail">SLOWER</span>', cls: row.ok ? 'status-pass' : 'status-fail' },
-      ],
-    }))));
+    out.push(
+      table(
+        'baseline',
+        ['layer', 'shapes', 'impl', 'dtype', 'threads', 'pass', 'baseline ms', 'current ms', 'ratio', 'status'],
+        comparison.rows.map((row) => ({
+          cls: row.ok ? undefined : 'fail',
+          cells: [
+            row.layer,
+            shapesText(row.shapes),
+            row.impl,
+            row.dtype,
+            { text: String(row.threads), num: true },
+            row.pass,
+            { text: fmtMs(row.baselineMs), num: true },
+            { text: fmtMs(row.currentMs), num: true },
+            { text: `${row.ratio.toFixed(2)}x`, num: true },
+            { html: row.ok ? '<span class="pass">ok</span>' : '<span class="fail">SLOWER</span>', cls: row.ok ? 'status-pass' : 'status-fail' },
+          ],
+        })),
+      ),
+    );
     if (comparison.unmatched) out.push(`<p class="note">${esc(`${comparison.unmatched} result(s) have no baseline entry`)}</p>`);
   }
   out.push('</section>');
@@ -482,17 +650,45 @@ const GRADE_ORDER: Record<string, number> = { error: 0, fail: 1, warn: 2, pass: 
 /** `grade`: the summary per layer, the report card (failures first, with hints), each smallest failing case, the timing. */
 function gradeSection(g: GradeReport): string {
   const parts: string[] = [`<h2>grade ${esc(g.module)}</h2>`];
-  parts.push(`<p class="meta">${g.counts.cases} cases in ${g.layers.length} layers${g.quick ? ' (--quick)' : ''}, ${esc(g.seconds.toFixed(1))} s; each failure shrunk for at most ${g.shrinkSeconds} s</p>`);
+  parts.push(
+    `<p class="meta">${g.counts.cases} cases in ${g.layers.length} layers${g.quick ? ' (--quick)' : ''}, ${esc(g.seconds.toFixed(1))} s; each failure shrunk for at most ${g.shrinkSeconds} s</p>`,
+  );
   parts.push('<ul>', ...g.layers.map((l) => `<li class="${l.pass ? 'pass' : 'fail'}">${esc(l.summary)}</li>`), '</ul>');
   const rows = g.layers.flatMap((l) => l.cases.map((k) => ({ layer: l.layer, k }))).sort((a, b) => GRADE_ORDER[a.k.status] - GRADE_ORDER[b.k.status]);
-  parts.push(table('grade', ['layer', 'function', 'case', 'setup', 'mode', 'status', 'message'], rows.map(({ layer, k }) => ({
-    cls: k.pass ? undefined : 'fail',
-    cells: [
-      layer, k.function, k.name, `${caseSetupText(k.shapes, k.params)}; ${k.inputs}; ${k.dtype}`, k.mode,
-      { html: k.status === 'pass' ? status(true) : k.status === 'warn' ? '<span class="warn">warn</span>' : `<span class="fail">${k.status === 'error' ? 'ERROR' : 'FAIL'}</span>`, cls: `status-${k.pass ? (k.status === 'warn' ? 'warn' : 'pass') : 'fail'}` },
-      { html: [esc(k.message), ...(k.hint ? [`<span class="hint">hint: ${esc(k.hint)}</span>`] : []), ...k.warnings.map((w) => `<span class="warn">${esc(w)}</span>`)].filter(Boolean).join('<br>') },
-    ],
-  }))));
+  parts.push(
+    table(
+      'grade',
+      ['layer', 'function', 'case', 'setup', 'mode', 'status', 'message'],
+      rows.map(({ layer, k }) => ({
+        cls: k.pass ? undefined : 'fail',
+        cells: [
+          layer,
+          k.function,
+          k.name,
+          `${caseSetupText(k.shapes, k.params)}; ${k.inputs}; ${k.dtype}`,
+          k.mode,
+          {
+            html:
+              k.status === 'pass'
+                ? status(true)
+                : k.status === 'warn'
+                  ? '<span class="warn">warn</span>'
+                  : `<span class="fail">${k.status === 'error' ? 'ERROR' : 'FAIL'}</span>`,
+            cls: `status-${k.pass ? (k.status === 'warn' ? 'warn' : 'pass') : 'fail'}`,
+          },
+          {
+            html: [
+              esc(k.message),
+              ...(k.hint ? [`<span class="hint">hint: ${esc(k.hint)}</span>`] : []),
+              ...k.warnings.map((w) => `<span class="warn">${esc(w)}</span>`),
+            ]
+              .filter(Boolean)
+              .join('<br>'),
+          },
+        ],
+      })),
+    ),
+  );
   for (const { layer, k } of rows) {
     const s = k.shrunk;
     if (!s || 'sameAs' in s) continue;
@@ -501,15 +697,26 @@ function gradeSection(g: GradeReport): string {
       ...s.arrays.map((a) => `${a.role === 'yours' || a.role === 'reference' ? `${a.name}, ${a.role}` : a.name} = ${arrayText(a.values, a.shape)}`),
       ...(s.fixture ? [`fixture: ${s.fixture}`] : []),
     ].join('\n');
-    parts.push(`<details><summary>smallest failing case of ${esc(`${layer} ${k.function} ${k.name}`)} (shrunk in ${esc(s.seconds.toFixed(2))} s)</summary><pre>${esc(body)}</pre></details>`);
+    parts.push(
+      `<details><summary>smallest failing case of ${esc(`${layer} ${k.function} ${k.name}`)} (shrunk in ${esc(s.seconds.toFixed(2))} s)</summary><pre>${esc(body)}</pre></details>`,
+    );
   }
   const timed = g.layers.flatMap((l) => l.implementations.filter((f) => f.timing).map((f) => ({ layer: l.layer, f })));
   if (timed.length) {
-    const ms = (x?: { forwardMs: number; backwardMs: number }): Cell => ({ text: x ? `${fmtMs(x.forwardMs)} / ${Number.isNaN(x.backwardMs) ? '-' : fmtMs(x.backwardMs)}` : '-', num: true });
+    const ms = (x?: { forwardMs: number; backwardMs: number }): Cell => ({
+      text: x ? `${fmtMs(x.forwardMs)} / ${Number.isNaN(x.backwardMs) ? '-' : fmtMs(x.backwardMs)}` : '-',
+      num: true,
+    });
     parts.push('<h3>timing at a mid shape (forward / backward ms, median)</h3>');
-    parts.push(table('timing', ['layer', 'function', 'shape', 'yours', 'naive', 'fast'], timed.map(({ layer, f }) => ({
-      cells: [layer, f.name, shapesText(f.timing!.shapes), ms(f.timing!.yours), ms(f.timing!.naive), ms(f.timing!.fast)],
-    }))));
+    parts.push(
+      table(
+        'timing',
+        ['layer', 'function', 'shape', 'yours', 'naive', 'fast'],
+        timed.map(({ layer, f }) => ({
+          cells: [layer, f.name, shapesText(f.timing!.shapes), ms(f.timing!.yours), ms(f.timing!.naive), ms(f.timing!.fast)],
+        })),
+      ),
+    );
   }
   for (const n of g.notes) parts.push(`<p class="note">${esc(n)}</p>`);
   return parts.join('\n');

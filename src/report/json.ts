@@ -8,5 +8,5 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
 
 /** A command's `--json` document, indented, with a final newline. */
 export function renderJson(doc: unknown): string {
-  return JSON.stringify(doc, jsonReplacer, 2) + '\n';
+  return `${JSON.stringify(doc, jsonReplacer, 2)}\n`;
 }

@@ -12,7 +12,19 @@
  * U+FFFD, so any check name or message gives a well-formed document. Pure: data in, string out.
  */
 import type { ImplGradientRow } from '../gradcheck/check-layer.js';
-import { arrayFailure, comparisonFailure, fmtErr, fmtNum, fmtVal, gradientFailure, indexText, paramsText, shapesText, unexplainedFailure, worstAt } from './format.js';
+import {
+  arrayFailure,
+  comparisonFailure,
+  fmtErr,
+  fmtNum,
+  fmtVal,
+  gradientFailure,
+  indexText,
+  paramsText,
+  shapesText,
+  unexplainedFailure,
+  worstAt,
+} from './format.js';
 import type { ReportedCheck, RunReport } from './model.js';
 import type { GradeReport } from '../grade/grade.js';
 import { arrayText, caseSetupText, gradeCaseFailure } from './format.js';
@@ -57,8 +69,12 @@ function failureDetails(g: ImplGradientRow): string {
   if (g.message) lines.push(`message: ${g.message}`);
   const loc = g.localization;
   if (loc) {
-    for (const e of loc.top) lines.push(`element ${indexText(e.index)}: analytic ${fmtVal(e.analytic)}, numeric ${fmtVal(e.numeric)}, rel error ${fmtErr(e.relError)}`);
-    if (loc.border && loc.interior) lines.push(`border: max rel ${fmtErr(loc.border.maxRelError)}, ${loc.border.failing} of ${loc.border.count} fail; interior: max rel ${fmtErr(loc.interior.maxRelError)}, ${loc.interior.failing} of ${loc.interior.count} fail`);
+    for (const e of loc.top)
+      lines.push(`element ${indexText(e.index)}: analytic ${fmtVal(e.analytic)}, numeric ${fmtVal(e.numeric)}, rel error ${fmtErr(e.relError)}`);
+    if (loc.border && loc.interior)
+      lines.push(
+        `border: max rel ${fmtErr(loc.border.maxRelError)}, ${loc.border.failing} of ${loc.border.count} fail; interior: max rel ${fmtErr(loc.interior.maxRelError)}, ${loc.interior.failing} of ${loc.interior.count} fail`,
+      );
     if (loc.hint) lines.push(`hint: ${loc.hint.message}`);
   }
   return lines.join('\n');
@@ -98,7 +114,12 @@ function checkCases(c: ReportedCheck): { cases: string[]; failures: number; skip
       if (a.pass) cases.push(testcase(c.name, name));
       else {
         failures++;
-        const text = [`implementation: ${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''}`, `reference: ${cmp.reference}`, `array: ${a.name} (${a.dtype})`, comparisonFailure(cmp, a)].join('\n');
+        const text = [
+          `implementation: ${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''}`,
+          `reference: ${cmp.reference}`,
+          `array: ${a.name} (${a.dtype})`,
+          comparisonFailure(cmp, a),
+        ].join('\n');
         cases.push(testcase(c.name, name, { type: 'reference', message: comparisonFailure(cmp, a), text }));
       }
     }
@@ -108,7 +129,13 @@ function checkCases(c: ReportedCheck): { cases: string[]; failures: number; skip
     cases.push(testcase(c.name, 'problems', { type: 'problem', message: r.problems.join('; '), text: r.problems.join('\n') }));
   } else if (unexplainedFailure(r) || r.gradients.length === 0) {
     failures++;
-    cases.push(testcase(c.name, 'check', { type: 'check', message: r.gradients.length ? 'the check failed: see its report' : 'no gradient was checked', text: r.notes.join('\n') }));
+    cases.push(
+      testcase(c.name, 'check', {
+        type: 'check',
+        message: r.gradients.length ? 'the check failed: see its report' : 'no gradient was checked',
+        text: r.notes.join('\n'),
+      }),
+    );
   }
   return { cases, failures, skipped };
 }
@@ -135,41 +162,56 @@ function gradeSuites(g: GradeReport, timestamp?: string): { suites: string[]; te
       secs += k.seconds;
       const open = `    <testcase classname="${xmlAttr(classname)}" name="${xmlAttr(name)}" time="${seconds(k.seconds)}"`;
       if (k.pass) {
-        cases.push(k.warnings.length ? `${open}>\n      <system-out>${xmlText(k.warnings.map((w) => `WARNING: ${w}`).join('\n'))}</system-out>\n    </testcase>` : `${open}/>`);
+        cases.push(
+          k.warnings.length
+            ? `${open}>\n      <system-out>${xmlText(k.warnings.map((w) => `WARNING: ${w}`).join('\n'))}</system-out>\n    </testcase>`
+            : `${open}/>`,
+        );
         continue;
       }
-      const text = [`case: ${caseSetupText(k.shapes, k.params)}`, `inputs: ${k.inputs}`, `dtype: ${k.dtype}`, `gradient check: ${k.mode}`, `message: ${k.message}`];
+      const text = [
+        `case: ${caseSetupText(k.shapes, k.params)}`,
+        `inputs: ${k.inputs}`,
+        `dtype: ${k.dtype}`,
+        `gradient check: ${k.mode}`,
+        `message: ${k.message}`,
+      ];
       if (k.hint) text.push(`hint: ${k.hint}`);
       const s = k.shrunk;
       if (s && 'sameAs' in s) text.push(`smallest failing case: as for ${s.sameAs}`);
       else if (s) {
         text.push(`smallest failing case: ${caseSetupText(s.shapes, s.params)}: ${s.message}`);
-        for (const a of s.arrays) text.push(`${a.role === 'yours' || a.role === 'reference' ? `${a.name}, ${a.role}` : a.name} = ${arrayText(a.values, a.shape)}`);
+        for (const a of s.arrays)
+          text.push(`${a.role === 'yours' || a.role === 'reference' ? `${a.name}, ${a.role}` : a.name} = ${arrayText(a.values, a.shape)}`);
         if (s.fixture) text.push(`fixture: ${s.fixture}`);
       }
       const tag = k.status === 'error' ? 'error' : 'failure';
       if (k.status === 'error') e++;
       else f++;
-      cases.push([
-        `${open}>`,
-        `      <${tag} type="${xmlAttr(k.status)}" message="${xmlAttr(gradeCaseFailure(k))}">${xmlText(text.join('\n'))}</${tag}>`,
-        '    </testcase>',
-      ].join('\n'));
+      cases.push(
+        [
+          `${open}>`,
+          `      <${tag} type="${xmlAttr(k.status)}" message="${xmlAttr(gradeCaseFailure(k))}">${xmlText(text.join('\n'))}</${tag}>`,
+          '    </testcase>',
+        ].join('\n'),
+      );
     }
     tests += cases.length;
     failures += f;
     errors += e;
     total += secs;
-    suites.push([
-      `  <testsuite name="${xmlAttr(`grade ${l.layer}`)}" tests="${cases.length}" failures="${f}" errors="${e}" skipped="0" time="${seconds(secs)}"${timestamp ? ` timestamp="${xmlAttr(timestamp)}"` : ''}>`,
-      '    <properties>',
-      `      <property name="module" value="${xmlAttr(g.module)}"/>`,
-      `      <property name="functions" value="${xmlAttr(l.functions.join(', '))}"/>`,
-      '    </properties>',
-      ...cases,
-      `    <system-out>${xmlText(l.summary)}</system-out>`,
-      '  </testsuite>',
-    ].join('\n'));
+    suites.push(
+      [
+        `  <testsuite name="${xmlAttr(`grade ${l.layer}`)}" tests="${cases.length}" failures="${f}" errors="${e}" skipped="0" time="${seconds(secs)}"${timestamp ? ` timestamp="${xmlAttr(timestamp)}"` : ''}>`,
+        '    <properties>',
+        `      <property name="module" value="${xmlAttr(g.module)}"/>`,
+        `      <property name="functions" value="${xmlAttr(l.functions.join(', '))}"/>`,
+        '    </properties>',
+        ...cases,
+        `    <system-out>${xmlText(l.summary)}</system-out>`,
+        '  </testsuite>',
+      ].join('\n'),
+    );
   }
   return { suites, tests, failures, errors, seconds: total };
 }
@@ -205,8 +247,14 @@ export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): 
     skippedAll += sk;
     total += c.seconds ?? 0;
     const props: [string, string][] = [
-      ['layer', r.layer], ['params', paramsText(r.params)], ['shapes', shapesText(r.shapes)], ['dtype', r.dtype],
-      ['seed', String(r.seed)], ['h', fmtNum(r.h)], ['checkMode', r.mode], ['budget', String(r.budget)],
+      ['layer', r.layer],
+      ['params', paramsText(r.params)],
+      ['shapes', shapesText(r.shapes)],
+      ['dtype', r.dtype],
+      ['seed', String(r.seed)],
+      ['h', fmtNum(r.h)],
+      ['checkMode', r.mode],
+      ['budget', String(r.budget)],
     ];
     const lines = [
       `  <testsuite name="${xmlAttr(c.name)}" tests="${cases.length}" failures="${f}" errors="0" skipped="${sk}" time="${seconds(c.seconds)}"${opts.timestamp ? ` timestamp="${xmlAttr(opts.timestamp)}"` : ''}>`,
@@ -222,44 +270,60 @@ export function renderJunit(run: RunReport, opts: { timestamp?: string } = {}): 
   // A fixture (compare, or a suite's fixture entry): one testsuite, one testcase per array.
   for (const f of fixtures) {
     const name = f.name ?? f.path;
-    const cases = f.arrays.map((a) => (a.pass
-      ? testcase(name, a.name)
-      : testcase(name, a.name, { type: 'reference', message: arrayFailure('fixture', a), text: [`fixture: ${f.path}`, `array: ${a.name} (${a.dtype})`, arrayFailure('fixture', a)].join('\n') })));
+    const cases = f.arrays.map((a) =>
+      a.pass
+        ? testcase(name, a.name)
+        : testcase(name, a.name, {
+            type: 'reference',
+            message: arrayFailure('fixture', a),
+            text: [`fixture: ${f.path}`, `array: ${a.name} (${a.dtype})`, arrayFailure('fixture', a)].join('\n'),
+          }),
+    );
     const f1 = f.arrays.filter((a) => !a.pass).length;
     tests += cases.length;
     failures += f1;
     total += f.seconds ?? 0;
-    suites.push([
-      `  <testsuite name="${xmlAttr(name)}" tests="${cases.length}" failures="${f1}" errors="0" skipped="0" time="${seconds(f.seconds)}"${opts.timestamp ? ` timestamp="${xmlAttr(opts.timestamp)}"` : ''}>`,
-      '    <properties>',
-      ...[['fixture', f.path], ['layer', f.layer], ['params', paramsText(f.params)]].map(([k, v]) => `      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`),
-      '    </properties>',
-      ...cases,
-      '  </testsuite>',
-    ].join('\n'));
+    suites.push(
+      [
+        `  <testsuite name="${xmlAttr(name)}" tests="${cases.length}" failures="${f1}" errors="0" skipped="0" time="${seconds(f.seconds)}"${opts.timestamp ? ` timestamp="${xmlAttr(opts.timestamp)}"` : ''}>`,
+        '    <properties>',
+        ...[
+          ['fixture', f.path],
+          ['layer', f.layer],
+          ['params', paramsText(f.params)],
+        ].map(([k, v]) => `      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`),
+        '    </properties>',
+        ...cases,
+        '  </testsuite>',
+      ].join('\n'),
+    );
   }
   // A fixture that could not be read: an error (not a failure) of its own testsuite.
   for (const f of invalid) {
     const name = f.name ?? f.path;
     tests++;
     errors++;
-    suites.push([
-      `  <testsuite name="${xmlAttr(name)}" tests="1" failures="0" errors="1" skipped="0" time="0.000">`,
-      `    <testcase classname="${xmlAttr(name)}" name="read">`,
-      `      <error type="invalid" message="${xmlAttr(f.error)}">${xmlText(f.error)}</error>`,
-      '    </testcase>',
-      '  </testsuite>',
-    ].join('\n'));
+    suites.push(
+      [
+        `  <testsuite name="${xmlAttr(name)}" tests="1" failures="0" errors="1" skipped="0" time="0.000">`,
+        `    <testcase classname="${xmlAttr(name)}" name="read">`,
+        `      <error type="invalid" message="${xmlAttr(f.error)}">${xmlText(f.error)}</error>`,
+        '    </testcase>',
+        '  </testsuite>',
+      ].join('\n'),
+    );
   }
   // Checks a run did not start (--max-time): skipped testcases, so the report names them.
   for (const k of run.notRun ?? []) {
     tests++;
     skippedAll++;
-    suites.push([
-      `  <testsuite name="${xmlAttr(k.name)}" tests="1" failures="0" errors="0" skipped="1" time="0.000">`,
-      `    <testcase classname="${xmlAttr(k.name)}" name="not run"><skipped message="${xmlAttr(k.reason)}"/></testcase>`,
-      '  </testsuite>',
-    ].join('\n'));
+    suites.push(
+      [
+        `  <testsuite name="${xmlAttr(k.name)}" tests="1" failures="0" errors="0" skipped="1" time="0.000">`,
+        `    <testcase classname="${xmlAttr(k.name)}" name="not run"><skipped message="${xmlAttr(k.reason)}"/></testcase>`,
+        '  </testsuite>',
+      ].join('\n'),
+    );
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

@@ -32,12 +32,14 @@ function bold(s: string, color: boolean): string {
 
 /** The list: a block of up to three wrapped lines per layer. */
 export function renderLayerList(rows: readonly LayerListRow[], color: boolean, width: number): string {
-  const blocks = rows.map((r) => [
-    wrapText(`${bold(r.name, color)}  ${r.summary}`, width, '    '),
-    wrapText(`  inputs: ${r.inputs}`, width, '          '),
-    wrapText(`  params: ${r.params}`, width, '          '),
-  ].join('\n'));
-  return blocks.join('\n') + '\n';
+  const blocks = rows.map((r) =>
+    [
+      wrapText(`${bold(r.name, color)}  ${r.summary}`, width, '    '),
+      wrapText(`  inputs: ${r.inputs}`, width, '          '),
+      wrapText(`  params: ${r.params}`, width, '          '),
+    ].join('\n'),
+  );
+  return `${blocks.join('\n')}\n`;
 }
 
 /** `list`'s output: the `--json` document, or the text. */

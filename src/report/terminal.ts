@@ -21,8 +21,26 @@ import { failingCount } from '../gradcheck/hints.js';
 import type { SuiteReport } from '../suite/run.js';
 import type { GradeCaseReport, GradeReport } from '../grade/grade.js';
 import {
-  arrayFailure, arrayInput, arrayText, arrayWorstText, caseSetupText, coverageText, SHOWN_ELEMENTS, fmtErr, fmtMs, fmtNum, fmtRatio, fmtVal, groupLabels, indexText, paramsText, poolHeatmap,
-  shapesText, statusNotes, worstText, plural,
+  arrayFailure,
+  arrayInput,
+  arrayText,
+  arrayWorstText,
+  caseSetupText,
+  coverageText,
+  SHOWN_ELEMENTS,
+  fmtErr,
+  fmtMs,
+  fmtNum,
+  fmtRatio,
+  fmtVal,
+  groupLabels,
+  indexText,
+  paramsText,
+  poolHeatmap,
+  shapesText,
+  statusNotes,
+  worstText,
+  plural,
 } from './format.js';
 
 /** A chalk instance that colours only when `color` is true. */
@@ -61,7 +79,11 @@ export interface ColumnSpec {
 export class FittedTable {
   private readonly rows: string[][] = [];
 
-  constructor(private readonly columns: ColumnSpec[], private readonly color: boolean, private readonly width: number = DEFAULT_WIDTH) {}
+  constructor(
+    private readonly columns: ColumnSpec[],
+    private readonly color: boolean,
+    private readonly width: number = DEFAULT_WIDTH,
+  ) {}
 
   push(...rows: string[][]): void {
     this.rows.push(...rows);
@@ -102,10 +124,10 @@ export class FittedTable {
     if (this.rows.length > BOX_TABLE_ROWS) {
       // PERF: cli-table3 lays out cells in time quadratic in the rows (22 s for 10,000):
       // large tables are drawn by the one-pass renderer, cells cut to the widths here.
-      const fit = (text: string, w: number) => (visibleWidth(text) <= w ? text : `${[...text.replace(ANSI, '')].slice(0, Math.max(0, w - 1)).join('')}…`);
+      const clipCell = (text: string, w: number) => (visibleWidth(text) <= w ? text : `${[...text.replace(ANSI, '')].slice(0, Math.max(0, w - 1)).join('')}…`);
       return renderBoxTable(
-        kept.map((k) => fit(cols[k].head, widths[k] - 2)),
-        this.rows.map((r) => kept.map((k) => fit((r[cols[k].i] ?? '').split('\n')[0], widths[k] - 2))),
+        kept.map((k) => clipCell(cols[k].head, widths[k] - 2)),
+        this.rows.map((r) => kept.map((k) => clipCell((r[cols[k].i] ?? '').split('\n')[0], widths[k] - 2))),
         c,
         { widths: kept.map((k) => widths[k] - 2), aligns: kept.map((k) => cols[k].align ?? 'left') },
       );
@@ -158,7 +180,14 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean, width = D
   const c = painter(color);
   const lines: string[] = [];
   lines.push(wrapped(`${c.bold(r.layer)}  ${paramsText(r.params)}`, width));
-  lines.push(wrapped(`shapes: ${Object.entries(r.shapes).map(([k, s]) => `${k} ${formatShape(s)}`).join('  ')}`, width));
+  lines.push(
+    wrapped(
+      `shapes: ${Object.entries(r.shapes)
+        .map(([k, s]) => `${k} ${formatShape(s)}`)
+        .join('  ')}`,
+      width,
+    ),
+  );
   lines.push(`dtype ${r.dtype}  seed ${r.seed}  h ${fmtNum(r.h)}`);
   for (const p of r.problems) lines.push(c.red(wrapped(`FAIL: ${p}`, width)));
   if (r.gradients.length) {
@@ -184,17 +213,24 @@ export function renderLayerReport(r: LayerCheckReport, color: boolean, width = D
   }
   const failed = r.gradients.filter((g) => !g.pass).length;
   const unchecked = r.gradients.filter((g) => g.unchecked);
-  for (const g of unchecked) lines.push(c.yellow(wrapped(`WARNING: ${g.impl} ${g.name} checked nothing: ${g.unchecked!.replace(/^nothing checked: /, '')}`, width)));
+  for (const g of unchecked)
+    lines.push(c.yellow(wrapped(`WARNING: ${g.impl} ${g.name} checked nothing: ${g.unchecked!.replace(/^nothing checked: /, '')}`, width)));
   const arrays = (r.comparisons ?? []).flatMap((x) => x.arrays);
   const differ = arrays.filter((a) => !a.pass).length;
   const checked = r.gradients.length - unchecked.length;
-  lines.push(wrapped(
-    r.pass
-      ? c.green(`PASS: ${checked} gradient checks within threshold${unchecked.length ? `, ${unchecked.length} checked nothing` : ''}${arrays.length ? `, ${arrays.length} arrays match the reference` : ''}`)
-      : c.red(`FAIL: ${failed} of ${r.gradients.length} gradient checks failed${unchecked.length ? ` (${unchecked.length} checked nothing)` : ''}${arrays.length ? `, ${differ} of ${arrays.length} arrays differ from the reference` : ''}${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`),
-    width,
-  ));
-  return lines.join('\n') + '\n';
+  lines.push(
+    wrapped(
+      r.pass
+        ? c.green(
+            `PASS: ${checked} gradient checks within threshold${unchecked.length ? `, ${unchecked.length} checked nothing` : ''}${arrays.length ? `, ${arrays.length} arrays match the reference` : ''}`,
+          )
+        : c.red(
+            `FAIL: ${failed} of ${r.gradients.length} gradient checks failed${unchecked.length ? ` (${unchecked.length} checked nothing)` : ''}${arrays.length ? `, ${differ} of ${arrays.length} arrays differ from the reference` : ''}${r.problems.length ? `, ${r.problems.length} problem(s)` : ''}`,
+          ),
+      width,
+    ),
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 /** `--impl`: each extra implementation's out, state and gradients against the reference, one row per array. */
@@ -202,7 +238,12 @@ export function renderReferenceComparisons(comparisons: ReferenceComparison[], c
   const c = painter(color);
   const lines: string[] = [];
   for (const cmp of comparisons) {
-    lines.push(wrapped(`${c.bold(cmp.impl)}${cmp.source ? ` (${escapeText(cmp.source)})` : ''} against the reference (${cmp.reference}, float64), same inputs and dout:`, width));
+    lines.push(
+      wrapped(
+        `${c.bold(cmp.impl)}${cmp.source ? ` (${escapeText(cmp.source)})` : ''} against the reference (${cmp.reference}, float64), same inputs and dout:`,
+        width,
+      ),
+    );
     const t = new FittedTable(arrayColumns(cmp.impl), color, width);
     for (const a of cmp.arrays) {
       t.push([a.name, a.dtype, fmtErr(a.relError), fmtErr(a.maxAbsError), arrayWorstText(a), fmtErr(a.threshold), a.pass ? c.green('pass') : c.red('FAIL')]);
@@ -211,7 +252,7 @@ export function renderReferenceComparisons(comparisons: ReferenceComparison[], c
     const where = renderArrayLocalizations(cmp.arrays, cmp.impl, color, width);
     if (where) lines.push(where.trimEnd());
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Block characters of the error heatmap, from no error to the map's largest. */
@@ -246,7 +287,13 @@ export function renderHeatmap(values: (number | null)[][], color: boolean, width
   }
   out.push(`└${'─'.repeat(2 * cells)}┘`);
   if (block > 1) out.push(`(each cell is the largest of ${block}x${block} elements)`);
-  out.push(wrapText(`scale: |error| up to ${fmtErr(max)}; ' ' < 2%, ░ ▒ ▓ █ quarters${grid.some((r) => r.some((x) => x.v === null)) ? ', · not evaluated' : ''}`, width, '  '));
+  out.push(
+    wrapText(
+      `scale: |error| up to ${fmtErr(max)}; ' ' < 2%, ░ ▒ ▓ █ quarters${grid.some((r) => r.some((x) => x.v === null)) ? ', · not evaluated' : ''}`,
+      width,
+      '  ',
+    ),
+  );
   return out;
 }
 
@@ -283,25 +330,38 @@ export function renderWhere(loc: Localization, input: string, threshold: number,
   if (loc.total === 0) {
     // Only a hint (an array of the wrong shape).
     if (loc.hint) lines.push(c.yellow(wrapped(`hint: ${loc.hint.message}`, width)));
-    return lines.length ? lines.join('\n') + '\n' : '';
+    return lines.length ? `${lines.join('\n')}\n` : '';
   }
   lines.push(wrapped(c.bold(labels.title) + (labels.compared ? ` (${loc.total} elements):` : ` (${loc.checked} of ${loc.total} elements evaluated):`), width));
   const wrong = failingCount(loc);
   if (wrong !== undefined) lines.push(wrapped(`${wrong} of ${loc.checked} elements wrong (rel error > ${fmtErr(threshold)})`, width));
   if (loc.top.length) {
-    const t = new FittedTable([
-      { head: 'element', flex: true, min: 8 }, { head: labels.analytic, flex: true, min: 8 }, { head: labels.numeric, flex: true, min: 8 },
-      { head: 'abs error', short: 'abs err', align: 'right', drop: 2 }, { head: 'rel error', short: 'rel err', align: 'right', drop: 1 },
-    ], color, width);
+    const t = new FittedTable(
+      [
+        { head: 'element', flex: true, min: 8 },
+        { head: labels.analytic, flex: true, min: 8 },
+        { head: labels.numeric, flex: true, min: 8 },
+        { head: 'abs error', short: 'abs err', align: 'right', drop: 2 },
+        { head: 'rel error', short: 'rel err', align: 'right', drop: 1 },
+      ],
+      color,
+      width,
+    );
     for (const e of loc.top) t.push([indexText(e.index), fmtVal(e.analytic), fmtVal(e.numeric), fmtErr(e.absError), fmtErr(e.relError)]);
     lines.push(t.toString());
   }
   const [sampleName, channelName] = groupLabels(input);
   if (loc.perSample.length) lines.push(wrapped(fmtGroups(sampleName, loc.perSample, threshold, color), width));
   if (loc.perChannel.length) lines.push(wrapped(fmtGroups(channelName, loc.perChannel, threshold, color), width));
-  if (loc.border) lines.push(wrapped(`border (first/last rows and columns): ${fmtStats(loc.border)}${loc.interior ? `; interior: ${fmtStats(loc.interior)}` : ''}`, width));
+  if (loc.border)
+    lines.push(wrapped(`border (first/last rows and columns): ${fmtStats(loc.border)}${loc.interior ? `; interior: ${fmtStats(loc.interior)}` : ''}`, width));
   if (loc.aligned) {
-    lines.push(wrapped(`after aligning by the shift (${loc.aligned.shift.join(', ')}): the border band it leaves: ${fmtStats(loc.aligned.border)}; the rest: ${fmtStats(loc.aligned.interior)}`, width));
+    lines.push(
+      wrapped(
+        `after aligning by the shift (${loc.aligned.shift.join(', ')}): the border band it leaves: ${fmtStats(loc.aligned.border)}; the rest: ${fmtStats(loc.aligned.interior)}`,
+        width,
+      ),
+    );
   }
   if (loc.heatmap) {
     const h = loc.heatmap;
@@ -313,20 +373,36 @@ export function renderWhere(loc: Localization, input: string, threshold: number,
     }
   }
   if (loc.hint) lines.push(c.yellow(wrapped(`hint: ${loc.hint.message}`, width)));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Where a failing gradient is wrong: worst elements, groups, border, heatmap and hint. */
 export function renderLocalization(g: ImplGradientRow, color: boolean, width = DEFAULT_WIDTH): string {
   if (!g.localization) return '';
-  return renderWhere(g.localization, g.input, g.threshold, { title: `where ${g.impl} ${g.name} is wrong`, analytic: 'analytic', numeric: 'numeric' }, color, width);
+  return renderWhere(
+    g.localization,
+    g.input,
+    g.threshold,
+    { title: `where ${g.impl} ${g.name} is wrong`, analytic: 'analytic', numeric: 'numeric' },
+    color,
+    width,
+  );
 }
 
 /** Where each failing array of a comparison is wrong; `who` names the judged side (`py:naive`, `fixture`). */
 export function renderArrayLocalizations(arrays: ArrayReport[], who: string, color: boolean, width = DEFAULT_WIDTH): string {
   return arrays
     .filter((a) => !a.pass && a.localization)
-    .map((a) => renderWhere(a.localization!, arrayInput(a.name), a.threshold, { title: `where ${who} ${a.name} differs from the reference`, analytic: who, numeric: 'reference', compared: true }, color, width))
+    .map((a) =>
+      renderWhere(
+        a.localization!,
+        arrayInput(a.name),
+        a.threshold,
+        { title: `where ${who} ${a.name} differs from the reference`, analytic: who, numeric: 'reference', compared: true },
+        color,
+        width,
+      ),
+    )
     .join('');
 }
 
@@ -339,15 +415,18 @@ export function renderSweep(rows: ImplGradientRow[], color: boolean, width = DEF
   // One column per gradient: those that do not fit are dropped (the best-h line names them all).
   const t = new FittedTable([{ head: 'h' }, ...swept.map((g, k) => ({ head: `${g.impl} ${g.name}`, short: g.name, drop: k + 1 }))], color, width);
   for (let k = 0; k < hs.length; k++) {
-    t.push([fmtNum(hs[k]), ...swept.map((g) => {
-      const s = g.sweep!;
-      const v = fmtErr(s.relErrors[k]);
-      return s.hs[k] === s.bestH ? c.green(`${v} *`) : v;
-    })]);
+    t.push([
+      fmtNum(hs[k]),
+      ...swept.map((g) => {
+        const s = g.sweep!;
+        const v = fmtErr(s.relErrors[k]);
+        return s.hs[k] === s.bestH ? c.green(`${v} *`) : v;
+      }),
+    ]);
   }
   const lines = [wrapped(`relative error over h (truncation error falls with h, rounding error grows as h shrinks; * = best):`, width), t.toString()];
   lines.push(wrapped(`best h: ${swept.map((g) => `${g.impl} ${g.name} ${fmtNum(g.sweep!.bestH)} (${fmtErr(g.sweep!.bestRelError)})`).join(', ')}`, width));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** What follows the gradient table of a layer report: notes, where failures are, the h sweep. */
@@ -369,17 +448,34 @@ export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAUL
   const what = r.source === 'default' ? 'the built-in default suite' : escapeText(r.source);
   const shard = r.shard ? `, shard ${r.shard.index}/${r.shard.count} (${r.checks.length + r.notRun.length} of ${r.total})` : '';
   const lines: string[] = [wrapped(`${c.bold('cnn-check suite')}  ${what}: ${plural(r.checks.length + r.notRun.length, 'check')}${shard}`, width)];
-  const t = new FittedTable([
-    { head: '#', align: 'right' }, { head: 'check', flex: true, min: 10 }, { head: 'gradients', short: 'grads', drop: 2 },
-    { head: 'worst rel error', short: 'worst', flex: true, min: 8, drop: 3 }, { head: 'threshold', short: 'thresh', align: 'right', drop: 4 },
-    { head: 'time', align: 'right', drop: 1 }, { head: 'status' },
-  ], color, width);
+  const t = new FittedTable(
+    [
+      { head: '#', align: 'right' },
+      { head: 'check', flex: true, min: 10 },
+      { head: 'gradients', short: 'grads', drop: 2 },
+      { head: 'worst rel error', short: 'worst', flex: true, min: 8, drop: 3 },
+      { head: 'threshold', short: 'thresh', align: 'right', drop: 4 },
+      { head: 'time', align: 'right', drop: 1 },
+      { head: 'status' },
+    ],
+    color,
+    width,
+  );
   for (const k of r.checks) {
     const noun = k.kind === 'fixture' ? 'arrays' : '';
-    const grads = k.error !== undefined ? c.red('invalid') : k.failed ? c.red(`${k.failed} of ${k.gradients} fail`) : `${k.gradients}${noun ? ` ${noun}` : ''} pass`;
+    const grads =
+      k.error !== undefined ? c.red('invalid') : k.failed ? c.red(`${k.failed} of ${k.gradients} fail`) : `${k.gradients}${noun ? ` ${noun}` : ''} pass`;
     const worst = k.worst ? `${fmtErr(k.worst.relError)} (${k.kind === 'fixture' ? k.worst.name : `${k.worst.impl} ${k.worst.name}`})` : '-';
     const problems = k.report?.problems.length ? ` (${plural(k.report.problems.length, 'problem')})` : '';
-    t.push([String(k.index + 1), escapeText(k.name), grads, worst, k.worst ? fmtErr(k.worst.threshold) : '-', `${k.seconds.toFixed(2)} s`, (k.pass ? c.green('pass') : c.red('FAIL')) + problems]);
+    t.push([
+      String(k.index + 1),
+      escapeText(k.name),
+      grads,
+      worst,
+      k.worst ? fmtErr(k.worst.threshold) : '-',
+      `${k.seconds.toFixed(2)} s`,
+      (k.pass ? c.green('pass') : c.red('FAIL')) + problems,
+    ]);
   }
   lines.push(t.toString());
   for (const k of r.checks) {
@@ -393,14 +489,24 @@ export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAUL
     for (const g of k.report?.gradients ?? []) {
       if (g.pass) continue;
       const at = g.worst.direction !== undefined ? `direction ${g.worst.direction}` : indexText(g.worst.index);
-      lines.push(wrapped(`  ${g.impl} ${g.name}: ${g.message ? `${g.message}; ` : ''}rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)} at ${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`, width));
+      lines.push(
+        wrapped(
+          `  ${g.impl} ${g.name}: ${g.message ? `${g.message}; ` : ''}rel error ${fmtErr(g.relError)} > ${fmtErr(g.threshold)} at ${at}: ${fmtVal(g.worst.analytic)} / ${fmtVal(g.worst.numeric)}`,
+          width,
+        ),
+      );
       if (g.localization?.hint) lines.push(`    ${c.yellow(wrapText(`hint: ${g.localization.hint.message}`, width - 4, '    '))}`);
     }
     for (const cmp of k.report?.comparisons ?? []) {
       for (const a of cmp.arrays) {
         if (a.pass) continue;
         const at = a.worst ? ` at ${indexText(a.worst.index)}: ${fmtVal(a.worst.actual)} / ${fmtVal(a.worst.expected)}` : '';
-        lines.push(wrapped(`  ${cmp.impl} ${a.name} differs from the reference: ${a.message ? `${a.message}` : `rel error ${fmtErr(a.relError)} > ${fmtErr(a.threshold)}${at}`}`, width));
+        lines.push(
+          wrapped(
+            `  ${cmp.impl} ${a.name} differs from the reference: ${a.message ? `${a.message}` : `rel error ${fmtErr(a.relError)} > ${fmtErr(a.threshold)}${at}`}`,
+            width,
+          ),
+        );
         if (a.localization?.hint) lines.push(`    ${c.yellow(wrapText(`hint: ${a.localization.hint.message}`, width - 4, '    '))}`);
       }
     }
@@ -417,13 +523,17 @@ export function renderSuiteReport(r: SuiteReport, color: boolean, width = DEFAUL
   const badArrays = fixtures.reduce((n, k) => n + k.failed, 0);
   const arraysText = fixtures.length ? (r.pass ? `, ${arrays} fixture arrays match the reference` : `, ${badArrays} of ${arrays} fixture arrays differ`) : '';
   const invalidText = r.invalid ? `, ${r.invalid} fixture${r.invalid === 1 ? '' : 's'} invalid` : '';
-  lines.push(wrapped(
-    r.pass
-      ? c.green(`PASS: ${plural(ran, 'check')}, ${grads} gradient checks within threshold${arraysText} (${r.seconds.toFixed(1)} s)`)
-      : c.red(`FAIL: ${r.failedChecks} of ${ran} checks failed, ${badGrads} of ${grads} gradient checks${arraysText}${invalidText}${r.notRun.length ? `, ${r.notRun.length} not run` : ''} (${r.seconds.toFixed(1)} s)`),
-    width,
-  ));
-  return lines.join('\n') + '\n';
+  lines.push(
+    wrapped(
+      r.pass
+        ? c.green(`PASS: ${plural(ran, 'check')}, ${grads} gradient checks within threshold${arraysText} (${r.seconds.toFixed(1)} s)`)
+        : c.red(
+            `FAIL: ${r.failedChecks} of ${ran} checks failed, ${badGrads} of ${grads} gradient checks${arraysText}${invalidText}${r.notRun.length ? `, ${r.notRun.length} not run` : ''} (${r.seconds.toFixed(1)} s)`,
+          ),
+      width,
+    ),
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 /** `compare`: one table per fixture and a closing line. */
@@ -441,8 +551,12 @@ export function renderCompareReports(reports: FixtureReport[], color: boolean, w
     if (where) lines.push(where.trimEnd());
   }
   const failed = reports.filter((r) => !r.pass).length;
-  lines.push(failed ? c.red(`FAIL: ${failed} of ${reports.length} fixtures differ from the reference`) : c.green(`PASS: ${reports.length} fixture(s) match the reference`));
-  return lines.join('\n') + '\n';
+  lines.push(
+    failed
+      ? c.red(`FAIL: ${failed} of ${reports.length} fixtures differ from the reference`)
+      : c.green(`PASS: ${reports.length} fixture(s) match the reference`),
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 /** One member listed by `inspect`. */
@@ -464,17 +578,27 @@ export interface InspectRow {
 
 /** `inspect`: a table of members. */
 export function renderInspect(path: string, rows: InspectRow[], color: boolean, width = DEFAULT_WIDTH): string {
-  const t = new FittedTable([
-    { head: 'member', flex: true, min: 8 }, { head: 'dtype' }, { head: 'shape', flex: true, min: 6 }, { head: 'order', drop: 2 },
-    { head: 'min', align: 'right', drop: 3 }, { head: 'max', align: 'right', drop: 3 }, { head: 'mean', align: 'right', drop: 4 }, { head: 'NaN', align: 'right', drop: 1 },
-  ], color, width);
+  const t = new FittedTable(
+    [
+      { head: 'member', flex: true, min: 8 },
+      { head: 'dtype' },
+      { head: 'shape', flex: true, min: 6 },
+      { head: 'order', drop: 2 },
+      { head: 'min', align: 'right', drop: 3 },
+      { head: 'max', align: 'right', drop: 3 },
+      { head: 'mean', align: 'right', drop: 4 },
+      { head: 'NaN', align: 'right', drop: 1 },
+    ],
+    color,
+    width,
+  );
   const num = (v: number | null | undefined) => (v === null || v === undefined ? '-' : fmtVal(v));
   const strings: string[] = [];
   for (const r of rows) {
     if (r.value !== undefined) strings.push(wrapped(escapeText(`${r.name} (${r.dtype}): ${r.value}`), width));
     else t.push([escapeText(r.name), escapeText(r.dtype), formatShape(r.shape), r.order, num(r.min), num(r.max), num(r.mean), String(r.nanCount ?? 0)]);
   }
-  return [wrapped(painter(color).bold(escapeText(path)), width), ...strings, ...(t.length ? [t.toString()] : [])].join('\n') + '\n';
+  return `${[wrapped(painter(color).bold(escapeText(path)), width), ...strings, ...(t.length ? [t.toString()] : [])].join('\n')}\n`;
 }
 
 /**
@@ -488,16 +612,31 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
   const m = report.machine;
   lines.push(wrapped(`${c.bold('cnn-check bench')}  ${m.cpu}, ${m.cores} cores, node ${m.node}, GEMM ${m.gemm}`, width));
   const runs = report.results[0]?.forwardMs.samples;
-  if (runs !== undefined) lines.push(wrapped(`times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`, width));
+  if (runs !== undefined)
+    lines.push(
+      wrapped(
+        `times in ms: median [min-max] of ${runs} run${runs === 1 ? '' : 's'}; GFLOP/s from the medians; speedup = naive / fast (forward + backward)`,
+        width,
+      ),
+    );
   const caseLabel = (r: BenchResult) => `${r.layer}\n${shapesText(r.shapes, ' ')}${Object.keys(r.params).length ? `\n${paramsText(r.params)}` : ''}`;
   const timing = (s: BenchResult['forwardMs']) => `${fmtMs(s.median)} [${fmtMs(s.min)}-${fmtMs(s.max)}]`;
   const estimated = report.results.some((r) => r.estimatedFrom);
-  const t = new FittedTable([
-    { head: 'layer / case', short: 'case', flex: true, min: 10 }, { head: 'impl' }, { head: 'dtype', drop: 3 }, { head: 'threads', short: 'thr', align: 'right', drop: 4 },
-    { head: 'forward ms', short: 'fwd ms', align: 'right', flex: true, min: 6 }, { head: 'backward ms', short: 'bwd ms', align: 'right', flex: true, min: 6 },
-    { head: 'GFLOP/s fwd / bwd', short: 'GFLOP/s', align: 'right', drop: 2 }, { head: 'speedup', align: 'right', drop: 1 },
-    ...(estimated ? [{ head: 'note', flex: true, drop: 5 } as ColumnSpec] : []),
-  ], color, width);
+  const t = new FittedTable(
+    [
+      { head: 'layer / case', short: 'case', flex: true, min: 10 },
+      { head: 'impl' },
+      { head: 'dtype', drop: 3 },
+      { head: 'threads', short: 'thr', align: 'right', drop: 4 },
+      { head: 'forward ms', short: 'fwd ms', align: 'right', flex: true, min: 6 },
+      { head: 'backward ms', short: 'bwd ms', align: 'right', flex: true, min: 6 },
+      { head: 'GFLOP/s fwd / bwd', short: 'GFLOP/s', align: 'right', drop: 2 },
+      { head: 'speedup', align: 'right', drop: 1 },
+      ...(estimated ? [{ head: 'note', flex: true, drop: 5 } as ColumnSpec] : []),
+    ],
+    color,
+    width,
+  );
   let previous = '';
   for (const r of report.results) {
     const label = caseLabel(r);
@@ -513,30 +652,52 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
     ];
     if (estimated) {
       const N = Object.values(r.shapes)[0]?.[0];
-      row.push(r.estimatedFrom ? c.yellow(`estimated: timed at batch ${r.estimatedFrom.batch}, scaled x${fmtNum(Number((N / r.estimatedFrom.batch).toPrecision(3)))}`) : '');
+      row.push(
+        r.estimatedFrom
+          ? c.yellow(`estimated: timed at batch ${r.estimatedFrom.batch}, scaled x${fmtNum(Number((N / r.estimatedFrom.batch).toPrecision(3)))}`)
+          : '',
+      );
     }
     t.push(row);
     previous = label;
   }
   lines.push(t.toString());
-  if (estimated) lines.push(wrapped('estimated rows: the naive run would exceed --naive-budget, so it was timed on a smaller batch and scaled linearly', width));
+  if (estimated)
+    lines.push(wrapped('estimated rows: the naive run would exceed --naive-budget, so it was timed on a smaller batch and scaled linearly', width));
   for (const n of report.notes) lines.push(wrapped(`note: ${n}`, width));
   if (comparison) {
-    const b = new FittedTable([
-      { head: 'layer / case', short: 'case', flex: true, min: 10 }, { head: 'impl' }, { head: 'dtype', drop: 3 }, { head: 'threads', short: 'thr', align: 'right', drop: 4 },
-      { head: 'pass' }, { head: 'baseline ms', short: 'base ms', align: 'right', drop: 2 }, { head: 'current ms', short: 'now ms', align: 'right', drop: 1 },
-      { head: 'ratio', align: 'right' }, { head: 'status' },
-    ], color, width);
+    const b = new FittedTable(
+      [
+        { head: 'layer / case', short: 'case', flex: true, min: 10 },
+        { head: 'impl' },
+        { head: 'dtype', drop: 3 },
+        { head: 'threads', short: 'thr', align: 'right', drop: 4 },
+        { head: 'pass' },
+        { head: 'baseline ms', short: 'base ms', align: 'right', drop: 2 },
+        { head: 'current ms', short: 'now ms', align: 'right', drop: 1 },
+        { head: 'ratio', align: 'right' },
+        { head: 'status' },
+      ],
+      color,
+      width,
+    );
     for (const row of comparison.rows) {
       b.push([
         `${row.layer} ${shapesText(row.shapes, ' ')}`,
-        row.impl, row.dtype, String(row.threads), row.pass, fmtMs(row.baselineMs), fmtMs(row.currentMs),
-        `${row.ratio.toFixed(2)}x`, row.ok ? c.green('ok') : c.red('SLOWER'),
+        row.impl,
+        row.dtype,
+        String(row.threads),
+        row.pass,
+        fmtMs(row.baselineMs),
+        fmtMs(row.currentMs),
+        `${row.ratio.toFixed(2)}x`,
+        row.ok ? c.green('ok') : c.red('SLOWER'),
       ]);
     }
     lines.push(wrapped(`baseline ${escapeText(comparison.file)} (allowed slowdown ${comparison.maxSlowdown}x):`, width));
     if (comparison.rows.length) lines.push(b.toString());
-    if (comparison.unmatched) lines.push(wrapped(`note: ${comparison.unmatched} result(s) have no baseline entry (same layer, impl, dtype, threads, shapes and params)`, width));
+    if (comparison.unmatched)
+      lines.push(wrapped(`note: ${comparison.unmatched} result(s) have no baseline entry (same layer, impl, dtype, threads, shapes and params)`, width));
     const slower = comparison.rows.filter((r) => !r.ok).length;
     lines.push(
       comparison.ok
@@ -544,7 +705,7 @@ export function renderBenchReport(report: BenchReport, color: boolean, compariso
         : c.red(`FAIL: ${slower} of ${comparison.rows.length} medians slower than ${comparison.maxSlowdown}x the baseline`),
     );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Order of statuses in the report card: what to fix first. */
@@ -564,11 +725,14 @@ function assigned(prefix: string, text: string, width: number): string[] {
 /** The smallest failing case of a graded case: setup, message, inputs and both results in full, the fixture. */
 function renderShrunk(s: Exclude<NonNullable<GradeCaseReport['shrunk']>, { sameAs: string }>, bound: number, c: ChalkInstance, width: number): string[] {
   const how = `shrunk in ${s.seconds.toFixed(2)} s of at most ${fmtNum(bound)} s, ${plural(s.tries, 'try', 'tries')}${s.complete ? '' : ', stopped at the bound'}${s.integer ? '; integer values' : ''}`;
-  const lines = [wrapText(`  ${c.bold('smallest failing case')} (${how}): ${caseSetupText(s.shapes, s.params)}${s.dtype === 'float32' ? '; float32' : ''}`, width, '    ')];
+  const lines = [
+    wrapText(`  ${c.bold('smallest failing case')} (${how}): ${caseSetupText(s.shapes, s.params)}${s.dtype === 'float32' ? '; float32' : ''}`, width, '    '),
+  ];
   lines.push(wrapText(`    ${escapeText(s.message)}`, width, '      '));
   for (const a of s.arrays) {
     const label = a.role === 'yours' ? `${a.name}, yours` : a.role === 'reference' ? `${a.name}, reference` : a.name;
-    if (a.values.length > SHOWN_ELEMENTS) lines.push(wrapText(`    ${label}: shape (${a.shape.join(', ')}), ${a.values.length} values (in the fixture)`, width, '      '));
+    if (a.values.length > SHOWN_ELEMENTS)
+      lines.push(wrapText(`    ${label}: shape (${a.shape.join(', ')}), ${a.values.length} values (in the fixture)`, width, '      '));
     else lines.push(...assigned(`    ${label} = `, arrayText(a.values, a.shape), width));
   }
   if (s.fixture) lines.push(wrapText(`  fixture: ${escapeText(s.fixture)} (cnn_check.load_fixture in Python; cnn-check compare reruns it)`, width, '    '));
@@ -585,13 +749,26 @@ export function renderGradeReport(r: GradeReport, color: boolean, width = DEFAUL
   const c = painter(color);
   const lines: string[] = [];
   const layers = r.layers.length;
-  lines.push(wrapped(`${c.bold('cnn-check grade')} ${escapeText(r.module)}: ${plural(layers, 'layer')}, ${plural(r.counts.cases, 'case')}${r.quick ? ' (--quick)' : ''}, ${r.seconds.toFixed(1)} s`, width));
+  lines.push(
+    wrapped(
+      `${c.bold('cnn-check grade')} ${escapeText(r.module)}: ${plural(layers, 'layer')}, ${plural(r.counts.cases, 'case')}${r.quick ? ' (--quick)' : ''}, ${r.seconds.toFixed(1)} s`,
+      width,
+    ),
+  );
   const rows = r.layers.flatMap((l) => l.cases.map((k) => ({ layer: l.layer, k })));
   rows.sort((a, b) => GRADE_ORDER[a.k.status] - GRADE_ORDER[b.k.status]);
-  const t = new FittedTable([
-    { head: 'layer', flex: true, min: 7 }, { head: 'function', short: 'fn', flex: true, min: 5 }, { head: 'case', flex: true, min: 8 },
-    { head: 'setup', flex: true, min: 10, drop: 2 }, { head: 'mode', drop: 1 }, { head: 'status' },
-  ], color, width);
+  const t = new FittedTable(
+    [
+      { head: 'layer', flex: true, min: 7 },
+      { head: 'function', short: 'fn', flex: true, min: 5 },
+      { head: 'case', flex: true, min: 8 },
+      { head: 'setup', flex: true, min: 10, drop: 2 },
+      { head: 'mode', drop: 1 },
+      { head: 'status' },
+    ],
+    color,
+    width,
+  );
   for (const { layer, k } of rows) {
     const setup = `${shapesText(k.shapes, ' ')}${Object.keys(k.params).length ? ` ${paramsText(k.params)}` : ''}${k.dtype === 'float32' ? ' float32' : ''}`;
     t.push([layer, escapeText(k.function), escapeText(k.name), setup, k.mode, gradeStatus(k.status, c)]);
@@ -599,13 +776,16 @@ export function renderGradeReport(r: GradeReport, color: boolean, width = DEFAUL
   if (rows.length) lines.push(t.toString());
   for (const { layer, k } of rows) {
     if (k.pass) continue;
-    lines.push(c.red(wrapped(`${k.status === 'error' ? 'ERROR' : 'FAIL'} ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${escapeText(k.message)}`, width)));
+    lines.push(
+      c.red(wrapped(`${k.status === 'error' ? 'ERROR' : 'FAIL'} ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${escapeText(k.message)}`, width)),
+    );
     if (k.name !== 'pair') {
       lines.push(wrapText(`  case: ${caseSetupText(k.shapes, k.params)}; ${k.inputs}; ${k.dtype}; gradient check ${k.mode}`, width, '    '));
     }
     if (k.hint) lines.push(c.yellow(wrapText(`  hint: ${escapeText(k.hint)}`, width, '    ')));
     for (const n of k.info) lines.push(wrapText(`  note: ${escapeText(n)}`, width, '    '));
-    if (k.shrunk && 'sameAs' in k.shrunk) lines.push(wrapText(`  smallest failing case: as for ${escapeText(k.shrunk.sameAs)} (the same failure)`, width, '    '));
+    if (k.shrunk && 'sameAs' in k.shrunk)
+      lines.push(wrapText(`  smallest failing case: as for ${escapeText(k.shrunk.sameAs)} (the same failure)`, width, '    '));
     else if (k.shrunk) lines.push(...renderShrunk(k.shrunk, r.shrinkSeconds, c, width));
   }
   for (const { layer, k } of rows) {
@@ -614,19 +794,32 @@ export function renderGradeReport(r: GradeReport, color: boolean, width = DEFAUL
   // What a passing case's test-mode backward did, when it is not simply right (cs231n does not ask for it).
   for (const { layer, k } of rows) {
     if (!k.pass) continue;
-    for (const n of k.info) if (n.startsWith('backward in test mode:') && !n.includes('matches the reference')) lines.push(wrapped(`note: ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${escapeText(n)}`, width));
+    for (const n of k.info)
+      if (n.startsWith('backward in test mode:') && !n.includes('matches the reference'))
+        lines.push(wrapped(`note: ${layer} ${escapeText(k.function)} ${escapeText(k.name)}: ${escapeText(n)}`, width));
   }
   const conventions = rows.filter(({ k }) => k.convention);
-  for (const { layer, k } of conventions) lines.push(wrapped(`ties: ${layer} ${escapeText(k.function)} splits dout at tied maxima as: ${k.convention} (case ${escapeText(k.name)})`, width));
+  for (const { layer, k } of conventions)
+    lines.push(wrapped(`ties: ${layer} ${escapeText(k.function)} splits dout at tied maxima as: ${k.convention} (case ${escapeText(k.name)})`, width));
   const timed = r.layers.flatMap((l) => l.implementations.filter((f) => f.timing).map((f) => ({ layer: l.layer, f, t: f.timing! })));
   if (timed.length) {
-    const ms = (x?: { forwardMs: number; backwardMs: number }) => (x ? `${fmtMs(x.forwardMs)} / ${Number.isNaN(x.backwardMs) ? '-' : fmtMs(x.backwardMs)}` : '-');
-    const tt = new FittedTable([
-      { head: 'layer', flex: true, min: 7 }, { head: 'function', short: 'fn', flex: true, min: 5 }, { head: 'shape', flex: true, min: 8, drop: 2 },
-      { head: 'yours', align: 'right' }, { head: 'naive', align: 'right', drop: 1 }, { head: 'fast', align: 'right' },
-    ], color, width);
-    for (const { layer, f, t: tm } of timed) tt.push([layer, escapeText(f.name), shapesText(tm.shapes, ' '), tm.yours ? ms(tm.yours) : c.yellow('-'), ms(tm.naive), ms(tm.fast)]);
-    lines.push(wrapped('timing at a mid shape, forward / backward ms (median; yours beside the reference\'s naive loops and fast form):', width));
+    const ms = (x?: { forwardMs: number; backwardMs: number }) =>
+      x ? `${fmtMs(x.forwardMs)} / ${Number.isNaN(x.backwardMs) ? '-' : fmtMs(x.backwardMs)}` : '-';
+    const tt = new FittedTable(
+      [
+        { head: 'layer', flex: true, min: 7 },
+        { head: 'function', short: 'fn', flex: true, min: 5 },
+        { head: 'shape', flex: true, min: 8, drop: 2 },
+        { head: 'yours', align: 'right' },
+        { head: 'naive', align: 'right', drop: 1 },
+        { head: 'fast', align: 'right' },
+      ],
+      color,
+      width,
+    );
+    for (const { layer, f, t: tm } of timed)
+      tt.push([layer, escapeText(f.name), shapesText(tm.shapes, ' '), tm.yours ? ms(tm.yours) : c.yellow('-'), ms(tm.naive), ms(tm.fast)]);
+    lines.push(wrapped("timing at a mid shape, forward / backward ms (median; yours beside the reference's naive loops and fast form):", width));
     lines.push(tt.toString());
     for (const { layer, f, t: tm } of timed) if (tm.note) lines.push(wrapped(`note: ${layer} ${escapeText(f.name)}: ${escapeText(tm.note)}`, width));
   }
@@ -635,11 +828,13 @@ export function renderGradeReport(r: GradeReport, color: boolean, width = DEFAUL
   const { cases, failed, errors, warnings } = r.counts;
   const bad = failed + errors;
   const failingLayers = r.layers.filter((l) => !l.pass).map((l) => l.layer);
-  lines.push(wrapped(
-    r.pass
-      ? c.green(`PASS: ${cases} of ${cases} cases pass${warnings ? ` (${plural(warnings, 'warning')})` : ''} in ${plural(layers, 'layer')}`)
-      : c.red(`FAIL: ${bad} of ${cases} cases fail${errors ? ` (${plural(errors, 'error')})` : ''}, in ${failingLayers.join(', ')}`),
-    width,
-  ));
-  return lines.join('\n') + '\n';
+  lines.push(
+    wrapped(
+      r.pass
+        ? c.green(`PASS: ${cases} of ${cases} cases pass${warnings ? ` (${plural(warnings, 'warning')})` : ''} in ${plural(layers, 'layer')}`)
+        : c.red(`FAIL: ${bad} of ${cases} cases fail${errors ? ` (${plural(errors, 'error')})` : ''}, in ${failingLayers.join(', ')}`),
+      width,
+    ),
+  );
+  return `${lines.join('\n')}\n`;
 }

@@ -76,16 +76,28 @@ function under(baseDir: string, path: string): string {
  * inputs. Throws CnnCheckError (exit 2) naming the bad value.
  */
 export function buildCheckRequest(
-  spec: LayerSpec, raw: RawCase, settings: CheckSettings, labels: RequestLabels, baseDir = process.cwd(), memory?: RequestMemory,
+  spec: LayerSpec,
+  raw: RawCase,
+  settings: CheckSettings,
+  labels: RequestLabels,
+  baseDir = process.cwd(),
+  memory?: RequestMemory,
 ): CheckRequest {
   const inputFiles: Record<string, string> = {};
   for (const [k, v] of Object.entries(settings.input)) inputFiles[k] = under(baseDir, v);
   const inputsPath = settings.inputs === undefined ? undefined : under(baseDir, settings.inputs);
-  const loaded = inputsPath !== undefined || Object.keys(inputFiles).length
-    ? loadCase(spec, inputsPath, inputFiles, settings.maxBytes)
-    : { inputs: {}, dout: undefined, metaParams: undefined };
+  const loaded =
+    inputsPath !== undefined || Object.keys(inputFiles).length
+      ? loadCase(spec, inputsPath, inputFiles, settings.maxBytes)
+      : { inputs: {}, dout: undefined, metaParams: undefined };
   const sources: ParamSource[] = [];
-  if (loaded.metaParams) sources.push({ values: loaded.metaParams, text: false, label: (_p, key) => `${settings.inputs}: meta.params.${key}`, where: `${settings.inputs}: meta.params` });
+  if (loaded.metaParams)
+    sources.push({
+      values: loaded.metaParams,
+      text: false,
+      label: (_p, key) => `${settings.inputs}: meta.params.${key}`,
+      where: `${settings.inputs}: meta.params`,
+    });
   sources.push({ values: raw.params, text: labels.text, label: labels.param, where: labels.params });
   const params = resolveParams(spec, ...sources);
 
@@ -110,7 +122,11 @@ export function buildCheckRequest(
   spec.check(shapes, params);
   // Before any input is filled: refused work allocates nothing.
   const work = memory ?? { what: 'its check', estimate: () => estimateCheckMemory({ spec, shapes, params, settings }) };
-  requireMemory(`${describeCase(spec, params, shapes)}: ${work.what}`, work.estimate(shapes, params), memoryLimit(settings.maxMemory, labels.text ? '--max-memory' : 'maxMemory'));
+  requireMemory(
+    `${describeCase(spec, params, shapes)}: ${work.what}`,
+    work.estimate(shapes, params),
+    memoryLimit(settings.maxMemory, labels.text ? '--max-memory' : 'maxMemory'),
+  );
   const inputs: Inputs = { ...loaded.inputs };
   if (settings.init === 'linspace') {
     for (const input of spec.inputs) {
@@ -142,19 +158,39 @@ export function runCheckRequest(req: CheckRequest, opts: RunOptions = {}): Layer
   const s = req.settings;
   const modules = opts.modules ?? new ModuleSet();
   try {
-    const external = s.impl === undefined ? [] : modules.implementations(under(req.baseDir, s.impl), req.spec, {
-      timeout: s.timeout,
-      label: `--impl ${s.impl}`,
-      log: (line) => opts.log?.(s.impl!.replace(/^.*[\\/]/, ''), line),
-      // A path is relative to the suite file or working directory; a bare name is looked up on PATH.
-      python: s.python !== undefined && /[\\/]/.test(s.python) ? under(req.baseDir, s.python) : s.python,
-    }).map((im) => ({ ...im, source: asWritten(s.impl!, im.source) })); // reports name the module as the user wrote it
+    const external =
+      s.impl === undefined
+        ? []
+        : modules
+            .implementations(under(req.baseDir, s.impl), req.spec, {
+              timeout: s.timeout,
+              label: `--impl ${s.impl}`,
+              log: (line) => opts.log?.(s.impl!.replace(/^.*[\\/]/, ''), line),
+              // A path is relative to the suite file or working directory; a bare name is looked up on PATH.
+              python: s.python !== undefined && /[\\/]/.test(s.python) ? under(req.baseDir, s.python) : s.python,
+            })
+            .map((im) => ({ ...im, source: asWritten(s.impl!, im.source) })); // reports name the module as the user wrote it
     return checkLayer(req.spec, {
-      params: req.params, shapes: req.givenShapes, inputs: req.inputs, dout: req.dout,
-      rng: makeRng(s.rng, s.seed), seed: s.seed,
-      h: s.h, maxError: s.maxError, strictKinks: s.strictKinks, repeat: s.repeat,
-      mode: s.checkMode, samples: s.samples, directions: s.directions, budget: s.budget,
-      dtype: s.dtype, hSweep: s.hSweep, impls: s.impls, external, maxMemory: s.maxMemory, onProgress: opts.onProgress,
+      params: req.params,
+      shapes: req.givenShapes,
+      inputs: req.inputs,
+      dout: req.dout,
+      rng: makeRng(s.rng, s.seed),
+      seed: s.seed,
+      h: s.h,
+      maxError: s.maxError,
+      strictKinks: s.strictKinks,
+      repeat: s.repeat,
+      mode: s.checkMode,
+      samples: s.samples,
+      directions: s.directions,
+      budget: s.budget,
+      dtype: s.dtype,
+      hSweep: s.hSweep,
+      impls: s.impls,
+      external,
+      maxMemory: s.maxMemory,
+      onProgress: opts.onProgress,
     });
   } finally {
     if (!opts.modules) modules.closeAll();

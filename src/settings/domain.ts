@@ -103,7 +103,9 @@ export function parseValue(d: Domain, raw: unknown, label: string, text: boolean
       if (!Number.isFinite(v)) fail();
       if (d.kind === 'int' && !Number.isInteger(v)) fail();
       if (d.kind === 'int' && d.max === undefined && Math.abs(v) > intCeiling(d)) {
-        throw new ParamError(`${label}: expected ${describeDomain(d)} and at most ${intCeiling(d)} (${d.capReason ?? 'the largest integer cnn-check takes'}), got ${shown(raw)}`);
+        throw new ParamError(
+          `${label}: expected ${describeDomain(d)} and at most ${intCeiling(d)} (${d.capReason ?? 'the largest integer cnn-check takes'}), got ${shown(raw)}`,
+        );
       }
       if (d.kind === 'int' && !Number.isSafeInteger(v)) fail();
       if (d.min !== undefined && (d.minExclusive ? v <= d.min : v < d.min)) fail();

@@ -32,9 +32,12 @@ function domainSchema(d: Domain): Json {
 /** The JSON Schema of one setting. */
 function settingSchema(s: SettingSpec<unknown>): Json {
   const d = s.domain;
-  const body: Json = d.kind === 'list'
-    ? { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true }
-    : d.kind === 'map' ? { type: 'object', additionalProperties: { type: 'string', minLength: 1 } } : domainSchema(d);
+  const body: Json =
+    d.kind === 'list'
+      ? { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true }
+      : d.kind === 'map'
+        ? { type: 'object', additionalProperties: { type: 'string', minLength: 1 } }
+        : domainSchema(d);
   return { description: `${s.help} (${describeSetting(s)})`, ...body };
 }
 
@@ -56,15 +59,28 @@ export function suiteJsonSchema(): Json {
       name: NAME,
       layer: { enum: layerNames, description: 'the layer to check' },
       params: { type: 'object', description: "the layer's params by cs231n name" },
-      shapes: { type: 'object', description: 'shapes of the inputs the layer lets you set', additionalProperties: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1 } } },
+      shapes: {
+        type: 'object',
+        description: 'shapes of the inputs the layer lets you set',
+        additionalProperties: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1 } },
+      },
       ...settings,
     },
     allOf: LAYERS.map((l) => ({
       if: { properties: { layer: { enum: [...new Set([l.name, kebabName(l.name)])] } } },
+      // biome-ignore lint/suspicious/noThenProperty: `then` is the JSON Schema keyword, in a plain object never awaited
       then: {
         properties: {
-          params: { type: 'object', additionalProperties: false, properties: Object.fromEntries(l.params.flatMap((p) => [p.name, ...(p.aliases ?? [])].map((k) => [k, paramSchema(p)]))) },
-          shapes: { type: 'object', additionalProperties: false, properties: Object.fromEntries(l.inputs.filter((i) => Array.isArray(i.shape)).map((i) => [i.name, { description: i.help }])) },
+          params: {
+            type: 'object',
+            additionalProperties: false,
+            properties: Object.fromEntries(l.params.flatMap((p) => [p.name, ...(p.aliases ?? [])].map((k) => [k, paramSchema(p)]))),
+          },
+          shapes: {
+            type: 'object',
+            additionalProperties: false,
+            properties: Object.fromEntries(l.inputs.filter((i) => Array.isArray(i.shape)).map((i) => [i.name, { description: i.help }])),
+          },
         },
       },
     })),
@@ -73,9 +89,16 @@ export function suiteJsonSchema(): Json {
     type: 'object',
     required: ['fixture'],
     additionalProperties: false,
-    properties: Object.fromEntries(FIXTURE_FIELDS.map((k) => [k,
-      k === 'fixture' ? { type: 'string', minLength: 1, description: 'a .npz, a fixture directory or a glob of them, relative to the suite file' }
-        : k === 'name' ? NAME : settings[k]])),
+    properties: Object.fromEntries(
+      FIXTURE_FIELDS.map((k) => [
+        k,
+        k === 'fixture'
+          ? { type: 'string', minLength: 1, description: 'a .npz, a fixture directory or a glob of them, relative to the suite file' }
+          : k === 'name'
+            ? NAME
+            : settings[k],
+      ]),
+    ),
   };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

@@ -38,8 +38,14 @@ export function readSuiteReport(path: string): SuiteReport {
     throw new FormatError(`${path}: not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`);
   }
   const r = doc as Partial<SuiteReport> | null;
-  const ok = typeof r === 'object' && r !== null && typeof r.source === 'string' && typeof r.total === 'number' && Array.isArray(r.checks) && Array.isArray(r.notRun)
-    && r.checks.every((c) => typeof c === 'object' && c !== null && Number.isInteger(c.index) && typeof c.name === 'string' && typeof c.pass === 'boolean');
+  const ok =
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.source === 'string' &&
+    typeof r.total === 'number' &&
+    Array.isArray(r.checks) &&
+    Array.isArray(r.notRun) &&
+    r.checks.every((c) => typeof c === 'object' && c !== null && Number.isInteger(c.index) && typeof c.name === 'string' && typeof c.pass === 'boolean');
   if (!ok) throw new FormatError(`${path}: expected the JSON of cnn-check suite --json (source, total, checks, notRun), got ${shown(doc)}`);
   return r as SuiteReport;
 }
@@ -51,7 +57,9 @@ export function mergeSuiteReports(reports: SuiteReport[], names: string[]): Suit
   const seenShards = new Map<number, string>();
   reports.forEach((r, k) => {
     if (r.source !== first.source || r.total !== first.total || (r.shard?.count ?? 1) !== count) {
-      throw new FormatError(`${names[k]}: a report of ${r.source} (${r.total} checks, ${r.shard?.count ?? 1} shards): expected ${first.source} (${first.total} checks, ${count} shards) as in ${names[0]}`);
+      throw new FormatError(
+        `${names[k]}: a report of ${r.source} (${r.total} checks, ${r.shard?.count ?? 1} shards): expected ${first.source} (${first.total} checks, ${count} shards) as in ${names[0]}`,
+      );
     }
     const shard = r.shard?.index ?? 1;
     const other = seenShards.get(shard);
@@ -59,7 +67,10 @@ export function mergeSuiteReports(reports: SuiteReport[], names: string[]): Suit
     seenShards.set(shard, names[k]);
   });
   const missing = [...Array(count).keys()].map((i) => i + 1).filter((i) => !seenShards.has(i));
-  if (missing.length) throw new FormatError(`merge: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} of ${first.source} missing: expected a report of every shard`);
+  if (missing.length)
+    throw new FormatError(
+      `merge: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} of ${first.source} missing: expected a report of every shard`,
+    );
   const byIndex = new Map<number, { name: string; from: string }>();
   const checks: SuiteCheckResult[] = [];
   const notRun: SkippedCheck[] = [];
@@ -73,7 +84,10 @@ export function mergeSuiteReports(reports: SuiteReport[], names: string[]): Suit
     notRun.push(...r.notRun);
   });
   const absent = [...Array(first.total).keys()].filter((i) => !byIndex.has(i));
-  if (absent.length) throw new FormatError(`merge: checks ${absent.map((i) => i + 1).join(', ')} of ${first.source} are in no report: expected the reports of one run of every shard`);
+  if (absent.length)
+    throw new FormatError(
+      `merge: checks ${absent.map((i) => i + 1).join(', ')} of ${first.source} are in no report: expected the reports of one run of every shard`,
+    );
   checks.sort((a, b) => a.index - b.index);
   notRun.sort((a, b) => a.index - b.index);
   const failedChecks = checks.filter((c) => !c.pass).length;

@@ -148,7 +148,9 @@ function withSuiteImpl(c: LayerSuiteCheck, impl: string | undefined, modules: Mo
   const opts = { timeout: c.request.settings.timeout, label: `suite --impl ${impl}`, log: (line: string) => log?.(impl.replace(/^.*[\\/]/, ''), line) };
   const layers = modules.module(path, opts).layers?.();
   if (layers === undefined) {
-    throw new UsageError(`suite --impl ${impl}: the module does not say which layer it implements: add export const layer = '${c.request.spec.name}' (or name it in the entries' "impl" field)`);
+    throw new UsageError(
+      `suite --impl ${impl}: the module does not say which layer it implements: add export const layer = '${c.request.spec.name}' (or name it in the entries' "impl" field)`,
+    );
   }
   if (!layers.includes(c.request.spec.name)) return c;
   try {
@@ -198,21 +200,42 @@ export function runSuite(all: SuiteCheck[], source: string, opts: RunSuiteOption
         const r = runFixtureCheck(c);
         const arrays = r.fixture?.arrays ?? [];
         results.push({
-          index: c.index, entry: c.entry, name: c.name, kind: 'fixture', layer: r.fixture?.layer ?? '-', params: (r.fixture?.params ?? {}) as Params, shapes: {},
-          dtype: arrays[0]?.dtype ?? '-', checkMode: 'compare', pass: r.fixture?.pass ?? false, gradients: arrays.length,
+          index: c.index,
+          entry: c.entry,
+          name: c.name,
+          kind: 'fixture',
+          layer: r.fixture?.layer ?? '-',
+          params: (r.fixture?.params ?? {}) as Params,
+          shapes: {},
+          dtype: arrays[0]?.dtype ?? '-',
+          checkMode: 'compare',
+          pass: r.fixture?.pass ?? false,
+          gradients: arrays.length,
           failed: arrays.filter((a) => !a.pass).length,
           worst: worstGradient(arrays.map((a) => ({ impl: 'fixture', name: a.name, relError: a.relError, threshold: a.threshold }))),
-          seconds: (now() - start) / 1000, ...r,
+          seconds: (now() - start) / 1000,
+          ...r,
         });
         return;
       }
       const check = withSuiteImpl(c, opts.impl, modules, opts.log);
       const report = runCheck(check, { onProgress: opts.onProgress ? progress : undefined, modules, log: opts.log });
       results.push({
-        index: c.index, entry: c.entry, name: c.name, kind: 'layer', layer: c.request.spec.name, params: report.params, shapes: report.shapes,
-        dtype: report.dtype, checkMode: report.mode, pass: report.pass, gradients: report.gradients.length,
-        failed: report.gradients.filter((g) => !g.pass).length, worst: worstGradient(report.gradients),
-        seconds: (now() - start) / 1000, report,
+        index: c.index,
+        entry: c.entry,
+        name: c.name,
+        kind: 'layer',
+        layer: c.request.spec.name,
+        params: report.params,
+        shapes: report.shapes,
+        dtype: report.dtype,
+        checkMode: report.mode,
+        pass: report.pass,
+        gradients: report.gradients.length,
+        failed: report.gradients.filter((g) => !g.pass).length,
+        worst: worstGradient(report.gradients),
+        seconds: (now() - start) / 1000,
+        report,
       });
     });
   } finally {

@@ -141,9 +141,13 @@ export function resolveFixtureEntry(entry: Record<string, unknown>, where: strin
     if (!FIXTURE_FIELDS.includes(key)) throw new FormatError(`${where}: unknown field ${shown(key)} in a fixture entry: expected ${FIXTURE_FIELDS.join(', ')}`);
   }
   const pattern = entry.fixture;
-  if (typeof pattern !== 'string' || pattern.trim() === '') throw new FormatError(`${where}: fixture: expected a path or a glob such as "fixtures/*.npz", got ${shown(pattern)}`);
+  if (typeof pattern !== 'string' || pattern.trim() === '')
+    throw new FormatError(`${where}: fixture: expected a path or a glob such as "fixtures/*.npz", got ${shown(pattern)}`);
   const at = `${where} (fixture)`;
-  if (entry.name !== undefined && (typeof entry.name !== 'string' || entry.name.trim() === '' || entry.name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(entry.name))) {
+  if (
+    entry.name !== undefined &&
+    (typeof entry.name !== 'string' || entry.name.trim() === '' || entry.name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(entry.name))
+  ) {
     throw new FormatError(`${at}: name: expected a one-line label of 1 to ${MAX_NAME_LENGTH} characters, got ${shown(entry.name)}`);
   }
   const raw: Record<string, unknown> = { maxError: entry.maxError, maxBytes: entry.maxBytes, maxMemory: entry.maxMemory };
@@ -166,7 +170,13 @@ export function resolveFixtureEntry(entry: Record<string, unknown>, where: strin
     }
     const label = typeof entry.name === 'string' ? (several ? `${entry.name.trim()} ${rel}` : entry.name.trim()) : `fixture ${rel}`;
     return {
-      kind: 'fixture' as const, index, entry: index, name: label, path, shown: rel, estimate: estimateFixtureSeconds(bytes),
+      kind: 'fixture' as const,
+      index,
+      entry: index,
+      name: label,
+      path,
+      shown: rel,
+      estimate: estimateFixtureSeconds(bytes),
       ...(settings.maxError !== undefined ? { maxError: settings.maxError } : {}),
       ...(settings.maxBytes !== undefined ? { maxBytes: settings.maxBytes } : {}),
       ...(settings.maxMemory !== undefined ? { maxMemory: settings.maxMemory } : {}),
@@ -212,20 +222,34 @@ export function resolveEntry(entry: unknown, where: string, index: number, baseD
   for (const s of suiteSettings()) raw[s.key] = entry[s.key];
   const settings = asFormat(() => parseSettings(raw, { text: false, suite: true, labelOf: (s) => `${at}: ${s.key}` }));
   const impls = settings.impls;
-  if (impls && impls.some((n) => !implNames(spec).includes(n))) {
-    fail('impls', `a list of implementations of ${spec.name}: ${implNames(spec).map((h) => `"${h}"`).join(', ')}`, impls.join(','));
+  if (impls?.some((n) => !implNames(spec).includes(n))) {
+    fail(
+      'impls',
+      `a list of implementations of ${spec.name}: ${implNames(spec)
+        .map((h) => `"${h}"`)
+        .join(', ')}`,
+      impls.join(','),
+    );
   }
 
   const rawParams = entry.params ?? {};
   if (!isObject(rawParams)) fail('params', `an object of ${spec.name}'s params such as {"${spec.params[0]?.name ?? 'name'}": ...}`, rawParams);
   const rawShapes = entry.shapes ?? {};
   if (!isObject(rawShapes)) fail('shapes', 'an object of input shapes such as {"x": [4, 3, 5, 5]}', rawShapes);
-  const request = asFormat(() => buildCheckRequest(spec, { params: rawParams as Record<string, unknown>, shapes: rawShapes as Record<string, unknown> }, settings, {
-    text: false,
-    param: (_p, key) => `${at}: params.${key}`,
-    shape: (input) => `${at}: shapes.${input}`,
-    params: `${at}: params`,
-  }, baseDir));
+  const request = asFormat(() =>
+    buildCheckRequest(
+      spec,
+      { params: rawParams as Record<string, unknown>, shapes: rawShapes as Record<string, unknown> },
+      settings,
+      {
+        text: false,
+        param: (_p, key) => `${at}: params.${key}`,
+        shape: (input) => `${at}: shapes.${input}`,
+        params: `${at}: params`,
+      },
+      baseDir,
+    ),
+  );
   const name = typeof entry.name === 'string' ? entry.name.trim() : checkName(request);
   return { kind: 'layer', index, entry: index, name, request, estimate: estimateCheckSeconds(request) };
 }
@@ -235,7 +259,10 @@ function nameToken(s: SettingSpec<unknown>, v: unknown): string {
   if (s.key === 'dtype' || s.key === 'checkMode') return String(v);
   if (typeof v === 'boolean') return s.key;
   if (Array.isArray(v)) return v.join('+');
-  if (typeof v === 'object' && v !== null) return Object.entries(v).map(([k, p]) => `${s.key} ${k}=${p}`).join(' ');
+  if (typeof v === 'object' && v !== null)
+    return Object.entries(v)
+      .map(([k, p]) => `${s.key} ${k}=${p}`)
+      .join(' ');
   return `${s.key}=${typeof v === 'number' ? fmtNum(v) : v}`;
 }
 
@@ -263,7 +290,10 @@ export function checkName(r: CheckRequest): string {
 export function entryOf(c: SuiteCheck): SuiteEntry {
   if (c.kind === 'fixture') {
     return {
-      name: c.name, fixture: c.shown, ...(c.maxError !== undefined ? { maxError: c.maxError } : {}), ...(c.maxBytes !== undefined ? { maxBytes: c.maxBytes } : {}),
+      name: c.name,
+      fixture: c.shown,
+      ...(c.maxError !== undefined ? { maxError: c.maxError } : {}),
+      ...(c.maxBytes !== undefined ? { maxBytes: c.maxBytes } : {}),
       ...(c.maxMemory !== undefined ? { maxMemory: c.maxMemory } : {}),
     };
   }
@@ -280,4 +310,3 @@ export function entryOf(c: SuiteCheck): SuiteEntry {
   }
   return e as SuiteEntry;
 }
-

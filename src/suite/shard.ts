@@ -33,7 +33,7 @@ export function parseShard(text: string, label = '--shard'): Shard {
 export function assignShards(checks: readonly SuiteCheck[], count: number): number[] {
   const load = new Array<number>(count).fill(0);
   const owner = new Array<number>(checks.length).fill(0);
-  const order = checks.map((c, k) => k).sort((a, b) => checks[b].estimate - checks[a].estimate || a - b);
+  const order = checks.map((_c, k) => k).sort((a, b) => checks[b].estimate - checks[a].estimate || a - b);
   for (const k of order) {
     let best = 0;
     for (let s = 1; s < count; s++) if (load[s] < load[best]) best = s;

@@ -44,7 +44,7 @@ export function compareArrays(
   let worstFlat = -1;
   let nonFinite = 0;
   for (let i = 0; i < actual.length; i++) {
-    if (skip && skip[i]) continue;
+    if (skip?.[i]) continue;
     const a = actual[i];
     const b = expected[i];
     if (!Number.isFinite(a) || !Number.isFinite(b)) {

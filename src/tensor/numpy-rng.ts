@@ -198,6 +198,7 @@ export class NumpyRng implements Rng {
 // ---------------------------------------------------------------------------
 
 const SPLITTER = 134217729; // 2^27 + 1, Veltkamp split constant
+// biome-ignore lint/suspicious/noApproximativeNumericConstant: the high part of a two-double ln 2, written out beside its low parts
 const LN2_HI = 0.6931471805599453;
 const LN2_LO = 2.3190468138462996e-17;
 const LN2_LO2 = 5.707708438416212e-34;

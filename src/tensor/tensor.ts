@@ -53,7 +53,7 @@ export function asDType(a: FloatArray, dtype: DType): FloatArray {
 
 /** `t` in `dtype`: `t` itself when it already is, else a converted copy. The one conversion helper. */
 export function inDType(t: Tensor, dtype: DType): Tensor {
-  return (t.data instanceof Float32Array) === (dtype === 'float32') ? t : toDType(t, dtype);
+  return t.data instanceof Float32Array === (dtype === 'float32') ? t : toDType(t, dtype);
 }
 
 /** Row-major strides of a shape, in elements. */

@@ -29,7 +29,8 @@ export const MAX_ECHO_CHARS = 60;
 // overrides and isolates (they reorder what follows: "Trojan Source"), the line and paragraph
 // separators, and lone surrogates (not printable, and not valid UTF-8 on the way out).
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const SHORT: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -75,7 +76,10 @@ export function excerptBytes(bytes: Uint8Array, max = MAX_EXCERPT_CHARS): string
   return `'${s}${bytes.length > max ? '...' : ''}'`;
 }
 
-type Frame = { kind: 'value'; v: unknown } | { kind: 'array'; a: unknown[]; i: number } | { kind: 'object'; o: Record<string, unknown>; keys: string[]; i: number };
+type Frame =
+  | { kind: 'value'; v: unknown }
+  | { kind: 'array'; a: unknown[]; i: number }
+  | { kind: 'object'; o: Record<string, unknown>; keys: string[]; i: number };
 
 /**
  * A parsed JSON value as compact JSON (`{"a":[1,2]}`), cut at `max` characters with `...`.

@@ -14,9 +14,20 @@ const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** East Asian wide and fullwidth ranges (and emoji): two columns each on a terminal. */
 const WIDE: ReadonlyArray<readonly [number, number]> = [
-  [0x1100, 0x115f], [0x2e80, 0x303e], [0x3041, 0x33ff], [0x3400, 0x4dbf], [0x4e00, 0x9fff], [0xa000, 0xa4cf],
-  [0xac00, 0xd7a3], [0xf900, 0xfaff], [0xfe30, 0xfe4f], [0xff00, 0xff60], [0xffe0, 0xffe6],
-  [0x1f300, 0x1f64f], [0x1f900, 0x1f9ff], [0x20000, 0x3fffd],
+  [0x1100, 0x115f],
+  [0x2e80, 0x303e],
+  [0x3041, 0x33ff],
+  [0x3400, 0x4dbf],
+  [0x4e00, 0x9fff],
+  [0xa000, 0xa4cf],
+  [0xac00, 0xd7a3],
+  [0xf900, 0xfaff],
+  [0xfe30, 0xfe4f],
+  [0xff00, 0xff60],
+  [0xffe0, 0xffe6],
+  [0x1f300, 0x1f64f],
+  [0x1f900, 0x1f9ff],
+  [0x20000, 0x3fffd],
 ];
 
 /**
@@ -42,7 +53,12 @@ export function displayWidth(text: string): number {
  * line each (escape untrusted text first) and fit `widths` when given (content widths, padding
  * excluded). `paint` colours the head (bold) and border (grey).
  */
-export function renderBoxTable(head: string[], rows: string[][], paint: ChalkInstance, opts: { widths?: number[]; aligns?: ('left' | 'right')[] } = {}): string {
+export function renderBoxTable(
+  head: string[],
+  rows: string[][],
+  paint: ChalkInstance,
+  opts: { widths?: number[]; aligns?: ('left' | 'right')[] } = {},
+): string {
   const widths = opts.widths ? [...opts.widths] : head.map((h) => displayWidth(h));
   if (!opts.widths) {
     for (const row of rows) {

@@ -7,8 +7,15 @@ import type { BenchResult } from '../../src/bench/run.js';
 import { FileError, FormatError } from '../../src/errors.js';
 
 const result = (impl: 'naive' | 'fast', fwd: number, bwd: number, threads = 1): BenchResult => ({
-  layer: 'conv', impl, dtype: 'float64', threads, shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3], b: [4] }, params: { stride: 1, pad: 1 },
-  forwardMs: { median: fwd, min: fwd, max: fwd, samples: 3 }, backwardMs: { median: bwd, min: bwd, max: bwd, samples: 3 }, gflops: null,
+  layer: 'conv',
+  impl,
+  dtype: 'float64',
+  threads,
+  shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3], b: [4] },
+  params: { stride: 1, pad: 1 },
+  forwardMs: { median: fwd, min: fwd, max: fwd, samples: 3 },
+  backwardMs: { median: bwd, min: bwd, max: bwd, samples: 3 },
+  gflops: null,
 });
 
 describe('compareToBaseline', () => {
@@ -16,7 +23,10 @@ describe('compareToBaseline', () => {
     const baseline: BaselineResult[] = [result('naive', 10, 20), result('fast', 1, 2)];
     const cmp = compareToBaseline([result('naive', 12, 20), result('fast', 1, 5)], baseline, 1.5, 'b.json');
     expect(cmp.rows.map((r) => [r.impl, r.pass, r.ratio, r.ok])).toEqual([
-      ['naive', 'forward', 1.2, true], ['naive', 'backward', 1, true], ['fast', 'forward', 1, true], ['fast', 'backward', 2.5, false],
+      ['naive', 'forward', 1.2, true],
+      ['naive', 'backward', 1, true],
+      ['fast', 'forward', 1, true],
+      ['fast', 'backward', 2.5, false],
     ]);
     expect(cmp.ok).toBe(false);
     expect(cmp.unmatched).toBe(0);
@@ -52,7 +62,9 @@ describe('reading reports', () => {
     expect(() => readBenchReport(file('bad.json', JSON.stringify({ results: [result('naive', 1, 1), bad] })))).toThrow(
       /results\[1\]\.forwardMs\.median: expected a positive number of milliseconds/,
     );
-    expect(() => readBenchReport(file('impl.json', JSON.stringify({ results: [{ ...result('fast', 1, 1), impl: 42 }] })))).toThrow(/results\[0\]\.impl: expected an implementation name such as "fast", got 42/);
+    expect(() => readBenchReport(file('impl.json', JSON.stringify({ results: [{ ...result('fast', 1, 1), impl: 42 }] })))).toThrow(
+      /results\[0\]\.impl: expected an implementation name such as "fast", got 42/,
+    );
     expect(readBenchReport(file('user.json', JSON.stringify({ results: [{ ...result('fast', 1, 1), impl: 'user' }] })))[0].impl).toBe('user');
     expect(() => readBenchReport(file('zero.json', JSON.stringify({ results: [result('fast', 0, 1)] })))).toThrow(FormatError);
   });

@@ -28,8 +28,14 @@ describe('default benchmark cases', () => {
   it('conv: the cs231n fast-layers shape and a mid-size layer', () => {
     const cases = defaultBenchCases(conv);
     expect(cases.map((c) => [c.shapes, c.params])).toEqual([
-      [{ x: [100, 3, 31, 31], w: [25, 3, 3, 3] }, { stride: 2, pad: 1 }],
-      [{ x: [32, 64, 32, 32], w: [64, 64, 3, 3] }, { stride: 1, pad: 1 }],
+      [
+        { x: [100, 3, 31, 31], w: [25, 3, 3, 3] },
+        { stride: 2, pad: 1 },
+      ],
+      [
+        { x: [32, 64, 32, 32], w: [64, 64, 3, 3] },
+        { stride: 1, pad: 1 },
+      ],
     ]);
     expect(defaultBenchCases(maxpool)[0].shapes).toEqual({ x: [100, 3, 32, 32] });
   });
@@ -48,8 +54,14 @@ describe('runBench', () => {
     const progress: BenchProgress[] = [];
     const report = runBench([tinyConv, tinyPool], { ...quick, dtypes: ['float64', 'float32'], impls: ['naive', 'fast'], onProgress: (p) => progress.push(p) });
     expect(report.results.map((r) => `${r.layer} ${r.dtype} ${r.impl}`)).toEqual([
-      'conv float64 naive', 'conv float64 fast', 'conv float32 naive', 'conv float32 fast',
-      'maxpool float64 naive', 'maxpool float64 fast', 'maxpool float32 naive', 'maxpool float32 fast',
+      'conv float64 naive',
+      'conv float64 fast',
+      'conv float32 naive',
+      'conv float32 fast',
+      'maxpool float64 naive',
+      'maxpool float64 fast',
+      'maxpool float32 naive',
+      'maxpool float32 fast',
     ]);
     for (const r of report.results) {
       expect(r.forwardMs.samples).toBe(1);
@@ -72,7 +84,14 @@ describe('runBench', () => {
   it('estimates a naive run over budget from a smaller batch, and restores the thread setting', () => {
     const before = getThreads();
     const progress: BenchProgress[] = [];
-    const report = runBench([tinyConv], { ...quick, threads: 2, naiveBudgetSec: 1e-9, dtypes: ['float64'], impls: ['naive', 'fast'], onProgress: (p) => progress.push(p) });
+    const report = runBench([tinyConv], {
+      ...quick,
+      threads: 2,
+      naiveBudgetSec: 1e-9,
+      dtypes: ['float64'],
+      impls: ['naive', 'fast'],
+      onProgress: (p) => progress.push(p),
+    });
     const [naive, fast] = report.results;
     expect(naive.estimatedFrom).toEqual({ batch: 1 });
     expect(naive.shapes.x).toEqual([3, 2, 6, 6]); // reported at the full batch
@@ -99,8 +118,15 @@ describe('runBench', () => {
 
 describe('speedups', () => {
   const row = (impl: 'naive' | 'fast', fwd: number, bwd: number, dtype: 'float64' | 'float32' = 'float64'): BenchResult => ({
-    layer: 'conv', impl, dtype, threads: 1, shapes: { x: [1] }, params: { stride: 1 },
-    forwardMs: { median: fwd, min: fwd, max: fwd, samples: 1 }, backwardMs: { median: bwd, min: bwd, max: bwd, samples: 1 }, gflops: null,
+    layer: 'conv',
+    impl,
+    dtype,
+    threads: 1,
+    shapes: { x: [1] },
+    params: { stride: 1 },
+    forwardMs: { median: fwd, min: fwd, max: fwd, samples: 1 },
+    backwardMs: { median: bwd, min: bwd, max: bwd, samples: 1 },
+    gflops: null,
   });
 
   it('is naive (forward + backward) over fast (forward + backward), within the same case and dtype', () => {

@@ -67,7 +67,9 @@ describe('cnn-check bench', () => {
     const scaled = (k: number) => ({
       ...doc,
       results: doc.results.map((r: { forwardMs: { median: number }; backwardMs: { median: number } }) => ({
-        ...r, forwardMs: { ...r.forwardMs, median: r.forwardMs.median * k }, backwardMs: { ...r.backwardMs, median: r.backwardMs.median * k },
+        ...r,
+        forwardMs: { ...r.forwardMs, median: r.forwardMs.median * k },
+        backwardMs: { ...r.backwardMs, median: r.backwardMs.median * k },
       })),
     });
     const fast = join(dir, 'doctored-fast.json');

@@ -30,8 +30,15 @@ const dir = mkdtempSync(join(tmpdir(), 'cnn-check-ci-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true, isArray: (n) => ['testsuite', 'testcase'].includes(n) });
-interface Case { name: string; failure?: { message: string }; error?: { message: string }; skipped?: { message: string } }
-interface Junit { testsuites: { tests: string; failures: string; errors: string; testsuite: { name: string; tests: string; failures: string; testcase: Case[] }[] } }
+interface Case {
+  name: string;
+  failure?: { message: string };
+  error?: { message: string };
+  skipped?: { message: string };
+}
+interface Junit {
+  testsuites: { tests: string; failures: string; errors: string; testsuite: { name: string; tests: string; failures: string; testcase: Case[] }[] };
+}
 function readJunit(path: string): Junit {
   const xml = readFileSync(path, 'utf8');
   expect(XMLValidator.validate(xml)).toBe(true);
@@ -55,7 +62,10 @@ function mixedSuite(repo: string): string {
   const entries = JSON.parse(readFileSync(join(repo, 'ci', 'cnn-check.json'), 'utf8')) as unknown[];
   if (hasNumpy) {
     cpSync(join(root, 'test', 'impls', 'python', 'cs231n', 'layers.py'), join(repo, 'layers.py'));
-    entries.push({ name: 'my numpy max-pool', layer: 'maxpool', impl: '../layers.py' }, { name: 'my numpy batchnorm', layer: 'batchnorm', impl: '../layers.py' });
+    entries.push(
+      { name: 'my numpy max-pool', layer: 'maxpool', impl: '../layers.py' },
+      { name: 'my numpy batchnorm', layer: 'batchnorm', impl: '../layers.py' },
+    );
   }
   const path = join(repo, 'ci', 'mixed.json');
   writeFileSync(path, JSON.stringify(entries));
@@ -132,7 +142,9 @@ describe('a suite naming modules and fixtures, sharded and merged', () => {
     for (const n of [2, 3, 5]) {
       const owner = assignShards(checks, n);
       const load = new Array(n).fill(0);
-      owner.forEach((s, k) => (load[s] += checks[k].estimate));
+      owner.forEach((s, k) => {
+        load[s] += checks[k].estimate;
+      });
       const biggest = Math.max(...checks.map((c) => c.estimate));
       // Longest-first greedy: no shard exceeds the lightest by more than the largest check.
       expect(Math.max(...load) - Math.min(...load)).toBeLessThanOrEqual(biggest + 1e-9);
@@ -193,7 +205,9 @@ describe('fixture entries', () => {
     expect(r.code).toBe(2);
     const doc = JSON.parse(r.stdout);
     expect(doc.checks.map((c: { name: string; pass: boolean }) => [c.name, c.pass])).toEqual([
-      ['saved fixtures/broken.npz', false], ['saved fixtures/conv_s1_p1.npz', true], ['saved fixtures/maxpool_2x2_s2.npz', true],
+      ['saved fixtures/broken.npz', false],
+      ['saved fixtures/conv_s1_p1.npz', true],
+      ['saved fixtures/maxpool_2x2_s2.npz', true],
     ]);
     expect(doc.checks[0].error).toMatch(/broken\.npz/);
     expect(doc.invalid).toBe(1);
@@ -202,9 +216,13 @@ describe('fixture entries', () => {
   it('a pattern matching nothing, or a field a fixture entry does not have, is a suite error', async () => {
     const file = join(dir, 'nomatch.json');
     writeFileSync(file, JSON.stringify([{ fixture: 'nowhere/*.npz' }]));
-    expect((await run(['suite', file])).stderr).toBe(`cnn-check: ${file}[0] (fixture): fixture: 'nowhere/*.npz' matches no file: expected at least one .npz or fixture directory\n`);
+    expect((await run(['suite', file])).stderr).toBe(
+      `cnn-check: ${file}[0] (fixture): fixture: 'nowhere/*.npz' matches no file: expected at least one .npz or fixture directory\n`,
+    );
     writeFileSync(file, JSON.stringify([{ fixture: 'x.npz', seed: 3 }]));
-    expect((await run(['suite', file])).stderr).toBe(`cnn-check: ${file}[0]: unknown field 'seed' in a fixture entry: expected name, fixture, maxError, maxBytes, maxMemory\n`);
+    expect((await run(['suite', file])).stderr).toBe(
+      `cnn-check: ${file}[0]: unknown field 'seed' in a fixture entry: expected name, fixture, maxError, maxBytes, maxMemory\n`,
+    );
   });
 });
 
@@ -217,7 +235,10 @@ describe('compare reports like the layer commands', () => {
     const r = await run(['compare', ...fixtures, '--junit', junit], { env: { GITHUB_ACTIONS: 'true' } });
     expect(r.code).toBe(0);
     const doc = readJunit(junit);
-    expect(doc.testsuites.testsuite.map((s) => [s.name, s.testcase.length])).toEqual([[fixtures[0], 4], [fixtures[1], 2]]);
+    expect(doc.testsuites.testsuite.map((s) => [s.name, s.testcase.length])).toEqual([
+      [fixtures[0], 4],
+      [fixtures[1], 2],
+    ]);
     expect(r.stdout).not.toContain('::error');
   });
 
@@ -234,7 +255,11 @@ describe('compare reports like the layer commands', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('::error'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^::error title=cnn-check%3A ${path.replace(/[.\/]/g, '\\$&')} db differs from the reference,file=${path.replace(/[.\/]/g, '\\$&')}::rel error 9\\.80e-1 > threshold 1\\.00e-6; worst element \\(\\d\\): fixture `));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^::error title=cnn-check%3A ${path.replace(/[./]/g, '\\$&')} db differs from the reference,file=${path.replace(/[./]/g, '\\$&')}::rel error 9\\.80e-1 > threshold 1\\.00e-6; worst element \\(\\d\\): fixture `,
+      ),
+    );
     const doc = readJunit(junit);
     expect(doc.testsuites.failures).toBe('1');
     expect(doc.testsuites.testsuite[0].testcase.find((t) => t.failure)!.name).toBe('db');

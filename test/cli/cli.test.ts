@@ -22,7 +22,11 @@ describe('cnn-check conv', () => {
     expect(r.stdout).not.toContain(ESC);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({
-      layer: 'conv', params: { stride: 1, pad: 1 }, dtype: 'float64', seed: 5, pass: true,
+      layer: 'conv',
+      params: { stride: 1, pad: 1 },
+      dtype: 'float64',
+      seed: 5,
+      pass: true,
       shapes: { x: [2, 3, 6, 6], w: [4, 3, 3, 3], b: [4] },
     });
     const names = doc.gradients.map((g: { name: string }) => g.name);

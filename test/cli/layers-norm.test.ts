@@ -22,7 +22,12 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 function gradientRows(stdout: string): { impl: string; gradient: string; status: string }[] {
   return stdout
     .split('\n')
-    .map((line) => line.split('│').map((cell) => cell.trim()).filter((cell) => cell !== ''))
+    .map((line) =>
+      line
+        .split('│')
+        .map((cell) => cell.trim())
+        .filter((cell) => cell !== ''),
+    )
     .filter((cells) => cells.length === 7 && (cells[0] === 'naive' || cells[0] === 'fast'))
     .map((cells) => ({ impl: cells[0], gradient: cells[1], status: cells[6] }));
 }
@@ -44,10 +49,7 @@ describe('layer commands pass at their defaults', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const rows = gradientRows(r.stdout);
-      expect(rows.map((row) => `${row.impl}.${row.gradient}`)).toEqual([
-        ...gradients.map((g) => `naive.${g}`),
-        ...gradients.map((g) => `fast.${g}`),
-      ]);
+      expect(rows.map((row) => `${row.impl}.${row.gradient}`)).toEqual([...gradients.map((g) => `naive.${g}`), ...gradients.map((g) => `fast.${g}`)]);
       for (const row of rows) expect(row.status).toBe('pass');
       expect(r.stdout).toContain(`PASS: ${rows.length} gradient checks within threshold`);
     });
@@ -67,16 +69,44 @@ describe('layer commands pass at their defaults', () => {
 describe('layer command flags', () => {
   const cases: { args: string[]; params: Record<string, unknown>; shapes?: Record<string, number[]> }[] = [
     { args: ['batchnorm', '--mode', 'test', '--eps', '1e-3', '--momentum', '0.5'], params: { mode: 'test', eps: 1e-3, momentum: 0.5 } },
-    { args: ['batchnorm', '--x-shape', '7,3'], params: { mode: 'train', eps: 1e-5, momentum: 0.9 }, shapes: { x: [7, 3], gamma: [3], beta: [3], running_mean: [3], running_var: [3] } },
-    { args: ['spatial-batchnorm', '--mode', 'test', '--x-shape', '3,2,3,7'], params: { mode: 'test', eps: 1e-5, momentum: 0.9 }, shapes: { x: [3, 2, 3, 7], gamma: [2], beta: [2], running_mean: [2], running_var: [2] } },
+    {
+      args: ['batchnorm', '--x-shape', '7,3'],
+      params: { mode: 'train', eps: 1e-5, momentum: 0.9 },
+      shapes: { x: [7, 3], gamma: [3], beta: [3], running_mean: [3], running_var: [3] },
+    },
+    {
+      args: ['spatial-batchnorm', '--mode', 'test', '--x-shape', '3,2,3,7'],
+      params: { mode: 'test', eps: 1e-5, momentum: 0.9 },
+      shapes: { x: [3, 2, 3, 7], gamma: [2], beta: [2], running_mean: [2], running_var: [2] },
+    },
     { args: ['spatial-groupnorm', '--groups', '1'], params: { G: 1, eps: 1e-5 } },
     { args: ['spatial-groupnorm', '--groups', '6', '--eps', '1e-2'], params: { G: 6, eps: 1e-2 } },
-    { args: ['spatial-groupnorm', '--groups', '3', '--x-shape', '1,6,3,5'], params: { G: 3, eps: 1e-5 }, shapes: { x: [1, 6, 3, 5], gamma: [1, 6, 1, 1], beta: [1, 6, 1, 1] } },
+    {
+      args: ['spatial-groupnorm', '--groups', '3', '--x-shape', '1,6,3,5'],
+      params: { G: 3, eps: 1e-5 },
+      shapes: { x: [1, 6, 3, 5], gamma: [1, 6, 1, 1], beta: [1, 6, 1, 1] },
+    },
     { args: ['layernorm', '--x-shape', '3,7', '--eps', '1e-3'], params: { eps: 1e-3 }, shapes: { x: [3, 7], gamma: [7], beta: [7] } },
     { args: ['relu', '--x-shape', '2,3,4,5'], params: {}, shapes: { x: [2, 3, 4, 5] } },
     { args: ['affine', '--x-shape', '2,4,5,6', '--w-shape', '120,3'], params: {}, shapes: { x: [2, 4, 5, 6], w: [120, 3], b: [3] } },
     {
-      args: ['conv-relu-pool', '--x-shape', '2,3,9,9', '--w-shape', '4,3,3,3', '--stride', '2', '--pad', '0', '--pool-height', '2', '--pool-width', '2', '--pool-stride', '1'],
+      args: [
+        'conv-relu-pool',
+        '--x-shape',
+        '2,3,9,9',
+        '--w-shape',
+        '4,3,3,3',
+        '--stride',
+        '2',
+        '--pad',
+        '0',
+        '--pool-height',
+        '2',
+        '--pool-width',
+        '2',
+        '--pool-stride',
+        '1',
+      ],
       params: { stride: 2, pad: 0, pool_height: 2, pool_width: 2, pool_stride: 1 },
       shapes: { x: [2, 3, 9, 9], w: [4, 3, 3, 3], b: [4] },
     },
@@ -98,17 +128,23 @@ describe('bad input exits 2 with one line on stderr', () => {
   const cases: { args: string[]; message: string }[] = [
     { args: ['spatial-groupnorm', '--groups', '4'], message: 'cnn-check: spatial_groupnorm: expected G to divide C, got C = 6, G = 4' },
     { args: ['spatial_groupnorm', '--groups', '5', '--x-shape', '2,6,4,5'], message: 'cnn-check: spatial_groupnorm: expected G to divide C, got C = 6, G = 5' },
-    { args: ['spatial-groupnorm', '--groups', '0'], message: 'cnn-check: --groups: expected an integer >= 1, got \'0\'' },
-    { args: ['batchnorm', '--eps', '0'], message: 'cnn-check: --eps: expected a number > 0, got \'0\'' },
-    { args: ['layernorm', '--eps', '-1e-5'], message: 'cnn-check: --eps: expected a number > 0, got \'-1e-5\'' },
-    { args: ['spatial-groupnorm', '--eps', '0'], message: 'cnn-check: --eps: expected a number > 0, got \'0\'' },
-    { args: ['batchnorm', '--momentum', '1.5'], message: 'cnn-check: --momentum: expected a number in [0, 1], got \'1.5\'' },
-    { args: ['spatial-batchnorm', '--momentum', '-0.1'], message: 'cnn-check: --momentum: expected a number in [0, 1], got \'-0.1\'' },
-    { args: ['batchnorm', '--mode', 'eval'], message: 'cnn-check: --mode: expected one of train, test, got \'eval\'' },
-    { args: ['spatial-batchnorm', '--mode', 'TRAIN'], message: 'cnn-check: --mode: expected one of train, test, got \'TRAIN\'' },
+    { args: ['spatial-groupnorm', '--groups', '0'], message: "cnn-check: --groups: expected an integer >= 1, got '0'" },
+    { args: ['batchnorm', '--eps', '0'], message: "cnn-check: --eps: expected a number > 0, got '0'" },
+    { args: ['layernorm', '--eps', '-1e-5'], message: "cnn-check: --eps: expected a number > 0, got '-1e-5'" },
+    { args: ['spatial-groupnorm', '--eps', '0'], message: "cnn-check: --eps: expected a number > 0, got '0'" },
+    { args: ['batchnorm', '--momentum', '1.5'], message: "cnn-check: --momentum: expected a number in [0, 1], got '1.5'" },
+    { args: ['spatial-batchnorm', '--momentum', '-0.1'], message: "cnn-check: --momentum: expected a number in [0, 1], got '-0.1'" },
+    { args: ['batchnorm', '--mode', 'eval'], message: "cnn-check: --mode: expected one of train, test, got 'eval'" },
+    { args: ['spatial-batchnorm', '--mode', 'TRAIN'], message: "cnn-check: --mode: expected one of train, test, got 'TRAIN'" },
     { args: ['batchnorm', '--x-shape', '2,3,4'], message: 'cnn-check: batchnorm: x must be rank 2 (N,D), got rank 3 (2, 3, 4)' },
-    { args: ['affine', '--w-shape', '7,5'], message: 'cnn-check: affine: w must have D = 6 rows (the product of x\'s dims after N, x (10, 2, 3)), got w (7, 5)' },
-    { args: ['conv-relu-pool', '--x-shape', '1,3,4,4', '--pad', '0', '--pool-height', '3'], message: 'cnn-check: conv_relu_pool: pool window must fit the conv output 2x2, got 3x2' },
+    {
+      args: ['affine', '--w-shape', '7,5'],
+      message: "cnn-check: affine: w must have D = 6 rows (the product of x's dims after N, x (10, 2, 3)), got w (7, 5)",
+    },
+    {
+      args: ['conv-relu-pool', '--x-shape', '1,3,4,4', '--pad', '0', '--pool-height', '3'],
+      message: 'cnn-check: conv_relu_pool: pool window must fit the conv output 2x2, got 3x2',
+    },
   ];
   for (const c of cases) {
     it(`${c.args.join(' ')}`, async () => {

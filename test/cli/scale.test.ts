@@ -59,11 +59,13 @@ describe('--check-mode', () => {
     const { doc } = await json(['conv', '--x-shape', '4,8,16,16', '--w-shape', '8,8,3,3', '--repeat', '0']);
     expect(doc.notes[0]).toMatch(/^naive not checked/);
     expect(doc.gradients.map((g: { impl: string; name: string; mode: string }) => `${g.impl} ${g.name} ${g.mode}`)).toEqual([
-      'fast dx directional+sampled', 'fast dw directional+sampled', 'fast db full',
+      'fast dx directional+sampled',
+      'fast dw directional+sampled',
+      'fast db full',
     ]);
   });
 
-  it('--check-mode does not clash with batchnorm\'s own --mode', async () => {
+  it("--check-mode does not clash with batchnorm's own --mode", async () => {
     const { code, doc } = await json(['batchnorm', '--mode', 'test', '--check-mode', 'sampled', '--samples', '5', '--repeat', '0']);
     expect(code).toBe(0);
     expect(doc.params.mode).toBe('test');

@@ -107,7 +107,9 @@ describe('the fast entry answers as the full program does', () => {
   it('hands a command that runs to the full program', async () => {
     const [fast, full] = await both(['relu', '--repeat', '0', '--json']);
     expect(fast.code).toBe(0);
-    expect(JSON.parse(fast.stdout).gradients.map((g: { name: string }) => g.name)).toEqual(JSON.parse(full.stdout).gradients.map((g: { name: string }) => g.name));
+    expect(JSON.parse(fast.stdout).gradients.map((g: { name: string }) => g.name)).toEqual(
+      JSON.parse(full.stdout).gradients.map((g: { name: string }) => g.name),
+    );
     const [bad] = await both(['conv', '--stride', '0']);
     expect(bad).toMatchObject({ code: 2, stdout: '' });
     expect(bad.stderr).toBe("cnn-check: --stride: expected an integer >= 1, got '0'\n");
@@ -135,8 +137,10 @@ describe('the built bin', () => {
     cpSync(join(root, 'package.json'), join(dir, 'package.json'));
     cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-    for (const gone of ['layers', 'kernels', 'gradcheck', 'cli/main.js', 'report/terminal.js']) rmSync(join(dir, 'dist', gone), { recursive: true, force: true });
-    const bin = (...args: string[]) => spawnSync(process.execPath, [join(dir, 'bin', 'cnn-check.js'), ...args], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } });
+    for (const gone of ['layers', 'kernels', 'gradcheck', 'cli/main.js', 'report/terminal.js'])
+      rmSync(join(dir, 'dist', gone), { recursive: true, force: true });
+    const bin = (...args: string[]) =>
+      spawnSync(process.execPath, [join(dir, 'bin', 'cnn-check.js'), ...args], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } });
     const help = bin('conv', '--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: cnn-check conv \[options\]/);

@@ -20,7 +20,13 @@ const dir = mkdtempSync(join(tmpdir(), 'cnn-check-suite-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true, isArray: (n) => ['testsuite', 'testcase'].includes(n) });
-interface Junit { testsuites: { tests: string; failures: string; testsuite: { name: string; tests: string; failures: string; testcase: { name: string; failure?: { message: string } }[] }[] } }
+interface Junit {
+  testsuites: {
+    tests: string;
+    failures: string;
+    testsuite: { name: string; tests: string; failures: string; testcase: { name: string; failure?: { message: string } }[] }[];
+  };
+}
 function readJunit(path: string): Junit {
   const xml = readFileSync(path, 'utf8');
   expect(XMLValidator.validate(xml)).toBe(true);
@@ -65,7 +71,11 @@ describe('cnn-check suite (the built-in suite)', () => {
       const mine = doc.checks.filter((c: { layer: string }) => c.layer === l.name);
       expect(mine.length, l.name).toBeGreaterThanOrEqual(4);
       expect(mine.map((c: { checkMode: string }) => c.checkMode)).toEqual(expect.arrayContaining(['auto', 'sampled', 'directional']));
-      if (l.impls.fast) expect(mine.some((c: { dtype: string }) => c.dtype === 'float32'), l.name).toBe(true);
+      if (l.impls.fast)
+        expect(
+          mine.some((c: { dtype: string }) => c.dtype === 'float32'),
+          l.name,
+        ).toBe(true);
     }
     const sampledConv = doc.checks.find((c: { layer: string; checkMode: string }) => c.layer === 'conv' && c.checkMode === 'sampled');
     expect(sampledConv.shapes.x).toEqual([16, 3, 20, 20]);
@@ -93,7 +103,10 @@ describe('cnn-check suite (the built-in suite)', () => {
 
 describe('cnn-check suite FILE', () => {
   it('prints one summary table: check, gradients, worst rel error, threshold, time, status', async () => {
-    const file = suiteFile('small.json', [{ layer: 'conv', params: { stride: 2 } }, { name: 'relu in float32', layer: 'relu', dtype: 'float32' }]);
+    const file = suiteFile('small.json', [
+      { layer: 'conv', params: { stride: 2 } },
+      { name: 'relu in float32', layer: 'relu', dtype: 'float32' },
+    ]);
     const r = await run(['suite', file]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^cnn-check suite: 2 checks, estimated [\d.]+ s\n$/);
@@ -117,7 +130,9 @@ describe('cnn-check suite FILE', () => {
     expect(doc.testsuites).toMatchObject({ tests: '5', failures: '1' });
     const bad = doc.testsuites.testsuite[1].testcase.find((t) => t.failure)!;
     expect(bad.name).toBe('naive dx');
-    expect(bad.failure!.message).toMatch(/^rel error \d\.\d\de-\d > threshold 1\.00e-5; worst element \(\d, \d\): analytic -?[\d.]+, numeric -?[\d.]+; max abs error /);
+    expect(bad.failure!.message).toMatch(
+      /^rel error \d\.\d\de-\d > threshold 1\.00e-5; worst element \(\d, \d\): analytic -?[\d.]+, numeric -?[\d.]+; max abs error /,
+    );
     const json = JSON.parse((await run(['suite', file, '--json'])).stdout);
     expect(json).toMatchObject({ pass: false, failedChecks: 1, failedGradients: 1, gradients: 5 });
     expect(json.checks[1].worst).toMatchObject({ impl: 'naive', name: 'dx', threshold: 1e-5 });
@@ -214,17 +229,20 @@ describe('--junit and --report files', () => {
     expect(count(html, '<rect class="cell"')).toBe(2 * 4 * 5);
   });
 
-  it('--impl: the user module\'s gradients and its arrays against the reference are testcases, annotations and report rows', async () => {
+  it("--impl: the user module's gradients and its arrays against the reference are testcases, annotations and report rows", async () => {
     const example = new URL('../../examples/conv-impl.mjs', import.meta.url).pathname;
     const broken = join(dir, 'conv-broken.mjs');
-    writeFileSync(broken, [
-      `import { forward, backward as correct } from ${JSON.stringify(example)};`,
-      'export { forward };',
-      'export function backward(dout, cache) {',
-      '  const g = correct(dout, cache);',
-      '  return { ...g, db: { data: g.db.data.map((v) => 2 * v), shape: g.db.shape } };',
-      '}',
-    ].join('\n'));
+    writeFileSync(
+      broken,
+      [
+        `import { forward, backward as correct } from ${JSON.stringify(example)};`,
+        'export { forward };',
+        'export function backward(dout, cache) {',
+        '  const g = correct(dout, cache);',
+        '  return { ...g, db: { data: g.db.data.map((v) => 2 * v), shape: g.db.shape } };',
+        '}',
+      ].join('\n'),
+    );
     const junit = join(dir, 'impl.xml');
     const report = join(dir, 'impl.html');
     const r = await run(['conv', '--impl', broken, '--repeat', '0', '--junit', junit, '--report', report], { env: { GITHUB_ACTIONS: 'true' } });
@@ -233,8 +251,15 @@ describe('--junit and --report files', () => {
     const failed = cases.filter((t) => t.failure).map((t) => t.name);
     expect(failed).toEqual(['user db', 'user vs naive db']);
     const vs = cases.find((t) => t.name === 'user vs naive db')!.failure!.message;
-    expect(vs).toMatch(/^rel error 3\.33e-1 > threshold 1\.00e-6; worst element \(\d\): user -?[\d.]+, reference -?[\d.]+; 2 of 2 elements wrong; hint: your db = the reference \* 2 for all 2 checked elements/);
-    expect(cases.filter((t) => t.name.startsWith('user vs naive ')).map((t) => t.name)).toEqual(['user vs naive out', 'user vs naive dx', 'user vs naive dw', 'user vs naive db']);
+    expect(vs).toMatch(
+      /^rel error 3\.33e-1 > threshold 1\.00e-6; worst element \(\d\): user -?[\d.]+, reference -?[\d.]+; 2 of 2 elements wrong; hint: your db = the reference \* 2 for all 2 checked elements/,
+    );
+    expect(cases.filter((t) => t.name.startsWith('user vs naive ')).map((t) => t.name)).toEqual([
+      'user vs naive out',
+      'user vs naive dx',
+      'user vs naive dw',
+      'user vs naive db',
+    ]);
     const annotations = r.stdout.split('\n').filter((l) => l.startsWith('::error'));
     expect(annotations).toHaveLength(2);
     expect(annotations[1]).toMatch(/^::error title=cnn-check%3A conv stride=1 pad=1 user db differs from the reference::rel error 3\.33e-1 > /);
@@ -271,7 +296,12 @@ describe('suite progress', () => {
     let out = '';
     let t = 0;
     const line = createProgressLine<SuiteProgress>({ write: (s: string) => (out += s), isTTY: true }, false, { now: () => t, render: renderSuiteProgress });
-    const p: SuiteProgress = { index: 3, total: 4, name: 'conv stride=2', check: { impl: 'fast', gradient: 'dw', phase: 'sampled', done: 40, total: 128 } as never };
+    const p: SuiteProgress = {
+      index: 3,
+      total: 4,
+      name: 'conv stride=2',
+      check: { impl: 'fast', gradient: 'dw', phase: 'sampled', done: 40, total: 128 } as never,
+    };
     t = 500;
     line.update(p);
     expect(out).toBe('');
@@ -286,7 +316,10 @@ describe('suite progress', () => {
     for (const columns of [60, 80, 120]) {
       let out = '';
       let t = 0;
-      const line = createProgressLine<SuiteProgress>({ write: (s: string) => (out += s), isTTY: true, columns }, false, { now: () => t, render: renderSuiteProgress });
+      const line = createProgressLine<SuiteProgress>({ write: (s: string) => (out += s), isTTY: true, columns }, false, {
+        now: () => t,
+        render: renderSuiteProgress,
+      });
       t = 2000;
       line.update({ index: 1, total: 2, name: 'x'.repeat(300) });
       const drawn = out.replace(/^\r/, '').replace(/\u001b\[K$/, '');

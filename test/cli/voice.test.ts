@@ -20,11 +20,14 @@ const visible = (line: string) => [...line.replace(/\u001b\[[0-9;]*m/g, '')].len
 const widest = (text: string) => Math.max(0, ...text.split('\n').map(visible));
 
 const suite = join(dir, 'suite.json');
-writeFileSync(suite, JSON.stringify([
-  { name: 'a conv with a long name that would not fit a narrow terminal at all', layer: 'conv', params: { stride: 2 } },
-  { layer: 'batchnorm', h: 0.5, impls: ['naive'] },
-  { fixture: join(root, 'fixtures', 'good', 'relu.npz') },
-]));
+writeFileSync(
+  suite,
+  JSON.stringify([
+    { name: 'a conv with a long name that would not fit a narrow terminal at all', layer: 'conv', params: { stride: 2 } },
+    { layer: 'batchnorm', h: 0.5, impls: ['naive'] },
+    { fixture: join(root, 'fixtures', 'good', 'relu.npz') },
+  ]),
+);
 
 /** Commands whose output is checked for width: a pass, failures with localization and hints, every table kind. */
 const COMMANDS: string[][] = [
@@ -61,7 +64,17 @@ describe('every output fits the terminal', () => {
 });
 
 const HELP: string[][] = [
-  [], ...LAYERS.map((l) => [kebabName(l.name)]), ['compare'], ['export'], ['export', 'conv'], ['inspect'], ['suite'], ['merge-reports'], ['bench'], ['list'], ['grade'],
+  [],
+  ...LAYERS.map((l) => [kebabName(l.name)]),
+  ['compare'],
+  ['export'],
+  ['export', 'conv'],
+  ['inspect'],
+  ['suite'],
+  ['merge-reports'],
+  ['bench'],
+  ['list'],
+  ['grade'],
 ];
 
 describe('help that teaches', () => {
@@ -110,8 +123,12 @@ describe('one voice for errors', () => {
   it('a missing file reads the same in every command', async () => {
     const missing = join(dir, 'missing');
     const lines = await Promise.all([
-      run(['suite', `${missing}.json`]), run(['compare', `${missing}.npz`]), run(['inspect', `${missing}.npz`]),
-      run(['conv', '--impl', `${missing}.mjs`]), run(['conv', '--inputs', `${missing}.npz`]), run(['bench', 'relu', '--baseline', `${missing}.json`]),
+      run(['suite', `${missing}.json`]),
+      run(['compare', `${missing}.npz`]),
+      run(['inspect', `${missing}.npz`]),
+      run(['conv', '--impl', `${missing}.mjs`]),
+      run(['conv', '--inputs', `${missing}.npz`]),
+      run(['bench', 'relu', '--baseline', `${missing}.json`]),
     ]);
     for (const r of lines) {
       expect(r.code).toBe(2);

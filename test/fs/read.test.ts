@@ -45,7 +45,7 @@ describe('readFileBounded', () => {
     expect(() => readFileBounded(fifo, { ...target('f'), maxBytes: 10 })).toThrow('f: expected a test file, got a FIFO');
   });
 
-  it('names a missing file, in the caller\'s wording when it has one', () => {
+  it("names a missing file, in the caller's wording when it has one", () => {
     expect(() => requireRegularFile(at('nope'), target('n'))).toThrow('n: no such file or directory: expected a test file');
     expect(() => requireRegularFile(at('nope'), { ...target('n'), missing: 'n: no such file' })).toThrow(/^n: no such file$/);
     expect(() => requireRegularFile(at('nope'), { ...target('n'), cannotRead: 'the suite' })).toThrow(/^n: no such file or directory: expected /);
@@ -56,7 +56,9 @@ describe('readFileBounded', () => {
   it.skipIf(!unix)('noFollow refuses a symlink as the last component', () => {
     symlinkSync(at('a.txt'), at('link.txt'));
     expect(readTextFile(at('link.txt'), { ...target('l'), maxBytes: 10 })).toBe('hello');
-    expect(() => readTextFile(at('link.txt'), { ...target('l'), maxBytes: 10, noFollow: true })).toThrow('l: cannot read it (too many symbolic links): expected a test file');
+    expect(() => readTextFile(at('link.txt'), { ...target('l'), maxBytes: 10, noFollow: true })).toThrow(
+      'l: cannot read it (too many symbolic links): expected a test file',
+    );
   });
 });
 
@@ -64,7 +66,10 @@ describe('RegularFile: reads by position', () => {
   it('returns exactly the bytes asked for, refuses reads past the length and notices a file that shrank', () => {
     mkdirSync(at('pos'));
     const p = at('pos/data.bin');
-    writeFileSync(p, Uint8Array.from({ length: 100 }, (_, i) => i));
+    writeFileSync(
+      p,
+      Uint8Array.from({ length: 100 }, (_, i) => i),
+    );
     const f = openRegularFile(p, target('data'));
     try {
       expect(f.length).toBe(100);

@@ -11,7 +11,6 @@ import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng } from '../../src/tensor/rng.js';
 import { zeros, type Tensor } from '../../src/tensor/tensor.js';
 
-
 /** A conv backward through an explicitly padded dx, with a choice of crop offset. */
 function convBackwardPadded(dout: Tensor, cache: unknown, cropOffset: (pad: number) => number) {
   const { x, w, geom } = cache as ConvCache;
@@ -33,8 +32,7 @@ function convBackwardPadded(dout: Tensor, cache: unknown, cropOffset: (pad: numb
   const o = cropOffset(pad);
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++)
-      for (let h = 0; h < H; h++)
-        for (let ww = 0; ww < W; ww++) dx.data[((n * C + c) * H + h) * W + ww] = dxpad[((n * C + c) * Hp + h + o) * Wp + ww + o];
+      for (let h = 0; h < H; h++) for (let ww = 0; ww < W; ww++) dx.data[((n * C + c) * H + h) * W + ww] = dxpad[((n * C + c) * Hp + h + o) * Wp + ww + o];
   const { dw, db } = convBackwardNaive(dout, cache as ConvCache);
   return { dx, dw, db };
 }
@@ -50,8 +48,7 @@ const convBroken: Record<string, LayerImpl['backward']> = {
     const { geom } = cache as ConvCache;
     const cut = { data: dout.data.slice(), shape: dout.shape };
     for (let n = 0; n < geom.N; n++)
-      for (let f = 0; f < geom.F; f++)
-        for (let j = 0; j < geom.Wout; j++) cut.data[((n * geom.F + f) * geom.Hout + geom.Hout - 1) * geom.Wout + j] = 0;
+      for (let f = 0; f < geom.F; f++) for (let j = 0; j < geom.Wout; j++) cut.data[((n * geom.F + f) * geom.Hout + geom.Hout - 1) * geom.Wout + j] = 0;
     return { ...convBackwardNaive(dout, cache as ConvCache), dw: convBackwardNaive(cut, cache as ConvCache).dw };
   },
   'dw with the kernel flipped': (dout, cache) => {
@@ -70,7 +67,10 @@ const convBroken: Record<string, LayerImpl['backward']> = {
   },
 };
 
-interface PoolCache { xShape: number[]; argmax: Int32Array }
+interface PoolCache {
+  xShape: number[];
+  argmax: Int32Array;
+}
 const poolBroken: Record<string, LayerImpl['backward']> = {
   'gradient sent to the next element of the window': (dout, cache) => {
     const { xShape, argmax } = cache as PoolCache;
@@ -105,7 +105,11 @@ function checkBroken(spec: LayerSpec, forward: LayerImpl['forward'], backward: L
 
 describe('broken conv backward passes fail', () => {
   for (const [name, backward] of Object.entries(convBroken)) {
-    for (const params of [{ stride: 1, pad: 1 }, { stride: 2, pad: 1 }, { stride: 2, pad: 2 }]) {
+    for (const params of [
+      { stride: 1, pad: 1 },
+      { stride: 2, pad: 1 },
+      { stride: 2, pad: 2 },
+    ]) {
       it(`${name} (stride ${params.stride}, pad ${params.pad})`, () => {
         const r = checkBroken(conv, convForwardNaive, backward, params);
         expect(r.pass).toBe(false);
@@ -115,7 +119,11 @@ describe('broken conv backward passes fail', () => {
   }
 
   it('the same harness passes the correct backward (so failures above are the bugs)', () => {
-    for (const params of [{ stride: 1, pad: 1 }, { stride: 2, pad: 1 }, { stride: 2, pad: 2 }]) {
+    for (const params of [
+      { stride: 1, pad: 1 },
+      { stride: 2, pad: 1 },
+      { stride: 2, pad: 2 },
+    ]) {
       expect(checkBroken(conv, convForwardNaive, convBackwardNaive, params).pass).toBe(true);
       expect(checkBroken(conv, convForwardNaive, (d, c) => convBackwardPadded(d, c, (pad) => pad), params).pass).toBe(true);
     }
@@ -153,20 +161,30 @@ describe('NaN and Inf never pass', () => {
     expect(r.problems[0]).toMatch(/input w contains NaN at index \(0, 0, 1, 2\)/);
   });
   it('in the forward output', () => {
-    const r = checkBroken(conv, (i, p) => {
-      const res = convForwardNaive(i, p as ConvParams);
-      res.out.data[3] = Infinity;
-      return res;
-    }, convBackwardNaive, params);
+    const r = checkBroken(
+      conv,
+      (i, p) => {
+        const res = convForwardNaive(i, p as ConvParams);
+        res.out.data[3] = Infinity;
+        return res;
+      },
+      convBackwardNaive,
+      params,
+    );
     expect(r.pass).toBe(false);
     expect(r.problems[0]).toMatch(/forward output contains Infinity/);
   });
   it('in an analytic gradient', () => {
-    const r = checkBroken(conv, convForwardNaive, (d, c) => {
-      const g = convBackwardNaive(d, c as ConvCache);
-      g.dw.data[0] = NaN;
-      return g;
-    }, params);
+    const r = checkBroken(
+      conv,
+      convForwardNaive,
+      (d, c) => {
+        const g = convBackwardNaive(d, c as ConvCache);
+        g.dw.data[0] = NaN;
+        return g;
+      },
+      params,
+    );
     expect(r.pass).toBe(false);
     const dw = r.gradients.find((g) => g.name === 'dw')!;
     expect(dw.pass).toBe(false);
@@ -174,10 +192,15 @@ describe('NaN and Inf never pass', () => {
     expect(dw.message).toMatch(/analytic dw contains NaN at index \(0, 0, 0, 0\)/);
   });
   it('a missing or mis-shaped gradient fails with a message', () => {
-    const r = checkBroken(conv, convForwardNaive, (d, c) => {
-      const g = convBackwardNaive(d, c as ConvCache);
-      return { dx: g.dx, dw: zeros([1, 2]) };
-    }, params);
+    const r = checkBroken(
+      conv,
+      convForwardNaive,
+      (d, c) => {
+        const g = convBackwardNaive(d, c as ConvCache);
+        return { dx: g.dx, dw: zeros([1, 2]) };
+      },
+      params,
+    );
     expect(r.pass).toBe(false);
     expect(r.gradients.find((g) => g.name === 'dw')!.message).toMatch(/dw must have the shape of w \(2, 3, 3, 3\), got \(1, 2\)/);
     expect(r.gradients.find((g) => g.name === 'db')!.message).toMatch(/backward returned no db/);

@@ -41,9 +41,7 @@ describe('correct float32 layers pass', () => {
       expect(r.dtype).toBe('float32');
       expect(r.pass, spec.name).toBe(true);
       for (const g of r.gradients) {
-        const outSize = spec.impls.naive.forward(
-          Object.fromEntries(spec.inputs.map((i) => [i.name, zeros(r.shapes[i.name])])), r.params,
-        ).out.data.length;
+        const outSize = spec.impls.naive.forward(Object.fromEntries(spec.inputs.map((i) => [i.name, zeros(r.shapes[i.name])])), r.params).out.data.length;
         if (g.impl === 'fast') {
           expect(g.dtype, `${spec.name} ${g.name}`).toBe('float32');
           expect(g.threshold).toBe(float32Tolerance(spec.tolerance.grad, outSize));
@@ -66,7 +64,9 @@ describe('correct float32 layers pass', () => {
   ];
   for (const [spec, shapes, params] of larger) {
     for (const mode of ['auto', 'sampled', 'directional'] as CheckMode[]) {
-      it(`${spec.name} ${Object.values(shapes).map((s) => s.join(',')).join(' ')}, ${mode}`, () => {
+      it(`${spec.name} ${Object.values(shapes)
+        .map((s) => s.join(','))
+        .join(' ')}, ${mode}`, () => {
         const r = checkLayer(spec, { params, shapes, repeat: 0, dtype: 'float32', mode, impls: ['fast'], budget: NO_LIMIT });
         expect(r.pass).toBe(true);
         for (const g of r.gradients) {
@@ -121,7 +121,8 @@ const naiveFloat32Conv: LayerImpl = {
                 for (let dj = 0; dj < WW; dj++) {
                   const h = i * stride + di - pad;
                   const ww = j * stride + dj - pad;
-                  if (h >= 0 && h < H && ww >= 0 && ww < W) acc = f(acc + f(x.data[((n * C + c) * H + h) * W + ww] * w.data[((k * C + c) * HH + di) * WW + dj]));
+                  if (h >= 0 && h < H && ww >= 0 && ww < W)
+                    acc = f(acc + f(x.data[((n * C + c) * H + h) * W + ww] * w.data[((k * C + c) * HH + di) * WW + dj]));
                 }
             out.data[((n * F + k) * Hout + i) * Wout + j] = acc;
           }

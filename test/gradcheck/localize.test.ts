@@ -26,12 +26,14 @@ function cropped(offset: (pad: number) => number): Backward {
     const Hp = H + 2 * pad;
     const Wp = W + 2 * pad;
     const xpad = zeros([N, C, Hp, Wp]);
-    for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) xpad.data[(p * Hp + h + pad) * Wp + j + pad] = x.data[(p * H + h) * W + j];
+    for (let p = 0; p < N * C; p++)
+      for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) xpad.data[(p * Hp + h + pad) * Wp + j + pad] = x.data[(p * H + h) * W + j];
     const g = convBackwardNaive(dout, cache as ConvCache);
     const dxpad = convBackwardNaive(dout, convForwardNaive({ x: xpad, w, b: g.db }, { stride, pad: 0 }).cache).dx;
     const o = offset(pad);
     const dx = zeros(x.shape);
-    for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) dx.data[(p * H + h) * W + j] = dxpad.data[(p * Hp + h + o) * Wp + j + o];
+    for (let p = 0; p < N * C; p++)
+      for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) dx.data[(p * H + h) * W + j] = dxpad.data[(p * Hp + h + o) * Wp + j + o];
     return { ...g, dx };
   };
 }
@@ -67,7 +69,8 @@ const bugs: Record<string, Backward> = {
     const g = convBackwardNaive(dout, cache as ConvCache);
     const [F, C, HH, WW] = g.dw.shape;
     const dw = zeros(g.dw.shape);
-    for (let p = 0; p < F * C; p++) for (let i = 0; i < HH; i++) for (let j = 0; j < WW; j++) dw.data[(p * HH + i) * WW + j] = g.dw.data[(p * HH + HH - 1 - i) * WW + WW - 1 - j];
+    for (let p = 0; p < F * C; p++)
+      for (let i = 0; i < HH; i++) for (let j = 0; j < WW; j++) dw.data[(p * HH + i) * WW + j] = g.dw.data[(p * HH + HH - 1 - i) * WW + WW - 1 - j];
     return { ...g, dw };
   },
   sign: (dout, cache) => {
@@ -98,15 +101,28 @@ function failing(backward: Backward, mode: CheckMode, shapes: Shapes = SMALL, pa
 function bright(values: (number | null)[][], frac: number): [number, number][] {
   const max = Math.max(...values.flat().map((v) => v ?? 0));
   const out: [number, number][] = [];
-  values.forEach((row, r) => row.forEach((v, c) => { if (v !== null && v > frac * max) out.push([r, c]); }));
+  values.forEach((row, r) => {
+    row.forEach((v, c) => {
+      if (v !== null && v > frac * max) out.push([r, c]);
+    });
+  });
   return out;
 }
 
 describe('padding offset: dx cropped without the pad offset', () => {
-  for (const [mode, shapes] of [['full', SMALL], ['sampled', LARGER], ['auto', LARGER]] as [CheckMode, Shapes][]) {
+  for (const [mode, shapes] of [
+    ['full', SMALL],
+    ['sampled', LARGER],
+    ['auto', LARGER],
+  ] as [CheckMode, Shapes][]) {
     for (const pad of [1, 2]) {
       it(`${mode}, pad ${pad}: the aligned error is a frame of width pad on the top and left, and the hint says so`, () => {
-        const [dx] = failing(cropped(() => 0), mode, shapes, { stride: 1, pad });
+        const [dx] = failing(
+          cropped(() => 0),
+          mode,
+          shapes,
+          { stride: 1, pad },
+        );
         expect(dx.name).toBe('dx');
         const loc = dx.localization!;
         expect(loc.hint!.kind).toBe('padding-offset');
@@ -142,7 +158,11 @@ describe('padding offset: dx cropped without the pad offset', () => {
 });
 
 describe('padding taps sent to real elements: error only on the border', () => {
-  for (const [mode, shapes] of [['full', SMALL], ['sampled', LARGER], ['directional', LARGER]] as [CheckMode, Shapes][]) {
+  for (const [mode, shapes] of [
+    ['full', SMALL],
+    ['sampled', LARGER],
+    ['directional', LARGER],
+  ] as [CheckMode, Shapes][]) {
     it(`${mode}: a bright frame on all four sides, a dark interior, and the border hint`, () => {
       const [dx] = failing(wrapped, mode, shapes);
       expect(dx.name).toBe('dx');
@@ -199,7 +219,11 @@ describe('hints for the other known mistakes', () => {
     const [dx] = failing(bugs['dx doubled on channel 1'], 'full');
     const loc = dx.localization!;
     expect(loc.hint).toBeNull();
-    expect(loc.perChannel.map((c) => [c.index, c.failing > 0])).toEqual([[0, false], [1, true], [2, false]]);
+    expect(loc.perChannel.map((c) => [c.index, c.failing > 0])).toEqual([
+      [0, false],
+      [1, true],
+      [2, false],
+    ]);
     expect(loc.perSample.map((s) => s.failing > 0)).toEqual([true, true]);
     expect(loc.perChannel.map((c) => c.count)).toEqual([128, 128, 128]);
     // Doubled: analytic = 2 numeric, relative error 1/3 on channel 1.
@@ -228,8 +252,17 @@ describe('localization data', () => {
     const shape = [6];
     const numeric = Float64Array.from([1, -2, 3, 0.5, -4, 2]);
     const loc = localize({
-      name: 'db', input: 'b', shape, analytic: numeric.map((v) => v * 12), numeric, kinks: new Uint8Array(6),
-      skipKinks: true, floor: 1e-8, threshold: 1e-7, outShape: [2, 6, 3, 2], outNames: ['N', 'F', 'Hout', 'Wout'],
+      name: 'db',
+      input: 'b',
+      shape,
+      analytic: numeric.map((v) => v * 12),
+      numeric,
+      kinks: new Uint8Array(6),
+      skipKinks: true,
+      floor: 1e-8,
+      threshold: 1e-7,
+      outShape: [2, 6, 3, 2],
+      outNames: ['N', 'F', 'Hout', 'Wout'],
     });
     expect(loc.hint!.kind).toBe('factor');
     expect(loc.hint!.factor).toBeCloseTo(12, 12);
@@ -242,8 +275,17 @@ describe('localization data', () => {
   it('a tiny factor is a factor, not a zero: db averaged over 32768 in float32', () => {
     const numeric = Float64Array.from([3, -1, 2.5, 7]);
     const loc = localize({
-      name: 'db', input: 'b', shape: [4], analytic: numeric.map((v) => Math.fround(v / 32768)), numeric, kinks: new Uint8Array(4),
-      skipKinks: true, floor: 7 / 32768, threshold: 6.9e-4, outShape: [32, 4, 32, 32], outNames: ['N', 'F', 'Hout', 'Wout'],
+      name: 'db',
+      input: 'b',
+      shape: [4],
+      analytic: numeric.map((v) => Math.fround(v / 32768)),
+      numeric,
+      kinks: new Uint8Array(4),
+      skipKinks: true,
+      floor: 7 / 32768,
+      threshold: 6.9e-4,
+      outShape: [32, 4, 32, 32],
+      outNames: ['N', 'F', 'Hout', 'Wout'],
     });
     expect(loc.hint!.kind).toBe('factor');
     expect(loc.hint!.message).toContain('numeric / 32768 for all 4 checked elements, and 32768 = N*Hout*Wout');
@@ -255,17 +297,36 @@ describe('localization data', () => {
     numeric[5] = 1;
     numeric[6] = 2;
     const loc = localize({
-      name: 'dx', input: 'x', shape, analytic: new Float64Array(12).fill(3), numeric, kinks: new Uint8Array(12),
-      skipKinks: true, floor: 1e-8, threshold: 1e-7, outShape: [1, 1, 3, 4], outNames: ['N', 'C', 'Hout', 'Wout'],
+      name: 'dx',
+      input: 'x',
+      shape,
+      analytic: new Float64Array(12).fill(3),
+      numeric,
+      kinks: new Uint8Array(12),
+      skipKinks: true,
+      floor: 1e-8,
+      threshold: 1e-7,
+      outShape: [1, 1, 3, 4],
+      outNames: ['N', 'C', 'Hout', 'Wout'],
     });
     expect(loc.checked).toBe(2);
-    expect(loc.heatmap!.values).toEqual([[null, null, null, null], [null, 2, 1, null], [null, null, null, null]]);
+    expect(loc.heatmap!.values).toEqual([
+      [null, null, null, null],
+      [null, 2, 1, null],
+      [null, null, null, null],
+    ]);
   });
 });
 
 describe('rendering', () => {
   it('draws the heatmap with block characters in a box, unknown cells as dots', () => {
-    const lines = renderHeatmap([[0, 1, null], [0.3, 0.6, 0.01]], false);
+    const lines = renderHeatmap(
+      [
+        [0, 1, null],
+        [0.3, 0.6, 0.01],
+      ],
+      false,
+    );
     expect(lines[0]).toBe('┌──────┐');
     expect(lines[1]).toBe(`│  ${HEAT_CHARS[4].repeat(2)} ·│`);
     expect(lines[2]).toBe(`│${HEAT_CHARS[2].repeat(2)}${HEAT_CHARS[3].repeat(2)}  │`);
@@ -284,7 +345,10 @@ describe('rendering', () => {
   });
 
   it('renders the worst elements, the groups, the aligned frame and the hint', () => {
-    const [dx] = failing(cropped(() => 0), 'full');
+    const [dx] = failing(
+      cropped(() => 0),
+      'full',
+    );
     const text = renderLocalization({ impl: 'naive', ...dx }, false);
     expect(text).toMatch(/where naive dx is wrong \(384 of 384 elements evaluated\)/);
     expect(text).toMatch(/per sample n \(max rel error; 2 of 2 fail\)/);
@@ -293,7 +357,12 @@ describe('rendering', () => {
     const aligned = text.slice(text.indexOf('the same after aligning by the shift (1, 1):'));
     expect(aligned).toMatch(/^the same after aligning by the shift \(1, 1\):\n┌────────────────┐\n│[░▒▓█ ]{16}│\n/);
     // Below the top row only the left column is lit: the frame the crop leaves.
-    expect(aligned.split('\n').slice(3, 10).every((l) => /^│[░▒▓█]{2} {14}│$/.test(l) || /^│ {16}│$/.test(l))).toBe(true);
+    expect(
+      aligned
+        .split('\n')
+        .slice(3, 10)
+        .every((l) => /^│[░▒▓█]{2} {14}│$/.test(l) || /^│ {16}│$/.test(l)),
+    ).toBe(true);
     expect(text).toMatch(/hint: away from the border, analytic dx\[h, w\] = numeric dx\[h - 1, w - 1\]/);
   });
 });

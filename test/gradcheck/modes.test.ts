@@ -33,7 +33,10 @@ function check(spec: LayerSpec, impl: LayerImpl, shapes: Shapes, params: Params,
 
 const SMALL = { x: [2, 3, 8, 8], w: [4, 3, 3, 3] };
 const LARGER = { x: [4, 8, 16, 16], w: [8, 8, 3, 3] };
-const CONV_PARAMS = [{ stride: 1, pad: 1 }, { stride: 2, pad: 2 }];
+const CONV_PARAMS = [
+  { stride: 1, pad: 1 },
+  { stride: 2, pad: 2 },
+];
 
 describe('stratified samples', () => {
   it('axis conventions by rank', () => {
@@ -191,7 +194,14 @@ describe('the broken backward passes fail in every mode', () => {
   }
 
   it('a failing directional check falls back to sampled elements and localizes', () => {
-    const r = check(conv, { forward: convForwardNaive, backward: brokenConv(conv.impls.naive)['dx with the wrong sign'] }, LARGER, { stride: 1, pad: 1 }, 'directional', { samples: 40 });
+    const r = check(
+      conv,
+      { forward: convForwardNaive, backward: brokenConv(conv.impls.naive)['dx with the wrong sign'] },
+      LARGER,
+      { stride: 1, pad: 1 },
+      'directional',
+      { samples: 40 },
+    );
     const dx = r.gradients.find((g) => g.name === 'dx')!;
     expect(dx.mode).toBe('directional+sampled');
     expect(dx.checked).toBe(40);
@@ -202,7 +212,9 @@ describe('the broken backward passes fail in every mode', () => {
   it('the same harness passes the correct backward', () => {
     for (const mode of ['full', 'sampled', 'directional', 'auto'] as CheckMode[]) {
       for (const params of CONV_PARAMS) {
-        expect(check(conv, { forward: convForwardNaive, backward: (d, c) => convBackwardNaive(d, c as ConvCache) }, shapeOf[mode], params, mode).pass).toBe(true);
+        expect(check(conv, { forward: convForwardNaive, backward: (d, c) => convBackwardNaive(d, c as ConvCache) }, shapeOf[mode], params, mode).pass).toBe(
+          true,
+        );
       }
     }
   });
@@ -235,7 +247,14 @@ describe('the numeric side', () => {
   });
 
   it('uses the checked forward when the fast one disagrees, and says so', () => {
-    const off: LayerImpl = { forward: (i, p) => { const r = convForwardNaive(i, p as ConvParams); r.out.data[0] += 1; return r; }, backward: (d, c) => convBackwardNaive(d, c as ConvCache) };
+    const off: LayerImpl = {
+      forward: (i, p) => {
+        const r = convForwardNaive(i, p as ConvParams);
+        r.out.data[0] += 1;
+        return r;
+      },
+      backward: (d, c) => convBackwardNaive(d, c as ConvCache),
+    };
     const r = check(conv, conv.impls.naive, LARGER, { stride: 1, pad: 1 }, 'sampled', { numericImpl: off, samples: 20 });
     expect(r.pass).toBe(true);
     expect(r.notes.join(' ')).toMatch(/the numeric side uses conv's checked forward pass: the fast forward differs from it by 1\.00e\+0/);
@@ -259,7 +278,11 @@ describe('layer checks at larger shapes', () => {
     const seen: { impl: string; gradient: string; phase: string; done: number; total: number }[] = [];
     checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0, onProgress: (p) => seen.push({ ...p }) });
     for (const impl of ['naive', 'fast']) {
-      for (const [gradient, total] of [['dx', 300], ['dw', 54], ['db', 2]] as const) {
+      for (const [gradient, total] of [
+        ['dx', 300],
+        ['dw', 54],
+        ['db', 2],
+      ] as const) {
         const mine = seen.filter((p) => p.impl === impl && p.gradient === gradient);
         expect(mine.map((p) => p.done)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
         expect(mine.every((p) => p.phase === 'full' && p.total === total)).toBe(true);

@@ -36,7 +36,9 @@ const NORMS = LAYERS.filter((s) => /norm/.test(s.name));
 function inputsWith(spec: LayerSpec, seed: number, f: (v: number) => number, shapes: Shapes = {}, params = defaults(spec)) {
   const rng = new XoshiroRng(seed);
   const inputs = generateInputs(spec, resolveShapes(spec, shapes, params), rng);
-  inputs.x.data.forEach((v, i) => (inputs.x.data[i] = f(v)));
+  inputs.x.data.forEach((v, i) => {
+    inputs.x.data[i] = f(v);
+  });
   return { rng, inputs, params };
 }
 
@@ -51,7 +53,7 @@ describe('the step the numeric side takes', () => {
     const x: Tensor = { data: Float64Array.from([1e6 + 0.3, 2, 3]), shape: [3] };
     const dout: Tensor = { data: Float64Array.from([1, 0, 0]), shape: [3] };
     const side = new NumericSide(relu.impls.naive, { x }, {}, dout);
-    expect((1e6 + 0.3 + 1e-5) - (1e6 + 0.3 - 1e-5)).not.toBe(2e-5);
+    expect(1e6 + 0.3 + 1e-5 - (1e6 + 0.3 - 1e-5)).not.toBe(2e-5);
     expect(side.element('x', 0, 1e-5).value).toBe(1);
   });
 
@@ -76,51 +78,66 @@ describe('the step the numeric side takes', () => {
 describe('normalizations at large offsets: x = c + randn', () => {
   const OFFSETS = [1e3, 3e3, 1e4, 1e5, 1e6, 1e7, 1e8];
 
-  it('spatial batchnorm at 1e4 + randn(2,3,4,5), the case of the issue, passes naive and fast', () => {
-    for (const seed of [1, 2, 3, 4, 5, 6]) {
-      const { inputs, params } = inputsWith(spatialBatchnorm, seed, (v) => 1e4 + v);
-      const r = checkLayer(spatialBatchnorm, { params, inputs, seed, repeat: 0 });
-      expect(r.pass, `seed ${seed}`).toBe(true);
-      for (const g of r.gradients) expect(g.unchecked).toBeUndefined();
-    }
-  }, SLOW_MS);
+  it(
+    'spatial batchnorm at 1e4 + randn(2,3,4,5), the case of the issue, passes naive and fast',
+    () => {
+      for (const seed of [1, 2, 3, 4, 5, 6]) {
+        const { inputs, params } = inputsWith(spatialBatchnorm, seed, (v) => 1e4 + v);
+        const r = checkLayer(spatialBatchnorm, { params, inputs, seed, repeat: 0 });
+        expect(r.pass, `seed ${seed}`).toBe(true);
+        for (const g of r.gradients) expect(g.unchecked).toBeUndefined();
+      }
+    },
+    SLOW_MS,
+  );
 
   for (const spec of NORMS) {
-    it(`${spec.name}: correct naive and fast pass at ${OFFSETS.join(', ')}; the rounding of x - mean is measured, not failed`, () => {
-      let withinNoise = 0;
-      for (const c of OFFSETS) {
-        for (const impl of ['naive', 'fast'] as const) {
-          for (const seed of [1, 2, 3, 4]) {
-            const r = check(spec, spec.impls[impl]!, seed, (v) => c + v);
-            expect(r.pass, `${impl} at ${c}, seed ${seed}: ${r.gradients.map((g) => `${g.name} ${g.relError}`).join(' ')}`).toBe(true);
-            const dx = r.gradients.find((g) => g.name === 'dx')!;
-            expect(dx.checked).toBe(dx.total);
-            expect(dx.unchecked).toBeUndefined();
-            if (c === 1e8) withinNoise += dx.withinNoise;
-          }
-        }
-      }
-      // At 1e8 the centred differences carry ~1e-3 of rounding: it is the noise model that passes them.
-      expect(withinNoise).toBeGreaterThan(0);
-    }, SLOW_MS);
-
-    for (const path of ['mean', 'variance'] as const) {
-      it(`${spec.name}: dx without the ${path} path still fails at every offset, in every mode`, () => {
-        for (const c of [0, ...OFFSETS]) {
-          for (const mode of ['full', 'sampled', 'directional'] as CheckMode[]) {
-            for (const seed of [1, 2]) {
-              const r = check(spec, brokenNorm(spec.impls.fast!, path), seed, (v) => c + v, { mode, localize: false });
-              expect(r.gradients.filter((g) => !g.pass).map((g) => g.name), `${mode} at ${c}, seed ${seed}`).toEqual(['dx']);
-              expect(r.gradients[0].relError).toBeGreaterThan(1e-2);
+    it(
+      `${spec.name}: correct naive and fast pass at ${OFFSETS.join(', ')}; the rounding of x - mean is measured, not failed`,
+      () => {
+        let withinNoise = 0;
+        for (const c of OFFSETS) {
+          for (const impl of ['naive', 'fast'] as const) {
+            for (const seed of [1, 2, 3, 4]) {
+              const r = check(spec, spec.impls[impl]!, seed, (v) => c + v);
+              expect(r.pass, `${impl} at ${c}, seed ${seed}: ${r.gradients.map((g) => `${g.name} ${g.relError}`).join(' ')}`).toBe(true);
+              const dx = r.gradients.find((g) => g.name === 'dx')!;
+              expect(dx.checked).toBe(dx.total);
+              expect(dx.unchecked).toBeUndefined();
+              if (c === 1e8) withinNoise += dx.withinNoise;
             }
           }
         }
-      }, SLOW_MS);
+        // At 1e8 the centred differences carry ~1e-3 of rounding: it is the noise model that passes them.
+        expect(withinNoise).toBeGreaterThan(0);
+      },
+      SLOW_MS,
+    );
+
+    for (const path of ['mean', 'variance'] as const) {
+      it(
+        `${spec.name}: dx without the ${path} path still fails at every offset, in every mode`,
+        () => {
+          for (const c of [0, ...OFFSETS]) {
+            for (const mode of ['full', 'sampled', 'directional'] as CheckMode[]) {
+              for (const seed of [1, 2]) {
+                const r = check(spec, brokenNorm(spec.impls.fast!, path), seed, (v) => c + v, { mode, localize: false });
+                expect(
+                  r.gradients.filter((g) => !g.pass).map((g) => g.name),
+                  `${mode} at ${c}, seed ${seed}`,
+                ).toEqual(['dx']);
+                expect(r.gradients[0].relError).toBeGreaterThan(1e-2);
+              }
+            }
+          }
+        },
+        SLOW_MS,
+      );
     }
   }
 });
 
-describe('inputs beyond the step\'s resolution', () => {
+describe("inputs beyond the step's resolution", () => {
   const params = { stride: 1, pad: 1 };
 
   for (const scale of [1e150, 1e300]) {
@@ -141,7 +158,8 @@ describe('inputs beyond the step\'s resolution', () => {
         expect(g.relError).toBeNaN();
         expect(g.unchecked).toMatch(/^nothing checked: all \d+ elements are beyond the step's resolution: /);
         expect(g.unchecked).toMatch(/a limit of the check at these magnitudes, not an error of the layer; rescale the inputs or raise --h$/);
-        if (g.name === 'dx') expect(g.unchecked).toMatch(/h = 1e-5 is at or below the resolution of x \(x \+ h == x for \|x\| above ~9\.0e\+10; here \|x\| up to \d\.\de\+\d+\)/);
+        if (g.name === 'dx')
+          expect(g.unchecked).toMatch(/h = 1e-5 is at or below the resolution of x \(x \+ h == x for \|x\| above ~9\.0e\+10; here \|x\| up to \d\.\de\+\d+\)/);
         else expect(g.unchecked).toMatch(/outputs up to \d\.\de\+\d+ cannot resolve the change a step of h = 1e-5 in b makes/);
       }
       const text = renderLayerReport(r, false, 200);
@@ -170,24 +188,31 @@ describe('inputs beyond the step\'s resolution', () => {
     expect(r.gradients.find((g) => g.name === 'dw')!.localization?.hint?.kind).toBe('kernel-flip');
   });
 
-  it('between, where h is a few units in the last place of x (|x| = 1e9 ... 1e12), no correct layer fails', () => {
-    for (const spec of LAYERS) {
-      for (const scale of [1e9, 1e10, 1e11, 1e12]) {
-        for (const seed of [1]) {
-          const { inputs, params: p } = inputsWith(spec, seed + 100, (v) => v * scale);
-          const r = checkLayer(spec, { params: p, inputs, seed, repeat: 0 });
-          const failed = r.gradients.filter((g) => !g.pass).map((g) => `${g.impl} ${g.name} ${g.relError}`);
-          expect(failed, `${spec.name} x ${scale}, seed ${seed}`).toEqual([]);
+  it(
+    'between, where h is a few units in the last place of x (|x| = 1e9 ... 1e12), no correct layer fails',
+    () => {
+      for (const spec of LAYERS) {
+        for (const scale of [1e9, 1e10, 1e11, 1e12]) {
+          for (const seed of [1]) {
+            const { inputs, params: p } = inputsWith(spec, seed + 100, (v) => v * scale);
+            const r = checkLayer(spec, { params: p, inputs, seed, repeat: 0 });
+            const failed = r.gradients.filter((g) => !g.pass).map((g) => `${g.impl} ${g.name} ${g.relError}`);
+            expect(failed, `${spec.name} x ${scale}, seed ${seed}`).toEqual([]);
+          }
         }
       }
-    }
-  }, SLOW_MS);
+    },
+    SLOW_MS,
+  );
 
   it('the broken conv backward passes still fail at |x| ~ 1e3 and 1e6', () => {
     for (const scale of [1e3, 1e6]) {
       for (const [name, backward] of Object.entries(brokenConv(conv.impls.fast!))) {
         const r = check(conv, { forward: conv.impls.fast!.forward, backward }, 3, (v) => v * scale, { localize: false }, { x: [2, 3, 6, 6], w: [4, 3, 3, 3] });
-        expect(r.gradients.filter((g) => !g.pass).map((g) => g.name), `${name} at ${scale}`).toEqual([name.slice(0, 2)]);
+        expect(
+          r.gradients.filter((g) => !g.pass).map((g) => g.name),
+          `${name} at ${scale}`,
+        ).toEqual([name.slice(0, 2)]);
       }
     }
   });
@@ -216,7 +241,8 @@ describe('a check that compared nothing', () => {
     x.data.fill(1);
     const r = checkLayer(maxpool, { params: defaults(maxpool), inputs: { x }, repeat: 0 });
     expect(r.pass).toBe(true);
-    for (const g of r.gradients) expect(g).toMatchObject({ checked: 0, kinks: 384, unchecked: expect.stringMatching(/^nothing checked: all 384 elements straddle a kink/) });
+    for (const g of r.gradients)
+      expect(g).toMatchObject({ checked: 0, kinks: 384, unchecked: expect.stringMatching(/^nothing checked: all 384 elements straddle a kink/) });
   });
 
   it('with --strict-kinks the kinks are compared, and relu of all zeros fails', () => {
@@ -255,7 +281,10 @@ describe('implementations that compute in float32 whatever they are given', () =
     expect(computedDType(relu.impls.naive.forward(x32, {}).out.data, x32)).toBe('float64');
   });
 
-  for (const [label, impl] of [['returning Float32Arrays', module32], ['returning Float64Arrays', module32as64]] as const) {
+  for (const [label, impl] of [
+    ['returning Float32Arrays', module32],
+    ['returning Float64Arrays', module32as64],
+  ] as const) {
     for (const dtype of ['float32', 'float64'] as const) {
       it(`a correct float32 conv ${label} passes with dtype ${dtype}: judged as float32, differentiated in float64`, () => {
         for (const seed of [1, 2, 3]) {
@@ -267,7 +296,9 @@ describe('implementations that compute in float32 whatever they are given', () =
             expect(g.relError).toBeLessThan(g.threshold / 10);
             expect(g.relError).toBeGreaterThan(1e-9); // float32 rounding is what is measured
           }
-          expect(r.notes.join(' ')).toMatch(/the numeric side runs conv's fast forward in float64: the checked forward computes in float32 even on float64 inputs/);
+          expect(r.notes.join(' ')).toMatch(
+            /the numeric side runs conv's fast forward in float64: the checked forward computes in float32 even on float64 inputs/,
+          );
         }
       });
     }
@@ -295,7 +326,10 @@ describe('implementations that compute in float32 whatever they are given', () =
         const { rng, inputs } = inputsWith(conv, 2, (v) => v, {}, params);
         const r = gradCheck(conv, impl, inputs, params, { rng, dtype, numericImpl: conv.impls.fast });
         const failing = r.gradients.filter((g) => !g.pass);
-        expect(failing.map((g) => g.name), `${name}, ${dtype}`).toEqual([name.slice(0, 2)]);
+        expect(
+          failing.map((g) => g.name),
+          `${name}, ${dtype}`,
+        ).toEqual([name.slice(0, 2)]);
         expect(failing[0].relError).toBeGreaterThan(4e-3);
       }
     }
@@ -335,14 +369,20 @@ describe('re-measuring a centred difference that fails against the modelled nois
     expect(run().gradients.map((g) => [g.relError, g.withinNoise])).toEqual(a.gradients.map((g) => [g.relError, g.withinNoise]));
     // At offset 0 nothing exceeds the modelled noise: two forward passes per element, nothing more.
     let forwards = 0;
-    const counted: LayerImpl = { forward: (i, p) => (forwards++, spec.impls.naive.forward(i, p)), backward: spec.impls.naive.backward };
+    const counted: LayerImpl = {
+      forward: (i, p) => {
+        forwards++;
+        return spec.impls.naive.forward(i, p);
+      },
+      backward: spec.impls.naive.backward,
+    };
     const plain = inputsWith(spec, 7, (v) => v);
     const r = gradCheck(spec, counted, plain.inputs, plain.params, { rng: plain.rng });
     expect(r.pass).toBe(true);
     expect(forwards).toBe(1 + 2 * (120 + 3 + 3));
   });
 
-  it('does not take a large step\'s truncation error for rounding: spatial batchnorm at h = 0.3 fails', () => {
+  it("does not take a large step's truncation error for rounding: spatial batchnorm at h = 0.3 fails", () => {
     const r = check(spatialBatchnorm, spatialBatchnorm.impls.fast!, 1, (v) => v, { h: 0.3, localize: false });
     expect(r.gradients.filter((g) => !g.pass).map((g) => g.name)).toEqual(['dx']);
     expect(r.gradients[0].relError).toBeGreaterThan(1e-3);

@@ -25,9 +25,18 @@ describe('the battery', () => {
       const names = b.cases.map((c) => c.name);
       expect(new Set(names).size, b.layer).toBe(names.length);
       const quick = casesOf(b.layer, true);
-      expect(quick.some((c) => c.notebook), b.layer).toBe(true);
-      expect(quick.some((c) => !c.notebook), b.layer).toBe(true);
-      expect(b.cases.some((c) => c.dtype === 'float32'), b.layer).toBe(true);
+      expect(
+        quick.some((c) => c.notebook),
+        b.layer,
+      ).toBe(true);
+      expect(
+        quick.some((c) => !c.notebook),
+        b.layer,
+      ).toBe(true);
+      expect(
+        b.cases.some((c) => c.dtype === 'float32'),
+        b.layer,
+      ).toBe(true);
     }
   });
 
@@ -60,28 +69,88 @@ const pool = { pool_height: 2, pool_width: 2, stride: 2 };
 
 describe('max-pool ties as subgradients', () => {
   // One 2x2 window whose maximum 3 is tied at (0, 0) and (1, 1), and one window without a tie.
-  const x = t4([[3, 1, 5, 0], [0, 3, 2, 1]]);
+  const x = t4([
+    [3, 1, 5, 0],
+    [0, 3, 2, 1],
+  ]);
   const dout: Tensor = { data: Float64Array.of(2, -1), shape: [1, 1, 1, 2] };
 
   it.each([
-    ['the first maximum (np.argmax)', [[2, 0, -1, 0], [0, 0, 0, 0]], 'first maximum'],
-    ['the last maximum', [[0, 0, -1, 0], [0, 2, 0, 0]], 'last maximum'],
-    ['equal shares', [[1, 0, -1, 0], [0, 1, 0, 0]], 'equal shares'],
-    ['another split', [[1.5, 0, -1, 0], [0, 0.5, 0, 0]], 'another split'],
+    [
+      'the first maximum (np.argmax)',
+      [
+        [2, 0, -1, 0],
+        [0, 0, 0, 0],
+      ],
+      'first maximum',
+    ],
+    [
+      'the last maximum',
+      [
+        [0, 0, -1, 0],
+        [0, 2, 0, 0],
+      ],
+      'last maximum',
+    ],
+    [
+      'equal shares',
+      [
+        [1, 0, -1, 0],
+        [0, 1, 0, 0],
+      ],
+      'equal shares',
+    ],
+    [
+      'another split',
+      [
+        [1.5, 0, -1, 0],
+        [0, 0.5, 0, 0],
+      ],
+      'another split',
+    ],
   ])('%s: a valid split', (_name, dx, convention) => {
     expect(judgeTies(x, dout, t4(dx as number[][]), pool, 1e-6)).toEqual({ tiedWindows: 1, valid: true, mask: false, convention });
   });
 
   it('the whole dout to every tied maximum (mask = (window == max)): not valid, the mask convention', () => {
-    expect(judgeTies(x, dout, t4([[2, 0, -1, 0], [0, 2, 0, 0]]), pool, 1e-6)).toEqual({ tiedWindows: 1, valid: false, mask: true, convention: 'whole dout to every tied maximum' });
+    expect(
+      judgeTies(
+        x,
+        dout,
+        t4([
+          [2, 0, -1, 0],
+          [0, 2, 0, 0],
+        ]),
+        pool,
+        1e-6,
+      ),
+    ).toEqual({ tiedWindows: 1, valid: false, mask: true, convention: 'whole dout to every tied maximum' });
   });
 
   it('dout at an element that is no maximum, or a split that does not sum to dout: invalid, and where', () => {
-    const off = judgeTies(x, dout, t4([[2, 0, 0, -1], [0, 0, 0, 0]]), pool, 1e-6)!;
+    const off = judgeTies(
+      x,
+      dout,
+      t4([
+        [2, 0, 0, -1],
+        [0, 0, 0, 0],
+      ]),
+      pool,
+      1e-6,
+    )!;
     expect(off.valid).toBe(false);
     expect(off.mask).toBe(false);
     expect(off.message).toMatch(/^dx at \(0, 0, 0, 3\) is -1, not a maximum of its window \(0, 0, 0, 1\): expected 0$/);
-    const short = judgeTies(x, dout, t4([[1, 0, -1, 0], [0, 0.5, 0, 0]]), pool, 1e-6)!;
+    const short = judgeTies(
+      x,
+      dout,
+      t4([
+        [1, 0, -1, 0],
+        [0, 0.5, 0, 0],
+      ]),
+      pool,
+      1e-6,
+    )!;
     expect(short.message).toBe('window (0, 0, 0, 0) has 2 tied maxima whose dx sum to 1.5, expected a split of its dout 2');
   });
 

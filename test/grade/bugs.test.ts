@@ -30,7 +30,10 @@ function grade(name: string, opts: { layers?: string[]; quick?: boolean } = {}):
 
 const failing = (r: GradeReport): string[] => r.layers.filter((l) => !l.pass).map((l) => l.layer);
 const cases = (r: GradeReport, layer: string): GradeCaseReport[] => r.layers.find((l) => l.layer === layer)!.cases;
-const failed = (r: GradeReport, layer: string, fn?: string) => cases(r, layer).filter((c) => !c.pass && (!fn || c.function === fn)).map((c) => c.name);
+const failed = (r: GradeReport, layer: string, fn?: string) =>
+  cases(r, layer)
+    .filter((c) => !c.pass && (!fn || c.function === fn))
+    .map((c) => c.name);
 
 interface Bug {
   module: string;
@@ -46,26 +49,92 @@ interface Bug {
 
 const BUGS: Bug[] = [
   { module: 'bug_dx_crop', layer: 'conv', fails: ['pad=0', 'stride=2 rectangular', '1x1 kernel'], at: 'pad=0', hint: 'empty-crop', says: /pad:-pad/ },
-  { module: 'bug_pool_step', layer: 'maxpool', fails: ['overlap', 'overlap stride=2', 'rectangular', 'stride=3'], at: 'stride=3', hint: 'pool-step-size', says: /start at \(i\*stride, j\*stride\)/ },
-  { module: 'bug_bn_test_affine', layer: 'batchnorm', fails: ['test after train', 'test mode'], at: 'test mode', hint: 'test-mode-no-affine', says: /gamma = 1 and beta = 0/ },
   {
-    module: 'bug_sbn_positions', layer: 'spatial_batchnorm', fails: ['notebook', 'notebook test after train', 'test after train', 'gamma (1,C,1,1)', 'N=1', 'x*1e3', 'float32'],
-    at: 'notebook', hint: 'per-position-stats', says: /x\.mean\(axis=\(0, 2, 3\)\)/,
+    module: 'bug_pool_step',
+    layer: 'maxpool',
+    fails: ['overlap', 'overlap stride=2', 'rectangular', 'stride=3'],
+    at: 'stride=3',
+    hint: 'pool-step-size',
+    says: /start at \(i\*stride, j\*stride\)/,
   },
-  { module: 'bug_gn_interleaved', layer: 'spatial_groupnorm', fails: ['notebook', 'G=3', 'gamma (C,)', 'x*1e3', 'float32'], at: 'G=3', hint: 'interleaved-groups', says: /c \/\/ \(C \/\/ G\)/ },
-  { module: 'bug_dropout_unscaled', layer: 'dropout', fails: ['notebook', 'p=0.75', '4-d', 'float32'], at: 'notebook', hint: 'dropout-unscaled', says: /times p = 0\.2/ },
+  {
+    module: 'bug_bn_test_affine',
+    layer: 'batchnorm',
+    fails: ['test after train', 'test mode'],
+    at: 'test mode',
+    hint: 'test-mode-no-affine',
+    says: /gamma = 1 and beta = 0/,
+  },
+  {
+    module: 'bug_sbn_positions',
+    layer: 'spatial_batchnorm',
+    fails: ['notebook', 'notebook test after train', 'test after train', 'gamma (1,C,1,1)', 'N=1', 'x*1e3', 'float32'],
+    at: 'notebook',
+    hint: 'per-position-stats',
+    says: /x\.mean\(axis=\(0, 2, 3\)\)/,
+  },
+  {
+    module: 'bug_gn_interleaved',
+    layer: 'spatial_groupnorm',
+    fails: ['notebook', 'G=3', 'gamma (C,)', 'x*1e3', 'float32'],
+    at: 'G=3',
+    hint: 'interleaved-groups',
+    says: /c \/\/ \(C \/\/ G\)/,
+  },
+  {
+    module: 'bug_dropout_unscaled',
+    layer: 'dropout',
+    fails: ['notebook', 'p=0.75', '4-d', 'float32'],
+    at: 'notebook',
+    hint: 'dropout-unscaled',
+    says: /times p = 0\.2/,
+  },
   { module: 'bug_svm_sum', layer: 'svm_loss', fails: ['notebook', 'margins', 'float32'], at: 'notebook', hint: 'loss-not-averaged', says: /N = 50 times/ },
   { module: 'bug_softmax_sign', layer: 'softmax_loss', fails: ['notebook', 'scores', 'N=1 C=2', 'float32'], at: 'scores', hint: 'sign', says: /sign flip/ },
-  { module: 'bug_stride_w', layer: 'conv', fails: ['notebook-forward', 'stride=2', 'stride=3', 'stride=2 rectangular'], at: 'stride=2', hint: 'stride-axis', says: /ignored along W/ },
   {
-    module: 'bug_db_averaged', layer: 'conv',
-    fails: ['notebook-forward', 'notebook', 'pad=0', 'pad=2', 'stride=2', 'stride=3', 'rectangular', 'stride=2 rectangular', 'N=C=F=1', '1x1 kernel', 'float32', 'large'],
-    at: 'notebook', hint: 'factor', says: /100 = N\*Hout\*Wout/,
+    module: 'bug_stride_w',
+    layer: 'conv',
+    fails: ['notebook-forward', 'stride=2', 'stride=3', 'stride=2 rectangular'],
+    at: 'stride=2',
+    hint: 'stride-axis',
+    says: /ignored along W/,
   },
-  { module: 'bug_affine_dx_shape', layer: 'affine', fails: ['notebook-forward', 'notebook', '4-d', 'N=1 M=1', 'float32'], at: 'notebook', hint: 'not-reshaped', says: /dx\.reshape\(x\.shape\)/ },
   {
-    module: 'bug_ddof', layer: 'batchnorm', fails: ['notebook', 'running stats', 'momentum, eps', 'test after train', 'N=2', 'x*1e3', 'float32'],
-    at: 'running stats', hint: 'unbiased-running-var', says: /ddof=1/,
+    module: 'bug_db_averaged',
+    layer: 'conv',
+    fails: [
+      'notebook-forward',
+      'notebook',
+      'pad=0',
+      'pad=2',
+      'stride=2',
+      'stride=3',
+      'rectangular',
+      'stride=2 rectangular',
+      'N=C=F=1',
+      '1x1 kernel',
+      'float32',
+      'large',
+    ],
+    at: 'notebook',
+    hint: 'factor',
+    says: /100 = N\*Hout\*Wout/,
+  },
+  {
+    module: 'bug_affine_dx_shape',
+    layer: 'affine',
+    fails: ['notebook-forward', 'notebook', '4-d', 'N=1 M=1', 'float32'],
+    at: 'notebook',
+    hint: 'not-reshaped',
+    says: /dx\.reshape\(x\.shape\)/,
+  },
+  {
+    module: 'bug_ddof',
+    layer: 'batchnorm',
+    fails: ['notebook', 'running stats', 'momentum, eps', 'test after train', 'N=2', 'x*1e3', 'float32'],
+    at: 'running stats',
+    hint: 'unbiased-running-var',
+    says: /ddof=1/,
   },
 ];
 
@@ -94,14 +163,25 @@ describe('a buggy copy of layers.py fails in its buggy layer only, at the cases 
     for (const c of conv) expect(c.pass, c.name).toBe(c.params.pad !== 0);
     const first = conv.find((c) => c.name === 'pad=0')!;
     expect(first.message).toBe('dx has shape (2, 3, 0, 0), expected (2, 3, 5, 5)');
-    const s = first.shrunk as { shapes: Record<string, number[]>; params: Record<string, number>; message: string; integer: boolean; arrays: { name: string; role: string; shape: number[] }[] };
+    const s = first.shrunk as {
+      shapes: Record<string, number[]>;
+      params: Record<string, number>;
+      message: string;
+      integer: boolean;
+      arrays: { name: string; role: string; shape: number[] }[];
+    };
     expect(s.shapes.x).toEqual([1, 1, 1, 1]);
     expect(s.shapes.w).toEqual([1, 1, 1, 1]);
     expect(s.params).toMatchObject({ pad: 0, stride: 1 });
     expect(s.message).toBe('dx has shape (1, 1, 0, 0), expected (1, 1, 1, 1)');
     expect(s.integer).toBe(true);
     expect(s.arrays.map((a) => `${a.name} ${a.role} ${a.shape.join(',')}`)).toEqual([
-      'x input 1,1,1,1', 'w input 1,1,1,1', 'b input 1', 'dout dout 1,1,1,1', 'dx yours 1,1,0,0', 'dx reference 1,1,1,1',
+      'x input 1,1,1,1',
+      'w input 1,1,1,1',
+      'b input 1',
+      'dout dout 1,1,1,1',
+      'dx yours 1,1,0,0',
+      'dx reference 1,1,1,1',
     ]);
     expect(conv.find((c) => c.name === '1x1 kernel')!.shrunk).toEqual({ sameAs: 'pad=0' });
   });
@@ -124,7 +204,11 @@ describe('max-pool ties are judged as subgradients', () => {
     expect(ties.pass).toBe(true);
     expect(ties.convention).toBe('whole dout to every tied maximum');
     expect(ties.warnings[0]).toMatch(/gives the whole dout to every tied maximum \(mask = \(window == max\)\), so such a window passes k \* dout back/);
-    expect(cases(r, 'maxpool').filter((c) => c.status !== 'pass').map((c) => c.name)).toEqual(['ties']);
+    expect(
+      cases(r, 'maxpool')
+        .filter((c) => c.status !== 'pass')
+        .map((c) => c.name),
+    ).toEqual(['ties']);
     expect(r.layers[0].summary).toBe('maxpool: 10/10 cases pass, 1 with a warning');
     expect(r.counts.warnings).toBe(1);
   });
@@ -151,7 +235,9 @@ describe('what is not a bug passes', () => {
     expect(r.layers.map((l) => `${l.layer} ${l.implementations.map((f) => f.name).join(',')}`)).toEqual(['batchnorm py']);
     const test = cases(r, 'batchnorm').find((c) => c.name === 'test mode')!;
     expect(test.mode).toBe('forward only');
-    expect(test.info).toEqual(['backward in test mode: batchnorm_backward raised NotImplementedError: train mode only (bn_train_only.py:8) (cs231n asks for the backward in train mode only)']);
+    expect(test.info).toEqual([
+      'backward in test mode: batchnorm_backward raised NotImplementedError: train mode only (bn_train_only.py:8) (cs231n asks for the backward in train mode only)',
+    ]);
   });
 
   it('a forward without its backward is a failure of that function with what to define; the rest is graded', () => {

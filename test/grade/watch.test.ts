@@ -72,6 +72,11 @@ describe('grade --watch', () => {
       child.kill('SIGINT');
     }
     expect(await exited).toEqual({ code: 0, signal: null });
-    expect(stderr.split('\n').filter(Boolean).filter((l) => !l.startsWith('watching ')).length).toBe(1);
+    expect(
+      stderr
+        .split('\n')
+        .filter(Boolean)
+        .filter((l) => !l.startsWith('watching ')).length,
+    ).toBe(1);
   }, 90_000);
 });

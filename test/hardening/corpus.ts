@@ -171,9 +171,17 @@ export function escapeNamesNpz(path: string): string {
   const metaText = 'conv\u001b[31m\n::warning::injected';
   const chars = [...metaText].map((c) => c.codePointAt(0)!);
   const u = new Uint8Array(chars.length * 4);
-  chars.forEach((cp, i) => new DataView(u.buffer).setUint32(i * 4, cp, true));
+  chars.forEach((cp, i) => {
+    new DataView(u.buffer).setUint32(i * 4, cp, true);
+  });
   const meta = npyBytes(`{'descr': '<U${chars.length}', 'fortran_order': False, 'shape': (), }`, u);
-  writeFileSync(path, buildZip([{ name: 'a\u001b[2Jb.npy', payload: x }, { name: 'meta.npy', payload: meta }]));
+  writeFileSync(
+    path,
+    buildZip([
+      { name: 'a\u001b[2Jb.npy', payload: x },
+      { name: 'meta.npy', payload: meta },
+    ]),
+  );
   return path;
 }
 

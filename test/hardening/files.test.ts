@@ -22,11 +22,27 @@ describe.skipIf(!built || !hasDevZero)('devices are refused before they are read
   writeFileSync(suite, '[{"layer": "relu"}]');
   const cases: [string, string[], string][] = [
     ['suite /dev/zero', ['suite', '/dev/zero'], 'cnn-check: /dev/zero: expected a JSON suite file, got a character device'],
-    ['inspect /dev/zero', ['inspect', '/dev/zero'], 'cnn-check: /dev/zero: expected a .npy file, a .npz file or a directory of .npy files, got a character device'],
-    ['compare /dev/zero', ['compare', '/dev/zero'], 'cnn-check: /dev/zero: expected a .npy file, a .npz file or a directory of .npy files, got a character device'],
+    [
+      'inspect /dev/zero',
+      ['inspect', '/dev/zero'],
+      'cnn-check: /dev/zero: expected a .npy file, a .npz file or a directory of .npy files, got a character device',
+    ],
+    [
+      'compare /dev/zero',
+      ['compare', '/dev/zero'],
+      'cnn-check: /dev/zero: expected a .npy file, a .npz file or a directory of .npy files, got a character device',
+    ],
     ['--input x=/dev/zero', ['conv', '--input', 'x=/dev/zero'], 'cnn-check: /dev/zero: expected a .npy file, got a character device'],
-    ['--inputs /dev/zero', ['conv', '--inputs', '/dev/zero'], 'cnn-check: /dev/zero: expected a .npy file, a .npz file or a directory of .npy files, got a character device'],
-    ['--baseline /dev/zero', ['bench', 'relu', '--repeat', '1', '--baseline', '/dev/zero'], 'cnn-check: /dev/zero: expected a JSON report from cnn-check bench --json, got a character device'],
+    [
+      '--inputs /dev/zero',
+      ['conv', '--inputs', '/dev/zero'],
+      'cnn-check: /dev/zero: expected a .npy file, a .npz file or a directory of .npy files, got a character device',
+    ],
+    [
+      '--baseline /dev/zero',
+      ['bench', 'relu', '--repeat', '1', '--baseline', '/dev/zero'],
+      'cnn-check: /dev/zero: expected a JSON report from cnn-check bench --json, got a character device',
+    ],
     ['--impl /dev/zero', ['conv', '--impl', '/dev/zero'], 'cnn-check: --impl /dev/zero: expected a module file, got a character device'],
   ];
   for (const [name, argv, line] of cases) {
@@ -46,7 +62,9 @@ describe.skipIf(!built || !hasDevZero)('devices are refused before they are read
     const fx = fixtureDir(at('fx-devzero'));
     rmSync(join(fx, 'meta.json'));
     link(join(fx, 'meta.json'), '/dev/zero');
-    expect(refusedLine(cli(['compare', fx]))).toBe(`cnn-check: ${fx}/meta.json: expected a regular file inside the fixture directory ${fx}, got a link to a file outside it`);
+    expect(refusedLine(cli(['compare', fx]))).toBe(
+      `cnn-check: ${fx}/meta.json: expected a regular file inside the fixture directory ${fx}, got a link to a file outside it`,
+    );
   });
 });
 
@@ -59,7 +77,9 @@ describe.skipIf(!built || !canMkfifo)('FIFOs never block (item 5)', () => {
   it('a FIFO as suite, baseline, fixture, --impl and as a member of a fixture directory', () => {
     const s = fifo(at('suite-fifo.json'));
     expect(refusedLine(cli(['suite', s]))).toBe(`cnn-check: ${s}: expected a JSON suite file, got a FIFO`);
-    expect(refusedLine(cli(['bench', 'relu', '--repeat', '1', '--baseline', s]))).toBe(`cnn-check: ${s}: expected a JSON report from cnn-check bench --json, got a FIFO`);
+    expect(refusedLine(cli(['bench', 'relu', '--repeat', '1', '--baseline', s]))).toBe(
+      `cnn-check: ${s}: expected a JSON report from cnn-check bench --json, got a FIFO`,
+    );
     const n = fifo(at('fifo.npz'));
     expect(refusedLine(cli(['compare', n]))).toBe(`cnn-check: ${n}: expected a .npy file, a .npz file or a directory of .npy files, got a FIFO`);
     const m = fifo(at('fifo.mjs'));
@@ -98,7 +118,9 @@ describe.skipIf(!built)('sizes are checked from headers before data is read (ite
     const fx = fixtureDir(at('fx-sparse'));
     rmSync(join(fx, 'dx.npy'));
     sparseNpy(join(fx, 'dx.npy'), 187_500_000);
-    expect(refusedLine(cli(['compare', fx]))).toMatch(/dx\.npy: data too large: expected at most \d+ bytes \(maxBytes; raise it with --max-bytes\), got 1500000000/);
+    expect(refusedLine(cli(['compare', fx]))).toMatch(
+      /dx\.npy: data too large: expected at most \d+ bytes \(maxBytes; raise it with --max-bytes\), got 1500000000/,
+    );
   });
 
   it('a header that declares less than the file holds is refused after the preamble alone', () => {
@@ -154,7 +176,9 @@ describe.skipIf(!built)('fixture directories keep to themselves (item 7)', () =>
   it('a dangling symlink and a symlink loop are named as such', () => {
     const fx = fixtureDir(at('fx-dangling'));
     link(join(fx, 'gamma.npy'), 'nowhere.npy');
-    expect(refusedLine(cli(['compare', fx]))).toBe(`cnn-check: ${fx}/gamma.npy: expected a regular file inside the fixture directory ${fx}, got a symlink to nothing`);
+    expect(refusedLine(cli(['compare', fx]))).toBe(
+      `cnn-check: ${fx}/gamma.npy: expected a regular file inside the fixture directory ${fx}, got a symlink to nothing`,
+    );
     const fy = fixtureDir(at('fx-loop'));
     link(join(fy, 'beta.npy'), 'beta.npy');
     expect(refusedLine(cli(['compare', fy]))).toBe(`cnn-check: ${fy}/beta.npy: expected a regular file inside the fixture directory ${fy}, got a symlink loop`);

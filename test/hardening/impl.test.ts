@@ -39,26 +39,34 @@ describe('output a module writes to process.stdout / process.stderr (item 18)', 
   }`),
   );
 
-  it('is passed on line by line with the replies, partial lines joined', () => {
-    const lines: string[] = [];
-    const u = loadUserImpl(chatty, { log: (l) => lines.push(l) });
-    opened.push(u);
-    const conv = getLayer('conv');
-    const params = { stride: 1, pad: 1 };
-    const inputs = generateInputs(conv, resolveShapes(conv, {}, params), new XoshiroRng(1));
-    u.impl.forward(inputs, params);
-    expect(lines).toEqual(['direct stdout 1', 'partial line', 'no newline at the end']);
-    u.impl.forward(inputs, params);
-    u.impl.forward(inputs, params);
-    expect(lines).toEqual(['direct stdout 1', 'partial line', 'no newline at the end', 'direct stdout 2', 'partial line', 'no newline at the end']);
-  }, WORKER_TEST_MS);
+  it(
+    'is passed on line by line with the replies, partial lines joined',
+    () => {
+      const lines: string[] = [];
+      const u = loadUserImpl(chatty, { log: (l) => lines.push(l) });
+      opened.push(u);
+      const conv = getLayer('conv');
+      const params = { stride: 1, pad: 1 };
+      const inputs = generateInputs(conv, resolveShapes(conv, {}, params), new XoshiroRng(1));
+      u.impl.forward(inputs, params);
+      expect(lines).toEqual(['direct stdout 1', 'partial line', 'no newline at the end']);
+      u.impl.forward(inputs, params);
+      u.impl.forward(inputs, params);
+      expect(lines).toEqual(['direct stdout 1', 'partial line', 'no newline at the end', 'direct stdout 2', 'partial line', 'no newline at the end']);
+    },
+    WORKER_TEST_MS,
+  );
 
-  it.skipIf(!built)('the CLI shows it on stderr, tagged as the module\'s, and stdout stays one JSON document', () => {
-    const r = cli(['conv', '--impl', chatty, '--repeat', '0', '--json']);
-    expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).pass).toBe(true);
-    expect(r.stderr.split('\n').slice(0, 3)).toEqual(['[chatty.mjs] direct stdout 1', '[chatty.mjs] partial line', '[chatty.mjs] no newline at the end']);
-  }, WORKER_TEST_MS);
+  it.skipIf(!built)(
+    "the CLI shows it on stderr, tagged as the module's, and stdout stays one JSON document",
+    () => {
+      const r = cli(['conv', '--impl', chatty, '--repeat', '0', '--json']);
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout).pass).toBe(true);
+      expect(r.stderr.split('\n').slice(0, 3)).toEqual(['[chatty.mjs] direct stdout 1', '[chatty.mjs] partial line', '[chatty.mjs] no newline at the end']);
+    },
+    WORKER_TEST_MS,
+  );
 });
 
 describe('arrays a module returns on a SharedArrayBuffer (item 19)', () => {
@@ -84,26 +92,34 @@ export function backward(dout, { x, w, stride, pad }) {
       ),
   );
 
-  it('are copied when they arrive: what the module does to its memory later changes nothing', () => {
-    const u = loadUserImpl(sneaky);
-    opened.push(u);
-    const conv = getLayer('conv');
-    const params = { stride: 1, pad: 1 };
-    const inputs = generateInputs(conv, resolveShapes(conv, {}, params), new XoshiroRng(2));
-    const reference = conv.impls.naive.forward(inputs, params).out;
-    const fwd = u.impl.forward(inputs, params);
-    expect(fwd.out.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
-    expect(Array.from(fwd.out.data)).toEqual(Array.from(reference.data));
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // the module's timer fires meanwhile
-    expect(Array.from(fwd.out.data)).toEqual(Array.from(reference.data));
-    u.impl.backward(reference, fwd.cache);
-    expect(Array.from(fwd.out.data)).toEqual(Array.from(reference.data));
-  }, WORKER_TEST_MS);
+  it(
+    'are copied when they arrive: what the module does to its memory later changes nothing',
+    () => {
+      const u = loadUserImpl(sneaky);
+      opened.push(u);
+      const conv = getLayer('conv');
+      const params = { stride: 1, pad: 1 };
+      const inputs = generateInputs(conv, resolveShapes(conv, {}, params), new XoshiroRng(2));
+      const reference = conv.impls.naive.forward(inputs, params).out;
+      const fwd = u.impl.forward(inputs, params);
+      expect(fwd.out.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+      expect(Array.from(fwd.out.data)).toEqual(Array.from(reference.data));
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // the module's timer fires meanwhile
+      expect(Array.from(fwd.out.data)).toEqual(Array.from(reference.data));
+      u.impl.backward(reference, fwd.cache);
+      expect(Array.from(fwd.out.data)).toEqual(Array.from(reference.data));
+    },
+    WORKER_TEST_MS,
+  );
 
-  it.skipIf(!built)('so the check of such a module still compares what it returned', () => {
-    const r = cli(['conv', '--impl', sneaky, '--repeat', '0', '--json']);
-    expect(r.stderr).toBe('');
-    const doc = JSON.parse(r.stdout);
-    expect(doc.comparisons[0].arrays.find((a: { name: string }) => a.name === 'out').pass).toBe(true);
-  }, WORKER_TEST_MS);
+  it.skipIf(!built)(
+    'so the check of such a module still compares what it returned',
+    () => {
+      const r = cli(['conv', '--impl', sneaky, '--repeat', '0', '--json']);
+      expect(r.stderr).toBe('');
+      const doc = JSON.parse(r.stdout);
+      expect(doc.comparisons[0].arrays.find((a: { name: string }) => a.name === 'out').pass).toBe(true);
+    },
+    WORKER_TEST_MS,
+  );
 });

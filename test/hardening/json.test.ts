@@ -56,7 +56,9 @@ describe('parseUntrustedJson and showJson', () => {
     } catch (err) {
       expect(jsonSyntaxReason(err, 'x'.repeat(40))).toBe("Unexpected token 'x'");
     }
-    expect(() => parseUntrustedJson('{"a": 1,\n"b\u001b[2J": }', fail)).toThrow(/^Bad control character in string literal in JSON at position 11 \(at '\\x1b\[2J": }'\)$/);
+    expect(() => parseUntrustedJson('{"a": 1,\n"b\u001b[2J": }', fail)).toThrow(
+      /^Bad control character in string literal in JSON at position 11 \(at '\\x1b\[2J": }'\)$/,
+    );
     expect(() => parseUntrustedJson('[1, 2', fail)).toThrow(/^Expected ',' or '\]' after array element in JSON at position 5$/);
   });
 
@@ -109,7 +111,9 @@ describe('a deep suite entry or baseline is a FormatError', () => {
     const f = at('deep-baseline.json');
     writeFileSync(f, `{"results": [${deepArray(5000)}]}`);
     const offset = tooDeepAt('{"results": [', 2);
-    expect(() => readBenchReport(f)).toThrow(`${f}: expected a JSON report from cnn-check bench --json, got text that is not JSON (nested deeper than 64 levels of arrays and objects (at offset ${offset}))`);
+    expect(() => readBenchReport(f)).toThrow(
+      `${f}: expected a JSON report from cnn-check bench --json, got text that is not JSON (nested deeper than 64 levels of arrays and objects (at offset ${offset}))`,
+    );
   });
 });
 
@@ -123,7 +127,11 @@ describe.skipIf(!built)('the CLI: exit 2, one line; a compare batch keeps the ot
     expect(r.status).toBe(2);
     const doc = JSON.parse(r.stdout);
     expect(doc.pass).toBe(false);
-    expect(doc.fixtures.map((f: { path: string; pass: boolean }) => [f.path, f.pass])).toEqual([[good1, true], [deep, false], [good2, true]]);
+    expect(doc.fixtures.map((f: { path: string; pass: boolean }) => [f.path, f.pass])).toEqual([
+      [good1, true],
+      [deep, false],
+      [good2, true],
+    ]);
     expect(doc.fixtures[1].error).toMatch(/nested deeper than 64 levels/);
     expect(r.stderr.trim().split('\n')).toEqual([`cnn-check: ${doc.fixtures[1].error}`]);
     expect(r.stderr).not.toMatch(/RangeError|stack/);
@@ -136,7 +144,9 @@ describe.skipIf(!built)('the CLI: exit 2, one line; a compare batch keeps the ot
     const f = at('deep-suite.json');
     const prefix = '[{"layer": "conv", "params": {"stride": ';
     writeFileSync(f, `${prefix}${deepArray(5000)}}}]`);
-    expect(refusedLine(cli(['suite', f]))).toBe(`cnn-check: ${f}: not valid JSON: nested deeper than 64 levels of arrays and objects (at offset ${tooDeepAt(prefix, 3)})`);
+    expect(refusedLine(cli(['suite', f]))).toBe(
+      `cnn-check: ${f}: not valid JSON: nested deeper than 64 levels of arrays and objects (at offset ${tooDeepAt(prefix, 3)})`,
+    );
   });
 
   it('--inputs with a deep meta', () => {

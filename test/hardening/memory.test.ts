@@ -33,11 +33,14 @@ function suiteFile(name: string, entries: unknown[]): string {
 }
 
 /** The refusal of a check too large for the memory allowed. */
-const TOO_LARGE = /^cnn-check: .*needs ~\d+\.\d [KMGTPE]iB of memory \(.+\), above (--max-memory|maxMemory) \d+\.\d [KMGT]iB( \(.*\))?: expected at most that; use smaller shapes or raise (--max-memory|maxMemory)$/;
+const TOO_LARGE =
+  /^cnn-check: .*needs ~\d+\.\d [KMGTPE]iB of memory \(.+\), above (--max-memory|maxMemory) \d+\.\d [KMGT]iB( \(.*\))?: expected at most that; use smaller shapes or raise (--max-memory|maxMemory)$/;
 
 describe.skipIf(!built)('item 1: work larger than --max-memory is refused with its estimate, before it allocates', () => {
   it('conv --pad 3000 and --pad 1000 (21 GB and 6.9 GB before), relu --x-shape 300000000 (> 6 GB)', () => {
-    expect(refusedLine(cli(['conv', '--pad', '3000', '--repeat', '0']))).toMatch(/^cnn-check: conv with pad 3000: its check needs ~\d+\.\d GiB of memory \(re-measured outputs/);
+    expect(refusedLine(cli(['conv', '--pad', '3000', '--repeat', '0']))).toMatch(
+      /^cnn-check: conv with pad 3000: its check needs ~\d+\.\d GiB of memory \(re-measured outputs/,
+    );
     expect(refusedLine(cli(['conv', '--pad', '1000', '--repeat', '0']))).toMatch(TOO_LARGE);
     expect(refusedLine(cli(['relu', '--x-shape', '300000000']))).toMatch(/^cnn-check: relu with x 300000000: its check needs/);
     // linspace inputs are filled only after the estimate passed.
@@ -45,22 +48,30 @@ describe.skipIf(!built)('item 1: work larger than --max-memory is refused with i
   });
 
   it('--max-memory lowers the limit, and names itself', () => {
-    expect(refusedLine(cli(['conv', '--max-memory', '1e6']))).toMatch(/^cnn-check: conv: its check needs ~\d+\.\d MiB of memory .*above --max-memory 976\.6 KiB: /);
+    expect(refusedLine(cli(['conv', '--max-memory', '1e6']))).toMatch(
+      /^cnn-check: conv: its check needs ~\d+\.\d MiB of memory .*above --max-memory 976\.6 KiB: /,
+    );
   });
 
   it('a suite entry, when the suite is read, before any check runs', () => {
     const file = suiteFile('suite.json', [{ layer: 'relu' }, { layer: 'conv', params: { pad: 3000 } }]);
-    expect(refusedLine(cli(['suite', file]))).toMatch(new RegExp(`^cnn-check: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\[1\\] \\(conv\\): conv with pad 3000: its check needs .*, above maxMemory .*; use smaller shapes or raise maxMemory$`));
+    expect(refusedLine(cli(['suite', file]))).toMatch(
+      new RegExp(
+        `^cnn-check: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\[1\\] \\(conv\\): conv with pad 3000: its check needs .*, above maxMemory .*; use smaller shapes or raise maxMemory$`,
+      ),
+    );
   });
 
-  it('a suite held in sequence (the kernels keep earlier entries\' workspace) and with suite --impl, in one line before its first', () => {
+  it("a suite held in sequence (the kernels keep earlier entries' workspace) and with suite --impl, in one line before its first", () => {
     const entries = [{ layer: 'conv', shapes: { x: [16, 16, 32, 32], w: [16, 16, 3, 3] } }, { layer: 'relu' }];
     const [, relu] = parseSuite(JSON.stringify(entries), 'probe') as LayerSuiteCheck[];
     const alone = estimateCheckMemory(relu.request).total;
     const file = suiteFile('sequence.json', [entries[0], { ...entries[1], maxMemory: alone }]);
     expect(refusedLine(cli(['suite', file]))).toMatch(/\[1\] \(relu maxMemory=[\d.e+]+\): relu: its check needs .*, above maxMemory /);
     const withModule = suiteFile('impl.json', [{ ...entries[1], maxMemory: alone }]);
-    expect(refusedLine(cli(['suite', withModule, '--impl', at('module.mjs')]))).toMatch(/\[0\] \(relu maxMemory=[\d.e+]+\): relu: its check with suite --impl .*module\.mjs needs /);
+    expect(refusedLine(cli(['suite', withModule, '--impl', at('module.mjs')]))).toMatch(
+      /\[0\] \(relu maxMemory=[\d.e+]+\): relu: its check with suite --impl .*module\.mjs needs /,
+    );
   });
 
   it("a fixture whose meta asks for it: compare, and a layer command's --inputs", () => {
@@ -71,7 +82,9 @@ describe.skipIf(!built)('item 1: work larger than --max-memory is refused with i
 
   it('export conv --pad 100000 writes nothing; bench conv --pad 100000 times nothing', () => {
     const out = at('big.npz');
-    expect(refusedLine(cli(['export', 'conv', '--pad', '100000', '--out', out]))).toMatch(/^cnn-check: conv with pad 100000: its export needs ~\d+\.\d TiB of memory \(archive/);
+    expect(refusedLine(cli(['export', 'conv', '--pad', '100000', '--out', out]))).toMatch(
+      /^cnn-check: conv with pad 100000: its export needs ~\d+\.\d TiB of memory \(archive/,
+    );
     expect(existsSync(out)).toBe(false);
     expect(refusedLine(cli(['bench', 'conv', '--pad', '100000']))).toMatch(/^cnn-check: bench conv with pad 100000 float64 naive needs/);
   });
@@ -79,8 +92,12 @@ describe.skipIf(!built)('item 1: work larger than --max-memory is refused with i
 
 describe.skipIf(!built)('item 2: every integer param and dimension has a domain, checked at the boundary', () => {
   it('dimensions of 2^53 - 1 and 2^32 (a RangeError and its stack before)', () => {
-    expect(refusedLine(cli(['conv', '--x-shape', '9007199254740991,3,5,5']))).toBe("cnn-check: --x-shape: expected dimensions of at most 2147483647, got '9007199254740991,3,5,5'");
-    expect(refusedLine(cli(['relu', '--x-shape', '4294967296,4294967296']))).toBe("cnn-check: --x-shape: expected dimensions of at most 2147483647, got '4294967296,4294967296'");
+    expect(refusedLine(cli(['conv', '--x-shape', '9007199254740991,3,5,5']))).toBe(
+      "cnn-check: --x-shape: expected dimensions of at most 2147483647, got '9007199254740991,3,5,5'",
+    );
+    expect(refusedLine(cli(['relu', '--x-shape', '4294967296,4294967296']))).toBe(
+      "cnn-check: --x-shape: expected dimensions of at most 2147483647, got '4294967296,4294967296'",
+    );
   });
 
   it('40 dimensions of 2^31 - 1: more elements than a number holds, refused with the shape cut short', () => {
@@ -102,14 +119,18 @@ describe.skipIf(!built)('item 2: every integer param and dimension has a domain,
       );
     }
     expect(refusedLine(cli(['maxpool', '--stride', '4294967296']))).toMatch(/^cnn-check: --stride: expected an integer >= 1 and at most 536870912/);
-    expect(refusedLine(cli(['conv-relu-pool', '--pool-stride', '4294967296']))).toMatch(/^cnn-check: --pool-stride: expected an integer >= 1 and at most 536870912/);
+    expect(refusedLine(cli(['conv-relu-pool', '--pool-stride', '4294967296']))).toMatch(
+      /^cnn-check: --pool-stride: expected an integer >= 1 and at most 536870912/,
+    );
   });
 
   it("a meta pad of 1e300, export's and bench's flags, and a suite entry's stride", () => {
     expect(refusedLine(cli(['compare', fixtureWithParams('huge.npz', '{"pad": 1e300}')]))).toMatch(
       /huge\.npz: member 'meta': params\.pad: expected an integer >= 0 and at most 536870912 \(.*\), got 1e\+300$/,
     );
-    expect(refusedLine(cli(['export', 'conv', '--stride', '4294967296', '--out', at('x.npz')]))).toMatch(/^cnn-check: --stride: expected an integer >= 1 and at most 536870912/);
+    expect(refusedLine(cli(['export', 'conv', '--stride', '4294967296', '--out', at('x.npz')]))).toMatch(
+      /^cnn-check: --stride: expected an integer >= 1 and at most 536870912/,
+    );
     expect(refusedLine(cli(['bench', 'conv', '--pad', '9007199254740993']))).toMatch(/^cnn-check: --pad: expected an integer >= 0 and at most 536870912/);
     const file = suiteFile('stride.json', [{ layer: 'conv', params: { stride: 2 ** 32 } }]);
     expect(refusedLine(cli(['suite', file]))).toMatch(/\[0\] \(conv\): params\.stride: expected an integer >= 1 and at most 536870912 .*, got 4294967296$/);

@@ -19,7 +19,11 @@ const at = (name: string) => join(dir, name);
 describe.skipIf(!built)('one line naming the flag, what was expected and what was given', () => {
   it('--max-bytes beyond 2**53-1 is a flag error, not the internal maxBytes', () => {
     const npy = sparseNpy(at('small.npy'), 3);
-    for (const argv of [['inspect', npy], ['compare', npy], ['conv', '--input', `x=${npy}`]]) {
+    for (const argv of [
+      ['inspect', npy],
+      ['compare', npy],
+      ['conv', '--input', `x=${npy}`],
+    ]) {
       expect(refusedLine(cli([...argv, '--max-bytes', '1e300']))).toBe("cnn-check: --max-bytes: expected an integer in [1, 9007199254740991], got '1e300'");
     }
   });
@@ -44,7 +48,8 @@ describe.skipIf(!built)('one line naming the flag, what was expected and what wa
   });
 
   it('--impl /dev/zero and --impl of a directory say what they are', () => {
-    if (process.platform !== 'win32') expect(refusedLine(cli(['conv', '--impl', '/dev/zero']))).toBe('cnn-check: --impl /dev/zero: expected a module file, got a character device');
+    if (process.platform !== 'win32')
+      expect(refusedLine(cli(['conv', '--impl', '/dev/zero']))).toBe('cnn-check: --impl /dev/zero: expected a module file, got a character device');
     expect(refusedLine(cli(['conv', '--impl', dir]))).toBe(`cnn-check: --impl ${dir}: expected a module file, got a directory`);
   });
 
@@ -59,10 +64,12 @@ describe.skipIf(!built)('one line naming the flag, what was expected and what wa
     for (const line of [header, flag, number]) expect(line.length).toBeLessThan(300);
   });
 
-  it('an unknown layer name from a fixture\'s meta is cut too', () => {
+  it("an unknown layer name from a fixture's meta is cut too", () => {
     const npz = fixtureNpz(at('layer.npz'), { meta: JSON.stringify({ layer: 'x'.repeat(5000) }), x: { data: new Float64Array(1), shape: [1] } });
     const line = refusedLine(cli(['compare', npz]));
-    expect(line).toBe(`cnn-check: ${npz}: member 'meta': unknown layer '${'x'.repeat(60)}...(5000 characters)': expected one of ${LAYERS.map((l) => l.name).join(', ')}`);
+    expect(line).toBe(
+      `cnn-check: ${npz}: member 'meta': unknown layer '${'x'.repeat(60)}...(5000 characters)': expected one of ${LAYERS.map((l) => l.name).join(', ')}`,
+    );
   });
 });
 

@@ -57,7 +57,8 @@ export function refusedLine(r: CliRun): string {
   const lines = r.stderr.replace(/\n$/, '').split('\n');
   const facts = { status: r.status, signal: r.signal, lines: lines.length, stdout: r.stdout };
   const expected = { status: 2, signal: null, lines: 1, stdout: '' };
-  if (JSON.stringify(facts) !== JSON.stringify(expected)) throw new Error(`expected a refusal, got ${JSON.stringify({ ...facts, stderr: r.stderr.slice(0, 400) })}`);
+  if (JSON.stringify(facts) !== JSON.stringify(expected))
+    throw new Error(`expected a refusal, got ${JSON.stringify({ ...facts, stderr: r.stderr.slice(0, 400) })}`);
   if (!lines[0].startsWith('cnn-check: ')) throw new Error(`expected 'cnn-check: ...', got ${JSON.stringify(lines[0])}`);
   if (/\bat .*:\d+:\d+\)?$/m.test(r.stderr)) throw new Error('a stack trace on stderr');
   // eslint-disable-next-line no-control-regex

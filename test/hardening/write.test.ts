@@ -57,7 +57,10 @@ describe('writeFileAtomic and checkOutputPath', () => {
     mkdirSync(d);
     writeFileSync(join(d, 'taken.npz'), 'x');
     mkdirSync(join(d, 'sub.npz'));
-    const check = (p: string, replace = false) => () => checkOutputPath(p, { replace, flag: '--out' });
+    const check =
+      (p: string, replace = false) =>
+      () =>
+        checkOutputPath(p, { replace, flag: '--out' });
     expect(check(join(d, 'new.npz'))).not.toThrow();
     expect(check(join(d, 'taken.npz'))).toThrow(`--out ${d}/taken.npz: already exists: expected a new path, or --force to overwrite it`);
     expect(check(join(d, 'taken.npz'), true)).not.toThrow();
@@ -76,7 +79,9 @@ describe('writeFileAtomic and checkOutputPath', () => {
   it.skipIf(!readOnly)('a directory that refuses new files is found by trying, not from mode bits', () => {
     const p = join(readOnly!, 'x.json');
     expect(() => checkOutputPath(p, { replace: true, flag: '--junit' })).toThrow(
-      new RegExp(`^--junit ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: expected a writable directory, got ${readOnly} \\(creating a file there fails: E[A-Z]+\\)$`),
+      new RegExp(
+        `^--junit ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: expected a writable directory, got ${readOnly} \\(creating a file there fails: E[A-Z]+\\)$`,
+      ),
     );
   });
 });
@@ -95,7 +100,7 @@ function start(args: string[]) {
 }
 
 describe.skipIf(!built)('concurrent exports to one name (item 11)', () => {
-  it('eight exports without --force: exactly one writes, seven exit 2, the file is the winner\'s whole fixture', async () => {
+  it("eight exports without --force: exactly one writes, seven exit 2, the file is the winner's whole fixture", async () => {
     const d = at('race');
     mkdirSync(d);
     const out = join(d, 'big.npz');
@@ -125,7 +130,10 @@ describe.skipIf(!built)('concurrent exports to one name (item 11)', () => {
 });
 
 describe.skipIf(!built || process.platform === 'win32')('an interrupted export (item 12)', () => {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`${signal} while the file is written: no .tmp is left, and the process ends by ${signal} (a shell's ${code})`, async () => {
       const d = at(`interrupt-${signal}`);
       mkdirSync(d);
@@ -158,7 +166,9 @@ describe.skipIf(!built)('output paths are checked before computing (item 13)', (
   it('export --out that exists, in a missing directory, or that is a directory: refused at once', () => {
     const taken = at('taken.npz');
     writeFileSync(taken, 'x');
-    expect(refusedLine(cli(['export', ...slow, '--out', taken]))).toBe(`cnn-check: --out ${taken}: already exists: expected a new path, or --force to overwrite it`);
+    expect(refusedLine(cli(['export', ...slow, '--out', taken]))).toBe(
+      `cnn-check: --out ${taken}: already exists: expected a new path, or --force to overwrite it`,
+    );
     const missing = at('no/such/dir/x.npz');
     expect(refusedLine(cli(['export', ...slow, '--out', missing]))).toBe(`cnn-check: --out ${missing}: directory ${at('no/such/dir')} does not exist`);
     const sub = at('sub.npz');
@@ -168,7 +178,8 @@ describe.skipIf(!built)('output paths are checked before computing (item 13)', (
 
   it.skipIf(!readOnly)('export, --junit, --report and bench --save into a read-only directory: refused before running', () => {
     const ro = readOnly!;
-    const line = (flag: string, file: string) => new RegExp(`^cnn-check: ${flag} ${ro}/${file}: expected a writable directory, got ${ro} \\(creating a file there fails: E[A-Z]+\\)$`);
+    const line = (flag: string, file: string) =>
+      new RegExp(`^cnn-check: ${flag} ${ro}/${file}: expected a writable directory, got ${ro} \\(creating a file there fails: E[A-Z]+\\)$`);
     expect(refusedLine(cli(['export', ...slow, '--out', `${ro}/x.npz`]))).toMatch(line('--out', 'x.npz'));
     const suite = cli(['suite', '--junit', `${ro}/junit.xml`]);
     expect(refusedLine(suite)).toMatch(line('--junit', 'junit.xml'));

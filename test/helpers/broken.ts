@@ -8,8 +8,15 @@ import { maxpoolBackwardNaive, type MaxpoolCache } from '../../src/layers/maxpoo
 import { dtypeOf, zeros, type Tensor } from '../../src/tensor/tensor.js';
 
 export type Backward = LayerImpl['backward'];
-export interface ConvCache { x: Tensor; w: Tensor; geom: ConvGeometry }
-interface PoolCache { xShape: number[]; argmax: Int32Array }
+export interface ConvCache {
+  x: Tensor;
+  w: Tensor;
+  geom: ConvGeometry;
+}
+interface PoolCache {
+  xShape: number[];
+  argmax: Int32Array;
+}
 
 const scaled = (t: Tensor, f: (v: number) => number): Tensor => ({ data: t.data.map(f), shape: t.shape });
 
@@ -22,7 +29,8 @@ export function brokenConv(impl: LayerImpl): Record<string, Backward> {
       const Hp = H + 2 * pad;
       const Wp = W + 2 * pad;
       const xpad = zeros([N, C, Hp, Wp], dtypeOf(x));
-      for (let p = 0; p < N * C; p++) for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) xpad.data[(p * Hp + h + pad) * Wp + j + pad] = x.data[(p * H + h) * W + j];
+      for (let p = 0; p < N * C; p++)
+        for (let h = 0; h < H; h++) for (let j = 0; j < W; j++) xpad.data[(p * Hp + h + pad) * Wp + j + pad] = x.data[(p * H + h) * W + j];
       const g = impl.backward(dout, cache);
       const dxpad = impl.backward(dout, impl.forward({ x: xpad, w, b: g.db }, { stride, pad: 0 }).cache).dx;
       const dx = zeros(x.shape, dtypeOf(x));
@@ -38,15 +46,15 @@ export function brokenConv(impl: LayerImpl): Record<string, Backward> {
       const { geom } = cache as ConvCache;
       const cut = { data: dout.data.slice(), shape: dout.shape };
       for (let n = 0; n < geom.N; n++)
-        for (let f = 0; f < geom.F; f++)
-          for (let j = 0; j < geom.Wout; j++) cut.data[((n * geom.F + f) * geom.Hout + geom.Hout - 1) * geom.Wout + j] = 0;
+        for (let f = 0; f < geom.F; f++) for (let j = 0; j < geom.Wout; j++) cut.data[((n * geom.F + f) * geom.Hout + geom.Hout - 1) * geom.Wout + j] = 0;
       return { ...impl.backward(dout, cache), dw: impl.backward(cut, cache).dw };
     },
     'dw with the kernel flipped': (dout, cache) => {
       const g = impl.backward(dout, cache);
       const [F, C, HH, WW] = g.dw.shape;
       const dw = zeros(g.dw.shape, dtypeOf(g.dw));
-      for (let p = 0; p < F * C; p++) for (let i = 0; i < HH; i++) for (let j = 0; j < WW; j++) dw.data[(p * HH + i) * WW + j] = g.dw.data[(p * HH + HH - 1 - i) * WW + WW - 1 - j];
+      for (let p = 0; p < F * C; p++)
+        for (let i = 0; i < HH; i++) for (let j = 0; j < WW; j++) dw.data[(p * HH + i) * WW + j] = g.dw.data[(p * HH + HH - 1 - i) * WW + WW - 1 - j];
       return { ...g, dw };
     },
     'dx with the wrong sign': (dout, cache) => {

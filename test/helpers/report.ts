@@ -2,7 +2,10 @@
 import type { ReportedCheck, RunReport } from '../../src/report/model.js';
 
 /** A run of `checks` named `name` (the JUnit document's name), with the summary table when `summary`. */
-export function runOf(checks: ReportedCheck[], opts: { name?: string; title?: string; summary?: boolean; file?: string; pass?: boolean; meta?: string[] } = {}): RunReport {
+export function runOf(
+  checks: ReportedCheck[],
+  opts: { name?: string; title?: string; summary?: boolean; file?: string; pass?: boolean; meta?: string[] } = {},
+): RunReport {
   return {
     title: opts.title ?? opts.name ?? 'cnn-check',
     runName: opts.name ?? 'cnn-check',

@@ -8,7 +8,10 @@ export function t(values: number[], shape: number[]): Tensor {
 /** 1, 2, ..., n as a tensor of `shape`. */
 export function iota(shape: number[], start = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return t(Array.from({ length: n }, (_, i) => start + i), shape);
+  return t(
+    Array.from({ length: n }, (_, i) => start + i),
+    shape,
+  );
 }
 
 /** Plain array of a tensor's values. */

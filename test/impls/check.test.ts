@@ -47,10 +47,12 @@ describe('checkLayer with an extra implementation', () => {
     expect(r.timing[2].forwardMs.samples).toBe(2);
   });
 
-  it('timing takes the implementation\'s own clock; a pass longer than the budget is timed by the comparison\'s run', () => {
+  it("timing takes the implementation's own clock; a pass longer than the budget is timed by the comparison's run", () => {
     const clocked = (ms: number): Implementation => ({ ...extra(conv.impls.naive), lastCallMs: () => ms });
     const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 3, impls: [], external: [clocked(2.5)] });
-    expect(r.timing).toEqual([{ impl: 'mine', forwardMs: { median: 2.5, min: 2.5, max: 2.5, samples: 3 }, backwardMs: { median: 2.5, min: 2.5, max: 2.5, samples: 3 } }]);
+    expect(r.timing).toEqual([
+      { impl: 'mine', forwardMs: { median: 2.5, min: 2.5, max: 2.5, samples: 3 }, backwardMs: { median: 2.5, min: 2.5, max: 2.5, samples: 3 } },
+    ]);
     const slow = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 3, impls: [], budget: 1, external: [clocked(5000)] });
     expect(slow.timing[0].forwardMs).toEqual({ median: 5000, min: 5000, max: 5000, samples: 1 });
     expect(slow.notes).toEqual([
@@ -77,7 +79,12 @@ describe('checkLayer with an extra implementation', () => {
   });
 
   it('a throwing forward is a problem and failed rows, not an exception; the built-in checks still run', () => {
-    const throwing: LayerImpl = { forward: () => { throw new Error('boom'); }, backward: conv.impls.naive.backward };
+    const throwing: LayerImpl = {
+      forward: () => {
+        throw new Error('boom');
+      },
+      backward: conv.impls.naive.backward,
+    };
     const r = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 1, external: [extra(throwing)] });
     expect(r.pass).toBe(false);
     expect(r.problems).toEqual(['mine: boom']);
@@ -108,17 +115,27 @@ describe('checkLayer with an extra implementation', () => {
     expect(r.gradients.some((g) => g.impl === 'mine')).toBe(false);
   });
 
-  it('an error that is not the implementation\'s propagates from compareWithReference', () => {
+  it("an error that is not the implementation's propagates from compareWithReference", () => {
     const inputs = generateInputs(conv, resolveShapes(conv, {}, { stride: 1, pad: 1 }), new XoshiroRng(1));
     const out = conv.impls.naive.forward(inputs, { stride: 1, pad: 1 }).out;
-    const bug: LayerImpl = { forward: () => { throw new TypeError('a bug of the checker'); }, backward: conv.impls.naive.backward };
+    const bug: LayerImpl = {
+      forward: () => {
+        throw new TypeError('a bug of the checker');
+      },
+      backward: conv.impls.naive.backward,
+    };
     expect(() => compareWithReference(conv, bug, inputs, { stride: 1, pad: 1 }, out, { isImplError: () => false })).toThrow('a bug of the checker');
   });
 
   it('batchnorm: the updated running statistics are compared too, and missing ones fail', () => {
     const ok = checkLayer(batchnorm, { params: { mode: 'train', eps: 1e-5, momentum: 0.9 }, repeat: 0, external: [extra(batchnorm.impls.fast!)] });
     expect(ok.comparisons![0].arrays.map((a) => [a.name, a.pass])).toEqual([
-      ['out', true], ['running_mean_after', true], ['running_var_after', true], ['dx', true], ['dgamma', true], ['dbeta', true],
+      ['out', true],
+      ['running_mean_after', true],
+      ['running_var_after', true],
+      ['dx', true],
+      ['dgamma', true],
+      ['dbeta', true],
     ]);
     expect(ok.pass).toBe(true);
     const stateless: LayerImpl = {
@@ -141,12 +158,19 @@ describe('checkLayer with an extra implementation', () => {
 
   it('at shapes auto mode does not check in full, the reference is the fast implementation', () => {
     const r = checkLayer(conv, {
-      params: { stride: 1, pad: 1 }, shapes: { x: [4, 8, 16, 16], w: [8, 8, 3, 3] }, repeat: 0, budget: 1,
+      params: { stride: 1, pad: 1 },
+      shapes: { x: [4, 8, 16, 16], w: [8, 8, 3, 3] },
+      repeat: 0,
+      budget: 1,
       external: [extra(conv.impls.naive)],
     });
     expect(r.comparisons![0]).toMatchObject({ reference: 'fast', pass: true });
     for (const a of r.comparisons![0].arrays) expect(a.relError).toBeLessThan(1e-9); // summation order only
-    expect(r.gradients.filter((g) => g.impl === 'mine').map((g) => [g.name, g.pass, g.mode === 'full'])).toEqual([['dx', true, false], ['dw', true, false], ['db', true, true]]);
+    expect(r.gradients.filter((g) => g.impl === 'mine').map((g) => [g.name, g.pass, g.mode === 'full'])).toEqual([
+      ['dx', true, false],
+      ['dw', true, false],
+      ['db', true, true],
+    ]);
   });
 
   it('outside a full check the numeric side runs the reference forward when the extra one agrees with it', () => {
@@ -159,11 +183,20 @@ describe('checkLayer with an extra implementation', () => {
       backward: conv.impls.naive.backward,
     };
     const r = checkLayer(conv, {
-      params: { stride: 1, pad: 1 }, shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] }, repeat: 0, impls: [],
-      mode: 'sampled', samples: 16, external: [extra(counted)],
+      params: { stride: 1, pad: 1 },
+      shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] },
+      repeat: 0,
+      impls: [],
+      mode: 'sampled',
+      samples: 16,
+      external: [extra(counted)],
     });
     expect(r.pass).toBe(true);
-    expect(r.gradients.map((g) => [g.name, g.checked])).toEqual([['dx', 16], ['dw', 16], ['db', 4]]);
+    expect(r.gradients.map((g) => [g.name, g.checked])).toEqual([
+      ['dx', 16],
+      ['dw', 16],
+      ['db', 4],
+    ]);
     expect(r.comparisons![0].reference).toBe('naive');
     // The comparison's forward and the checked forward: no centred difference went through it.
     expect(calls).toBe(2);

@@ -39,7 +39,10 @@ const inputs = generateInputs(conv, resolveShapes(conv, {}, params), new Xoshiro
 /** A module at `name` whose forward runs `body` first, then delegates to the example conv. */
 function module(name: string, body: string, top = ''): string {
   const path = join(dir, name);
-  writeFileSync(path, `import * as good from ${JSON.stringify(example)};\n${top}\nexport function forward(inputs, params) {\n${body}\nreturn good.forward(inputs, params);\n}\nexport const backward = good.backward;\n`);
+  writeFileSync(
+    path,
+    `import * as good from ${JSON.stringify(example)};\n${top}\nexport function forward(inputs, params) {\n${body}\nreturn good.forward(inputs, params);\n}\nexport const backward = good.backward;\n`,
+  );
   return path;
 }
 
@@ -64,27 +67,36 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(UserImplError);
-    expect((err as Error).message).toMatch(new RegExp(`^forward exceeded the memory limit of ${LIMIT_MB} MB \\(it held \\d+ MB, its typed arrays and Buffers counted\\); its worker was stopped$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^forward exceeded the memory limit of ${LIMIT_MB} MB \\(it held \\d+ MB, its typed arrays and Buffers counted\\); its worker was stopped$`),
+    );
     const held = Number(/held (\d+) MB/.exec((err as Error).message)![1]);
     expect(held).toBeGreaterThan(LIMIT_MB);
     expect(held).toBeLessThan(LIMIT_MB + OVERSHOOT_MB);
     expect(performance.now() - t0).toBeLessThan(20_000);
     expect(rssMb() - before).toBeLessThan(LIMIT_MB + OVERSHOOT_MB);
     // Later calls fail at once, with the reason.
-    expect(() => u.impl.forward(inputs, params)).toThrow(/not run: the module's worker was stopped after an earlier failure \(forward exceeded the memory limit/);
+    expect(() => u.impl.forward(inputs, params)).toThrow(
+      /not run: the module's worker was stopped after an earlier failure \(forward exceeded the memory limit/,
+    );
   });
 
   it('objects allocated in a loop (the JS heap: the process grows as it does, and resourceLimits stop it too)', () => {
     const u = load(module('objects.mjs', 'const keep = []; for (let i = 0; ; i++) keep.push({ i, s: String(i) });'));
     expect(() => u.impl.forward(inputs, params)).toThrow(
-      new RegExp(`^forward exceeded the memory limit of ${LIMIT_MB} MB \\((its JS heap reached it|it held \\d+ MB, its typed arrays and Buffers counted)\\); its worker was stopped$`),
+      new RegExp(
+        `^forward exceeded the memory limit of ${LIMIT_MB} MB \\((its JS heap reached it|it held \\d+ MB, its typed arrays and Buffers counted)\\); its worker was stopped$`,
+      ),
     );
   });
 
   it("the module's worker runs with the limit as its heap's resourceLimits", () => {
     const lines: string[] = [];
     const path = join(dir, 'limits.mjs');
-    writeFileSync(path, `import { resourceLimits } from 'node:worker_threads';\nimport * as good from ${JSON.stringify(example)};\nexport function forward(i, p) { console.log(JSON.stringify(resourceLimits)); return good.forward(i, p); }\nexport const backward = good.backward;\n`);
+    writeFileSync(
+      path,
+      `import { resourceLimits } from 'node:worker_threads';\nimport * as good from ${JSON.stringify(example)};\nexport function forward(i, p) { console.log(JSON.stringify(resourceLimits)); return good.forward(i, p); }\nexport const backward = good.backward;\n`,
+    );
     const u = loadUserImpl(path, { memoryMb: LIMIT_MB, log: (line) => lines.push(line) });
     opened.push(u);
     u.impl.forward(inputs, params);
@@ -104,15 +116,27 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
 
   it('importing a module that allocates too much is a user error naming the limit', () => {
     const path = join(dir, 'import.mjs');
-    writeFileSync(path, 'const keep = []; for (let i = 0; ; i++) keep.push({ i, s: String(i) });\nexport function forward() {}\nexport function backward() {}\n');
+    writeFileSync(
+      path,
+      'const keep = []; for (let i = 0; ; i++) keep.push({ i, s: String(i) });\nexport function forward() {}\nexport function backward() {}\n',
+    );
     expect(() => load(path)).toThrow(FormatError);
-    expect(() => load(path)).toThrow(/cannot load the module: importing it exceeded the memory limit of 96 MB \((its JS heap reached it|it held \d+ MB, .*)\)$/);
+    expect(() => load(path)).toThrow(
+      /cannot load the module: importing it exceeded the memory limit of 96 MB \((its JS heap reached it|it held \d+ MB, .*)\)$/,
+    );
   });
 
-  it('checked by checkLayer, the failure is the module\'s row and problem, and the layer\'s own rows still pass', () => {
-    const u = load(module('check.mjs', 'if (globalThis.calls = (globalThis.calls ?? 0) + 1, globalThis.calls > 1) { const keep = []; for (;;) keep.push(new Float64Array(1 << 20).fill(1)); }'));
+  it("checked by checkLayer, the failure is the module's row and problem, and the layer's own rows still pass", () => {
+    const u = load(
+      module(
+        'check.mjs',
+        'if (globalThis.calls = (globalThis.calls ?? 0) + 1, globalThis.calls > 1) { const keep = []; for (;;) keep.push(new Float64Array(1 << 20).fill(1)); }',
+      ),
+    );
     const report = checkLayer(conv, {
-      params, repeat: 0, impls: ['fast'],
+      params,
+      repeat: 0,
+      impls: ['fast'],
       external: [{ name: 'user', kind: 'js', impl: u.impl, external: true, ownsError: (e) => e instanceof UserImplError }],
     });
     expect(report.pass).toBe(false);

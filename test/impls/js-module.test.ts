@@ -100,8 +100,12 @@ describe('loadUserImpl: a module that cannot be used is a user error', () => {
   });
 
   it('a syntax error names the line; a module whose import never finishes is stopped', () => {
-    expect(() => load(fixture('conv-syntax-error.mjs'), { label: 'm' })).toThrow("m: cannot load the module: SyntaxError: Unexpected token ';' (conv-syntax-error.mjs:2)");
-    expect(() => load(fixture('top-level-hang.mjs'), { label: 'm', loadTimeout: 0.5 })).toThrow('m: cannot load the module: importing it did not finish within 0.5 s');
+    expect(() => load(fixture('conv-syntax-error.mjs'), { label: 'm' })).toThrow(
+      "m: cannot load the module: SyntaxError: Unexpected token ';' (conv-syntax-error.mjs:2)",
+    );
+    expect(() => load(fixture('top-level-hang.mjs'), { label: 'm', loadTimeout: 0.5 })).toThrow(
+      'm: cannot load the module: importing it did not finish within 0.5 s',
+    );
   });
 
   it('TypeScript outside any package: loaded through tsx; a syntax error in it is one line naming the place', () => {
@@ -110,7 +114,9 @@ describe('loadUserImpl: a module that cannot be used is a user error', () => {
     expectSame(load(good).impl.forward(inputs, params).out, reference.out);
     const bad = join(dir, 'bad.ts');
     writeFileSync(bad, 'export function forward(x: number {\n}\nexport function backward() {}\n');
-    expect(() => load(bad, { label: 'm' })).toThrow(`m: cannot load the module: TransformError: Transform failed with 1 error: ${bad}:1:34: ERROR: Expected ")" but found "{"`);
+    expect(() => load(bad, { label: 'm' })).toThrow(
+      `m: cannot load the module: TransformError: Transform failed with 1 error: ${bad}:1:34: ERROR: Expected ")" but found "{"`,
+    );
   });
 
   it('a module that throws while it is imported', () => {

@@ -41,14 +41,25 @@ describe('a JS module of cs231n-named functions', () => {
   it('lists its pairs by layer, as a numpy module does, named js:...', () => {
     const m = open(layersJs);
     expect(m.listFunctions!().map((f) => `${f.layer} ${f.name}`)).toEqual([
-      'conv js:naive', 'maxpool js:naive', 'relu js', 'affine js', 'svm_loss js', 'softmax_loss js',
+      'conv js:naive',
+      'maxpool js:naive',
+      'relu js',
+      'affine js',
+      'svm_loss js',
+      'softmax_loss js',
     ]);
     expect(m.layers!()).toEqual(['conv', 'maxpool', 'relu', 'affine', 'svm_loss', 'softmax_loss']);
   });
 
   it('computes what the reference computes: [out, cache] and [dx, dw, db] as arrays, a loss as [loss, dx]', () => {
     const m = open(layersJs);
-    for (const [layer, params] of [['conv', { stride: 2, pad: 1 }], ['maxpool', {}], ['affine', {}], ['svm_loss', {}], ['softmax_loss', {}]] as const) {
+    for (const [layer, params] of [
+      ['conv', { stride: 2, pad: 1 }],
+      ['maxpool', {}],
+      ['affine', {}],
+      ['svm_loss', {}],
+      ['softmax_loss', {}],
+    ] as const) {
       const spec = getLayer(layer);
       const [im] = m.implementationsFor(spec);
       const p = { ...Object.fromEntries(spec.params.map((q) => [q.name, q.default])), ...params };
@@ -57,7 +68,10 @@ describe('a JS module of cs231n-named functions', () => {
       const dout = randn(rng, spec.impls.naive.forward(inputs, p).out.shape);
       const cmp = compareWithReference(spec, im.impl, inputs, p, dout);
       expect(cmp.failure, layer).toBeUndefined();
-      expect(cmp.arrays.filter((a) => !a.pass).map((a) => a.name), layer).toEqual([]);
+      expect(
+        cmp.arrays.filter((a) => !a.pass).map((a) => a.name),
+        layer,
+      ).toEqual([]);
     }
   });
 
@@ -71,7 +85,9 @@ describe('a JS module of cs231n-named functions', () => {
   it('a layer it lacks: the message lists the cs231n functions it defines', () => {
     const m = open(layersJs);
     expect(() => m.implementationsFor(getLayer('batchnorm'))).toThrow(FormatError);
-    expect(() => m.implementationsFor(getLayer('batchnorm'))).toThrow(/expected functions batchnorm_forward and batchnorm_backward for batchnorm .*; the module defines affine_backward, affine_forward, conv_backward_naive/);
+    expect(() => m.implementationsFor(getLayer('batchnorm'))).toThrow(
+      /expected functions batchnorm_forward and batchnorm_backward for batchnorm .*; the module defines affine_backward, affine_forward, conv_backward_naive/,
+    );
   });
 
   it('a forward that returns out alone, not [out, cache], fails its call with the reason', () => {
@@ -83,6 +99,8 @@ describe('a JS module of cs231n-named functions', () => {
 
   it('a module with neither forward/backward nor cs231n names is told of both ways', () => {
     const p = write('none.mjs', 'export function helper() {}\n');
-    expect(() => open(p)).toThrow(/expected functions forward and backward \(named exports or properties of the default export\), or functions with cs231n names \(conv_forward_naive, \.\.\.\), no forward and no backward; got exports helper/);
+    expect(() => open(p)).toThrow(
+      /expected functions forward and backward \(named exports or properties of the default export\), or functions with cs231n names \(conv_forward_naive, \.\.\.\), no forward and no backward; got exports helper/,
+    );
   });
 });

@@ -24,9 +24,22 @@ const py = (name: string) => relative(process.cwd(), here(`./python/${name}`));
 const keeper = loadPythonModule(here('./python/cs231n/layers.py'));
 afterAll(() => keeper.close());
 
-interface Hint { kind: string; message: string }
-interface ArrayRow { name: string; pass: boolean; message?: string; localization?: { hint: Hint | null; top: unknown[] } }
-interface GradRow { impl: string; name: string; pass: boolean; localization?: { hint: Hint | null } }
+interface Hint {
+  kind: string;
+  message: string;
+}
+interface ArrayRow {
+  name: string;
+  pass: boolean;
+  message?: string;
+  localization?: { hint: Hint | null; top: unknown[] };
+}
+interface GradRow {
+  impl: string;
+  name: string;
+  pass: boolean;
+  localization?: { hint: Hint | null };
+}
 
 /** The failing arrays of the comparison with their hint kinds, the failing gradient rows with theirs, and the exit code. */
 async function check(argv: string[]) {
@@ -72,11 +85,13 @@ describe('--impl: each mistake fails with its array, its hint and exit 1', () =>
     expect(r.gradients).toEqual({ 'py:naive db': 'factor' });
   });
 
-  it('dw not accumulated over the batch: the last sample\'s alone', async () => {
+  it("dw not accumulated over the batch: the last sample's alone", async () => {
     const r = await check(['conv', '--impl', py('bug_dw_not_accumulated.py'), ...SMALL_CONV]);
     expect(r.code).toBe(1);
     expect(r.arrays).toEqual({ dw: 'one-sample' });
-    expect(r.hints[0]).toContain('your dw is the gradient of sample 1 alone (the last of N = 2): assigned in the loop over samples (dw = ...) instead of accumulated (dw += ...)');
+    expect(r.hints[0]).toContain(
+      'your dw is the gradient of sample 1 alone (the last of N = 2): assigned in the loop over samples (dw = ...) instead of accumulated (dw += ...)',
+    );
   });
 
   it('the stride ignored along W, in forward and backward alike: the gradient check passes, the comparison does not', async () => {
@@ -146,15 +161,29 @@ describe('compare: fixtures saved from the mistake modules get the same diagnosi
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('every fixture: the failing arrays, their hints, exit 1', async () => {
-    const names = ['correct', 'bug_dx_crop', 'bug_no_bias', 'bug_db_averaged', 'bug_dw_not_accumulated', 'bug_stride_w', 'bug_flipped',
-      'bug_sbn_reshape', 'bug_gn_interleaved', 'bug_ddof', 'bug_test_mode', 'bn_saved_after'];
+    const names = [
+      'correct',
+      'bug_dx_crop',
+      'bug_no_bias',
+      'bug_db_averaged',
+      'bug_dw_not_accumulated',
+      'bug_stride_w',
+      'bug_flipped',
+      'bug_sbn_reshape',
+      'bug_gn_interleaved',
+      'bug_ddof',
+      'bug_test_mode',
+      'bn_saved_after',
+    ];
     const r = await run(['compare', ...names.map((n) => join(dir, `${n}.npz`)), '--json']);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
-    const found = Object.fromEntries(doc.fixtures.map((f: { path: string; arrays: ArrayRow[] }) => [
-      f.path.replace(/^.*[\\/]/, '').replace('.npz', ''),
-      Object.fromEntries(f.arrays.filter((a) => !a.pass).map((a) => [a.name, a.localization?.hint?.kind ?? null])),
-    ]));
+    const found = Object.fromEntries(
+      doc.fixtures.map((f: { path: string; arrays: ArrayRow[] }) => [
+        f.path.replace(/^.*[\\/]/, '').replace('.npz', ''),
+        Object.fromEntries(f.arrays.filter((a) => !a.pass).map((a) => [a.name, a.localization?.hint?.kind ?? null])),
+      ]),
+    );
     const each = (kind: string, ...arrays: string[]) => Object.fromEntries(arrays.map((a) => [a, kind]));
     expect(found).toEqual({
       correct: {},
@@ -170,7 +199,9 @@ describe('compare: fixtures saved from the mistake modules get the same diagnosi
       bug_test_mode: each('test-mode-batch-stats', 'running_mean_after', 'running_var_after', 'out', 'dx', 'dgamma'),
       bn_saved_after: each('running-stats-saved-after', 'running_mean_after', 'running_var_after'),
     });
-    const saved = doc.fixtures.find((f: { path: string }) => f.path.endsWith('bn_saved_after.npz')).arrays.find((a: ArrayRow) => a.name === 'running_mean_after');
+    const saved = doc.fixtures
+      .find((f: { path: string }) => f.path.endsWith('bn_saved_after.npz'))
+      .arrays.find((a: ArrayRow) => a.name === 'running_mean_after');
     expect(saved.localization.hint.message).toBe(
       "the fixture's input running_mean equals its running_mean_after: it was saved after the forward pass updated bn_param in place; " +
         'save the value from before the call (bn_param["running_mean"].copy() taken before the forward pass)',
@@ -182,7 +213,9 @@ describe('compare: fixtures saved from the mistake modules get the same diagnosi
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('where fixture db differs from the reference (2 elements):\n2 of 2 elements wrong (rel error > 1.00e-6)');
     expect(r.stdout).toMatch(/│ element │ fixture +│ reference +│ abs error │ rel error │/);
-    expect(r.stdout).toContain("hint: the fixture's db = the reference / 100 for all 2 checked elements, and 100 = N*Hout*Wout: averaged over N*Hout*Wout instead of summed?");
+    expect(r.stdout).toContain(
+      "hint: the fixture's db = the reference / 100 for all 2 checked elements, and 100 = N*Hout*Wout: averaged over N*Hout*Wout instead of summed?",
+    );
     expect(r.stdout).toContain("hint: the fixture's dx has shape (4, 3, 0, 0), with an empty spatial axis, and pad = 0");
   });
 

@@ -32,8 +32,19 @@ afterAll(() => {
   utils.close();
 });
 
-interface ArrayRow { name: string; pass: boolean; dtype: string; relError: number }
-interface GradRow { impl: string; name: string; pass: boolean; mode: string; dtype: string }
+interface ArrayRow {
+  name: string;
+  pass: boolean;
+  dtype: string;
+  relError: number;
+}
+interface GradRow {
+  impl: string;
+  name: string;
+  pass: boolean;
+  mode: string;
+  dtype: string;
+}
 
 describe('the numpy conventions', () => {
   it('cover every registered layer, and the python kind is registered for .py', () => {
@@ -51,10 +62,32 @@ describe('the numpy conventions', () => {
     expect(layers.implementationsFor(getLayer('maxpool')).map((im) => im.name)).toEqual(['py:naive']);
     const listed = layers.listFunctions();
     expect(listed.map((f) => `${f.layer} ${f.name}`)).toEqual([
-      'conv py:naive', 'maxpool py:naive', 'relu py', 'affine py', 'batchnorm py', 'batchnorm py:alt', 'layernorm py',
-      'spatial_batchnorm py', 'spatial_groupnorm py', 'dropout py', 'svm_loss py', 'softmax_loss py',
+      'conv py:naive',
+      'maxpool py:naive',
+      'relu py',
+      'affine py',
+      'batchnorm py',
+      'batchnorm py:alt',
+      'layernorm py',
+      'spatial_batchnorm py',
+      'spatial_groupnorm py',
+      'dropout py',
+      'svm_loss py',
+      'softmax_loss py',
     ]);
-    expect(layers.layers()).toEqual(['conv', 'maxpool', 'relu', 'affine', 'batchnorm', 'layernorm', 'spatial_batchnorm', 'spatial_groupnorm', 'dropout', 'svm_loss', 'softmax_loss']);
+    expect(layers.layers()).toEqual([
+      'conv',
+      'maxpool',
+      'relu',
+      'affine',
+      'batchnorm',
+      'layernorm',
+      'spatial_batchnorm',
+      'spatial_groupnorm',
+      'dropout',
+      'svm_loss',
+      'softmax_loss',
+    ]);
     expect(listed[0]).toEqual({ layer: 'conv', name: 'py:naive', forward: 'conv_forward_naive', backward: 'conv_backward_naive' });
     // layer_utils.py imports the layers relatively (from .layers import *): it is imported as cs231n.layer_utils.
     expect(utils.listFunctions().map((f) => f.layer)).toContain('conv_relu_pool');
@@ -62,7 +95,10 @@ describe('the numpy conventions', () => {
 
   it('module references: PATH, PATH:forward,backward, PATH:function', () => {
     expect(parseImplRef('cs231n/layers.py')).toEqual({ path: 'cs231n/layers.py' });
-    expect(parseImplRef('cs231n/layers.py:conv_forward_fast,conv_backward_fast')).toEqual({ path: 'cs231n/layers.py', select: { forward: 'conv_forward_fast', backward: 'conv_backward_fast' } });
+    expect(parseImplRef('cs231n/layers.py:conv_forward_fast,conv_backward_fast')).toEqual({
+      path: 'cs231n/layers.py',
+      select: { forward: 'conv_forward_fast', backward: 'conv_backward_fast' },
+    });
     expect(parseImplRef('a:b/layers.py:svm_loss')).toEqual({ path: 'a:b/layers.py', select: { forward: 'svm_loss' } });
     // Not identifiers after the colon: a path.
     expect(parseImplRef('C:\\work\\layers.py')).toEqual({ path: 'C:\\work\\layers.py' });
@@ -80,7 +116,9 @@ describe('the numpy conventions', () => {
     expect(im.source).toBe(`${layersPy}:svm_loss`);
     const [named] = layers.implementationsFor(getLayer('softmax_loss'), { forward: 'softmax_loss' });
     expect(named.source).toBe(`${layersPy}:softmax_loss`);
-    expect(() => layers.implementationsFor(getLayer('svm_loss'), { forward: 'svm_loss', backward: 'relu_backward' })).toThrow(/svm_loss is one function returning \(loss, dx\): name it once/);
+    expect(() => layers.implementationsFor(getLayer('svm_loss'), { forward: 'svm_loss', backward: 'relu_backward' })).toThrow(
+      /svm_loss is one function returning \(loss, dx\): name it once/,
+    );
     expect(() => layers.implementationsFor(getLayer('conv'), { forward: 'conv_forward_naive' })).toThrow(/conv is a forward and a backward: name both/);
   });
 });
@@ -91,7 +129,9 @@ describe('a correct module passes', () => {
       const mod = spec.name === 'conv_relu_pool' ? utils : layers;
       // Small shapes for the naive numpy loops (conv_relu_pool's default 2,3,16,16 takes them 30 s of full
       // check); conv at the cs231n shapes runs through the CLI below.
-      const shapes = ({ conv: { x: [2, 3, 4, 4] }, maxpool: { x: [2, 2, 4, 4] }, conv_relu_pool: { x: [2, 3, 6, 6] } } as Record<string, Record<string, number[]>>)[spec.name];
+      const shapes = (
+        { conv: { x: [2, 3, 4, 4] }, maxpool: { x: [2, 2, 4, 4] }, conv_relu_pool: { x: [2, 3, 6, 6] } } as Record<string, Record<string, number[]>>
+      )[spec.name];
       const r = checkLayer(spec, { params: {}, shapes, repeat: 0, impls: ['fast'], external: mod.implementationsFor(spec) });
       expect(r.problems).toEqual([]);
       expect(r.pass).toBe(true);
@@ -107,12 +147,23 @@ describe('a correct module passes', () => {
     for (const dtype of ['float64', 'float32'] as const) {
       it(`conv in ${mode} mode, ${dtype}`, () => {
         const r = checkLayer(getLayer('conv'), {
-          params: { stride: 2, pad: 1 }, shapes: { x: [2, 2, 5, 5], w: [2, 2, 3, 3] }, mode, dtype, samples: 24, directions: 2, repeat: 0, impls: ['fast'],
+          params: { stride: 2, pad: 1 },
+          shapes: { x: [2, 2, 5, 5], w: [2, 2, 3, 3] },
+          mode,
+          dtype,
+          samples: 24,
+          directions: 2,
+          repeat: 0,
+          impls: ['fast'],
           external: layers.implementationsFor(getLayer('conv')),
         });
         expect(r.problems).toEqual([]);
         const py = r.gradients.filter((g) => g.impl === 'py:naive');
-        expect(py.map((g) => [g.name, g.pass])).toEqual([['dx', true], ['dw', true], ['db', true]]);
+        expect(py.map((g) => [g.name, g.pass])).toEqual([
+          ['dx', true],
+          ['dw', true],
+          ['db', true],
+        ]);
         expect(r.comparisons![0].pass).toBe(true);
         // Given float32 arrays, numpy computes in float32: a float32 layer, whatever dtype its out was allocated in.
         for (const g of py) expect(g.dtype).toBe(dtype);
@@ -127,7 +178,10 @@ describe('a correct module passes', () => {
     const r = checkLayer(spec, { params: { mode: 'test' }, dtype: 'float32', repeat: 0, impls: ['fast'], external: layers.implementationsFor(spec) });
     expect(r.pass).toBe(true);
     const after = r.comparisons![0].arrays.filter((a) => a.name.endsWith('_after'));
-    expect(after.map((a) => [a.name, a.pass, a.dtype])).toEqual([['running_mean_after', true, 'float32'], ['running_var_after', true, 'float32']]);
+    expect(after.map((a) => [a.name, a.pass, a.dtype])).toEqual([
+      ['running_mean_after', true, 'float32'],
+      ['running_var_after', true, 'float32'],
+    ]);
   });
 });
 
@@ -138,12 +192,22 @@ describe('cnn-check <layer> --impl layers.py', () => {
     expect(r.stderr).toBe('');
     const doc = JSON.parse(r.stdout);
     expect(doc.comparisons).toHaveLength(1);
-    expect(doc.comparisons[0]).toMatchObject({ impl: 'py:naive', source: `${rel(layersPy)}:conv_forward_naive,conv_backward_naive`, reference: 'naive', pass: true });
+    expect(doc.comparisons[0]).toMatchObject({
+      impl: 'py:naive',
+      source: `${rel(layersPy)}:conv_forward_naive,conv_backward_naive`,
+      reference: 'naive',
+      pass: true,
+    });
     expect(doc.comparisons[0].arrays.map((a: ArrayRow) => [a.name, a.pass, a.dtype])).toEqual([
-      ['out', true, 'float64'], ['dx', true, 'float64'], ['dw', true, 'float64'], ['db', true, 'float64'],
+      ['out', true, 'float64'],
+      ['dx', true, 'float64'],
+      ['dw', true, 'float64'],
+      ['db', true, 'float64'],
     ]);
     expect(doc.gradients.filter((g: GradRow) => g.impl === 'py:naive').map((g: GradRow) => [g.name, g.pass, g.mode])).toEqual([
-      ['dx', true, 'full'], ['dw', true, 'full'], ['db', true, 'full'],
+      ['dx', true, 'full'],
+      ['dw', true, 'full'],
+      ['db', true, 'full'],
     ]);
     expect(doc.timing.map((t: { impl: string }) => t.impl)).toEqual(['naive', 'fast', 'py:naive']);
     expect(doc.timing[2].forwardMs.median).toBeGreaterThan(0);

@@ -16,7 +16,14 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { convBackwardFast, convBackwardNaive, convForwardFast, convForwardNaive } from '../../src/layers/conv.js';
-import { convAlgorithm, convAlgorithmApplies, setConvAlgorithm, WINOGRAD_MIN_CHANNELS, DIRECT_MAX_K, type ConvAlgorithm } from '../../src/kernels/conv-algorithm.js';
+import {
+  convAlgorithm,
+  convAlgorithmApplies,
+  setConvAlgorithm,
+  WINOGRAD_MIN_CHANNELS,
+  DIRECT_MAX_K,
+  type ConvAlgorithm,
+} from '../../src/kernels/conv-algorithm.js';
 import { setGemmBackend } from '../../src/kernels/gemm.js';
 import { setWasmVariant, type WasmVariant } from '../../src/kernels/wasm/load.js';
 import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, setMinWorkPerThread, setThreads } from '../../src/kernels/parallel/pool.js';
@@ -139,7 +146,7 @@ describe('the algorithm rule', () => {
     setGemmBackend('auto');
   });
 
-  it('a pad of at least the window is not the direct kernel\'s (it stages the padded image): im2col', () => {
+  it("a pad of at least the window is not the direct kernel's (it stages the padded image): im2col", () => {
     setConvAlgorithm('auto');
     setGemmBackend('auto');
     const g = { C: 3, F: 25, HH: 3, WW: 3, stride: 2, Hout: 16, Wout: 16 };

@@ -66,7 +66,18 @@ const matAbs = (M: readonly (readonly number[])[]): number[][] => M.map((r) => r
  * y_abs of the Winograd correlation out[o, i, j] = sum_c sum_{a,b} inp[c, i + off + a, j + off + b] * filt(o, c)[a][b]
  * (zero outside inp), computed tile by tile like the kernels: |A^T| (sum_c |G||g||G^T| . |B^T||d||B|) |A|.
  */
-function winogradAbs(inp: FloatArray, Cin: number, Hin: number, Win: number, filt: (o: number, c: number) => number[], Cout: number, Hout: number, Wout: number, off: number, m: 2 | 4): Float64Array {
+function winogradAbs(
+  inp: FloatArray,
+  Cin: number,
+  Hin: number,
+  Win: number,
+  filt: (o: number, c: number) => number[],
+  Cout: number,
+  Hout: number,
+  Wout: number,
+  off: number,
+  m: 2 | 4,
+): Float64Array {
   const { BT, G, AT } = WINOGRAD_MATRICES[m];
   const aBT = matAbs(BT);
   const aG = matAbs(G);
@@ -85,7 +96,8 @@ function winogradAbs(inp: FloatArray, Cin: number, Hin: number, Win: number, fil
           u.push(t);
         }
       }
-      (uAbs[o] ??= [])[c] = u;
+      uAbs[o] ??= [];
+      uAbs[o][c] = u;
     }
   }
   for (let ty = 0; ty * m < Hout; ty++) {
@@ -127,7 +139,19 @@ function winogradAbs(inp: FloatArray, Cin: number, Hin: number, Win: number, fil
 }
 
 /** dw_abs[f, c] = |G^T| (sum_tiles |A||dy||A^T| . |B^T||d||B|) |G| over every image's tiles. */
-function winogradFilterAbs(x: FloatArray, dout: FloatArray, N: number, C: number, H: number, W: number, F: number, Hout: number, Wout: number, pad: number, m: 2 | 4): Float64Array {
+function winogradFilterAbs(
+  x: FloatArray,
+  dout: FloatArray,
+  N: number,
+  C: number,
+  H: number,
+  W: number,
+  F: number,
+  Hout: number,
+  Wout: number,
+  pad: number,
+  m: 2 | 4,
+): Float64Array {
   const { BT, G, AT } = WINOGRAD_MATRICES[m];
   const aBT = matAbs(BT);
   const aG = matAbs(G);
@@ -145,11 +169,12 @@ function winogradFilterAbs(x: FloatArray, dout: FloatArray, N: number, C: number
             return h < 0 || h >= H || w < 0 || w >= W ? 0 : Math.abs(x[((n * C + c) * H + h) * W + w]);
           };
           const vc: number[] = [];
-          for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) {
-            let t = 0;
-            for (let r = 0; r < a; r++) for (let s = 0; s < a; s++) t += aBT[i][r] * d(r, s) * aBT[j][s];
-            vc.push(t);
-          }
+          for (let i = 0; i < a; i++)
+            for (let j = 0; j < a; j++) {
+              let t = 0;
+              for (let r = 0; r < a; r++) for (let s = 0; s < a; s++) t += aBT[i][r] * d(r, s) * aBT[j][s];
+              vc.push(t);
+            }
           v.push(vc);
         }
         for (let f = 0; f < F; f++) {
@@ -158,22 +183,24 @@ function winogradFilterAbs(x: FloatArray, dout: FloatArray, N: number, C: number
             const w = tx * m + s;
             return h >= Hout || w >= Wout ? 0 : Math.abs(dout[((n * F + f) * Hout + h) * Wout + w]);
           };
-          for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) {
-            let t = 0;
-            for (let r = 0; r < m; r++) for (let s = 0; s < m; s++) t += aAT[r][i] * y(r, s) * aAT[s][j];
-            for (let c = 0; c < C; c++) X[((f * C + c) * a + i) * a + j] += t * v[c][i * a + j];
-          }
+          for (let i = 0; i < a; i++)
+            for (let j = 0; j < a; j++) {
+              let t = 0;
+              for (let r = 0; r < m; r++) for (let s = 0; s < m; s++) t += aAT[r][i] * y(r, s) * aAT[s][j];
+              for (let c = 0; c < C; c++) X[((f * C + c) * a + i) * a + j] += t * v[c][i * a + j];
+            }
         }
       }
     }
   }
   const out = new Float64Array(F * C * 9);
   for (let p = 0; p < F * C; p++) {
-    for (let r = 0; r < 3; r++) for (let q = 0; q < 3; q++) {
-      let t = 0;
-      for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) t += aG[i][r] * X[(p * a + i) * a + j] * aG[j][q];
-      out[p * 9 + r * 3 + q] = t;
-    }
+    for (let r = 0; r < 3; r++)
+      for (let q = 0; q < 3; q++) {
+        let t = 0;
+        for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) t += aG[i][r] * X[(p * a + i) * a + j] * aG[j][q];
+        out[p * 9 + r * 3 + q] = t;
+      }
   }
   return out;
 }
@@ -252,7 +279,18 @@ for (const { threads, variant } of RUNS) {
           // forward
           const fAbs = new Float64Array(N * F * Hout * Wout);
           for (let n = 0; n < N; n++) {
-            const yAbs = winogradAbs(x.data.subarray(n * C * H * W), C, H, W, (o, cc) => Array.from(w.data.subarray((o * C + cc) * 9, (o * C + cc + 1) * 9)), F, Hout, Wout, -c.pad, m);
+            const yAbs = winogradAbs(
+              x.data.subarray(n * C * H * W),
+              C,
+              H,
+              W,
+              (o, cc) => Array.from(w.data.subarray((o * C + cc) * 9, (o * C + cc + 1) * 9)),
+              F,
+              Hout,
+              Wout,
+              -c.pad,
+              m,
+            );
             for (let i = 0; i < yAbs.length; i++) fAbs[n * yAbs.length + i] = yAbs[i] + Math.abs(b.data[Math.floor(i / (Hout * Wout))]);
           }
           const direct = directAbs(x, w, b, c.pad);

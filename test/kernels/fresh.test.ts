@@ -32,7 +32,9 @@ describe('fresh arrays', () => {
         await sleep(20); // let the helper deliver
       }
       // nothing handed out later touched what the caller kept
-      kept.forEach((a, i) => expect(a.every((v) => v === i + 1)).toBe(true));
+      kept.forEach((a, i) => {
+        expect(a.every((v) => v === i + 1)).toBe(true);
+      });
     });
   }
 

@@ -53,8 +53,17 @@ function expectClose(actual: FloatArray, ref: { c: Float64Array; mag: Float64Arr
 // Sizes chosen to cross every blocking and tile edge: MR/NR (4 and 4 / 8), odd K, KC = 256,
 // MC = 64 (JS) / 128 (WASM), NC = 1024 (JS) / 2048 (WASM).
 const SIZES: Array<[number, number, number]> = [
-  [1, 1, 1], [1, 7, 1], [3, 5, 2], [4, 8, 2], [4, 16, 4], [5, 9, 3], [13, 17, 29],
-  [65, 33, 257], [130, 20, 7], [3, 2051, 5], [7, 1025, 3],
+  [1, 1, 1],
+  [1, 7, 1],
+  [3, 5, 2],
+  [4, 8, 2],
+  [4, 16, 4],
+  [5, 9, 3],
+  [13, 17, 29],
+  [65, 33, 257],
+  [130, 20, 7],
+  [3, 2051, 5],
+  [7, 1025, 3],
 ];
 const TRANSPOSES: GemmOptions[] = [{}, { transA: true }, { transB: true }, { transA: true, transB: true }];
 const DTYPES: DType[] = ['float64', 'float32'];

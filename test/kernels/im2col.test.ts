@@ -25,13 +25,16 @@ function random(n: number, dtype: DType, seed: number): FloatArray {
 function im2colReference(x: FloatArray, g: WindowGeometry): Float64Array {
   const { C, H, W, HH, WW, stride, pad, Hout, Wout } = g;
   const cols = new Float64Array(C * HH * WW * Hout * Wout);
-  for (let c = 0; c < C; c++) for (let di = 0; di < HH; di++) for (let dj = 0; dj < WW; dj++) {
-    for (let i = 0; i < Hout; i++) for (let j = 0; j < Wout; j++) {
-      const h = i * stride + di - pad;
-      const w = j * stride + dj - pad;
-      cols[((c * HH + di) * WW + dj) * Hout * Wout + i * Wout + j] = h >= 0 && h < H && w >= 0 && w < W ? x[(c * H + h) * W + w] : 0;
-    }
-  }
+  for (let c = 0; c < C; c++)
+    for (let di = 0; di < HH; di++)
+      for (let dj = 0; dj < WW; dj++) {
+        for (let i = 0; i < Hout; i++)
+          for (let j = 0; j < Wout; j++) {
+            const h = i * stride + di - pad;
+            const w = j * stride + dj - pad;
+            cols[((c * HH + di) * WW + dj) * Hout * Wout + i * Wout + j] = h >= 0 && h < H && w >= 0 && w < W ? x[(c * H + h) * W + w] : 0;
+          }
+      }
   return cols;
 }
 

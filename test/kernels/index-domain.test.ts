@@ -17,7 +17,20 @@ describe('conv at the largest stride and pad', () => {
     expect(gemmBackend()).toBe('wasm');
   });
 
-  for (const [x, w] of [[[1, 1, 3, 3], [1, 1, 3, 3]], [[2, 2, 4, 5], [3, 2, 2, 3]], [[1, 1, 1, 1], [1, 1, 1, 1]]]) {
+  for (const [x, w] of [
+    [
+      [1, 1, 3, 3],
+      [1, 1, 3, 3],
+    ],
+    [
+      [2, 2, 4, 5],
+      [3, 2, 2, 3],
+    ],
+    [
+      [1, 1, 1, 1],
+      [1, 1, 1, 1],
+    ],
+  ]) {
     it(`x ${x}, w ${w}: fast forward and backward equal the naive ones`, () => {
       const params = { stride: MAX_STRIDE_PAD, pad: MAX_STRIDE_PAD };
       const rng = new XoshiroRng(7);

@@ -1,6 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { threadId } from 'node:worker_threads';
-import { DEFAULT_MIN_WORK_PER_THREAD, defaultThreads, getThreads, parallelFor, parallelSplit, planThreads, setMinWorkPerThread, setThreads, type ParallelTask } from '../../src/kernels/parallel/pool.js';
+import {
+  DEFAULT_MIN_WORK_PER_THREAD,
+  defaultThreads,
+  getThreads,
+  parallelFor,
+  parallelSplit,
+  planThreads,
+  setMinWorkPerThread,
+  setThreads,
+  type ParallelTask,
+} from '../../src/kernels/parallel/pool.js';
 import { sharedArena } from '../../src/kernels/parallel/shared.js';
 import { ParamError } from '../../src/errors.js';
 import { recordSlots, type RecordArgs } from './tasks.js';
@@ -71,10 +81,18 @@ describe('parallelSplit', () => {
     // the local share waits (up to 10 s) for the worker to start, so the worker surely takes part
     const args: RecordArgs = { hits: shared(10), threads: shared(2) };
     const mine: number[] = [];
-    parallelSplit(RECORD, args, 10, 6, 2, (start, end) => {
-      Atomics.wait(args.threads, 1, 0, 10_000);
-      for (let i = start; i < end; i++) mine.push(i);
-    }, 2);
+    parallelSplit(
+      RECORD,
+      args,
+      10,
+      6,
+      2,
+      (start, end) => {
+        Atomics.wait(args.threads, 1, 0, 10_000);
+        for (let i = start; i < end; i++) mine.push(i);
+      },
+      2,
+    );
     expect(Array.from(args.hits)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
     expect(mine).toEqual([6, 7, 8, 9]);
     expect(args.threads[1]).toBeGreaterThan(0);
@@ -91,7 +109,10 @@ describe('parallelSplit', () => {
   });
 
   it('runs everything here on one thread or with nothing to split', () => {
-    for (const [threads, split] of [[1, 5], [2, 0]]) {
+    for (const [threads, split] of [
+      [1, 5],
+      [2, 0],
+    ]) {
       const args: RecordArgs = { hits: shared(5), threads: shared(2) };
       const mine: Array<[number, number]> = [];
       parallelSplit(RECORD, args, 5, split, threads, (start, end) => mine.push([start, end]));
@@ -104,9 +125,11 @@ describe('parallelSplit', () => {
     const failing: RecordArgs = { hits: shared(4), threads: shared(2), failSlot: 1 };
     const waitForWorker = () => void Atomics.wait(failing.threads, 1, 0, 10_000);
     expect(() => parallelSplit(RECORD, failing, 8, 4, 2, waitForWorker)).toThrow(/recordSlots failed in a worker: .*of slot 1 refused/);
-    expect(() => parallelSplit(RECORD, { hits: shared(4), threads: shared(2) }, 8, 4, 2, () => {
-      throw new Error('local refused');
-    })).toThrow(/local refused/);
+    expect(() =>
+      parallelSplit(RECORD, { hits: shared(4), threads: shared(2) }, 8, 4, 2, () => {
+        throw new Error('local refused');
+      }),
+    ).toThrow(/local refused/);
     const args: RecordArgs = { hits: shared(6), threads: shared(2) };
     parallelSplit(RECORD, args, 6, 6, 2, () => {});
     expect(Array.from(args.hits)).toEqual(new Array(6).fill(1));

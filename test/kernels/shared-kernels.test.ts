@@ -117,7 +117,8 @@ for (const { threads, variant } of RUNS) {
             setup(threads, variant);
             const inputs = normInputs(c.x, 60 + k, [c.x[1]], 3);
             const params = { mode, eps: 1e-5, momentum: 0.9 };
-            const rounded = dtype === 'float32' ? Object.fromEntries(Object.entries(inputs).map(([n, t]) => [n, toDType(toDType(t, 'float32'), 'float64')])) : inputs;
+            const rounded =
+              dtype === 'float32' ? Object.fromEntries(Object.entries(inputs).map(([n, t]) => [n, toDType(toDType(t, 'float32'), 'float64')])) : inputs;
             const ref = spatialBatchnorm.impls.naive.forward(rounded, params);
             const dout = randn(new XoshiroRng(70 + k), c.x);
             const doutR = dtype === 'float32' ? toDType(toDType(dout, 'float32'), 'float64') : dout;
@@ -137,7 +138,8 @@ for (const { threads, variant } of RUNS) {
           delete inputs.running_mean;
           delete inputs.running_var;
           const params = { G: c.G!, eps: 1e-5 };
-          const rounded = dtype === 'float32' ? Object.fromEntries(Object.entries(inputs).map(([n, t]) => [n, toDType(toDType(t, 'float32'), 'float64')])) : inputs;
+          const rounded =
+            dtype === 'float32' ? Object.fromEntries(Object.entries(inputs).map(([n, t]) => [n, toDType(toDType(t, 'float32'), 'float64')])) : inputs;
           const ref = spatialGroupnorm.impls.naive.forward(rounded, params);
           const dout = randn(new XoshiroRng(90 + k), c.x);
           const doutR = dtype === 'float32' ? toDType(toDType(dout, 'float32'), 'float64') : dout;

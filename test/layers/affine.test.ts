@@ -47,7 +47,7 @@ describe('affine gradient check', () => {
 });
 
 describe('affine known answers', () => {
-  it('forward and backward by hand, x (2,1,3) flattened per sample, dx in x\'s shape', () => {
+  it("forward and backward by hand, x (2,1,3) flattened per sample, dx in x's shape", () => {
     const inputs = {
       x: T([1, 2, 3, 4, 5, 6], [2, 1, 3]),
       w: T([1, 0, 0, 1, 1, 1], [3, 2]),
@@ -108,7 +108,11 @@ describe('affine fast equals naive', () => {
 
 describe('affine check()', () => {
   const cases: [string, Record<string, number[]>, string][] = [
-    ['w rows not the product of x\'s dims', { x: [10, 2, 3], w: [5, 5] }, 'affine: w must have D = 6 rows (the product of x\'s dims after N, x (10, 2, 3)), got w (5, 5)'],
+    [
+      "w rows not the product of x's dims",
+      { x: [10, 2, 3], w: [5, 5] },
+      "affine: w must have D = 6 rows (the product of x's dims after N, x (10, 2, 3)), got w (5, 5)",
+    ],
     ['x of rank 1', { x: [6], w: [6, 5] }, 'affine: x must be rank 2 or more (N,d1,...,dk), got rank 1 (6,)'],
     ['w of rank 3', { x: [2, 6], w: [6, 5, 1] }, 'affine: w must be rank 2 (D,M), got rank 3 (6, 5, 1)'],
     ['b of the wrong length', { x: [2, 6], w: [6, 5], b: [4] }, 'affine: b must have shape (5,), got (4,)'],

@@ -37,9 +37,7 @@ describe('batchnorm gradient check', () => {
       it(`${c.name}, seed ${seed}: naive and fast pass`, () => {
         const report = checkLayer(batchnorm, { params: paramsOf(c.params), inputs: inputsFor(c.x, seed), seed: seed + 1000, repeat: 0 });
         expect(report.problems).toEqual([]);
-        expect(report.gradients.map((g) => `${g.impl}.${g.name}`)).toEqual([
-          'naive.dx', 'naive.dgamma', 'naive.dbeta', 'fast.dx', 'fast.dgamma', 'fast.dbeta',
-        ]);
+        expect(report.gradients.map((g) => `${g.impl}.${g.name}`)).toEqual(['naive.dx', 'naive.dgamma', 'naive.dbeta', 'fast.dx', 'fast.dgamma', 'fast.dbeta']);
         for (const g of report.gradients) {
           expect(g.relError, `${g.impl}.${g.name}`).toBeLessThan(batchnorm.tolerance.grad);
           expect(g.kinks).toBe(0);
@@ -87,13 +85,17 @@ describe('batchnorm known answers', () => {
     for (const impl of [batchnorm.impls.naive, batchnorm.impls.fast!]) {
       const res = impl.forward(inputs, paramsOf({ mode: 'test', eps }));
       const expected = [2.5, 5, -1.5, -4];
-      expected.forEach((e, i) => expect(res.out.data[i]).toBeCloseTo(e, 12));
+      expected.forEach((e, i) => {
+        expect(res.out.data[i]).toBeCloseTo(e, 12);
+      });
       // test mode leaves the running statistics as they were
       expect(Array.from(res.state!.running_mean.data)).toEqual([1, -1]);
       expect(Array.from(res.state!.running_var.data)).toEqual([4 - eps, 0.25 - eps]);
       // backward: the statistics are constants, dx = gamma / sqrt(var + eps) * dout
       const g = impl.backward(T([1, 1, 1, 1], [2, 2]), res.cache);
-      [1, 6, 1, 6].forEach((e, i) => expect(g.dx.data[i]).toBeCloseTo(e, 9));
+      [1, 6, 1, 6].forEach((e, i) => {
+        expect(g.dx.data[i]).toBeCloseTo(e, 9);
+      });
       expect(Array.from(g.dgamma.data).map((v) => +v.toFixed(9))).toEqual([0, 1]);
       expect(Array.from(g.dbeta.data)).toEqual([2, 2]);
     }
@@ -112,8 +114,11 @@ describe('batchnorm known answers', () => {
 /** Running statistics after one train-mode step on the hand example, rounded to 12 digits. */
 function handRunningStats(impl: LayerImpl): { running_mean: number[]; running_var: number[] } {
   const inputs = {
-    x: T([1, 2, 3, 6], [2, 2]), gamma: T([1, 1], [2]), beta: T([0, 0], [2]),
-    running_mean: T([1, 0], [2]), running_var: T([2, 1], [2]),
+    x: T([1, 2, 3, 6], [2, 2]),
+    gamma: T([1, 1], [2]),
+    beta: T([0, 0], [2]),
+    running_mean: T([1, 0], [2]),
+    running_var: T([2, 1], [2]),
   };
   const { state } = impl.forward(inputs, paramsOf({ momentum: 0.9 }));
   const r = (t: Tensor) => Array.from(t.data, (v) => +v.toFixed(12));
@@ -146,7 +151,11 @@ describe('batchnorm purity', () => {
 
 describe('batchnorm fast equals naive', () => {
   const cases: [number[], Record<string, unknown>][] = [
-    [[4, 5], {}], [[4, 5], { mode: 'test' }], [[7, 3], { momentum: 0.5 }], [[64, 10], {}], [[1, 6], {}],
+    [[4, 5], {}],
+    [[4, 5], { mode: 'test' }],
+    [[7, 3], { momentum: 0.5 }],
+    [[64, 10], {}],
+    [[1, 6], {}],
   ];
   for (const [xShape, over] of cases) {
     it(`float64 ${JSON.stringify(xShape)} ${JSON.stringify(over)}: out, state, gradients to 1e-12`, () => {
@@ -198,7 +207,7 @@ describe('batchnorm check()', () => {
     ['eps 0', {}, { eps: 0 }, ParamError, 'batchnorm: eps: expected a number > 0, got 0'],
     ['momentum 1.5', {}, { momentum: 1.5 }, ParamError, 'batchnorm: momentum: expected a number in [0, 1], got 1.5'],
     ['momentum -0.1', {}, { momentum: -0.1 }, ParamError, 'batchnorm: momentum: expected a number in [0, 1], got -0.1'],
-    ['unknown mode', {}, { mode: 'eval' }, ParamError, 'batchnorm: mode: expected one of train, test, got \'eval\''],
+    ['unknown mode', {}, { mode: 'eval' }, ParamError, "batchnorm: mode: expected one of train, test, got 'eval'"],
   ];
   for (const [name, shapes, over, type, message] of cases) {
     it(`refuses ${name}`, () => {
@@ -277,9 +286,7 @@ function variantImpl(v: Variant): LayerImpl {
         }
         for (let n = 0; n < N; n++) {
           const dxhat = dout.data[n * D + d] * gamma.data[d];
-          dx[n * D + d] = v.backward === 'direct-only'
-            ? dxhat * invStd[d]
-            : invStd[d] * (dxhat - s1 / N - (xhat[n * D + d] * s2) / K);
+          dx[n * D + d] = v.backward === 'direct-only' ? dxhat * invStd[d] : invStd[d] * (dxhat - s1 / N - (xhat[n * D + d] * s2) / K);
         }
       }
       return { dx: { data: dx, shape: [N, D] }, dgamma: { data: dgamma, shape: [D] }, dbeta: { data: dbeta, shape: [D] } };
@@ -300,9 +307,11 @@ function matchesReferenceForward(impl: LayerImpl): boolean {
   const inputs = inputsFor([4, 5], 8);
   const ref = batchnormForwardNaive(inputs, paramsOf() as BatchnormParams);
   const got = impl.forward(inputs, paramsOf());
-  return normRel(got.out.data, ref.out.data) < 1e-12
-    && normRel(got.state!.running_mean.data, ref.state!.running_mean.data) < 1e-12
-    && normRel(got.state!.running_var.data, ref.state!.running_var.data) < 1e-12;
+  return (
+    normRel(got.out.data, ref.out.data) < 1e-12 &&
+    normRel(got.state!.running_mean.data, ref.state!.running_mean.data) < 1e-12 &&
+    normRel(got.state!.running_var.data, ref.state!.running_var.data) < 1e-12
+  );
 }
 
 describe('batchnorm: broken implementations fail', () => {

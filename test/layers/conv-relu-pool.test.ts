@@ -98,12 +98,14 @@ describe('conv_relu_pool known answers', () => {
       for (const impl of [convReluPool.impls.naive, convReluPool.impls.fast!]) {
         const res = impl.forward(inputs, params);
         expect(res.out.shape).toEqual(expected.shape);
-        res.out.data.forEach((v, i) => expect(v).toBeCloseTo(expected.data[i], 12));
+        res.out.data.forEach((v, i) => {
+          expect(v).toBeCloseTo(expected.data[i], 12);
+        });
       }
     });
   }
 
-  it('switches are relu\'s mask followed by max-pool\'s argmax; inputs untouched; fast equals naive', () => {
+  it("switches are relu's mask followed by max-pool's argmax; inputs untouched; fast equals naive", () => {
     const rng = new XoshiroRng(13);
     const inputs = { x: randn(rng, [2, 3, 8, 8]), w: randn(rng, [4, 3, 3, 3]), b: randn(rng, [4]) };
     const before = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, clone(t)]));
@@ -119,17 +121,22 @@ describe('conv_relu_pool known answers', () => {
     // random inputs no conv output lies within rounding of 0 or of a window's runner-up, so the
     // switches (which the kink detection relies on) agree exactly
     expect(Array.from(f.switches!)).toEqual(Array.from(n.switches!));
-    f.out.data.forEach((v, i) => expect(v).toBeCloseTo(n.out.data[i], 12));
+    f.out.data.forEach((v, i) => {
+      expect(v).toBeCloseTo(n.out.data[i], 12);
+    });
     const dout = randn(rng, n.out.shape);
     const gn = convReluPool.impls.naive.backward(dout, n.cache);
     const gf = convReluPool.impls.fast!.backward(dout, f.cache);
-    for (const k of ['dx', 'dw', 'db']) gf[k].data.forEach((v, i) => expect(v).toBeCloseTo(gn[k].data[i], 12));
+    for (const k of ['dx', 'dw', 'db'])
+      gf[k].data.forEach((v, i) => {
+        expect(v).toBeCloseTo(gn[k].data[i], 12);
+      });
     for (const k of Object.keys(inputs)) expect(inputs[k as keyof typeof inputs].data).toEqual(before[k].data);
   });
 });
 
 describe('conv_relu_pool composes the registered stages at call time', () => {
-  it('fast uses a stage\'s fast impl as soon as the spec has one; naive never does', () => {
+  it("fast uses a stage's fast impl as soon as the spec has one; naive never does", () => {
     const saved = conv.impls.fast;
     let calls = 0;
     const spy: LayerImpl = {
@@ -210,7 +217,13 @@ describe('max-pool ties are kinks', () => {
 
 describe('conv_relu_pool check()', () => {
   const cases: [string, Record<string, number[]>, Params, typeof ShapeError | typeof ParamError, string][] = [
-    ['a pool window larger than the conv output', { x: [1, 3, 4, 4], w: [2, 3, 3, 3] }, { pad: 0, pool_width: 3 }, ShapeError, 'conv_relu_pool: pool window must fit the conv output 2x2, got 2x3'],
+    [
+      'a pool window larger than the conv output',
+      { x: [1, 3, 4, 4], w: [2, 3, 3, 3] },
+      { pad: 0, pool_width: 3 },
+      ShapeError,
+      'conv_relu_pool: pool window must fit the conv output 2x2, got 2x3',
+    ],
     ['w channels not matching x', { x: [2, 3, 8, 8], w: [2, 4, 3, 3] }, {}, ShapeError, 'conv: w channels must equal x channels (3)'],
     ['b of the wrong length', { b: [2] }, {}, ShapeError, 'conv_relu_pool: b must have shape (3,), got (2,)'],
     ['pool_stride 0', {}, { pool_stride: 0 }, ParamError, 'conv_relu_pool: pool_stride: expected an integer >= 1, got 0'],

@@ -76,8 +76,7 @@ describe('conv gradient check over a table of configurations', () => {
 });
 
 describe('conv validation', () => {
-  const check = (x: number[], w: number[], stride: number, pad: number) => () =>
-    conv.check({ x, w, b: [w[0]] }, { stride, pad });
+  const check = (x: number[], w: number[], stride: number, pad: number) => () => conv.check({ x, w, b: [w[0]] }, { stride, pad });
   it('rejects mismatched channels, naming both shapes', () => {
     expect(check([4, 3, 5, 5], [2, 4, 3, 3], 1, 1)).toThrow(ShapeError);
     expect(check([4, 3, 5, 5], [2, 4, 3, 3], 1, 1)).toThrow(/w channels must equal x channels \(3\)/);

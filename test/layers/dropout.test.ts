@@ -20,7 +20,11 @@ function numpyMask(shape: number[], p: number, seed: number): number[] {
 }
 
 describe('dropout', () => {
-  it.each([[[4, 3, 5], 0.5, 123], [[7, 11], 0.3, 0], [[2, 3, 4, 5], 0.9, 4294967295]] as const)('the mask of %j p=%s seed=%s is numpy\'s', (shape, p, seed) => {
+  it.each([
+    [[4, 3, 5], 0.5, 123],
+    [[7, 11], 0.3, 0],
+    [[2, 3, 4, 5], 0.9, 4294967295],
+  ] as const)("the mask of %j p=%s seed=%s is numpy's", (shape, p, seed) => {
     expect(Array.from(dropoutMask([...shape], p, seed))).toEqual(numpyMask([...shape], p, seed));
   });
 
@@ -50,6 +54,6 @@ describe('dropout', () => {
     const bad = checkLayer(noMask, { params: { p: 0.5, mode: 'train', seed: 3 }, repeat: 0 });
     expect(bad.pass).toBe(false);
     expect(bad.gradients[0].relError).toBeGreaterThan(0.1);
-    expect((dropoutBackward as (d: never, c: DropoutCache) => unknown)).toBeTypeOf('function');
+    expect(dropoutBackward as (d: never, c: DropoutCache) => unknown).toBeTypeOf('function');
   });
 });

@@ -91,9 +91,15 @@ for (const threads of [1, 2]) {
       setup();
       for (const c of [CASES[0], CASES[4]]) {
         const x = randn(new XoshiroRng(31), c.x);
-        const res = gradCheck(maxpool, maxpool.impls.fast!, { x }, { pool_height: c.pool_height, pool_width: c.pool_width, stride: c.stride }, {
-          rng: new XoshiroRng(32),
-        });
+        const res = gradCheck(
+          maxpool,
+          maxpool.impls.fast!,
+          { x },
+          { pool_height: c.pool_height, pool_width: c.pool_width, stride: c.stride },
+          {
+            rng: new XoshiroRng(32),
+          },
+        );
         expect(res.problems).toEqual([]);
         for (const g of res.gradients) expect(g.pass, `${c.name} ${g.name} ${g.relError}`).toBe(true);
       }

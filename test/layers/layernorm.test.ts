@@ -29,9 +29,7 @@ describe('layernorm gradient check', () => {
     for (const seed of [1, 231]) {
       it(`${c.name}, seed ${seed}: naive and fast pass`, () => {
         const report = checkLayer(layernorm, { params: paramsOf(c.params), inputs: inputsFor(c.x, seed), seed: seed + 1000, repeat: 0 });
-        expect(report.gradients.map((g) => `${g.impl}.${g.name}`)).toEqual([
-          'naive.dx', 'naive.dgamma', 'naive.dbeta', 'fast.dx', 'fast.dgamma', 'fast.dbeta',
-        ]);
+        expect(report.gradients.map((g) => `${g.impl}.${g.name}`)).toEqual(['naive.dx', 'naive.dgamma', 'naive.dbeta', 'fast.dx', 'fast.dgamma', 'fast.dbeta']);
         for (const g of report.gradients) expect(g.relError, `${g.impl}.${g.name}`).toBeLessThan(layernorm.tolerance.grad);
         expect(report.pass).toBe(true);
       });
@@ -55,7 +53,9 @@ describe('layernorm known answers', () => {
     const expected = [-2 / s0, (2 * -1) / s0, 0 + 1, 3 / s0, -2 / s1, (2 * -2) / s1, 2 / s1 + 1, 2 / s1];
     for (const impl of [layernorm.impls.naive, layernorm.impls.fast!]) {
       const { out } = impl.forward(inputs, paramsOf({ eps }));
-      expected.forEach((e, i) => expect(out.data[i]).toBeCloseTo(e, 13));
+      expected.forEach((e, i) => {
+        expect(out.data[i]).toBeCloseTo(e, 13);
+      });
     }
   });
 
@@ -76,7 +76,12 @@ describe('layernorm known answers', () => {
 });
 
 describe('layernorm fast equals naive', () => {
-  for (const xShape of [[4, 5], [3, 7], [8, 100], [2, 1]]) {
+  for (const xShape of [
+    [4, 5],
+    [3, 7],
+    [8, 100],
+    [2, 1],
+  ]) {
     it(`float64 ${JSON.stringify(xShape)} to 1e-12, inputs untouched`, () => {
       const inputs = inputsFor(xShape, 5);
       const before = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, clone(t)]));

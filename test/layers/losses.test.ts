@@ -31,7 +31,10 @@ describe('svm_loss', () => {
 
   it('fast equals naive', () => {
     const x = randn(new XoshiroRng(5), [20, 7]);
-    const y = t(Array.from({ length: 20 }, (_, i) => (i * 3) % 7), [20]);
+    const y = t(
+      Array.from({ length: 20 }, (_, i) => (i * 3) % 7),
+      [20],
+    );
     const a = svmLossForwardNaive({ x, y }, {});
     const b = svmLossForwardFast({ x, y }, {});
     expect(b.out.data[0]).toBeCloseTo(a.out.data[0], 12);
@@ -70,7 +73,14 @@ describe('both losses', () => {
     it(`${spec.name}: a backward without the 1/N fails`, () => {
       const broken: LayerSpec = {
         ...spec,
-        impls: { naive: { forward: spec.impls.naive.forward, backward: (dout, cache) => ({ dx: { ...lossBackward(dout, cache as never).dx, data: lossBackward(dout, cache as never).dx.data.map((v) => v * 10) } }) } },
+        impls: {
+          naive: {
+            forward: spec.impls.naive.forward,
+            backward: (dout, cache) => ({
+              dx: { ...lossBackward(dout, cache as never).dx, data: lossBackward(dout, cache as never).dx.data.map((v) => v * 10) },
+            }),
+          },
+        },
       };
       const r = checkLayer(broken, { params: {}, repeat: 0 });
       expect(r.pass).toBe(false);
@@ -80,17 +90,20 @@ describe('both losses', () => {
     it(`${spec.name}: labels out of range or not integers are refused at the boundary`, () => {
       const x = randn(new XoshiroRng(1), [3, 4]);
       expect(() => checkLayer(spec, { params: {}, inputs: { x, y: t([0, 4, 1], [3]) }, repeat: 0 })).toThrow(ShapeError);
-      expect(() => checkLayer(spec, { params: {}, inputs: { x, y: t([0, 1.5, 1], [3]) }, repeat: 0 })).toThrow(`${spec.name}: y must hold integer class indices in [0, 4), got 1.5 at (1)`);
+      expect(() => checkLayer(spec, { params: {}, inputs: { x, y: t([0, 1.5, 1], [3]) }, repeat: 0 })).toThrow(
+        `${spec.name}: y must hold integer class indices in [0, 4), got 1.5 at (1)`,
+      );
     });
   }
 
-  it('with --rng numpy, x and y are the notebook\'s draws: np.random.seed(231); randn(50, 10); randint(10, size=50)', async () => {
+  it("with --rng numpy, x and y are the notebook's draws: np.random.seed(231); randn(50, 10); randint(10, size=50)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnn-check-losses-'));
     const out = join(dir, 'svm.npz');
     const r = await run(['export', 'svm-loss', '--x-shape', '50,10', '--rng', 'numpy', '--seed', '231', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const members = readNpz(new Uint8Array(readFileSync(out)));
-    const code = 'import numpy as np, json; np.random.seed(231); x = np.random.randn(50, 10); print(json.dumps({"x": x.ravel().tolist(), "y": np.random.randint(10, size=50).tolist()}))';
+    const code =
+      'import numpy as np, json; np.random.seed(231); x = np.random.randn(50, 10); print(json.dumps({"x": x.ravel().tolist(), "y": np.random.randint(10, size=50).tolist()}))';
     const py = spawnSync('python3', ['-c', code], { encoding: 'utf8' });
     const want = JSON.parse(py.stdout) as { x: number[]; y: number[] };
     const got = (name: string) => Array.from((members.get(name) as { data: Float64Array }).data);

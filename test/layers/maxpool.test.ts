@@ -48,8 +48,6 @@ describe('maxpool gradient check', () => {
   }
 
   it('rejects a window larger than the input', () => {
-    expect(() => maxpool.check({ x: [1, 1, 3, 3] }, { pool_height: 4, pool_width: 2, stride: 1 })).toThrow(
-      /pool window 4x2 must fit the input 3x3/,
-    );
+    expect(() => maxpool.check({ x: [1, 1, 3, 3] }, { pool_height: 4, pool_width: 2, stride: 1 })).toThrow(/pool window 4x2 must fit the input 3x3/);
   });
 });

@@ -26,8 +26,13 @@ const registry = Object.fromEntries(LAYERS.map((l) => [l.name, l]));
 
 describe('adding a layer: everything that lists the layers agrees with the registry', () => {
   it('the Python fixture helper: its layer table, params and array names', () => {
-    const helper = python(`${root}/python`, 'import cnn_check as m; print(json.dumps({"layers": {k: list(v) for k, v in m.LAYERS.items()}, "arrays": list(m.ARRAY_NAMES), "doc": m.__doc__}))') as {
-      layers: Record<string, string[]>; arrays: string[]; doc: string;
+    const helper = python(
+      `${root}/python`,
+      'import cnn_check as m; print(json.dumps({"layers": {k: list(v) for k, v in m.LAYERS.items()}, "arrays": list(m.ARRAY_NAMES), "doc": m.__doc__}))',
+    ) as {
+      layers: Record<string, string[]>;
+      arrays: string[];
+      doc: string;
     };
     expect(Object.keys(helper.layers).sort()).toEqual(Object.keys(registry).sort());
     for (const [name, params] of Object.entries(helper.layers)) expect(params, name).toEqual(registry[name].params.map((p) => p.name));
@@ -38,7 +43,10 @@ describe('adding a layer: everything that lists the layers agrees with the regis
   });
 
   it('the fixture generator: one entry per layer with its inputs', () => {
-    const inputs = python(`${root}/fixtures`, 'import make_fixtures as m; print(json.dumps({k: list(v) for k, v in m.INPUTS.items()}))') as Record<string, string[]>;
+    const inputs = python(`${root}/fixtures`, 'import make_fixtures as m; print(json.dumps({k: list(v) for k, v in m.INPUTS.items()}))') as Record<
+      string,
+      string[]
+    >;
     expect(Object.keys(inputs).sort()).toEqual(Object.keys(registry).sort());
     for (const [name, names] of Object.entries(inputs)) expect(names, name).toEqual(registry[name].inputs.map((i) => i.name));
   });

@@ -57,7 +57,9 @@ function kinkyInput(nearZero: number[]): Tensor {
   const x = randn(new XoshiroRng(5), [3, 4, 5]);
   // keep every other element clear of the kink so only the planted ones straddle it
   for (let i = 0; i < x.data.length; i++) if (Math.abs(x.data[i]) < 1e-3) x.data[i] = 0.5;
-  nearZero.forEach((v, k) => (x.data[7 * k + 3] = v));
+  nearZero.forEach((v, k) => {
+    x.data[7 * k + 3] = v;
+  });
   return x;
 }
 

@@ -18,8 +18,11 @@ function inputsFor(xShape: number[], seed: number, gammaShape = [xShape[1]]): Re
   const rv = randn(rng, [C]);
   for (let c = 0; c < C; c++) rv.data[c] = 0.5 + rv.data[c] * rv.data[c];
   return {
-    x: randn(rng, xShape), gamma: randn(rng, gammaShape), beta: randn(rng, gammaShape),
-    running_mean: randn(rng, [C]), running_var: rv,
+    x: randn(rng, xShape),
+    gamma: randn(rng, gammaShape),
+    beta: randn(rng, gammaShape),
+    running_mean: randn(rng, [C]),
+    running_var: rv,
   };
 }
 
@@ -48,9 +51,7 @@ describe('spatial_batchnorm gradient check', () => {
     for (const seed of [1, 231]) {
       it(`${c.name}, seed ${seed}: naive and fast pass, gradients in gamma's shape`, () => {
         const report = checkLayer(spatialBatchnorm, { params: paramsOf(c.params), inputs: inputsFor(c.x, seed, c.gamma), seed: seed + 1000, repeat: 0 });
-        expect(report.gradients.map((g) => `${g.impl}.${g.name}`)).toEqual([
-          'naive.dx', 'naive.dgamma', 'naive.dbeta', 'fast.dx', 'fast.dgamma', 'fast.dbeta',
-        ]);
+        expect(report.gradients.map((g) => `${g.impl}.${g.name}`)).toEqual(['naive.dx', 'naive.dgamma', 'naive.dbeta', 'fast.dx', 'fast.dgamma', 'fast.dbeta']);
         for (const g of report.gradients) expect(g.relError, `${g.impl}.${g.name}`).toBeLessThan(spatialBatchnorm.tolerance.grad);
         expect(report.pass).toBe(true);
       });
@@ -115,7 +116,9 @@ describe('spatial_batchnorm known answers', () => {
     const expected = [3, 5, 0, -1, -4, 2, 11, 17];
     for (const impl of [spatialBatchnorm.impls.naive, spatialBatchnorm.impls.fast!]) {
       const res = impl.forward(inputs, paramsOf({ mode: 'test', eps }));
-      expected.forEach((e, i) => expect(res.out.data[i]).toBeCloseTo(e, 12));
+      expected.forEach((e, i) => {
+        expect(res.out.data[i]).toBeCloseTo(e, 12);
+      });
       expect(Array.from(res.state!.running_mean.data)).toEqual([1, -1]);
       expect(Array.from(res.state!.running_var.data)).toEqual([4 - eps, 0.25 - eps]);
     }
@@ -125,8 +128,10 @@ describe('spatial_batchnorm known answers', () => {
     // channel 0 values [1, 3, 5, 7]: mean 4, biased var 5; channel 1 values [0, 0, 2, 2]: mean 1, var 1
     const inputs = {
       x: T([1, 3, 0, 0, 5, 7, 2, 2], [2, 2, 1, 2]),
-      gamma: T([1, 1], [2]), beta: T([0, 0], [2]),
-      running_mean: T([0, 10], [2]), running_var: T([1, 1], [2]),
+      gamma: T([1, 1], [2]),
+      beta: T([0, 0], [2]),
+      running_mean: T([0, 10], [2]),
+      running_var: T([1, 1], [2]),
     };
     for (const impl of [spatialBatchnorm.impls.naive, spatialBatchnorm.impls.fast!]) {
       const { state } = impl.forward(inputs, paramsOf({ momentum: 0.75 }));
@@ -213,13 +218,19 @@ describe('spatial_batchnorm fast equals naive', () => {
 describe('spatial_batchnorm check()', () => {
   const cases: [string, Record<string, number[]>, Params, typeof ShapeError | typeof ParamError, string][] = [
     ['gamma of the wrong length', { gamma: [4] }, {}, ShapeError, 'spatial_batchnorm: gamma must have shape (3,) or (1, 3, 1, 1), got (4,)'],
-    ['gamma (1,C,1,1) with the wrong C', { gamma: [1, 2, 1, 1] }, {}, ShapeError, 'spatial_batchnorm: gamma must have shape (3,) or (1, 3, 1, 1), got (1, 2, 1, 1)'],
+    [
+      'gamma (1,C,1,1) with the wrong C',
+      { gamma: [1, 2, 1, 1] },
+      {},
+      ShapeError,
+      'spatial_batchnorm: gamma must have shape (3,) or (1, 3, 1, 1), got (1, 2, 1, 1)',
+    ],
     ['beta not the shape of gamma', { gamma: [1, 3, 1, 1], beta: [3] }, {}, ShapeError, 'spatial_batchnorm: beta must have shape (1, 3, 1, 1), got (3,)'],
     ['running_mean (1,C,1,1)', { running_mean: [1, 3, 1, 1] }, {}, ShapeError, 'spatial_batchnorm: running_mean must have shape (3,), got (1, 3, 1, 1)'],
     ['x of rank 2', { x: [4, 3] }, {}, ShapeError, 'spatial_batchnorm: x must be rank 4 (N,C,H,W), got rank 2 (4, 3)'],
     ['eps 0', {}, { eps: 0 }, ParamError, 'spatial_batchnorm: eps: expected a number > 0, got 0'],
     ['momentum 2', {}, { momentum: 2 }, ParamError, 'spatial_batchnorm: momentum: expected a number in [0, 1], got 2'],
-    ['unknown mode', {}, { mode: 'inference' }, ParamError, 'spatial_batchnorm: mode: expected one of train, test, got \'inference\''],
+    ['unknown mode', {}, { mode: 'inference' }, ParamError, "spatial_batchnorm: mode: expected one of train, test, got 'inference'"],
   ];
   for (const [name, shapes, over, type, message] of cases) {
     it(`refuses ${name}`, () => {

@@ -32,9 +32,7 @@ describe('spatial_groupnorm gradient check', () => {
     for (const seed of [1, 231]) {
       it(`${c.name}, seed ${seed}: naive and fast pass`, () => {
         const report = checkLayer(spatialGroupnorm, { params: paramsOf(c.params), inputs: inputsFor(c.x, seed, c.gamma), seed: seed + 1000, repeat: 0 });
-        expect(report.gradients.map((g) => `${g.impl}.${g.name}`)).toEqual([
-          'naive.dx', 'naive.dgamma', 'naive.dbeta', 'fast.dx', 'fast.dgamma', 'fast.dbeta',
-        ]);
+        expect(report.gradients.map((g) => `${g.impl}.${g.name}`)).toEqual(['naive.dx', 'naive.dgamma', 'naive.dbeta', 'fast.dx', 'fast.dgamma', 'fast.dbeta']);
         for (const g of report.gradients) expect(g.relError, `${g.impl}.${g.name}`).toBeLessThan(spatialGroupnorm.tolerance.grad);
         expect(report.pass).toBe(true);
       });
@@ -107,7 +105,9 @@ describe('spatial_groupnorm known answers', () => {
         const v = block(inputs.x, n, c, c + 1);
         const mu = mean(v);
         const sd = Math.sqrt(variance(v) + eps);
-        v.forEach((e, s) => (expected[(n * C + c) * H * W + s] = inputs.gamma.data[c] * ((e - mu) / sd) + inputs.beta.data[c]));
+        v.forEach((e, s) => {
+          expected[(n * C + c) * H * W + s] = inputs.gamma.data[c] * ((e - mu) / sd) + inputs.beta.data[c];
+        });
       }
     }
     for (const impl of [spatialGroupnorm.impls.naive, spatialGroupnorm.impls.fast!]) {
@@ -124,7 +124,9 @@ describe('spatial_groupnorm known answers', () => {
     const expected = [-3 / a, -1 / a, (2 * 1) / a, (2 * 3) / a, -1 / b + 10, -1 / b + 10, -1 / b, -1 / b];
     for (const impl of [spatialGroupnorm.impls.naive, spatialGroupnorm.impls.fast!]) {
       const { out } = impl.forward(inputs, paramsOf({ G: 2, eps }));
-      expected.forEach((e, i) => expect(out.data[i]).toBeCloseTo(e, 13));
+      expected.forEach((e, i) => {
+        expect(out.data[i]).toBeCloseTo(e, 13);
+      });
     }
   });
 });
@@ -218,7 +220,9 @@ function normalize(x: Tensor, groups: number, eps: number): { xhat: Float64Array
     const v = Array.from(x.data.subarray(blk * L, (blk + 1) * L));
     const mu = mean(v);
     invStd[blk] = 1 / Math.sqrt(variance(v) + eps);
-    v.forEach((e, k) => (xhat[blk * L + k] = (e - mu) * invStd[blk]));
+    v.forEach((e, k) => {
+      xhat[blk * L + k] = (e - mu) * invStd[blk];
+    });
   }
   return { xhat, invStd };
 }

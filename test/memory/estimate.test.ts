@@ -33,8 +33,19 @@ describe('estimate arithmetic', () => {
   });
 
   it('adds parts by name, keeps each workspace buffer at its largest, and sorts the largest first', () => {
-    const e = new MemoryTally().add('out', 10).add('dx', 30).add('out', 5).workspaceAtLeast({ arena: 8, wasm: 2 }).workspaceAtLeast({ arena: 4, wasm: 7 }).estimate();
-    expect(e.parts).toEqual([{ name: 'dx', bytes: 30 }, { name: 'out', bytes: 15 }, { name: 'arena', bytes: 8 }, { name: 'wasm', bytes: 7 }]);
+    const e = new MemoryTally()
+      .add('out', 10)
+      .add('dx', 30)
+      .add('out', 5)
+      .workspaceAtLeast({ arena: 8, wasm: 2 })
+      .workspaceAtLeast({ arena: 4, wasm: 7 })
+      .estimate();
+    expect(e.parts).toEqual([
+      { name: 'dx', bytes: 30 },
+      { name: 'out', bytes: 15 },
+      { name: 'arena', bytes: 8 },
+      { name: 'wasm', bytes: 7 },
+    ]);
     expect(e.total).toBe(60);
     expect(e.workspace).toEqual({ arena: 8, wasm: 7 });
     expect(largestWorkspace({ a: 1 }, undefined, { a: 3, b: 2 })).toEqual({ a: 3, b: 2 });
@@ -50,7 +61,11 @@ describe('estimate arithmetic', () => {
   });
 
   it('refuses above the limit in one line with the largest parts, and accepts at the limit', () => {
-    const e = new MemoryTally().add('columns', 8 * GiB).add('out', 2 * GiB).add('tiny', 1).estimate();
+    const e = new MemoryTally()
+      .add('columns', 8 * GiB)
+      .add('out', 2 * GiB)
+      .add('tiny', 1)
+      .estimate();
     expect(() => requireMemory('conv with pad 3000: its check', e, { bytes: e.total, label: '--max-memory' })).not.toThrow();
     let message = '';
     try {
@@ -90,7 +105,9 @@ describe('the default limit', () => {
     expect(SETTINGS.maxMemory.flag).toBe('max-memory');
     expect(SETTINGS.maxMemory.suite).toBe(true);
     expect(parseSettings({ maxMemory: '8e9' }, { text: true, labelOf: (s) => `--${s.flag}` }).maxMemory).toBe(8e9);
-    expect(() => parseSettings({ maxMemory: '0' }, { text: true, labelOf: (s) => `--${s.flag}` })).toThrow("--max-memory: expected an integer in [1, 9007199254740991], got '0'");
+    expect(() => parseSettings({ maxMemory: '0' }, { text: true, labelOf: (s) => `--${s.flag}` })).toThrow(
+      "--max-memory: expected an integer in [1, 9007199254740991], got '0'",
+    );
   });
 });
 
@@ -99,7 +116,8 @@ describe('a check estimate grows with what the check keeps', () => {
   const params = defaultParams(conv);
   const shapes = resolveShapes(conv, { x: [8, 3, 16, 16] }, params);
   const settings = { dtype: 'float64' as const, checkMode: 'directional' as const, hSweep: false };
-  const total = (s: Partial<typeof settings> & { directions?: number; impl?: string }) => estimateCheckMemory({ spec: conv, shapes, params, settings: { ...settings, ...s } }).total;
+  const total = (s: Partial<typeof settings> & { directions?: number; impl?: string }) =>
+    estimateCheckMemory({ spec: conv, shapes, params, settings: { ...settings, ...s } }).total;
 
   it('float32 adds the copies, a user module the comparison, each direction an array of the input', () => {
     const base = total({});
@@ -132,21 +150,40 @@ describe('refused before anything is allocated', () => {
   it('an export is held to its own estimate, not the check', () => {
     const settings = { ...defaultSettings(), maxMemory: 4 * GiB };
     const exportWork = { what: 'its export', estimate: (s: Record<string, number[]>, p: Record<string, number | string>) => estimateExportMemory(conv, s, p) };
-    expect(() => buildCheckRequest(conv, { params: { pad: '100000' }, shapes: {} }, settings, FLAG_LABELS, process.cwd(), exportWork)).toThrow(/^conv with pad 100000: its export needs ~\d+\.\d TiB/);
+    expect(() => buildCheckRequest(conv, { params: { pad: '100000' }, shapes: {} }, settings, FLAG_LABELS, process.cwd(), exportWork)).toThrow(
+      /^conv with pad 100000: its export needs ~\d+\.\d TiB/,
+    );
   });
 
   it('a fixture comparison, from the params in its meta', () => {
     const rng = new XoshiroRng(1);
     const params = validateParams(conv, { pad: 20000 });
-    const fx: Fixture = { path: 'big.npz', spec: conv, params, inputs: { x: randn(rng, [4, 3, 5, 5]), w: randn(rng, [2, 3, 3, 3]), b: randn(rng, [2]) }, expected: new Map() };
-    expect(() => compareFixture(fx, { maxMemory: GiB, memoryLabel: '--max-memory' })).toThrow(/^big\.npz: comparing it needs ~\d+\.\d GiB of memory .*above --max-memory 1\.0 GiB/);
+    const fx: Fixture = {
+      path: 'big.npz',
+      spec: conv,
+      params,
+      inputs: { x: randn(rng, [4, 3, 5, 5]), w: randn(rng, [2, 3, 3, 3]), b: randn(rng, [2]) },
+      expected: new Map(),
+    };
+    expect(() => compareFixture(fx, { maxMemory: GiB, memoryLabel: '--max-memory' })).toThrow(
+      /^big\.npz: comparing it needs ~\d+\.\d GiB of memory .*above --max-memory 1\.0 GiB/,
+    );
   });
 
   it('a benchmark, every row before the first runs', () => {
     const params = validateParams(conv, { pad: 20000 });
-    expect(() => runBench([{ layer: conv, shapes: { x: [4, 3, 5, 5], w: [2, 3, 3, 3] }, params }], {
-      dtypes: ['float64'], impls: ['naive', 'fast'], threads: 1, warmup: 0, repeat: 1, naiveBudgetSec: Infinity, maxMemory: GiB, memoryLabel: '--max-memory',
-    })).toThrow(/^bench conv with pad 20000 float64 naive needs ~\d+\.\d GiB/);
+    expect(() =>
+      runBench([{ layer: conv, shapes: { x: [4, 3, 5, 5], w: [2, 3, 3, 3] }, params }], {
+        dtypes: ['float64'],
+        impls: ['naive', 'fast'],
+        threads: 1,
+        warmup: 0,
+        repeat: 1,
+        naiveBudgetSec: Infinity,
+        maxMemory: GiB,
+        memoryLabel: '--max-memory',
+      }),
+    ).toThrow(/^bench conv with pad 20000 float64 naive needs ~\d+\.\d GiB/);
   });
 
   it('a suite entry when the suite is read, naming the entry', () => {
@@ -156,7 +193,10 @@ describe('refused before anything is allocated', () => {
   });
 
   it('a suite entry that fits alone, after an entry whose kernels keep more workspace than is left', () => {
-    const [big, small] = parseSuite(JSON.stringify([{ layer: 'conv', shapes: { x: [16, 16, 32, 32], w: [16, 16, 3, 3] } }, { layer: 'relu' }]), 'suite.json') as LayerSuiteCheck[];
+    const [big, small] = parseSuite(
+      JSON.stringify([{ layer: 'conv', shapes: { x: [16, 16, 32, 32], w: [16, 16, 3, 3] } }, { layer: 'relu' }]),
+      'suite.json',
+    ) as LayerSuiteCheck[];
     const alone = estimateCheckMemory(small.request);
     const after = inSequence([estimateCheckMemory(big.request), alone])[1];
     expect(after.total).toBeGreaterThan(alone.total);

@@ -38,7 +38,15 @@ function work(given, params) {
     const estimate = estimateCheckMemory({ spec, shapes, params, settings }, { external: job.broken === true });
     const impl = job.broken ? { forward: spec.impls.fast.forward, backward: (d, c) => scaled(spec.impls.fast.backward(d, c)) } : undefined;
     const report = lib.checkLayer(spec, {
-      params, shapes: given, dtype, mode, directions: job.directions, impls, repeat: 0, budget: job.budget ?? 0.5, maxMemory: Number.MAX_SAFE_INTEGER,
+      params,
+      shapes: given,
+      dtype,
+      mode,
+      directions: job.directions,
+      impls,
+      repeat: 0,
+      budget: job.budget ?? 0.5,
+      maxMemory: Number.MAX_SAFE_INTEGER,
       ...(impl ? { external: [{ name: 'broken', kind: 'js', impl, external: true }] } : {}),
     });
     return { estimate, pass: report.pass };
@@ -54,7 +62,15 @@ function work(given, params) {
   if (job.kind === 'bench') {
     const impl = job.impls?.[0] ?? 'fast';
     const estimate = estimateBenchMemory(spec, shapes, params, { dtype, impl, threads: job.threads ?? 1 });
-    runBench([{ layer: spec, shapes: given, params }], { dtypes: [dtype], impls: [impl], threads: job.threads ?? 1, warmup: 1, repeat: 2, naiveBudgetSec: Infinity, maxMemory: Number.MAX_SAFE_INTEGER });
+    runBench([{ layer: spec, shapes: given, params }], {
+      dtypes: [dtype],
+      impls: [impl],
+      threads: job.threads ?? 1,
+      warmup: 1,
+      repeat: 2,
+      naiveBudgetSec: Infinity,
+      maxMemory: Number.MAX_SAFE_INTEGER,
+    });
     return { estimate };
   }
   throw new Error(`unknown kind ${job.kind}`);

@@ -43,8 +43,14 @@ function measure(job: object): Promise<Peak> {
 }
 
 const CASES: [string, object][] = [
-  ['a passing conv with a wide pad: threaded fast passes, the im2col columns in the kernels\' scratch', { kind: 'check', layer: 'conv', shapes: { x: [2, 3, 5, 5] }, params: { pad: 150 } }],
-  ['a module whose backward is wrong: the comparison, its diagnosis, re-measured failures', { kind: 'check', layer: 'conv', shapes: { x: [4, 16, 32, 32], w: [16, 16, 3, 3] }, broken: true }],
+  [
+    "a passing conv with a wide pad: threaded fast passes, the im2col columns in the kernels' scratch",
+    { kind: 'check', layer: 'conv', shapes: { x: [2, 3, 5, 5] }, params: { pad: 150 } },
+  ],
+  [
+    'a module whose backward is wrong: the comparison, its diagnosis, re-measured failures',
+    { kind: 'check', layer: 'conv', shapes: { x: [4, 16, 32, 32], w: [16, 16, 3, 3] }, broken: true },
+  ],
   ['a loss: a scalar output, so the garbage of evaluations is what grows', { kind: 'check', layer: 'svm_loss', shapes: { x: [2048, 1000] } }],
   ['an export', { kind: 'export', layer: 'relu', shapes: { x: [2000000] } }],
 ];
@@ -68,7 +74,10 @@ describe.skipIf(!measurable)('estimates bound the measured peak, within a factor
   for (const [name] of CASES) {
     it(name, async () => {
       const r = await runs.get(name)!;
-      const shown = `estimate ${(r.estimate / 2 ** 20).toFixed(1)} MiB, peak ${(r.peak / 2 ** 20).toFixed(1)} MiB (${r.parts.slice(0, 4).map((p) => p.name).join(', ')})`;
+      const shown = `estimate ${(r.estimate / 2 ** 20).toFixed(1)} MiB, peak ${(r.peak / 2 ** 20).toFixed(1)} MiB (${r.parts
+        .slice(0, 4)
+        .map((p) => p.name)
+        .join(', ')})`;
       expect(r.peak, shown).toBeGreaterThan(20 * 2 ** 20);
       expect(r.estimate, shown).toBeGreaterThanOrEqual(r.peak);
       expect(r.estimate, shown).toBeLessThanOrEqual(MAX_OVERESTIMATE * r.peak);

@@ -35,7 +35,7 @@ export function npyBytes(header: string, data: Uint8Array = new Uint8Array(0), o
   let text = header;
   if (align > 0) {
     const used = 6 + 2 + lenBytes + text.length + 1;
-    text = text + ' '.repeat((align - (used % align)) % align) + '\n';
+    text = `${text + ' '.repeat((align - (used % align)) % align)}\n`;
   }
   const hb = o.utf8 ? enc(text) : Uint8Array.from(text, (c) => c.charCodeAt(0));
   const pre = new Uint8Array(6 + 2 + lenBytes);
@@ -60,17 +60,39 @@ export function elemBytes(values: number[], kind: string, littleEndian = true): 
   values.forEach((v, i) => {
     const o = i * size;
     switch (kind) {
-      case 'f8': dv.setFloat64(o, v, littleEndian); break;
-      case 'f4': dv.setFloat32(o, v, littleEndian); break;
-      case 'i1': dv.setInt8(o, v); break;
-      case 'u1': case 'b1': dv.setUint8(o, v); break;
-      case 'i2': dv.setInt16(o, v, littleEndian); break;
-      case 'u2': dv.setUint16(o, v, littleEndian); break;
-      case 'i4': dv.setInt32(o, v, littleEndian); break;
-      case 'u4': dv.setUint32(o, v, littleEndian); break;
-      case 'i8': dv.setBigInt64(o, BigInt(v), littleEndian); break;
-      case 'u8': dv.setBigUint64(o, BigInt(v), littleEndian); break;
-      default: throw new Error(`test helper: unknown kind ${kind}`);
+      case 'f8':
+        dv.setFloat64(o, v, littleEndian);
+        break;
+      case 'f4':
+        dv.setFloat32(o, v, littleEndian);
+        break;
+      case 'i1':
+        dv.setInt8(o, v);
+        break;
+      case 'u1':
+      case 'b1':
+        dv.setUint8(o, v);
+        break;
+      case 'i2':
+        dv.setInt16(o, v, littleEndian);
+        break;
+      case 'u2':
+        dv.setUint16(o, v, littleEndian);
+        break;
+      case 'i4':
+        dv.setInt32(o, v, littleEndian);
+        break;
+      case 'u4':
+        dv.setUint32(o, v, littleEndian);
+        break;
+      case 'i8':
+        dv.setBigInt64(o, BigInt(v), littleEndian);
+        break;
+      case 'u8':
+        dv.setBigUint64(o, BigInt(v), littleEndian);
+        break;
+      default:
+        throw new Error(`test helper: unknown kind ${kind}`);
     }
   });
   return out;

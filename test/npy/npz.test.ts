@@ -50,28 +50,85 @@ const MiB = 2 ** 20;
 const bomb200 = zerosDeflate(200_000_000);
 
 const corpus: Array<[string, () => Uint8Array, string, { maxBytes?: number }?]> = [
-  ['not a zip: text', () => enc('this is not a zip archive, just some text'), 'not a zip archive: expected an .npz (zip) file, got no end-of-central-directory record'],
+  [
+    'not a zip: text',
+    () => enc('this is not a zip archive, just some text'),
+    'not a zip archive: expected an .npz (zip) file, got no end-of-central-directory record',
+  ],
   ['not a zip: empty', () => new Uint8Array(0), 'not a zip archive: expected an .npz (zip) file, got 0 bytes'],
   ['not a zip: a .npy file', () => w(), 'not a zip archive: expected an .npz (zip) file, got a .npy file'],
   ['not a zip: truncated archive', () => writeNpz({ w: { data: new Float64Array(3), shape: [3] } }).subarray(0, 100), 'no end-of-central-directory record'],
-  ['member not .npy', () => buildZip([stored('w.npy', w()), stored('notes.txt', enc('hi'))]), "notes.txt: expected a member name ending in '.npy', got 'notes.txt'"],
+  [
+    'member not .npy',
+    () => buildZip([stored('w.npy', w()), stored('notes.txt', enc('hi'))]),
+    "notes.txt: expected a member name ending in '.npy', got 'notes.txt'",
+  ],
   ['member is a directory', () => buildZip([stored('dir/', new Uint8Array(0))]), "expected a member name ending in '.npy', got 'dir/'"],
   ['member named just .npy', () => buildZip([stored('.npy', w())]), "got '.npy'"],
   ['duplicate member names', () => buildZip([stored('w.npy', w()), stored('w.npy', b())]), "w.npy: duplicate member name 'w.npy'"],
-  ['decompression bomb: 200 MB of zeros, maxBytes 100 MiB', () => buildZip([zeroBomb('x.npy', 200_000_000, 200_000_000, bomb200)]), `x.npy: declared uncompressed size too large: expected at most ${100 * MiB} bytes (maxBytes; raise it with --max-bytes) in total, got 200000000`, { maxBytes: 100 * MiB }],
-  ['decompression bomb: 6 x 200 MB over the default 1 GiB', () => buildZip(['a', 'b', 'c', 'd', 'e', 'f'].map((k) => zeroBomb(`${k}.npy`, 200_000_000, 200_000_000, bomb200))), `f.npy: declared uncompressed size too large: expected at most ${DEFAULT_MAX_BYTES} bytes (maxBytes; raise it with --max-bytes) in total, got 1200000000`],
-  ['decompression bomb with a garbage payload (proves nothing is inflated first)', () => buildZip([zeroBomb('x.npy', 0, 2 ** 31, new Uint8Array(1000).fill(0xff))]), 'declared uncompressed size too large'],
-  ['lying header: declares 1000 bytes for a 1.2 MB payload', () => buildZip([zeroBomb('x.npy', 200_000_000, 1000, bomb200)]), 'x.npy: compressed size: expected at most 2025 bytes for the declared 1000 bytes, got'],
-  ['lying header: declares 2 MB, inflates to 200 MB', () => buildZip([zeroBomb('x.npy', 200_000_000, 2_000_000, bomb200)]), 'x.npy: inflated size: expected the declared 2000000 bytes, got more (lying zip header)'],
-  ['lying header: declares more than it inflates to', () => buildZip([zeroBomb('x.npy', 5000, 6000)]), 'x.npy: inflated size: expected the declared 6000 bytes, got 5000'],
+  [
+    'decompression bomb: 200 MB of zeros, maxBytes 100 MiB',
+    () => buildZip([zeroBomb('x.npy', 200_000_000, 200_000_000, bomb200)]),
+    `x.npy: declared uncompressed size too large: expected at most ${100 * MiB} bytes (maxBytes; raise it with --max-bytes) in total, got 200000000`,
+    { maxBytes: 100 * MiB },
+  ],
+  [
+    'decompression bomb: 6 x 200 MB over the default 1 GiB',
+    () => buildZip(['a', 'b', 'c', 'd', 'e', 'f'].map((k) => zeroBomb(`${k}.npy`, 200_000_000, 200_000_000, bomb200))),
+    `f.npy: declared uncompressed size too large: expected at most ${DEFAULT_MAX_BYTES} bytes (maxBytes; raise it with --max-bytes) in total, got 1200000000`,
+  ],
+  [
+    'decompression bomb with a garbage payload (proves nothing is inflated first)',
+    () => buildZip([zeroBomb('x.npy', 0, 2 ** 31, new Uint8Array(1000).fill(0xff))]),
+    'declared uncompressed size too large',
+  ],
+  [
+    'lying header: declares 1000 bytes for a 1.2 MB payload',
+    () => buildZip([zeroBomb('x.npy', 200_000_000, 1000, bomb200)]),
+    'x.npy: compressed size: expected at most 2025 bytes for the declared 1000 bytes, got',
+  ],
+  [
+    'lying header: declares 2 MB, inflates to 200 MB',
+    () => buildZip([zeroBomb('x.npy', 200_000_000, 2_000_000, bomb200)]),
+    'x.npy: inflated size: expected the declared 2000000 bytes, got more (lying zip header)',
+  ],
+  [
+    'lying header: declares more than it inflates to',
+    () => buildZip([zeroBomb('x.npy', 5000, 6000)]),
+    'x.npy: inflated size: expected the declared 6000 bytes, got 5000',
+  ],
   ['CRC mismatch', () => buildZip([stored('w.npy', w(), { crc: 12345 })]), 'w.npy: CRC-32 mismatch: expected 0x00003039, got 0x'],
-  ['corrupt deflate data', () => buildZip([{ name: 'w.npy', payload: Uint8Array.from([0xff, 0xff, 0xff, 0xff]), method: 8, size: 176 }]), 'w.npy: corrupt deflate data: expected a valid DEFLATE stream'],
-  ['truncated deflate data', () => buildZip([{ name: 'w.npy', payload: zerosDeflate(100000).subarray(0, 100), method: 8, size: 100000 }]), 'corrupt deflate data'],
+  [
+    'corrupt deflate data',
+    () => buildZip([{ name: 'w.npy', payload: Uint8Array.from([0xff, 0xff, 0xff, 0xff]), method: 8, size: 176 }]),
+    'w.npy: corrupt deflate data: expected a valid DEFLATE stream',
+  ],
+  [
+    'truncated deflate data',
+    () => buildZip([{ name: 'w.npy', payload: zerosDeflate(100000).subarray(0, 100), method: 8, size: 100000 }]),
+    'corrupt deflate data',
+  ],
   ['encrypted member', () => buildZip([stored('w.npy', w(), { flags: 1 })]), 'w.npy: encrypted members are not supported'],
-  ['unsupported compression method', () => buildZip([stored('w.npy', w(), { method: 12 })]), 'unsupported compression method: expected 0 (stored) or 8 (deflate), got 12'],
-  ['stored member with different sizes', () => buildZip([stored('w.npy', w(), { size: 10 })]), 'stored member: expected equal sizes, got 176 compressed and 10 uncompressed'],
-  ['local header name differs', () => buildZip([stored('w.npy', w(), { localName: 'v.npy' })]), 'local header: expected the same name as the central directory'],
-  ['local header offset past the data', () => buildZip([stored('w.npy', w(), { offsetOverride: 150 })]), 'local header: expected signature 0x04034b50 at offset 150'],
+  [
+    'unsupported compression method',
+    () => buildZip([stored('w.npy', w(), { method: 12 })]),
+    'unsupported compression method: expected 0 (stored) or 8 (deflate), got 12',
+  ],
+  [
+    'stored member with different sizes',
+    () => buildZip([stored('w.npy', w(), { size: 10 })]),
+    'stored member: expected equal sizes, got 176 compressed and 10 uncompressed',
+  ],
+  [
+    'local header name differs',
+    () => buildZip([stored('w.npy', w(), { localName: 'v.npy' })]),
+    'local header: expected the same name as the central directory',
+  ],
+  [
+    'local header offset past the data',
+    () => buildZip([stored('w.npy', w(), { offsetOverride: 150 })]),
+    'local header: expected signature 0x04034b50 at offset 150',
+  ],
   ['local header offset in the central directory', () => buildZip([stored('w.npy', w(), { offsetOverride: 200 })]), 'local header: expected it before offset'],
   [
     'member data runs into the central directory',
@@ -92,7 +149,11 @@ const corpus: Array<[string, () => Uint8Array, string, { maxBytes?: number }?]> 
     "b.npy: overlapping members: expected it to start after 'a.npy' ends",
   ],
   ['too many members', () => buildZip([stored('w.npy', w())], { countOverride: 20000 }), 'too many members: expected at most 10000, got 20000'],
-  ['entry count larger than the directory', () => buildZip([stored('w.npy', w())], { countOverride: 3 }), 'central directory: expected at least 138 bytes for 3 entries'],
+  [
+    'entry count larger than the directory',
+    () => buildZip([stored('w.npy', w())], { countOverride: 3 }),
+    'central directory: expected at least 138 bytes for 3 entries',
+  ],
   ['data prepended to the archive', () => concat(enc('junk'), buildZip([stored('w.npy', w())])), 'central directory: expected it to end at offset'],
   [
     'multi-disk archive',
@@ -103,8 +164,12 @@ const corpus: Array<[string, () => Uint8Array, string, { maxBytes?: number }?]> 
     },
     'multi-disk zip archives are not supported',
   ],
-  ['bad member contents (truncated .npy)', () => buildZip([stored('w.npy', w().subarray(0, 150))]), 'w.npy: truncated data: expected 48 bytes for shape (2, 3) float64, got 22'],
-  ['object array member', () => buildZip([stored('o.npy', npyBytes(dict('|O', '(1,)'), new Uint8Array(8)))]), "o.npy: object arrays (pickles) are refused"],
+  [
+    'bad member contents (truncated .npy)',
+    () => buildZip([stored('w.npy', w().subarray(0, 150))]),
+    'w.npy: truncated data: expected 48 bytes for shape (2, 3) float64, got 22',
+  ],
+  ['object array member', () => buildZip([stored('o.npy', npyBytes(dict('|O', '(1,)'), new Uint8Array(8)))]), 'o.npy: object arrays (pickles) are refused'],
 ];
 
 describe('readNpz refuses the malformed corpus', () => {

@@ -77,7 +77,10 @@ print(json.dumps(res))`),
       ];
       py(
         cases
-          .map(([name, shape, t]) => `np.save('${name}_np.npy', (np.arange(${shape.reduce((a, b) => a * b, 1)}) / 7).astype('<${t}').reshape(${JSON.stringify(shape)}))`)
+          .map(
+            ([name, shape, t]) =>
+              `np.save('${name}_np.npy', (np.arange(${shape.reduce((a, b) => a * b, 1)}) / 7).astype('<${t}').reshape(${JSON.stringify(shape)}))`,
+          )
           .join('\n'),
       );
       for (const [name, shape, t] of cases) {

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FormatError, UsageError } from '../../src/errors.js';
-import {
-  DEFAULT_MAX_BYTES,
-  MAX_HEADER_LEN,
-  MAX_NDIM,
-  parseHeaderLiteral,
-  readNpy,
-  readNpyHeader,
-  readNpyMember,
-} from '../../src/npy/index.js';
+import { DEFAULT_MAX_BYTES, MAX_HEADER_LEN, MAX_NDIM, parseHeaderLiteral, readNpy, readNpyHeader, readNpyMember } from '../../src/npy/index.js';
 import { concat, dict, elemBytes, enc, npyBytes } from './helpers.js';
 
 const f8 = (values: number[]) => elemBytes(values, 'f8');
@@ -43,14 +35,22 @@ const corpus: Array<[string, () => Uint8Array, string]> = [
   ['unsupported version 4.0', () => npyBytes(dict('<f8', '(1,)'), f8([1]), { version: [4, 0] }), 'unsupported version: expected 1.0, 2.0 or 3.0, got 4.0'],
   ['unsupported version 1.1', () => npyBytes(dict('<f8', '(1,)'), f8([1]), { version: [1, 1] }), 'got 1.1'],
   ['unsupported version 0.0', () => npyBytes(dict('<f8', '(1,)'), f8([1]), { version: [0, 0] }), 'got 0.0'],
-  ['header length over the cap (v1)', () => npyBytes(dict('<f8', '(1,)'), f8([1]), { headerLen: 65535 }), `header too long: expected at most ${MAX_HEADER_LEN} bytes, got 65535`],
-  ['header length over the cap (v2, 4 GiB)', () => npyBytes(dict('<f8', '(1,)'), f8([1]), { version: [2, 0], headerLen: 0xffffffff }), 'header too long: expected at most 10000 bytes, got 4294967295'],
+  [
+    'header length over the cap (v1)',
+    () => npyBytes(dict('<f8', '(1,)'), f8([1]), { headerLen: 65535 }),
+    `header too long: expected at most ${MAX_HEADER_LEN} bytes, got 65535`,
+  ],
+  [
+    'header length over the cap (v2, 4 GiB)',
+    () => npyBytes(dict('<f8', '(1,)'), f8([1]), { version: [2, 0], headerLen: 0xffffffff }),
+    'header too long: expected at most 10000 bytes, got 4294967295',
+  ],
   ['header not a dict (list)', () => npyBytes('[1, 2, 3]'), "header is not a dict: expected '{'"],
   ['header not a dict (string)', () => npyBytes("'descr'"), 'header is not a dict'],
-  ['header not a dict (leading space)', () => npyBytes(' ' + dict('<f8', '()'), f8([1])), 'header is not a dict'],
-  ['header without final newline', () => npyBytes(dict('<f8', '()') + '   ', f8([1]), { align: 0 }), "bad header: expected a final newline, got ' '"],
+  ['header not a dict (leading space)', () => npyBytes(` ${dict('<f8', '()')}`, f8([1])), 'header is not a dict'],
+  ['header without final newline', () => npyBytes(`${dict('<f8', '()')}   `, f8([1]), { align: 0 }), "bad header: expected a final newline, got ' '"],
   ['empty header', () => npyBytes('', new Uint8Array(0), { align: 0 }), 'got an empty header'],
-  ['text after the dict', () => npyBytes(dict('<f8', '()') + ' 1', f8([1])), 'expected only spaces after the header literal'],
+  ['text after the dict', () => npyBytes(`${dict('<f8', '()')} 1`, f8([1])), 'expected only spaces after the header literal'],
   ['two dicts', () => npyBytes(dict('<f8', '()') + dict('<f8', '()'), f8([1])), 'expected only spaces after the header literal'],
   ['extra key', () => npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'extra': 1, }", f8([1])), "unexpected header key 'extra'"],
   ['missing key', () => npyBytes("{'descr': '<f8', 'fortran_order': False, }", f8([1])), "missing header key 'shape'"],
@@ -59,42 +59,107 @@ const corpus: Array<[string, () => Uint8Array, string]> = [
   ['object dtype |O', () => npyBytes(dict('|O', '(2,)'), new Uint8Array(16)), "object arrays (pickles) are refused: expected a numeric descr, got '|O'"],
   ['object dtype O', () => npyBytes(dict('O', '(2,)'), new Uint8Array(16)), 'object arrays (pickles) are refused'],
   ['object dtype <O8', () => npyBytes(dict('<O8', '(2,)'), new Uint8Array(16)), 'object arrays (pickles) are refused'],
-  ['structured dtype', () => npyBytes("{'descr': [('a', '<f8'), ('b', '<i4')], 'fortran_order': False, 'shape': (2,), }", new Uint8Array(24)), 'structured dtypes are refused'],
-  ['structured dtype with object field', () => npyBytes("{'descr': [('a', '|O')], 'fortran_order': False, 'shape': (1,), }", new Uint8Array(8)), 'structured dtypes are refused'],
-  ['unknown descr complex', () => npyBytes(dict('<c16', '(1,)'), new Uint8Array(16)), "unsupported descr: expected one of <f8 >f8 <f4 >f4 |b1"],
+  [
+    'structured dtype',
+    () => npyBytes("{'descr': [('a', '<f8'), ('b', '<i4')], 'fortran_order': False, 'shape': (2,), }", new Uint8Array(24)),
+    'structured dtypes are refused',
+  ],
+  [
+    'structured dtype with object field',
+    () => npyBytes("{'descr': [('a', '|O')], 'fortran_order': False, 'shape': (1,), }", new Uint8Array(8)),
+    'structured dtypes are refused',
+  ],
+  ['unknown descr complex', () => npyBytes(dict('<c16', '(1,)'), new Uint8Array(16)), 'unsupported descr: expected one of <f8 >f8 <f4 >f4 |b1'],
   ['unknown descr float16', () => npyBytes(dict('<f2', '(1,)'), new Uint8Array(2)), "got '<f2'"],
   ['unknown descr native order', () => npyBytes(dict('=f8', '(1,)'), f8([1])), "got '=f8'"],
   ['unknown descr bytes', () => npyBytes(dict('|S3', '()'), enc('abc')), "got '|S3'"],
   ['unknown descr datetime', () => npyBytes(dict('<M8[s]', '(1,)'), new Uint8Array(8)), "got '<M8[s]'"],
   ['descr not a string', () => npyBytes("{'descr': 8, 'fortran_order': False, 'shape': (1,), }", f8([1])), 'descr: expected a string, got 8'],
   ['negative dimension', () => npyBytes(dict('<f8', '(-1, 3)'), new Uint8Array(0)), 'shape: negative dimension: expected >= 0, got -1 at index 0'],
-  ['non-integer dimension (float)', () => npyBytes(dict('<f8', '(2.5,)'), new Uint8Array(0)), 'shape: expected non-negative integer dimensions, got 2.5 at index 0'],
-  ['non-integer dimension (string)', () => npyBytes(dict('<f8', "(2, '3')"), new Uint8Array(0)), "shape: expected non-negative integer dimensions, got '3' at index 1"],
+  [
+    'non-integer dimension (float)',
+    () => npyBytes(dict('<f8', '(2.5,)'), new Uint8Array(0)),
+    'shape: expected non-negative integer dimensions, got 2.5 at index 0',
+  ],
+  [
+    'non-integer dimension (string)',
+    () => npyBytes(dict('<f8', "(2, '3')"), new Uint8Array(0)),
+    "shape: expected non-negative integer dimensions, got '3' at index 1",
+  ],
   ['non-integer dimension (bool)', () => npyBytes(dict('<f8', '(True,)'), f8([1])), 'got True at index 0'],
   ['dimension beyond 2**53', () => npyBytes(dict('<f8', '(9007199254740993,)'), new Uint8Array(0)), 'shape: dimension too large'],
   ['shape not a tuple (list)', () => npyBytes(dict('<f8', '[3]'), f8([1, 2, 3])), 'shape: expected a tuple of non-negative integers, got list [3]'],
-  ['shape not a tuple (parenthesized int)', () => npyBytes(dict('<f8', '(3)'), f8([1, 2, 3])), 'shape: expected a tuple of non-negative integers, got integer 3'],
-  ['too many dimensions', () => npyBytes(dict('<f8', `(${Array(MAX_NDIM + 1).fill('1').join(', ')})`), f8([1])), `shape: expected at most ${MAX_NDIM} dimensions, got 65`],
-  ['huge shape (1e9, 1e9)', () => npyBytes(dict('<f8', '(1000000000, 1000000000)')), `data too large: expected at most ${DEFAULT_MAX_BYTES} bytes (maxBytes; raise it with --max-bytes), got 8000000000000000000 for shape (1000000000, 1000000000) float64`],
+  [
+    'shape not a tuple (parenthesized int)',
+    () => npyBytes(dict('<f8', '(3)'), f8([1, 2, 3])),
+    'shape: expected a tuple of non-negative integers, got integer 3',
+  ],
+  [
+    'too many dimensions',
+    () =>
+      npyBytes(
+        dict(
+          '<f8',
+          `(${Array(MAX_NDIM + 1)
+            .fill('1')
+            .join(', ')})`,
+        ),
+        f8([1]),
+      ),
+    `shape: expected at most ${MAX_NDIM} dimensions, got 65`,
+  ],
+  [
+    'huge shape (1e9, 1e9)',
+    () => npyBytes(dict('<f8', '(1000000000, 1000000000)')),
+    `data too large: expected at most ${DEFAULT_MAX_BYTES} bytes (maxBytes; raise it with --max-bytes), got 8000000000000000000 for shape (1000000000, 1000000000) float64`,
+  ],
   ['huge shape over 2**64 bytes', () => npyBytes(dict('<f8', `(${Array(8).fill('9007199254740991').join(', ')})`)), 'data too large'],
-  ['trailing bytes', () => concat(valid23(), Uint8Array.from([0, 0, 0])), 'trailing bytes after data: expected 48 bytes for shape (2, 3) float64, got 51 (3 extra)'],
+  [
+    'trailing bytes',
+    () => concat(valid23(), Uint8Array.from([0, 0, 0])),
+    'trailing bytes after data: expected 48 bytes for shape (2, 3) float64, got 51 (3 extra)',
+  ],
   ['fortran_order not a bool (int)', () => npyBytes(dict('<f8', '(1,)', '0'), f8([1])), 'fortran_order: expected True or False, got 0'],
   ['fortran_order not a bool (string)', () => npyBytes(dict('<f8', '(1,)', "'False'"), f8([1])), "fortran_order: expected True or False, got 'False'"],
   ['fortran_order lowercase', () => npyBytes(dict('<f8', '(1,)', 'false'), f8([1])), 'bad header: expected a literal'],
-  ['function call in header (no evaluation)', () => npyBytes("{'descr': __import__('os').system('true'), 'fortran_order': False, 'shape': (1,), }", f8([1])), 'bad header: expected a literal (string, integer, True, False, tuple, list or dict) at offset 10'],
+  [
+    'function call in header (no evaluation)',
+    () => npyBytes("{'descr': __import__('os').system('true'), 'fortran_order': False, 'shape': (1,), }", f8([1])),
+    'bad header: expected a literal (string, integer, True, False, tuple, list or dict) at offset 10',
+  ],
   ['None value', () => npyBytes("{'descr': None, 'fortran_order': False, 'shape': (1,), }", f8([1])), 'bad header: expected a literal'],
   ['arithmetic in shape', () => npyBytes(dict('<f8', '(1+1,)'), f8([1, 2])), "bad header: expected ',' or ')'"],
-  ['escape sequence in string', () => npyBytes("{'descr': '<f\\x38', 'fortran_order': False, 'shape': (1,), }", f8([1])), 'expected a string without escape sequences'],
+  [
+    'escape sequence in string',
+    () => npyBytes("{'descr': '<f\\x38', 'fortran_order': False, 'shape': (1,), }", f8([1])),
+    'expected a string without escape sequences',
+  ],
   ['unterminated string', () => npyBytes("{'descr': '<f8, 'fortran_order': False, 'shape': (1,), }", f8([1])), "bad header: expected ',' or '}' at offset 17"],
   ['string prefix', () => npyBytes("{'descr': b'<f8', 'fortran_order': False, 'shape': (1,), }", f8([1])), 'bad header: expected a literal'],
   ['Python 2 long literal', () => npyBytes(dict('<f8', '(3L,)'), f8([1, 2, 3])), 'bad header: expected a delimiter after the number'],
   ['leading zero', () => npyBytes(dict('<f8', '(03,)'), f8([1, 2, 3])), 'expected an integer without leading zeros'],
   ['nesting bomb', () => npyBytes(`{'descr': ${'('.repeat(500)}`), 'levels of nesting'],
-  ['newline inside the header', () => npyBytes("{'descr': '<f8',\n'fortran_order': False, 'shape': (1,), }", f8([1])), "bad header: expected a literal (string, integer, True, False, tuple, list or dict) at offset 16, got '\\n'fortran_order'...'"],
-  ['invalid UTF-8 in a 3.0 header', () => concat(npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x\xff': 1}", f8([1]), { version: [3, 0] })), 'expected UTF-8 text (version 3.0), got invalid UTF-8'],
+  [
+    'newline inside the header',
+    () => npyBytes("{'descr': '<f8',\n'fortran_order': False, 'shape': (1,), }", f8([1])),
+    "bad header: expected a literal (string, integer, True, False, tuple, list or dict) at offset 16, got '\\n'fortran_order'...'",
+  ],
+  [
+    'invalid UTF-8 in a 3.0 header',
+    () => concat(npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x\xff': 1}", f8([1]), { version: [3, 0] })),
+    'expected UTF-8 text (version 3.0), got invalid UTF-8',
+  ],
   ['bool byte other than 0/1', () => npyBytes(dict('|b1', '(3,)'), Uint8Array.from([0, 1, 2])), 'bad bool element 2: expected 0 or 1, got 2'],
-  ['string array of rank 1', () => npyBytes(dict('<U2', '(2,)'), new Uint8Array(16)), "string arrays are not supported: expected a 0-d '<U2' array, got shape (2,)"],
-  ['string with invalid code point', () => npyBytes(dict('<U1', '()'), elemBytes([0x110000], 'u4')), 'bad string character 0: expected a Unicode scalar value, got 0x110000'],
+  [
+    'string array of rank 1',
+    () => npyBytes(dict('<U2', '(2,)'), new Uint8Array(16)),
+    "string arrays are not supported: expected a 0-d '<U2' array, got shape (2,)",
+  ],
+  [
+    'string with invalid code point',
+    () => npyBytes(dict('<U1', '()'), elemBytes([0x110000], 'u4')),
+    'bad string character 0: expected a Unicode scalar value, got 0x110000',
+  ],
   ['string with surrogate code point', () => npyBytes(dict('<U1', '()'), elemBytes([0xd800], 'u4')), 'got 0xd800'],
   ['string with fortran_order', () => npyBytes(dict('<U1', '()', 'True'), elemBytes([65], 'u4')), 'fortran_order: expected False for a 0-d string'],
 ];
@@ -120,7 +185,10 @@ describe('readNpy refuses the malformed corpus', () => {
 
   it('honours maxBytes', () => {
     const bytes = valid23();
-    expectFormatError(() => readNpy(bytes, { maxBytes: 47, name: 'w.npy' }), 'w.npy: data too large: expected at most 47 bytes (maxBytes; raise it with --max-bytes), got 48 for shape (2, 3) float64');
+    expectFormatError(
+      () => readNpy(bytes, { maxBytes: 47, name: 'w.npy' }),
+      'w.npy: data too large: expected at most 47 bytes (maxBytes; raise it with --max-bytes), got 48 for shape (2, 3) float64',
+    );
     expect(readNpy(bytes, { maxBytes: 48 }).data).toEqual(new Float64Array([1, 2, 3, 4, 5, 6]));
   });
 
@@ -275,11 +343,38 @@ describe('parseHeaderLiteral', () => {
     expect(parseHeaderLiteral("{'a': (1, 2), 'b': (), 'c': (3,), 'd': [True, False], \"e\": -4}")).toEqual({
       t: 'dict',
       entries: [
-        [{ t: 'str', v: 'a' }, { t: 'tuple', items: [{ t: 'int', v: 1n }, { t: 'int', v: 2n }] }],
-        [{ t: 'str', v: 'b' }, { t: 'tuple', items: [] }],
-        [{ t: 'str', v: 'c' }, { t: 'tuple', items: [{ t: 'int', v: 3n }] }],
-        [{ t: 'str', v: 'd' }, { t: 'list', items: [{ t: 'bool', v: true }, { t: 'bool', v: false }] }],
-        [{ t: 'str', v: 'e' }, { t: 'int', v: -4n }],
+        [
+          { t: 'str', v: 'a' },
+          {
+            t: 'tuple',
+            items: [
+              { t: 'int', v: 1n },
+              { t: 'int', v: 2n },
+            ],
+          },
+        ],
+        [
+          { t: 'str', v: 'b' },
+          { t: 'tuple', items: [] },
+        ],
+        [
+          { t: 'str', v: 'c' },
+          { t: 'tuple', items: [{ t: 'int', v: 3n }] },
+        ],
+        [
+          { t: 'str', v: 'd' },
+          {
+            t: 'list',
+            items: [
+              { t: 'bool', v: true },
+              { t: 'bool', v: false },
+            ],
+          },
+        ],
+        [
+          { t: 'str', v: 'e' },
+          { t: 'int', v: -4n },
+        ],
       ],
     });
   });
@@ -306,7 +401,18 @@ describe('dtypeDisplayName: dtypes named as everywhere else in cnn-check', () =>
   it('numpy names, the byte order only when big-endian, strings by length', async () => {
     const { dtypeDisplayName } = await import('../../src/npy/format.js');
     expect(['<f8', '<f4', '>f8', '|u1', '<u1', '<i8', '>i2', '|b1', '<U52', '>U1', 'json', '|O'].map(dtypeDisplayName)).toEqual([
-      'float64', 'float32', 'float64, big-endian', 'uint8', 'uint8', 'int64', 'int16, big-endian', 'bool', 'str, 52 chars', 'str, 1 char', 'json', '|O',
+      'float64',
+      'float32',
+      'float64, big-endian',
+      'uint8',
+      'uint8',
+      'int64',
+      'int16, big-endian',
+      'bool',
+      'str, 52 chars',
+      'str, 1 char',
+      'json',
+      '|O',
     ]);
   });
 });

@@ -5,7 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/errors.js';
-import { bytesSource, listNpzFrom, MAX_CENTRAL_DIRECTORY_BYTES, MAX_PREAMBLE_LEN, readNpyMemberFrom, readNpzFrom, writeNpy, writeNpz, type ByteSource } from '../../src/npy/index.js';
+import {
+  bytesSource,
+  listNpzFrom,
+  MAX_CENTRAL_DIRECTORY_BYTES,
+  MAX_PREAMBLE_LEN,
+  readNpyMemberFrom,
+  readNpzFrom,
+  writeNpy,
+  writeNpz,
+  type ByteSource,
+} from '../../src/npy/index.js';
 import { buildZip, dict, npyBytes } from './helpers.js';
 
 /** A source of `length` bytes: `head` at 0, `tail` at the end, zeros between; counts what is read. */

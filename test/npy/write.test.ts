@@ -18,7 +18,7 @@ describe('writeNpy', () => {
     expect(Array.from(bytes.subarray(0, 8))).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
     const text = headerText(bytes);
     // dict + 20 growth spaces (21 - digits of shape[0]) + padding + '\n'
-    expect(text.startsWith("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }" + ' '.repeat(20))).toBe(true);
+    expect(text.startsWith(`{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }${' '.repeat(20)}`)).toBe(true);
     expect(text.endsWith(' \n')).toBe(true);
     expect(/^[^\n]*\n$/.test(text)).toBe(true);
     expect((10 + text.length) % ARRAY_ALIGN).toBe(0);
@@ -94,8 +94,8 @@ describe('buildNpyPreamble', () => {
   });
 
   it('growth spaces follow the last dimension in Fortran order', () => {
-    expect(npyHeaderDict('<f8', true, [1234, 5])).toBe("{'descr': '<f8', 'fortran_order': True, 'shape': (1234, 5), }" + ' '.repeat(20));
-    expect(npyHeaderDict('<f8', false, [1234, 5])).toBe("{'descr': '<f8', 'fortran_order': False, 'shape': (1234, 5), }" + ' '.repeat(17));
+    expect(npyHeaderDict('<f8', true, [1234, 5])).toBe(`{'descr': '<f8', 'fortran_order': True, 'shape': (1234, 5), }${' '.repeat(20)}`);
+    expect(npyHeaderDict('<f8', false, [1234, 5])).toBe(`{'descr': '<f8', 'fortran_order': False, 'shape': (1234, 5), }${' '.repeat(17)}`);
   });
 });
 

@@ -20,7 +20,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hasPython = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
 
 function npm(args: string[], cwd: string): SpawnSyncReturns<string> {
-  const r = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const r = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   if (r.status !== 0) throw new Error(`npm ${args.join(' ')}: ${r.stderr || r.error}`);
   return r;
 }
@@ -31,7 +36,10 @@ const project = join(dir, 'project');
 
 beforeAll(() => {
   // The tarball of the built package (no scripts: the tests run on a fresh build already).
-  const packed = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root).stdout) as { filename: string; files: { path: string }[] }[];
+  const packed = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root).stdout) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   tarball = join(dir, packed[0].filename);
   files = packed[0].files.map((f) => f.path);
   mkdirSync(project);
@@ -40,12 +48,29 @@ beforeAll(() => {
 }, 240_000);
 
 const bin = () => join(project, 'node_modules', '.bin', 'cnn-check');
-const cli = (...args: string[]) => spawnSync(bin(), args, { cwd: project, encoding: 'utf8', timeout: 120_000, env: { ...process.env, COLUMNS: '80', NO_COLOR: '1' } });
+const cli = (...args: string[]) =>
+  spawnSync(bin(), args, { cwd: project, encoding: 'utf8', timeout: 120_000, env: { ...process.env, COLUMNS: '80', NO_COLOR: '1' } });
 
 describe('the packed package', () => {
   it('ships what the bin, the library, the Python bridge and the docs need, and no sources or tests', () => {
-    for (const f of ['bin/cnn-check.js', 'dist/cli/start.js', 'dist/cli/main.js', 'dist/cli/manifest.json', 'dist/index.js', 'dist/index.d.ts', 'dist/kernels/wasm/kernels.wasm', 'dist/kernels/wasm/kernels-relaxed.wasm', 'dist/kernels/wasm/shared-kernels.wasm',
-      'python/cnn_check.py', 'python/pyproject.toml', 'schema/suite.schema.json', 'docs/checking.md', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
+    for (const f of [
+      'bin/cnn-check.js',
+      'dist/cli/start.js',
+      'dist/cli/main.js',
+      'dist/cli/manifest.json',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/kernels/wasm/kernels.wasm',
+      'dist/kernels/wasm/kernels-relaxed.wasm',
+      'dist/kernels/wasm/shared-kernels.wasm',
+      'python/cnn_check.py',
+      'python/pyproject.toml',
+      'schema/suite.schema.json',
+      'docs/checking.md',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+    ]) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^(src|test|fixtures|scripts|bench)\//.test(f) || f.includes('__pycache__'))).toEqual([]);

@@ -11,7 +11,7 @@ import { runOf } from '../helpers/report.js';
 import { run } from '../helpers/io.js';
 
 /** Undo the escaping as the runner does, to check nothing is lost. */
-const unescape = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
+const unescapeCommand = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
 
 describe('workflow command escaping', () => {
   it('message: %, \\r and \\n; properties also : and ,', () => {
@@ -20,7 +20,7 @@ describe('workflow command escaping', () => {
     // % first: an input that already looks escaped is not taken for an escape.
     expect(escapeData('%0A')).toBe('%250A');
     for (const s of ['%3A,:%', 'a\nb\rc', '%%%', 'x:y,z%2C']) {
-      expect(unescape(escapeProperty(s))).toBe(s);
+      expect(unescapeCommand(escapeProperty(s))).toBe(s);
       expect(escapeProperty(s)).not.toMatch(/[:,\r\n]/);
       expect(escapeData(s)).not.toMatch(/[\r\n]/);
     }
@@ -60,14 +60,21 @@ describe('failureAnnotations', () => {
     const failing = checkLayer(signFlipped, { params: { stride: 1, pad: 1 }, repeat: 0 });
     const passing = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0 });
     const problem: LayerCheckReport = { ...passing, pass: false, gradients: [], problems: ['conv threw: boom'] };
-    const lines = failureAnnotations(runOf([
-      { name: 'ok', report: passing },
-      { name: 'conv stride=1, pad=1', report: failing },
-      { name: 'throws', report: problem },
-    ], { file: 'ci/suite.json' }));
+    const lines = failureAnnotations(
+      runOf(
+        [
+          { name: 'ok', report: passing },
+          { name: 'conv stride=1, pad=1', report: failing },
+          { name: 'throws', report: problem },
+        ],
+        { file: 'ci/suite.json' },
+      ),
+    );
     expect(lines).toHaveLength(2);
     const [grad, prob] = lines;
-    expect(grad).toMatch(/^::error title=cnn-check%3A conv stride=1%2C pad=1 naive dw,file=ci\/suite\.json::rel error 1\.00e\+0 > threshold 1\.00e-7; worst element \(\d, \d, \d, \d\): analytic -?[\d.]+, numeric -?[\d.]+; max abs error [\d.e+-]+; hint: analytic dw = -numeric/);
+    expect(grad).toMatch(
+      /^::error title=cnn-check%3A conv stride=1%2C pad=1 naive dw,file=ci\/suite\.json::rel error 1\.00e\+0 > threshold 1\.00e-7; worst element \(\d, \d, \d, \d\): analytic -?[\d.]+, numeric -?[\d.]+; max abs error [\d.e+-]+; hint: analytic dw = -numeric/,
+    );
     expect(prob).toBe('::error title=cnn-check%3A throws,file=ci/suite.json::conv threw: boom');
     for (const l of lines) expect(l.split('\n')).toHaveLength(1);
   });
@@ -79,9 +86,14 @@ describe('the CLI under GitHub Actions', () => {
   it('prints annotations on stdout after the report', async () => {
     const r = await run(failingArgs, { env: { GITHUB_ACTIONS: 'true' } });
     expect(r.code).toBe(1);
-    const lines = r.stdout.trimEnd().split('\n').filter((l) => l.startsWith('::error'));
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .filter((l) => l.startsWith('::error'));
     expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(lines[0]).toMatch(/^::error title=cnn-check%3A batchnorm mode=train eps=1e-5 momentum=0\.9 (naive|fast) dx::rel error [\d.e+-]+ > threshold 1\.00e-5; /);
+    expect(lines[0]).toMatch(
+      /^::error title=cnn-check%3A batchnorm mode=train eps=1e-5 momentum=0\.9 (naive|fast) dx::rel error [\d.e+-]+ > threshold 1\.00e-5; /,
+    );
     expect(r.stdout.indexOf('::error')).toBeGreaterThan(r.stdout.indexOf('FAIL:'));
   });
 

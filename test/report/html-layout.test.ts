@@ -31,8 +31,17 @@ const WIDTH = 1200;
 /** Overlap below this, px on either axis, is anti-aliasing and line boxes touching, not text over text. */
 const SLACK = 1;
 
-interface Box { text: string; x: number; y: number; w: number; h: number }
-interface Layout { boxes: Box[]; scrollWidth: number }
+interface Box {
+  text: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+interface Layout {
+  boxes: Box[];
+  scrollWidth: number;
+}
 
 /** In the page: every rendered piece of text with its box, and the page's scroll width. */
 const MEASURE = `
@@ -65,12 +74,29 @@ function layout(html: string, name: string): Layout {
   const page = join(dir, `${name}.html`);
   // The report forbids scripts (its Content-Security-Policy); the measured copy lifts that.
   writeFileSync(page, html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '').replace('</body>', `${MEASURE}</body>`));
-  const r = spawnSync(chrome!, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--window-size=${WIDTH},1000`, '--virtual-time-budget=5000', '--dump-dom', `file://${page}`,
-  ], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    chrome!,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--hide-scrollbars',
+      `--window-size=${WIDTH},1000`,
+      '--virtual-time-budget=5000',
+      '--dump-dom',
+      `file://${page}`,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   const m = /<pre id="layout">([\s\S]*?)<\/pre>/.exec(r.stdout);
   if (!m) throw new Error(`no layout from ${chrome}: ${r.stderr.slice(-400)}`);
-  return JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+  return JSON.parse(
+    m[1]
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&'),
+  );
 }
 
 /** Pairs of boxes whose intersection is more than SLACK on both axes. */
@@ -97,8 +123,9 @@ async function report(name: string, argv: string[]): Promise<string> {
 
 describe.skipIf(!chrome)('the HTML report at 1200 px in headless Chromium', () => {
   it('sees overlapping text when there is some (the measurement itself)', () => {
-    const html = '<!doctype html><html><body><p style="position:relative">first line<span style="position:absolute;left:10px;top:0">over it</span></p>'
-      + '<svg width="300" height="40"><text x="10" y="20">1e-12</text><text x="20" y="20">1e-11</text></svg></body></html>';
+    const html =
+      '<!doctype html><html><body><p style="position:relative">first line<span style="position:absolute;left:10px;top:0">over it</span></p>' +
+      '<svg width="300" height="40"><text x="10" y="20">1e-12</text><text x="20" y="20">1e-11</text></svg></body></html>';
     const found = overlaps(layout(html, 'control').boxes);
     expect(found.some((f) => f.includes("'first line' and 'over it'"))).toBe(true);
     expect(found.some((f) => f.includes("'1e-12' and '1e-11'"))).toBe(true);
@@ -118,7 +145,10 @@ describe.skipIf(!chrome)('the HTML report at 1200 px in headless Chromium', () =
   const reports: [string, string[]][] = [
     ['a passing layer check', ['conv', '--stride', '2', '--pad', '1', '--repeat', '1']],
     ['a failing module: localization, heatmaps, hints', ['conv', '--impl', join(root, 'test/impls/fixtures/conv-db-averaged.mjs'), '--repeat', '1']],
-    ['fixtures compared', ['compare', join(root, 'fixtures/good/conv_s1_p1.npz'), join(root, 'fixtures/good/batchnorm_train.npz'), join(root, 'fixtures/good/maxpool_ties.npz')]],
+    [
+      'fixtures compared',
+      ['compare', join(root, 'fixtures/good/conv_s1_p1.npz'), join(root, 'fixtures/good/batchnorm_train.npz'), join(root, 'fixtures/good/maxpool_ties.npz')],
+    ],
     ['a benchmark', ['bench', 'conv', 'relu', '--x-shape', '2,3,6,6', '--repeat', '1', '--warmup', '0', '--threads', '1']],
   ];
   for (const [what, argv] of reports) {
@@ -132,12 +162,15 @@ describe.skipIf(!chrome)('the HTML report at 1200 px in headless Chromium', () =
 
   it('a suite with long check names, a failure and a fixture: no text over text', async () => {
     const suite = join(dir, 'suite.json');
-    writeFileSync(suite, JSON.stringify([
-      { name: 'a convolution with a long descriptive name that goes on and on, stride two', layer: 'conv', params: { stride: 2 } },
-      { layer: 'batchnorm', h: 0.5, impls: ['naive'] },
-      { layer: 'maxpool' },
-      { fixture: join(root, 'fixtures', 'good', 'relu.npz') },
-    ]));
+    writeFileSync(
+      suite,
+      JSON.stringify([
+        { name: 'a convolution with a long descriptive name that goes on and on, stride two', layer: 'conv', params: { stride: 2 } },
+        { layer: 'batchnorm', h: 0.5, impls: ['naive'] },
+        { layer: 'maxpool' },
+        { fixture: join(root, 'fixtures', 'good', 'relu.npz') },
+      ]),
+    );
     const l = layout(await report('suite', ['suite', suite]), 'suite');
     expect(overlaps(l.boxes)).toEqual([]);
     expect(l.scrollWidth).toBeLessThanOrEqual(WIDTH);
@@ -145,7 +178,10 @@ describe.skipIf(!chrome)('the HTML report at 1200 px in headless Chromium', () =
 
   it('the title is said once: a single check has no heading of its own, and its meta line does not repeat it', async () => {
     const html = await report('title', ['conv', '--stride', '2', '--pad', '1', '--repeat', '0']);
-    const text = html.replace(/<style>[\s\S]*?<\/style>/, '').replace(/<title>[\s\S]*?<\/title>/g, '').replace(/<[^>]+>/g, ' ');
+    const text = html
+      .replace(/<style>[\s\S]*?<\/style>/, '')
+      .replace(/<title>[\s\S]*?<\/title>/g, '')
+      .replace(/<[^>]+>/g, ' ');
     expect(text.match(/conv stride=2 pad=1/g)).toHaveLength(1);
   });
 });

@@ -26,7 +26,11 @@ import { HEATMAP_MAX_CELLS, barChart, esc, heatColor, heatmapSvg, renderHtmlRepo
 import type { RunReport } from '../../src/report/model.js';
 import { runOf } from '../helpers/report.js';
 
-interface ConvCache { x: Tensor; w: Tensor; geom: { N: number; C: number; H: number; W: number; F: number; HH: number; WW: number; stride: number; pad: number; Hout: number; Wout: number } }
+interface ConvCache {
+  x: Tensor;
+  w: Tensor;
+  geom: { N: number; C: number; H: number; W: number; F: number; HH: number; WW: number; stride: number; pad: number; Hout: number; Wout: number };
+}
 
 /** conv whose dx is cropped from the padded gradient without the pad offset (hint padding-offset, an aligned map). */
 const cropWithoutOffset: LayerSpec = {
@@ -41,30 +45,44 @@ const cropWithoutOffset: LayerSpec = {
         const Hp = H + 2 * pad;
         const Wp = W + 2 * pad;
         const dxpad = new Float64Array(N * C * Hp * Wp);
-        for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) for (let i = 0; i < Hout; i++) for (let j = 0; j < Wout; j++) {
-          const g = dout.data[((n * F + f) * Hout + i) * Wout + j];
-          for (let c = 0; c < C; c++) for (let di = 0; di < HH; di++) for (let dj = 0; dj < WW; dj++) {
-            dxpad[((n * C + c) * Hp + i * stride + di) * Wp + j * stride + dj] += g * w.data[((f * C + c) * HH + di) * WW + dj];
-          }
-        }
+        for (let n = 0; n < N; n++)
+          for (let f = 0; f < F; f++)
+            for (let i = 0; i < Hout; i++)
+              for (let j = 0; j < Wout; j++) {
+                const g = dout.data[((n * F + f) * Hout + i) * Wout + j];
+                for (let c = 0; c < C; c++)
+                  for (let di = 0; di < HH; di++)
+                    for (let dj = 0; dj < WW; dj++) {
+                      dxpad[((n * C + c) * Hp + i * stride + di) * Wp + j * stride + dj] += g * w.data[((f * C + c) * HH + di) * WW + dj];
+                    }
+              }
         const dx = zeros(x.shape);
-        for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let ww = 0; ww < W; ww++) {
-          dx.data[((n * C + c) * H + h) * W + ww] = dxpad[((n * C + c) * Hp + h) * Wp + ww];
-        }
+        for (let n = 0; n < N; n++)
+          for (let c = 0; c < C; c++)
+            for (let h = 0; h < H; h++)
+              for (let ww = 0; ww < W; ww++) {
+                dx.data[((n * C + c) * H + h) * W + ww] = dxpad[((n * C + c) * Hp + h) * Wp + ww];
+              }
         return { ...convBackwardNaive(dout, cache), dx };
       },
     },
   },
 };
 
-const failing: LayerCheckReport = checkLayer(cropWithoutOffset, { params: { stride: 1, pad: 1 }, shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] }, repeat: 2, impls: ['naive'] });
+const failing: LayerCheckReport = checkLayer(cropWithoutOffset, {
+  params: { stride: 1, pad: 1 },
+  shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] },
+  repeat: 2,
+  impls: ['naive'],
+});
 const failingDx = failing.gradients.find((g) => g.name === 'dx')!;
 
 function layerPage(name: string, report: LayerCheckReport): string {
   return renderHtmlReport(runOf([{ name, report, seconds: 0.5 }], { title: `cnn-check ${name}`, meta: ['generated in a test'] }));
 }
 
-const count = (s: string, needle: string | RegExp) => (typeof needle === 'string' ? s.split(needle).length - 1 : (s.match(new RegExp(needle, 'g')) ?? []).length);
+const count = (s: string, needle: string | RegExp) =>
+  typeof needle === 'string' ? s.split(needle).length - 1 : (s.match(new RegExp(needle, 'g')) ?? []).length;
 
 describe('renderHtmlReport', () => {
   it('the planted mistake fails with a heatmap and an aligned heatmap', () => {
@@ -101,7 +119,10 @@ describe('renderHtmlReport', () => {
   it('escapes every text it shows', () => {
     const evil = '<img src=x onerror="alert(1)"> & \'q\'';
     const report: LayerCheckReport = { ...failing, problems: [evil], notes: [evil] };
-    const html = renderHtmlReport({ ...runOf([{ name: evil, report }], { title: evil, pass: false, meta: [evil], summary: true }), checks: { title: evil, items: [{ name: evil, report }], summary: true } });
+    const html = renderHtmlReport({
+      ...runOf([{ name: evil, report }], { title: evil, pass: false, meta: [evil], summary: true }),
+      checks: { title: evil, items: [{ name: evil, report }], summary: true },
+    });
     expect(html).not.toContain('<img');
     expect(html).not.toContain('"alert');
     expect(count(html, esc(evil))).toBeGreaterThanOrEqual(6);
@@ -126,11 +147,26 @@ describe('renderHtmlReport', () => {
   });
 
   it('bar charts: log scale over a wide range, infinite values drawn full width', () => {
-    const lin = barChart({ title: 't', unit: 's', bars: [{ label: 'a', value: 1 }, { label: 'b', value: 2 }] });
+    const lin = barChart({
+      title: 't',
+      unit: 's',
+      bars: [
+        { label: 'a', value: 1 },
+        { label: 'b', value: 2 },
+      ],
+    });
     expect(lin).not.toContain('log scale');
     expect(lin).toContain('width="440.0"'); // the largest bar spans the plot
     expect(lin).toContain('width="220.0"');
-    const log = barChart({ title: 't', unit: 'ms', bars: [{ label: 'a', value: 0.01 }, { label: 'b', value: 100 }, { label: 'c', value: Infinity }] });
+    const log = barChart({
+      title: 't',
+      unit: 'ms',
+      bars: [
+        { label: 'a', value: 0.01 },
+        { label: 'b', value: 100 },
+        { label: 'c', value: Infinity },
+      ],
+    });
     expect(log).toContain('log scale');
     expect(count(log, '<rect class="bar')).toBe(3);
     expect(log).toContain('<rect class="bar inf"');
@@ -158,7 +194,9 @@ if (!browser.path) console.log(`skipping the headless Chromium rendering tests: 
 function decodePng(png: Buffer): { width: number; height: number; rgba: Uint8Array } {
   expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
   let pos = 8;
-  let width = 0, height = 0, colorType = 0;
+  let width = 0,
+    height = 0,
+    colorType = 0;
   const idat: Buffer[] = [];
   while (pos < png.length) {
     const len = png.readUInt32BE(pos);
@@ -191,7 +229,9 @@ function decodePng(png: Buffer): { width: number; height: number; rgba: Uint8Arr
       else if (filter === 3) pred = (a + b) >> 1;
       else if (filter === 4) {
         const p = a + b - c;
-        const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        const pa = Math.abs(p - a),
+          pb = Math.abs(p - b),
+          pc = Math.abs(p - c);
         pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       }
       out[y * stride + x] = (v + pred) & 0xff;
@@ -221,25 +261,55 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
 
   function chromium(args: string[]) {
     const profile = mkdtempSync(join(dir, 'profile-'));
-    const r = spawnSync(browser.path!, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${profile}`, ...args,
-    ], { encoding: 'buffer', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(
+      browser.path!,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--hide-scrollbars',
+        `--user-data-dir=${profile}`,
+        ...args,
+      ],
+      { encoding: 'buffer', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+    );
     if (r.error) throw r.error;
     expect(r.status, r.stderr.toString()).toBe(0);
     return r.stdout.toString('utf8');
   }
 
   // A suite with a failing check, a compare of the committed good fixtures and a small benchmark: every section.
-  const checks = parseSuite(JSON.stringify([{ layer: 'relu' }, { layer: 'maxpool', repeat: 2 }, { name: 'conv, dx cropped without the pad offset', layer: 'conv', shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] }, impls: ['naive'], repeat: 2 }]), 'suite.json');
+  const checks = parseSuite(
+    JSON.stringify([
+      { layer: 'relu' },
+      { layer: 'maxpool', repeat: 2 },
+      { name: 'conv, dx cropped without the pad offset', layer: 'conv', shapes: { x: [2, 3, 8, 8], w: [4, 3, 3, 3] }, impls: ['naive'], repeat: 2 },
+    ]),
+    'suite.json',
+  );
   const third = checks[2] as LayerSuiteCheck;
   checks[2] = { ...third, request: { ...third.request, spec: cropWithoutOffset } };
   const suite = runSuite(checks, 'suite.json');
   const fixturesDir = new URL('../../fixtures/good/', import.meta.url).pathname;
   const fixtures = ['conv_s2_p1.npz', 'maxpool_2x2_s2.npz'].map((f) => compareFixture(parseFixture(join(fixturesDir, f), loadMembers(join(fixturesDir, f)))));
-  const bench = runBench([{ layer: getLayer('relu'), shapes: { x: [2, 3, 4] }, params: {} }], { dtypes: ['float64'], impls: ['naive', 'fast'], threads: 1, warmup: 0, repeat: 2, naiveBudgetSec: Infinity });
+  const bench = runBench([{ layer: getLayer('relu'), shapes: { x: [2, 3, 4] }, params: {} }], {
+    dtypes: ['float64'],
+    impls: ['naive', 'fast'],
+    threads: 1,
+    warmup: 0,
+    repeat: 2,
+    naiveBudgetSec: Infinity,
+  });
   const page: RunReport = {
-    title: 'cnn-check report under test', runName: 'test', pass: false, meta: ['generated in a test'],
+    title: 'cnn-check report under test',
+    runName: 'test',
+    pass: false,
+    meta: ['generated in a test'],
     checks: { title: 'checks', items: suite.checks.map((c) => ({ name: c.name, report: c.report!, seconds: c.seconds })), summary: true },
     fixtures: { title: 'fixtures', items: fixtures, invalid: [{ path: 'bad.npz', pass: false, error: 'bad.npz: not a zip archive' }] },
     bench: { title: 'benchmark', report: bench },
@@ -282,7 +352,7 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
     expect(dom).not.toContain('<script');
   });
 
-  it('paints them: the screenshot has the bars, the failing bars and the heatmap\'s hottest cell', () => {
+  it("paints them: the screenshot has the bars, the failing bars and the heatmap's hottest cell", () => {
     const png = join(dir, 'report.png');
     chromium([`--screenshot=${png}`, '--window-size=1280,6000', `file://${file}`]);
     const img = decodePng(readFileSync(png));

@@ -33,10 +33,28 @@ const dbAveraged: LayerSpec = {
 const passing = checkLayer(conv, { params: { stride: 1, pad: 1 }, repeat: 0 });
 const failing = checkLayer(dbAveraged, { params: { stride: 1, pad: 1 }, repeat: 0 });
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true, isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name) });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  htmlEntities: true,
+  isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+});
 
-interface Case { classname: string; name: string; failure?: { type: string; message: string; '#text': string } }
-interface Suite { name: string; tests: string; failures: string; errors: string; time: string; testcase: Case[]; properties: { property: { name: string; value: string }[] }; 'system-out'?: string }
+interface Case {
+  classname: string;
+  name: string;
+  failure?: { type: string; message: string; '#text': string };
+}
+interface Suite {
+  name: string;
+  tests: string;
+  failures: string;
+  errors: string;
+  time: string;
+  testcase: Case[];
+  properties: { property: { name: string; value: string }[] };
+  'system-out'?: string;
+}
 
 function parse(xml: string): { testsuites: { name: string; tests: string; failures: string; testsuite: Suite[] } } {
   expect(XMLValidator.validate(xml)).toBe(true);
@@ -56,7 +74,14 @@ describe('renderJunit', () => {
     expect(a.testcase.map((t) => t.name)).toEqual(['naive dx', 'naive dw', 'naive db', 'fast dx', 'fast dw', 'fast db']);
     expect(a.testcase.every((t) => t.classname === 'conv (defaults)' && t.failure === undefined)).toBe(true);
     expect(Object.fromEntries(a.properties.property.map((p) => [p.name, p.value]))).toEqual({
-      layer: 'conv', params: 'stride=1 pad=1', shapes: 'x 4,3,5,5  w 2,3,3,3  b 2', dtype: 'float64', seed: '231', h: '1e-5', checkMode: 'auto', budget: '10',
+      layer: 'conv',
+      params: 'stride=1 pad=1',
+      shapes: 'x 4,3,5,5  w 2,3,3,3  b 2',
+      dtype: 'float64',
+      seed: '231',
+      h: '1e-5',
+      checkMode: 'auto',
+      budget: '10',
     });
     expect(b).toMatchObject({ name: 'conv db averaged', tests: '6', failures: '1', time: '0.500' });
     const db = b.testcase.find((t) => t.name === 'naive db')!;
@@ -80,11 +105,19 @@ describe('renderJunit', () => {
   });
 
   it('a check that fails as a whole gets a "problems" testcase', () => {
-    const broken: LayerCheckReport = { ...passing, pass: false, gradients: [], problems: ['conv threw: out of memory', 'input x contains NaN at index (0, 0, 0, 0)'] };
+    const broken: LayerCheckReport = {
+      ...passing,
+      pass: false,
+      gradients: [],
+      problems: ['conv threw: out of memory', 'input x contains NaN at index (0, 0, 0, 0)'],
+    };
     const doc = parse(renderJunit(runOf([{ name: 'bad', report: broken }], { name: 'x' })));
     const s = doc.testsuites.testsuite[0];
     expect(s).toMatchObject({ tests: '1', failures: '1' });
-    expect(s.testcase[0]).toMatchObject({ name: 'problems', failure: { type: 'problem', message: 'conv threw: out of memory; input x contains NaN at index (0, 0, 0, 0)' } });
+    expect(s.testcase[0]).toMatchObject({
+      name: 'problems',
+      failure: { type: 'problem', message: 'conv threw: out of memory; input x contains NaN at index (0, 0, 0, 0)' },
+    });
   });
 
   it('any name or message gives well-formed XML that reads back to the same text', () => {
@@ -114,7 +147,9 @@ describe('renderJunit', () => {
   it('a gradient that compared nothing (x at 1e150: x + h == x) is a skipped testcase with the reason, and the HTML report says unchecked', () => {
     const params = { stride: 1, pad: 1 };
     const inputs = generateInputs(conv, resolveShapes(conv, {}, params), new XoshiroRng(5));
-    inputs.x.data.forEach((v, i) => (inputs.x.data[i] = v * 1e150));
+    inputs.x.data.forEach((v, i) => {
+      inputs.x.data[i] = v * 1e150;
+    });
     const r = checkLayer(conv, { params, inputs, repeat: 0 });
     const unchecked = r.gradients.filter((g) => g.unchecked);
     expect(r.pass).toBe(true);

@@ -11,7 +11,15 @@ import { autoIsFull } from '../../src/gradcheck/modes.js';
 import { size } from '../../src/tensor/tensor.js';
 import { conv } from '../../src/layers/conv.js';
 import {
-  LARGER_DIRECTIONS, LARGER_MAX_SCALE, LARGER_SAMPLES, defaultSuiteEntries, hasFloat32Path, largerShapes, paramAlternatives, variedParams, variedShapes,
+  LARGER_DIRECTIONS,
+  LARGER_MAX_SCALE,
+  LARGER_SAMPLES,
+  defaultSuiteEntries,
+  hasFloat32Path,
+  largerShapes,
+  paramAlternatives,
+  variedParams,
+  variedShapes,
 } from '../../src/suite/default.js';
 import { resolveSuite } from '../../src/suite/schema.js';
 import { flatCheck } from '../helpers/report.js';
@@ -69,7 +77,10 @@ describe('the default suite', () => {
 
   it('a layer added to the registry is covered without naming it', () => {
     const twin: LayerSpec = { ...conv, name: 'conv_twin' };
-    const names = resolveSuite(defaultSuiteEntries([twin]).map((e) => ({ ...e, layer: 'conv' })), 'twin').map((c) => c.name);
+    const names = resolveSuite(
+      defaultSuiteEntries([twin]).map((e) => ({ ...e, layer: 'conv' })),
+      'twin',
+    ).map((c) => c.name);
     expect(names).toEqual(checks.filter((c) => c.spec === conv).map((c) => c.name));
   });
 

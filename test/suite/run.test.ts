@@ -72,7 +72,10 @@ describe('runSuite', () => {
     const events: SuiteProgress[] = [];
     runSuite(suite([{ layer: 'relu' }, { layer: 'maxpool' }]), 'x', { onProgress: (p) => events.push(p) });
     const starts = events.filter((e) => !e.check);
-    expect(starts).toEqual([{ index: 1, total: 2, name: 'relu (defaults)', check: undefined }, { index: 2, total: 2, name: 'maxpool (defaults)', check: undefined }]);
+    expect(starts).toEqual([
+      { index: 1, total: 2, name: 'relu (defaults)', check: undefined },
+      { index: 2, total: 2, name: 'maxpool (defaults)', check: undefined },
+    ]);
     const inner = events.filter((e) => e.check);
     expect(inner.length).toBeGreaterThan(0);
     expect(new Set(inner.map((e) => e.name))).toEqual(new Set(['relu (defaults)', 'maxpool (defaults)']));

@@ -160,9 +160,7 @@ describe('NumpyRng draws match numpy bit for bit', () => {
           return;
         }
         const got = step.op === 'rand' ? rng.rand() : rng.randn();
-        expect(Object.is(got, dec(step.value!)), `step ${i} (${step.op}): got ${got}, numpy ${dec(step.value!)}`).toBe(
-          true,
-        );
+        expect(Object.is(got, dec(step.value!)), `step ${i} (${step.op}): got ${got}, numpy ${dec(step.value!)}`).toBe(true);
       });
     });
   }

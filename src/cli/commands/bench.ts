@@ -32,7 +32,24 @@ const BENCH_GROUPS = { timing: 'Timing:', baselines: 'Records and baselines:' } 
 export const BENCH_DEFAULTS = { warmup: 1, repeat: 5, naiveBudgetSec: 10, maxSlowdown: 1.5 } as const;
 
 /** The command's own flags; layer flags with these names are not offered (none collide today). */
-const OWN_FLAGS = new Set(['dtype', 'impls', 'impl', 'threads', 'warmup', 'repeat', 'naive-budget', 'seed', 'json', 'save', 'force', 'baseline', 'max-slowdown', 'max-memory', 'color', 'report']);
+const OWN_FLAGS = new Set([
+  'dtype',
+  'impls',
+  'impl',
+  'threads',
+  'warmup',
+  'repeat',
+  'naive-budget',
+  'seed',
+  'json',
+  'save',
+  'force',
+  'baseline',
+  'max-slowdown',
+  'max-memory',
+  'color',
+  'report',
+]);
 
 interface LayerFlag {
   flag: string;
@@ -79,7 +96,9 @@ function parseDtypes(raw: unknown): DType[] {
 function parseImpls(raw: unknown, layers: LayerSpec[]): string[] {
   const known = [...new Set(layers.flatMap(implNames))];
   if (raw === undefined) return known;
-  const parts = String(raw).split(',').map((s) => s.trim());
+  const parts = String(raw)
+    .split(',')
+    .map((s) => s.trim());
   if (parts.length === 0 || parts.some((p) => !known.includes(p))) {
     throw new UsageError(`--impls: expected a comma-separated list of ${known.join(', ')}, got '${String(raw)}'`);
   }
@@ -95,7 +114,9 @@ function casesFromOptions(layers: LayerSpec[], o: Record<string, unknown>): Benc
   const given = layerFlags().filter((f) => o[optionKey(f.flag)] !== undefined);
   for (const f of given) {
     if (!layers.some((l) => f.layers.includes(l.name))) {
-      throw new UsageError(`--${f.flag}: not a ${f.kind === 'param' ? 'param' : 'input'} of ${layers.map((l) => l.name).join(', ')} (it belongs to ${f.layers.join(', ')})`);
+      throw new UsageError(
+        `--${f.flag}: not a ${f.kind === 'param' ? 'param' : 'input'} of ${layers.map((l) => l.name).join(', ')} (it belongs to ${f.layers.join(', ')})`,
+      );
     }
   }
   const cases: BenchCaseSpec[] = [];
@@ -147,10 +168,22 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
   opt('--threads <n>', `threads for fast passes (default ${defaultThreads()}, the machine's cores; 1 = no workers)`, BENCH_GROUPS.timing);
   opt('--warmup <n>', `untimed runs before timing (default ${BENCH_DEFAULTS.warmup})`, BENCH_GROUPS.timing);
   opt('--repeat <n>', `timed runs (default ${BENCH_DEFAULTS.repeat})`, BENCH_GROUPS.timing);
-  opt('--naive-budget <seconds>', `estimate a naive run from a smaller batch when it would take longer (default ${BENCH_DEFAULTS.naiveBudgetSec})`, BENCH_GROUPS.timing);
+  opt(
+    '--naive-budget <seconds>',
+    `estimate a naive run from a smaller batch when it would take longer (default ${BENCH_DEFAULTS.naiveBudgetSec})`,
+    BENCH_GROUPS.timing,
+  );
   opt('--seed <n>', 'seed of the generated inputs (default 231)', BENCH_GROUPS.timing);
-  opt(`--${SETTINGS.maxMemory.flag} ${SETTINGS.maxMemory.value}`, `${SETTINGS.maxMemory.help} (default ${SETTINGS.maxMemory.defaultText})`, BENCH_GROUPS.timing);
-  opt('--impl <path>', 'also time your own implementation (a numpy layers.py with cs231n function names, or a JS/TS module) beside them; --save/--baseline apply to it too', HELP_GROUPS.implementation);
+  opt(
+    `--${SETTINGS.maxMemory.flag} ${SETTINGS.maxMemory.value}`,
+    `${SETTINGS.maxMemory.help} (default ${SETTINGS.maxMemory.defaultText})`,
+    BENCH_GROUPS.timing,
+  );
+  opt(
+    '--impl <path>',
+    'also time your own implementation (a numpy layers.py with cs231n function names, or a JS/TS module) beside them; --save/--baseline apply to it too',
+    HELP_GROUPS.implementation,
+  );
   opt('--timeout <seconds>', `seconds each call of --impl may take (default ${DEFAULT_IMPL_TIMEOUT_SECONDS})`, HELP_GROUPS.implementation);
   opt('--save <file>', 'also write the JSON report to FILE (never overwrites without --force)', BENCH_GROUPS.baselines);
   opt('--force', 'let --save overwrite an existing file', BENCH_GROUPS.baselines);
@@ -159,13 +192,15 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
   addOutputOptions(cmd, { formats: ['report'] });
   cmd.action((names: string[], o: Record<string, unknown>) => {
     requireWith(o, 'timeout', 'impl', 'applies to --impl only; add --impl <path>');
-    const timeout = (flagValue(o, 'timeout', { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }) as number | undefined) ?? DEFAULT_IMPL_TIMEOUT_SECONDS;
+    const timeout =
+      (flagValue(o, 'timeout', { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }) as number | undefined) ?? DEFAULT_IMPL_TIMEOUT_SECONDS;
     const implArg = o.impl === undefined ? undefined : String(o.impl);
     const dtypes = parseDtypes(o.dtype);
     const threads = (flagValue(o, 'threads', { kind: 'int', min: 1, max: MAX_THREADS }) as number | undefined) ?? defaultThreads();
     const warmup = (flagValue(o, 'warmup', { kind: 'int', min: 0, max: MAX_WARMUP }) as number | undefined) ?? BENCH_DEFAULTS.warmup;
     const repeat = (flagValue(o, 'repeat', { kind: 'int', min: 1, max: MAX_REPEAT }) as number | undefined) ?? BENCH_DEFAULTS.repeat;
-    const naiveBudgetSec = (flagValue(o, 'naive-budget', { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }) as number | undefined) ?? BENCH_DEFAULTS.naiveBudgetSec;
+    const naiveBudgetSec =
+      (flagValue(o, 'naive-budget', { kind: 'float', min: 0, minExclusive: true, max: MAX_SECONDS }) as number | undefined) ?? BENCH_DEFAULTS.naiveBudgetSec;
     const seed = flagValue(o, 'seed', { kind: 'int', min: 0, max: MAX_SEED }) as number | undefined;
     requireWith(o, 'max-slowdown', 'baseline', 'only meaningful with --baseline FILE');
     requireWith(o, 'force', 'save', 'only meaningful with --save FILE');
@@ -178,21 +213,32 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
 
     const modules = new ModuleSet();
     const tty = io.stderr.isTTY === true;
-    let report;
+    let report: ReturnType<typeof runBench>;
     try {
       const openOpts = { timeout, label: `--impl ${implArg}`, log: (line: string) => moduleLog(io)(String(implArg).replace(/^.*[\\/]/, ''), line) };
       let named = names;
       if (implArg !== undefined && !names.length) {
         // Without layer arguments, the layer the module says it implements.
         const declared = modules.module(resolve(implArg), openOpts).layers?.();
-        if (!declared) throw new UsageError(`--impl ${implArg}: name the layer it implements: cnn-check bench <layer> --impl ${implArg} (or export const layer = '<layer>' from it)`);
+        if (!declared)
+          throw new UsageError(
+            `--impl ${implArg}: name the layer it implements: cnn-check bench <layer> --impl ${implArg} (or export const layer = '<layer>' from it)`,
+          );
         named = declared;
       }
       const layers = named.length ? [...new Set(named.map((n) => getLayer(n)))] : [...LAYERS];
       const impls = parseImpls(o.impls, layers);
       const cases = casesFromOptions(layers, o);
       report = runBench(cases, {
-        dtypes, impls, threads, warmup, repeat, naiveBudgetSec, seed, maxMemory, memoryLabel: `--${SETTINGS.maxMemory.flag}`,
+        dtypes,
+        impls,
+        threads,
+        warmup,
+        repeat,
+        naiveBudgetSec,
+        seed,
+        maxMemory,
+        memoryLabel: `--${SETTINGS.maxMemory.flag}`,
         ...(implArg !== undefined ? { external: (layer: LayerSpec) => modules.implementations(resolve(implArg), layer, openOpts) } : {}),
         onProgress: tty ? (p) => io.stderr.write(`\r\x1b[K${cut(progressLine(p), terminalWidth(io, io.stderr) - 1)}`) : undefined,
       });
@@ -205,10 +251,18 @@ export function registerBenchCommand(program: Command, io: CliIO, exit: { code: 
     if (baseline) comparison = compareToBaseline(report.results, baseline, maxSlowdown, String(o.baseline));
     const doc = { ...report, ...(comparison ? { baseline: comparison } : {}) };
     if (o.save !== undefined) saveReport(String(o.save), renderJson(doc), o.force === true);
-    emitRun(io, o, {
-      title: 'cnn-check bench', runName: 'cnn-check bench', pass: comparison ? comparison.ok : null, meta: [generatedLine()],
-      bench: { title: 'benchmark', report, comparison },
-    }, { doc, text: () => renderBenchReport(report, wantColor(io, { color: o.color as boolean | undefined }), comparison, terminalWidth(io)) });
+    emitRun(
+      io,
+      o,
+      {
+        title: 'cnn-check bench',
+        runName: 'cnn-check bench',
+        pass: comparison ? comparison.ok : null,
+        meta: [generatedLine()],
+        bench: { title: 'benchmark', report, comparison },
+      },
+      { doc, text: () => renderBenchReport(report, wantColor(io, { color: o.color as boolean | undefined }), comparison, terminalWidth(io)) },
+    );
     exit.code = comparison && !comparison.ok ? 1 : 0;
   });
 }

@@ -39,9 +39,13 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     let invalid = 0;
     for (const path of paths) {
       try {
-        reports.push(compareFixture(parseFixture(path, loadMembers(path, { maxBytes: settings.maxBytes })), {
-          maxError: settings.maxError, maxMemory: settings.maxMemory, memoryLabel: '--max-memory',
-        }));
+        reports.push(
+          compareFixture(parseFixture(path, loadMembers(path, { maxBytes: settings.maxBytes })), {
+            maxError: settings.maxError,
+            maxMemory: settings.maxMemory,
+            memoryLabel: '--max-memory',
+          }),
+        );
       } catch (err) {
         if (!isUserError(err)) throw err;
         invalid++;
@@ -51,16 +55,22 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
     }
     const valid = reports.filter((r): r is FixtureReport => !('error' in r));
     const pass = invalid === 0 && valid.every((r) => r.pass);
-    emitRun(io, o, {
-      title: 'cnn-check compare', runName: 'cnn-check compare', pass, meta: [generatedLine()],
-      fixtures: { title: 'fixtures against the reference', items: valid, invalid: reports.filter((r): r is InvalidFixture => 'error' in r) },
-    }, { doc: { pass, fixtures: reports }, text: () => (valid.length ? renderCompareReports(valid, wantColor(io, o), terminalWidth(io)) : '') });
+    emitRun(
+      io,
+      o,
+      {
+        title: 'cnn-check compare',
+        runName: 'cnn-check compare',
+        pass,
+        meta: [generatedLine()],
+        fixtures: { title: 'fixtures against the reference', items: valid, invalid: reports.filter((r): r is InvalidFixture => 'error' in r) },
+      },
+      { doc: { pass, fixtures: reports }, text: () => (valid.length ? renderCompareReports(valid, wantColor(io, o), terminalWidth(io)) : '') },
+    );
     exit.code = invalid ? 2 : pass ? 0 : 1;
   });
 
-  const exportCmd = program
-    .command('export')
-    .description('write a reference fixture (inputs, dout, out, every gradient) that np.load reads');
+  const exportCmd = program.command('export').description('write a reference fixture (inputs, dout, out, every gradient) that np.load reads');
   for (const spec of LAYERS) {
     const name = kebabName(spec.name);
     const cmd = exportCmd.command(name).description(`export ${/^[aeiou]/.test(spec.name) ? 'an' : 'a'} ${spec.name} fixture`);
@@ -79,7 +89,8 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
       const settings = settingsFromOptions(o);
       const compress = o.compress === true;
       const req = buildCheckRequest(spec, layerRawCase(spec, o), settings, FLAG_LABELS, process.cwd(), {
-        what: 'its export', estimate: (shapes, params) => estimateExportMemory(spec, shapes, params, { compress }),
+        what: 'its export',
+        estimate: (shapes, params) => estimateExportMemory(spec, shapes, params, { compress }),
       });
       const rng = makeRng(settings.rng, settings.seed);
       const inputs = { ...req.inputs };
@@ -99,28 +110,44 @@ export function registerFixtureCommands(program: Command, io: CliIO, exit: { cod
   addSettingOptions(inspect, (x) => x.key === 'maxBytes');
   addOutputOptions(inspect, { formats: [] });
   inspect.action((path: string, o: Record<string, unknown>) => {
-      const members = loadMembers(path, { maxBytes: settingsFromOptions(o).maxBytes });
-      const rows: InspectRow[] = [];
-      for (const [name, m] of members) {
-        if (m.kind === 'string') {
-          rows.push({ name, dtype: dtypeDisplayName(m.dtype), descr: m.dtype, shape: [], order: '-', value: m.value });
+    const members = loadMembers(path, { maxBytes: settingsFromOptions(o).maxBytes });
+    const rows: InspectRow[] = [];
+    for (const [name, m] of members) {
+      if (m.kind === 'string') {
+        rows.push({ name, dtype: dtypeDisplayName(m.dtype), descr: m.dtype, shape: [], order: '-', value: m.value });
+        continue;
+      }
+      let min = Infinity,
+        max = -Infinity,
+        sum = 0,
+        nan = 0,
+        finite = 0;
+      for (const v of m.data) {
+        if (Number.isNaN(v)) {
+          nan++;
           continue;
         }
-        let min = Infinity, max = -Infinity, sum = 0, nan = 0, finite = 0;
-        for (const v of m.data) {
-          if (Number.isNaN(v)) { nan++; continue; }
-          if (v < min) min = v;
-          if (v > max) max = v;
-          if (Number.isFinite(v)) { sum += v; finite++; }
+        if (v < min) min = v;
+        if (v > max) max = v;
+        if (Number.isFinite(v)) {
+          sum += v;
+          finite++;
         }
-        rows.push({
-          name, dtype: dtypeDisplayName(m.dtype), descr: m.dtype, shape: m.shape, order: m.fortranOrder ? 'F' : 'C',
-          min: m.data.length - nan ? min : null, max: m.data.length - nan ? max : null,
-          mean: finite ? sum / finite : null, nanCount: nan,
-        });
       }
-      if (o.json) io.stdout.write(renderJson({ path, members: rows }));
-      else io.stdout.write(renderInspect(path, rows, wantColor(io, o), terminalWidth(io)));
-      exit.code = 0;
-    });
+      rows.push({
+        name,
+        dtype: dtypeDisplayName(m.dtype),
+        descr: m.dtype,
+        shape: m.shape,
+        order: m.fortranOrder ? 'F' : 'C',
+        min: m.data.length - nan ? min : null,
+        max: m.data.length - nan ? max : null,
+        mean: finite ? sum / finite : null,
+        nanCount: nan,
+      });
+    }
+    if (o.json) io.stdout.write(renderJson({ path, members: rows }));
+    else io.stdout.write(renderInspect(path, rows, wantColor(io, o), terminalWidth(io)));
+    exit.code = 0;
+  });
 }

@@ -38,7 +38,13 @@ interface GradeRequest {
 
 function parseRequest(path: string, o: Record<string, unknown>): GradeRequest {
   requireWith(o, 'force', 'fixtures', 'replaces existing fixtures: it needs --fixtures DIR');
-  const layers = o.layers === undefined ? undefined : String(o.layers).split(',').map((s) => s.trim()).filter(Boolean);
+  const layers =
+    o.layers === undefined
+      ? undefined
+      : String(o.layers)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   if (layers && !layers.length) throw new UsageError(`--layers: expected a comma-separated list of layers such as conv,maxpool, got '${String(o.layers)}'`);
   const timeout = (flagValue(o, 'timeout', SETTINGS.timeout.domain as never) as number | undefined) ?? SETTINGS.timeout.default;
   let fixtures: GradeRequest['fixtures'];
@@ -52,7 +58,14 @@ function parseRequest(path: string, o: Record<string, unknown>): GradeRequest {
     checkOutputPath(join(dir, 'cnn-check-grade.probe'), { replace: false, flag: '--fixtures' });
     fixtures = { dir, force: o.force === true };
   }
-  return { path, ...(layers ? { layers } : {}), quick: o.quick === true, timeout, ...(o.python !== undefined ? { python: String(o.python) } : {}), ...(fixtures ? { fixtures } : {}) };
+  return {
+    path,
+    ...(layers ? { layers } : {}),
+    quick: o.quick === true,
+    timeout,
+    ...(o.python !== undefined ? { python: String(o.python) } : {}),
+    ...(fixtures ? { fixtures } : {}),
+  };
 }
 
 /** Grade once and write the outputs; the exit code (0 every case passes, 1 a case fails). Input errors throw. */
@@ -60,9 +73,9 @@ function gradeOnce(req: GradeRequest, o: Record<string, unknown>, io: CliIO): nu
   const color = { color: o.color as boolean | undefined, json: o.json === true };
   const progress = io.stderr.isTTY
     ? createProgressLine<GradeProgress>(io.stderr, wantColor({ ...io, stdout: io.stderr }, color), {
-      width: terminalWidth(io, io.stderr),
-      render: (p, ms) => `grading ${p.index}/${p.total}  ${p.layer} ${p.impl} ${p.caseName}  ${(ms / 1000).toFixed(1)} s`,
-    })
+        width: terminalWidth(io, io.stderr),
+        render: (p, ms) => `grading ${p.index}/${p.total}  ${p.layer} ${p.impl} ${p.caseName}  ${(ms / 1000).toFixed(1)} s`,
+      })
     : undefined;
   const log = moduleLog(io, progress);
   const mod = openModule(req.path, { timeout: req.timeout, label: req.path, log: (line) => log(basename(req.path), line), python: req.python });
@@ -73,9 +86,20 @@ function gradeOnce(req: GradeRequest, o: Record<string, unknown>, io: CliIO): nu
     progress?.done();
     mod.close();
   }
-  emitRun(io, o, {
-    title: `cnn-check grade ${req.path}`, runName: `cnn-check grade ${req.path}`, pass: report.pass, meta: [generatedLine()], grade: report, file: req.path, gradeLines: definitionLines(req.path),
-  }, { doc: report, text: () => renderGradeReport(report, wantColor(io, color), terminalWidth(io)) });
+  emitRun(
+    io,
+    o,
+    {
+      title: `cnn-check grade ${req.path}`,
+      runName: `cnn-check grade ${req.path}`,
+      pass: report.pass,
+      meta: [generatedLine()],
+      grade: report,
+      file: req.path,
+      gradeLines: definitionLines(req.path),
+    },
+    { doc: report, text: () => renderGradeReport(report, wantColor(io, color), terminalWidth(io)) },
+  );
   return report.pass ? 0 : 1;
 }
 
@@ -144,14 +168,32 @@ async function watchGrade(req: GradeRequest, o: Record<string, unknown>, io: Cli
 export function registerGradeCommand(program: Command, io: CliIO, exit: { code: number }): void {
   const cmd = program
     .command('grade')
-    .description('grade a whole layers module (numpy layers.py, or JS/TS with the same cs231n function names): every layer it defines against a battery of cases, each failure shrunk to its smallest case')
+    .description(
+      'grade a whole layers module (numpy layers.py, or JS/TS with the same cs231n function names): every layer it defines against a battery of cases, each failure shrunk to its smallest case',
+    )
     .argument('<path>', 'the module: cs231n/layers.py (or layer_utils.py), or a .mjs/.js/.ts module with cs231n function names');
-  cmd.addOption(new Option('--layers <list>', 'grade only these layers, comma-separated: conv,maxpool (default: every layer the module defines)').helpGroup(HELP_GROUPS.checking));
+  cmd.addOption(
+    new Option('--layers <list>', 'grade only these layers, comma-separated: conv,maxpool (default: every layer the module defines)').helpGroup(
+      HELP_GROUPS.checking,
+    ),
+  );
   cmd.addOption(new Option('--quick', "only the notebooks' cases and one edge case per layer, no timing").helpGroup(HELP_GROUPS.checking));
   cmd.addOption(new Option('--watch', 'grade again whenever the module (or a .py file of its package) changes; Ctrl-C stops').helpGroup(HELP_GROUPS.checking));
-  cmd.addOption(new Option(`--timeout ${SETTINGS.timeout.value}`, `seconds each call of a function of the module may take (default ${SETTINGS.timeout.default})`).helpGroup(HELP_GROUPS.implementation));
-  cmd.addOption(new Option(`--python ${SETTINGS.python.value}`, settingHelp(SETTINGS.python as never).replace('a numpy --impl', 'a numpy module')).helpGroup(HELP_GROUPS.implementation));
-  cmd.addOption(new Option('--fixtures <dir>', 'write each shrunk failure as a .npz fixture in DIR (created if missing), for load_fixture in the notebook').helpGroup(HELP_GROUPS.output));
+  cmd.addOption(
+    new Option(`--timeout ${SETTINGS.timeout.value}`, `seconds each call of a function of the module may take (default ${SETTINGS.timeout.default})`).helpGroup(
+      HELP_GROUPS.implementation,
+    ),
+  );
+  cmd.addOption(
+    new Option(`--python ${SETTINGS.python.value}`, settingHelp(SETTINGS.python as never).replace('a numpy --impl', 'a numpy module')).helpGroup(
+      HELP_GROUPS.implementation,
+    ),
+  );
+  cmd.addOption(
+    new Option('--fixtures <dir>', 'write each shrunk failure as a .npz fixture in DIR (created if missing), for load_fixture in the notebook').helpGroup(
+      HELP_GROUPS.output,
+    ),
+  );
   cmd.addOption(new Option('--force', 'replace fixtures of the same name in --fixtures DIR').helpGroup(HELP_GROUPS.output));
   addOutputOptions(cmd);
   cmd.action(async (path: string, o: Record<string, unknown>) => {

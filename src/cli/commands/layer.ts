@@ -22,19 +22,29 @@ export function runLayerCommand(spec: LayerSpec, o: Record<string, unknown>, io:
   checkOutputPaths(o);
   const color = { color: o.color as boolean | undefined, json: o.json === true };
   // Progress goes to stderr, only for a terminal, and only once a check has run for a second.
-  const progress = io.stderr.isTTY ? createProgressLine(io.stderr, wantColor({ ...io, stdout: io.stderr }, color), { width: terminalWidth(io, io.stderr) }) : undefined;
+  const progress = io.stderr.isTTY
+    ? createProgressLine(io.stderr, wantColor({ ...io, stdout: io.stderr }, color), { width: terminalWidth(io, io.stderr) })
+    : undefined;
   const started = performance.now();
-  let report;
+  let report: ReturnType<typeof runCheckRequest>;
   try {
     report = runCheckRequest(request, { onProgress: progress?.update, log: moduleLog(io, progress) });
   } finally {
     progress?.done();
   }
   const name = spec.params.length ? `${spec.name} ${paramsText(report.params)}` : spec.name;
-  emitRun(io, o, {
-    title: `cnn-check ${name}`, runName: `cnn-check ${kebabName(spec.name)}`, pass: report.pass, meta: [generatedLine()],
-    checks: { title: 'gradient check', items: [{ name, report, seconds: (performance.now() - started) / 1000 }], summary: false },
-  }, { doc: report, text: () => renderLayerReport(report, wantColor(io, color), terminalWidth(io)) });
+  emitRun(
+    io,
+    o,
+    {
+      title: `cnn-check ${name}`,
+      runName: `cnn-check ${kebabName(spec.name)}`,
+      pass: report.pass,
+      meta: [generatedLine()],
+      checks: { title: 'gradient check', items: [{ name, report, seconds: (performance.now() - started) / 1000 }], summary: false },
+    },
+    { doc: report, text: () => renderLayerReport(report, wantColor(io, color), terminalWidth(io)) },
+  );
   return report.pass ? 0 : 1;
 }
 

@@ -24,10 +24,19 @@ export function layerListData(): LayerListData {
       : '-',
   }));
   const json = LAYERS.map((l) => ({
-    name: l.name, summary: l.summary,
+    name: l.name,
+    summary: l.summary,
     inputs: l.inputs.map((i) => ({ name: i.name, grad: i.grad, defaultShape: Array.isArray(i.shape) ? i.shape : null })),
-    params: l.params.map((p) => ({ name: p.name, flag: p.flag, ...(p.aliases ? { aliases: p.aliases } : {}), kind: p.kind, default: p.default, choices: p.choices })),
-    impls: implNames(l), tolerance: l.tolerance,
+    params: l.params.map((p) => ({
+      name: p.name,
+      flag: p.flag,
+      ...(p.aliases ? { aliases: p.aliases } : {}),
+      kind: p.kind,
+      default: p.default,
+      choices: p.choices,
+    })),
+    impls: implNames(l),
+    tolerance: l.tolerance,
   }));
   return { rows, json };
 }

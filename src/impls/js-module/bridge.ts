@@ -17,7 +17,15 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
-  MODULE_MEMORY_LIMIT_MB, SEQ_FIRST_CALL, SIGNAL_DEAD, SIGNAL_EVENTS, SIGNAL_LENGTH, SIGNAL_MEMORY, type Reply, type Request, type UserWorkerData,
+  MODULE_MEMORY_LIMIT_MB,
+  SEQ_FIRST_CALL,
+  SIGNAL_DEAD,
+  SIGNAL_EVENTS,
+  SIGNAL_LENGTH,
+  SIGNAL_MEMORY,
+  type Reply,
+  type Request,
+  type UserWorkerData,
 } from './protocol.js';
 import { CALL, MEMORY_HEAP, MEMORY_OK, MEMORY_TICK_MS, SUPERVISOR_SOURCE, type SupervisorData } from './supervisor.js';
 
@@ -84,8 +92,14 @@ export class WorkerBridge {
       entry = new URL('./worker.js', import.meta.url).href;
     }
     const supervised: SupervisorData = {
-      entry, eval: evaluated, workerData: data, limitMb: this.memoryMb, signal: this.signal, call: this.callMemory,
-      slots: { events: SIGNAL_EVENTS, dead: SIGNAL_DEAD, memory: SIGNAL_MEMORY }, tickMs: MEMORY_TICK_MS,
+      entry,
+      eval: evaluated,
+      workerData: data,
+      limitMb: this.memoryMb,
+      signal: this.signal,
+      call: this.callMemory,
+      slots: { events: SIGNAL_EVENTS, dead: SIGNAL_DEAD, memory: SIGNAL_MEMORY },
+      tickMs: MEMORY_TICK_MS,
     };
     this.startCall();
     this.worker = new Worker(SUPERVISOR_SOURCE, { eval: true, workerData: supervised, stdout: true, stderr: true, transferList: [port2] });
@@ -143,9 +157,10 @@ export class WorkerBridge {
 
   /** Why the supervisor ended the worker for its memory, after a wait ended in 'memory': `exceeded the memory limit of N MB (...)`. */
   memoryFailure(): string {
-    const how = Atomics.load(this.signal, SIGNAL_MEMORY) === MEMORY_HEAP
-      ? 'its JS heap reached it'
-      : `it held ${Math.round(this.callMemory[CALL.SEEN] / 2 ** 20)} MB, its typed arrays and Buffers counted`;
+    const how =
+      Atomics.load(this.signal, SIGNAL_MEMORY) === MEMORY_HEAP
+        ? 'its JS heap reached it'
+        : `it held ${Math.round(this.callMemory[CALL.SEEN] / 2 ** 20)} MB, its typed arrays and Buffers counted`;
     return `exceeded the memory limit of ${this.memoryMb} MB (${how})`;
   }
 

@@ -31,15 +31,24 @@ export const jsModuleKind: ImplKind = {
       kind: 'js',
       implementationsFor(spec, select) {
         if (select) {
-          throw new UsageError(`${opts.label}: a JavaScript module exports forward and backward; drop ':${select.forward}${select.backward ? `,${select.backward}` : ''}'`);
+          throw new UsageError(
+            `${opts.label}: a JavaScript module exports forward and backward; drop ':${select.forward}${select.backward ? `,${select.backward}` : ''}'`,
+          );
         }
         if (user.layer !== undefined && canonicalLayerName(user.layer) !== spec.name) {
           throw new ImplMissingError(`${opts.label}: the module implements ${user.layer} (its export layer), not ${spec.name}`);
         }
-        return [{
-          name: USER_IMPL_NAME, kind: 'js', impl: user.impl, source: path, external: true,
-          lastCallMs: user.lastCallMs, ownsError: (err) => err instanceof UserImplError,
-        }];
+        return [
+          {
+            name: USER_IMPL_NAME,
+            kind: 'js',
+            impl: user.impl,
+            source: path,
+            external: true,
+            lastCallMs: user.lastCallMs,
+            ownsError: (err) => err instanceof UserImplError,
+          },
+        ];
       },
       layers: () => (user.layer === undefined ? undefined : [canonicalLayerName(user.layer)]),
       close: user.close,

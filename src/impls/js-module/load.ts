@@ -88,7 +88,7 @@ export function asTensor(t: unknown, what: string): Tensor {
   if (typeof t !== 'object' || t === null) throw new UserImplError(`${what} is ${t === null ? 'null' : typeof t}: expected ${expected}`);
   const { data, shape } = t as { data?: unknown; shape?: unknown };
   if (!(data instanceof Float64Array || data instanceof Float32Array)) {
-    const got = data === undefined ? 'no data' : `data of type ${Array.isArray(data) ? 'Array' : (data as object)?.constructor?.name ?? typeof data}`;
+    const got = data === undefined ? 'no data' : `data of type ${Array.isArray(data) ? 'Array' : ((data as object)?.constructor?.name ?? typeof data)}`;
     throw new UserImplError(`${what} has ${got}: expected ${expected}`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -140,7 +140,9 @@ export function startModule(path: string, opts: UserImplOptions = {}): StartedMo
       throw new UsageError(`${label}: a TypeScript module needs tsx to load (npm install --save-dev tsx), or compile it to .mjs`);
     }
   } else if (!(JS_EXTENSIONS as readonly string[]).includes(ext)) {
-    throw new UsageError(`${label}: expected a JavaScript module (${JS_EXTENSIONS.join(', ')}) or TypeScript (${TS_EXTENSIONS.join(', ')}), got '${ext || basename(abs)}'`);
+    throw new UsageError(
+      `${label}: expected a JavaScript module (${JS_EXTENSIONS.join(', ')}) or TypeScript (${TS_EXTENSIONS.join(', ')}), got '${ext || basename(abs)}'`,
+    );
   }
   const timeout = opts.timeout ?? DEFAULT_IMPL_TIMEOUT_SECONDS;
   const loadTimeout = opts.loadTimeout ?? Math.max(timeout, MIN_LOAD_TIMEOUT_SECONDS);
@@ -155,10 +157,14 @@ export function startModule(path: string, opts: UserImplOptions = {}): StartedMo
   const loaded = bridge.wait(SEQ_LOADED, loadTimeout * 1000);
   if (typeof loaded === 'string' || !loaded.ok) {
     bridge.stop('the module could not be loaded');
-    const why = loaded === 'timeout'
-      ? `importing it did not finish within ${fmtSeconds(loadTimeout)}`
-      : loaded === 'memory' ? `importing it ${bridge.memoryFailure()}`
-      : loaded === 'dead' ? 'its worker thread ended while importing it (process.exit?)' : withSyntaxErrorLine(loaded.error ?? 'import failed', abs, ext);
+    const why =
+      loaded === 'timeout'
+        ? `importing it did not finish within ${fmtSeconds(loadTimeout)}`
+        : loaded === 'memory'
+          ? `importing it ${bridge.memoryFailure()}`
+          : loaded === 'dead'
+            ? 'its worker thread ended while importing it (process.exit?)'
+            : withSyntaxErrorLine(loaded.error ?? 'import failed', abs, ext);
     throw new FormatError(`${label}: cannot load the module: ${why}`);
   }
   return { bridge, mod: loaded.value as LoadedModule, path: abs, label, timeout };
@@ -171,7 +177,9 @@ export function missingExports(started: StartedModule): FormatError {
   const got = mod.exports.length ? `got exports ${mod.exports.join(', ')}` : 'got no exports';
   // A module with neither is told of the other way too: functions with cs231n names.
   const named = missing.length === 2 ? ', or functions with cs231n names (conv_forward_naive, ...)' : '';
-  return new FormatError(`${label}: expected functions forward and backward (named exports or properties of the default export)${named}, ${missing.map((k) => (mod[k] === 'undefined' ? `no ${k}` : `${k} of type ${mod[k]}`)).join(' and ')}; ${got}`);
+  return new FormatError(
+    `${label}: expected functions forward and backward (named exports or properties of the default export)${named}, ${missing.map((k) => (mod[k] === 'undefined' ? `no ${k}` : `${k} of type ${mod[k]}`)).join(' and ')}; ${got}`,
+  );
 }
 
 /**
@@ -220,21 +228,24 @@ export function userImpl(started: StartedModule): UserImpl {
       const v = call('forward', () => bridge.call({ op: 'forward', inputs, params }, timeout * 1000)) as ForwardReply;
       const res: ForwardResult = { out: asTensor(v.out, "forward's out"), cache: { userCache: v.cache } satisfies BridgedCache };
       if (v.state !== undefined) {
-        if (typeof v.state !== 'object' || v.state === null) throw new UserImplError(`forward's state is ${typeof v.state}: expected an object of tensors such as {running_mean, running_var}`);
+        if (typeof v.state !== 'object' || v.state === null)
+          throw new UserImplError(`forward's state is ${typeof v.state}: expected an object of tensors such as {running_mean, running_var}`);
         res.state = {};
         for (const [k, t] of Object.entries(v.state)) res.state[k] = asTensor(t, `forward's state.${k}`);
       }
       if (v.switches !== undefined) {
-        if (!(v.switches instanceof Int32Array)) throw new UserImplError(`forward's switches must be an Int32Array, got ${(v.switches as object)?.constructor?.name ?? typeof v.switches}`);
+        if (!(v.switches instanceof Int32Array))
+          throw new UserImplError(`forward's switches must be an Int32Array, got ${(v.switches as object)?.constructor?.name ?? typeof v.switches}`);
         res.switches = v.switches;
       }
       return res;
     },
     backward(dout, cache): Gradients {
       const id = (cache as BridgedCache | undefined)?.userCache;
-      if (typeof id !== 'number') throw new UserImplError('backward needs the cache of this module\'s forward');
+      if (typeof id !== 'number') throw new UserImplError("backward needs the cache of this module's forward");
       const v = call('backward', () => bridge.call({ op: 'backward', dout, cache: id }, timeout * 1000));
-      if (typeof v !== 'object' || v === null) throw new UserImplError(`backward returned ${v === null ? 'null' : typeof v}: expected an object of gradients {dx, dw, ...}`);
+      if (typeof v !== 'object' || v === null)
+        throw new UserImplError(`backward returned ${v === null ? 'null' : typeof v}: expected an object of gradients {dx, dw, ...}`);
       const grads: Gradients = {};
       for (const [k, t] of Object.entries(v)) grads[k] = asTensor(t, `backward's ${k}`);
       return grads;

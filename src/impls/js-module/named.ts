@@ -35,7 +35,10 @@ export class NamedJsModule implements ImplModule {
   private closed = false;
 
   /** `opts`: how it was started, to start it again after a call stopped its worker (a timeout). */
-  constructor(started: StartedModule, private readonly opts: UserImplOptions = {}) {
+  constructor(
+    started: StartedModule,
+    private readonly opts: UserImplOptions = {},
+  ) {
     this.started = started;
     this.path = started.path;
     this.functions = started.mod.functions;
@@ -46,7 +49,13 @@ export class NamedJsModule implements ImplModule {
   }
 
   layers(): string[] {
-    return [...new Set(this.listFunctions().filter((f) => f.forward && f.backward).map((f) => f.layer))];
+    return [
+      ...new Set(
+        this.listFunctions()
+          .filter((f) => f.forward && f.backward)
+          .map((f) => f.layer),
+      ),
+    ];
   }
 
   implementationsFor(spec: LayerSpec, select?: FunctionSelection): Implementation[] {
@@ -90,13 +99,20 @@ export class NamedJsModule implements ImplModule {
         const names = spec.inputs.map((i) => i.name).filter((n) => inputs[n]);
         const sent: Record<string, Tensor> = {};
         for (const n of names) sent[n] = inputs[n];
-        const v = call(pair.forward, () => bridge.call({
-          op: 'named-forward', inputs: sent,
-          call: { fn: pair.forward, args: conv.args(params), ...(conv.state ? { state: conv.state } : {}), ...(conv.loss ? { loss: true } : {}) },
-        }, timeout * 1000)) as NamedForwardReply;
+        const v = call(pair.forward, () =>
+          bridge.call(
+            {
+              op: 'named-forward',
+              inputs: sent,
+              call: { fn: pair.forward, args: conv.args(params), ...(conv.state ? { state: conv.state } : {}), ...(conv.loss ? { loss: true } : {}) },
+            },
+            timeout * 1000,
+          ),
+        ) as NamedForwardReply;
         let out = asTensor(v.out, `${pair.forward}'s ${conv.loss ? 'loss' : 'out'}`);
         // With float32 inputs, a float64 out was computed from float32 values: a float32 layer's (as for numpy modules).
-        if (out.data instanceof Float64Array && names.some((n) => inputs[n].data instanceof Float32Array)) out = { data: Float32Array.from(out.data), shape: out.shape };
+        if (out.data instanceof Float64Array && names.some((n) => inputs[n].data instanceof Float32Array))
+          out = { data: Float32Array.from(out.data), shape: out.shape };
         const res: ForwardResult = { out, cache: { jsCache: v.cache } };
         if (conv.state) {
           res.state = {};
@@ -108,18 +124,30 @@ export class NamedJsModule implements ImplModule {
       backward: (dout: Tensor, cache: unknown): Gradients => {
         const id = (cache as { jsCache?: number } | undefined)?.jsCache;
         if (typeof id !== 'number') throw new UserImplError(`${pair.backward} needs the cache of this module's forward`);
-        const v = call(pair.backward, () => bridge.call({
-          op: 'named-backward', dout, cache: id, call: { fn: pair.backward, grads: conv.grads, ...(conv.loss ? { loss: true } : {}) },
-        }, timeout * 1000)) as Record<string, unknown>;
+        const v = call(pair.backward, () =>
+          bridge.call(
+            {
+              op: 'named-backward',
+              dout,
+              cache: id,
+              call: { fn: pair.backward, grads: conv.grads, ...(conv.loss ? { loss: true } : {}) },
+            },
+            timeout * 1000,
+          ),
+        ) as Record<string, unknown>;
         const grads: Gradients = {};
         for (const g of conv.grads) grads[g] = asTensor(v[g], `${pair.backward}'s ${g}`);
         return grads;
       },
     };
     return {
-      name: pair.name, kind: 'js', impl, external: true,
+      name: pair.name,
+      kind: 'js',
+      impl,
+      external: true,
       source: conv.loss ? `${path}:${pair.forward}` : `${path}:${pair.forward},${pair.backward}`,
-      lastCallMs: () => lastMs, ownsError: (err) => err instanceof UserImplError,
+      lastCallMs: () => lastMs,
+      ownsError: (err) => err instanceof UserImplError,
     };
   }
 

@@ -12,8 +12,20 @@ import { fileURLToPath } from 'node:url';
 import { basename } from 'node:path';
 import { format } from 'node:util';
 import {
-  CACHE_SLOTS, MAX_LOG_LINES, SEQ_LOADED, SEQ_STARTED, SIGNAL_DEAD, SIGNAL_EVENTS,
-  type ForwardReply, type LoadedModule, type NamedBackward, type NamedForward, type NamedForwardReply, type Reply, type Request, type UserWorkerData,
+  CACHE_SLOTS,
+  MAX_LOG_LINES,
+  SEQ_LOADED,
+  SEQ_STARTED,
+  SIGNAL_DEAD,
+  SIGNAL_EVENTS,
+  type ForwardReply,
+  type LoadedModule,
+  type NamedBackward,
+  type NamedForward,
+  type NamedForwardReply,
+  type Reply,
+  type Request,
+  type UserWorkerData,
 } from './protocol.js';
 import type { PyArg } from '../python/cs231n.js';
 
@@ -122,7 +134,11 @@ const MAX_MESSAGE = 400;
 
 /** `text` on one line: its non-empty lines joined, cut at MAX_MESSAGE characters. */
 function joinLines(text: string): string {
-  const line = text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
   return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE - 3)}...` : line;
 }
 
@@ -194,7 +210,9 @@ async function namedForward(call: NamedForward, inputs: Record<string, never>): 
   const args = call.args.map((a) => buildArg(a, inputs));
   const { value, ms } = await timed(() => f(...args));
   if (!Array.isArray(value) || value.length !== 2) {
-    return { error: `${call.fn} returned ${kindOf(value)}: expected ${call.loss ? '[loss, dx]' : '[out, cache]'} (an Array of two, as cs231n returns a tuple)` };
+    return {
+      error: `${call.fn} returned ${kindOf(value)}: expected ${call.loss ? '[loss, dx]' : '[out, cache]'} (an Array of two, as cs231n returns a tuple)`,
+    };
   }
   if (call.loss) {
     // A loss: the number is the output (shape ()), dx the cache its backward scales.
@@ -215,7 +233,11 @@ async function namedForward(call: NamedForward, inputs: Record<string, never>): 
 }
 
 /** `conv_backward_naive(dout, cache)`: its gradients in the convention's order (a loss: dout times the forward's dx). */
-async function namedBackward(call: NamedBackward, dout: { data: ArrayLike<number>; shape: number[] }, cache: unknown): Promise<{ value: unknown; ms: number } | { error: string }> {
+async function namedBackward(
+  call: NamedBackward,
+  dout: { data: ArrayLike<number>; shape: number[] },
+  cache: unknown,
+): Promise<{ value: unknown; ms: number } | { error: string }> {
   if (call.loss) {
     const dx = cache as { data?: unknown; shape?: unknown };
     if (!dx || typeof dx !== 'object' || !ArrayBuffer.isView(dx.data) || !Array.isArray(dx.shape)) {
@@ -237,7 +259,9 @@ async function namedBackward(call: NamedBackward, dout: { data: ArrayLike<number
     return { error: `${call.fn} returned ${kindOf(value)}: expected [${call.grads.join(', ')}]${value === undefined ? ' (not implemented yet?)' : ''}` };
   }
   const grads: Record<string, unknown> = {};
-  call.grads.forEach((g, k) => (grads[g] = unshare(value[k])));
+  call.grads.forEach((g, k) => {
+    grads[g] = unshare(value[k]);
+  });
   return { value: grads, ms };
 }
 
@@ -297,7 +321,7 @@ async function handle(req: Request): Promise<void> {
 function findExports(mod: Record<string, unknown>): LoadedModule {
   const def = mod.default;
   const named = 'forward' in mod || 'backward' in mod;
-  const source = (named ? mod : typeof def === 'object' || typeof def === 'function' ? def ?? {} : {}) as Record<string, unknown>;
+  const source = (named ? mod : typeof def === 'object' || typeof def === 'function' ? (def ?? {}) : {}) as Record<string, unknown>;
   if (typeof source.forward === 'function' && typeof source.backward === 'function') {
     // Called as methods, so a default export that is an object or class instance keeps its `this`.
     fns = { forward: (...a) => (source.forward as Fn).apply(source, a), backward: (...a) => (source.backward as Fn).apply(source, a) };
@@ -307,11 +331,14 @@ function findExports(mod: Record<string, unknown>): LoadedModule {
   const layer = typeof source.layer === 'string' ? source.layer : undefined;
   // cs231n-named functions: the named exports, else the default export's (a CommonJS module.exports).
   const hasNamedFns = Object.entries(mod).some(([k, v]) => k !== 'default' && typeof v === 'function');
-  const pool = (hasNamedFns ? mod : typeof def === 'object' || typeof def === 'function' ? def ?? {} : {}) as Record<string, unknown>;
+  const pool = (hasNamedFns ? mod : typeof def === 'object' || typeof def === 'function' ? (def ?? {}) : {}) as Record<string, unknown>;
   namedFns = {};
   for (const [k, v] of Object.entries(pool)) if (k !== 'default' && typeof v === 'function') namedFns[k] = v as Fn;
   return {
-    forward: typeof source.forward, backward: typeof source.backward, exports: names, functions: Object.keys(namedFns).sort(),
+    forward: typeof source.forward,
+    backward: typeof source.backward,
+    exports: names,
+    functions: Object.keys(namedFns).sort(),
     ...(layer !== undefined ? { layer } : {}),
   };
 }

@@ -66,9 +66,14 @@ function lossPair(fn: string): FunctionPair[] {
 }
 
 const bnState = { arg: 3, name: 'bn_param', keys: ['running_mean', 'running_var'] };
-const bnParam = (p: Params) => dict({
-  mode: val(p.mode), eps: val(p.eps), momentum: val(p.momentum), running_mean: arr('running_mean'), running_var: arr('running_var'),
-});
+const bnParam = (p: Params) =>
+  dict({
+    mode: val(p.mode),
+    eps: val(p.eps),
+    momentum: val(p.momentum),
+    running_mean: arr('running_mean'),
+    running_var: arr('running_var'),
+  });
 
 /** The conventions by layer name (one per registered layer; a test holds them to the registry). */
 export const CS231N: Readonly<Record<string, Cs231nConvention>> = {
@@ -117,7 +122,10 @@ export const CS231N: Readonly<Record<string, Cs231nConvention>> = {
     layer: 'conv_relu_pool',
     pairs: pairs('conv_relu_pool', ['']),
     args: (p) => [
-      arr('x'), arr('w'), arr('b'), dict({ stride: val(p.stride), pad: val(p.pad) }),
+      arr('x'),
+      arr('w'),
+      arr('b'),
+      dict({ stride: val(p.stride), pad: val(p.pad) }),
       dict({ pool_height: val(p.pool_height), pool_width: val(p.pool_width), stride: val(p.pool_stride) }),
     ],
     grads: ['dx', 'dw', 'db'],
@@ -158,7 +166,12 @@ export function definedPairs(functions: readonly string[], prefix = PY_PREFIX): 
   for (const conv of Object.values(CS231N)) {
     for (const p of conv.pairs) {
       if (!have.has(p.forward) && !have.has(p.backward)) continue;
-      out.push({ layer: conv.layer, name: renamed(p.name, prefix), forward: have.has(p.forward) ? p.forward : null, backward: have.has(p.backward) ? p.backward : null });
+      out.push({
+        layer: conv.layer,
+        name: renamed(p.name, prefix),
+        forward: have.has(p.forward) ? p.forward : null,
+        backward: have.has(p.backward) ? p.backward : null,
+      });
     }
   }
   return out;
@@ -180,20 +193,26 @@ export function selectPairs(spec: LayerSpec, functions: readonly string[], label
   if (!conv) throw new UsageError(`${label}: cnn-check knows no cs231n convention for ${spec.name}`);
   const have = new Set(functions);
   const defined = knownAmong(functions);
-  const got = defined.length ? `the module defines ${defined.join(', ')}` : `the module defines no cs231n layer functions${functions.length ? ` (its functions: ${functions.slice(0, 12).join(', ')}${functions.length > 12 ? ', ...' : ''})` : ''}`;
+  const got = defined.length
+    ? `the module defines ${defined.join(', ')}`
+    : `the module defines no cs231n layer functions${functions.length ? ` (its functions: ${functions.slice(0, 12).join(', ')}${functions.length > 12 ? ', ...' : ''})` : ''}`;
   if (select) {
     // A loss is one function: PATH:my_svm_loss (or the same name twice) names it.
     if (!conv.loss && select.backward === undefined) {
       throw new UsageError(`${label}:${select.forward}: ${spec.name} is a forward and a backward: name both, as ${label}:FORWARD,BACKWARD`);
     }
     if (conv.loss && select.backward !== undefined && select.backward !== select.forward) {
-      throw new UsageError(`${label}:${select.forward},${select.backward}: ${spec.name} is one function returning (loss, dx): name it once, as ${label}:${select.forward}`);
+      throw new UsageError(
+        `${label}:${select.forward},${select.backward}: ${spec.name} is one function returning (loss, dx): name it once, as ${label}:${select.forward}`,
+      );
     }
     const backward = select.backward ?? select.forward;
     const wanted = conv.loss ? [select.forward] : [select.forward, backward];
     const missing = wanted.filter((f) => !have.has(f));
     if (missing.length) {
-      throw new FormatError(`${label}: expected ${conv.loss ? `the function ${select.forward}` : `functions ${select.forward} and ${backward}`}, no ${missing.join(' and no ')}; ${got}`);
+      throw new FormatError(
+        `${label}: expected ${conv.loss ? `the function ${select.forward}` : `functions ${select.forward} and ${backward}`}, no ${missing.join(' and no ')}; ${got}`,
+      );
     }
     return [{ name: `${prefix}:${select.forward}`, forward: select.forward, backward }];
   }
@@ -203,7 +222,9 @@ export function selectPairs(spec: LayerSpec, functions: readonly string[], label
     const others = conv.pairs.slice(1).filter((p) => p.forward !== first.forward || p.backward !== first.backward);
     const alt = others.length ? ` (or a pair ${others.map((p) => `${p.forward}/${p.backward}`).join(', ')})` : '';
     if (conv.loss) {
-      throw new FormatError(`${label}: expected a function ${first.forward}(x, y) returning (loss, dx) for ${spec.name}, no ${first.forward}; ${got}; or name yours with ${label}:FUNCTION`);
+      throw new FormatError(
+        `${label}: expected a function ${first.forward}(x, y) returning (loss, dx) for ${spec.name}, no ${first.forward}; ${got}; or name yours with ${label}:FUNCTION`,
+      );
     }
     const lacking = [first.forward, first.backward].filter((f) => !have.has(f));
     throw new FormatError(

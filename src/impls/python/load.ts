@@ -97,9 +97,12 @@ export class PythonModule implements ImplModule {
     const loadTimeout = Math.max(this.timeout, MIN_LOAD_TIMEOUT_SECONDS);
     const r = proc.request({ op: 'load', id, path: this.path }, [], loadTimeout * 1000, this.log);
     if (r.kind !== 'reply' || !r.reply.ok) {
-      const why = r.kind === 'timeout'
-        ? `importing it did not finish within ${fmtSeconds(loadTimeout)}`
-        : r.kind === 'dead' ? `the Python process ended while importing it (${r.why})` : r.reply.error;
+      const why =
+        r.kind === 'timeout'
+          ? `importing it did not finish within ${fmtSeconds(loadTimeout)}`
+          : r.kind === 'dead'
+            ? `the Python process ended while importing it (${r.why})`
+            : r.reply.error;
       if (r.kind === 'timeout') proc.stop('an import did not finish');
       releasePython(proc);
       throw new FormatError(`${this.label}: cannot import the module: ${why}`);
@@ -116,7 +119,13 @@ export class PythonModule implements ImplModule {
 
   /** The layers with a complete pair (or a loss's function) under cs231n's names. */
   layers(): string[] {
-    return [...new Set(this.listFunctions().filter((f) => f.forward && f.backward).map((f) => f.layer))];
+    return [
+      ...new Set(
+        this.listFunctions()
+          .filter((f) => f.forward && f.backward)
+          .map((f) => f.layer),
+      ),
+    ];
   }
 
   implementationsFor(spec: LayerSpec, select?: FunctionSelection): Implementation[] {
@@ -163,15 +172,27 @@ export class PythonModule implements ImplModule {
       forward: (inputs: Inputs, params: Params): ForwardResult => {
         const args = conv.args(params);
         const names = spec.inputs.map((i) => i.name).filter((n) => inputs[n]);
-        const { reply, arrays } = call(pair.forward, () => this.proc.request(
-          { op: 'forward', module: this.id, fn: pair.forward, args, pristine: pristineInputs(conv, args), ...(conv.state ? { state: conv.state } : {}), ...(conv.loss ? { loss: true } : {}) },
-          names.map((n) => [n, inputs[n]]),
-          this.timeout * 1000, this.log,
-        ));
+        const { reply, arrays } = call(pair.forward, () =>
+          this.proc.request(
+            {
+              op: 'forward',
+              module: this.id,
+              fn: pair.forward,
+              args,
+              pristine: pristineInputs(conv, args),
+              ...(conv.state ? { state: conv.state } : {}),
+              ...(conv.loss ? { loss: true } : {}),
+            },
+            names.map((n) => [n, inputs[n]]),
+            this.timeout * 1000,
+            this.log,
+          ),
+        );
         // With float32 inputs numpy computes in float32 wherever they enter, whatever dtype the output was
         // allocated in (np.zeros is float64): such an out is a float32 layer's, judged with the float32 tolerance.
         let out = arrays.get('out')!;
-        if (out.data instanceof Float64Array && names.some((n) => inputs[n].data instanceof Float32Array)) out = { data: Float32Array.from(out.data), shape: out.shape };
+        if (out.data instanceof Float64Array && names.some((n) => inputs[n].data instanceof Float32Array))
+          out = { data: Float32Array.from(out.data), shape: out.shape };
         const res: ForwardResult = { out, cache: { pyCache: reply.cache } };
         if (conv.state) {
           res.state = {};
@@ -186,17 +207,27 @@ export class PythonModule implements ImplModule {
       backward: (dout: Tensor, cache: unknown): Gradients => {
         const id = (cache as { pyCache?: number } | undefined)?.pyCache;
         if (typeof id !== 'number') throw new UserImplError(`${pair.backward} needs the cache of this module's forward`);
-        const { arrays } = call(pair.backward, () => this.proc.request(
-          { op: 'backward', module: this.id, fn: pair.backward, cache: id, grads: conv.grads, ...(conv.loss ? { loss: true } : {}) }, [['dout', dout]], this.timeout * 1000, this.log,
-        ));
+        const { arrays } = call(pair.backward, () =>
+          this.proc.request(
+            { op: 'backward', module: this.id, fn: pair.backward, cache: id, grads: conv.grads, ...(conv.loss ? { loss: true } : {}) },
+            [['dout', dout]],
+            this.timeout * 1000,
+            this.log,
+          ),
+        );
         const grads: Gradients = {};
         for (const g of conv.grads) grads[g] = arrays.get(g)!;
         return grads;
       },
     };
     return {
-      name: pair.name, kind: 'python', impl, source: conv.loss ? `${this.path}:${pair.forward}` : `${this.path}:${pair.forward},${pair.backward}`, external: true,
-      lastCallMs: () => lastMs, ownsError: (err) => err instanceof UserImplError,
+      name: pair.name,
+      kind: 'python',
+      impl,
+      source: conv.loss ? `${this.path}:${pair.forward}` : `${this.path}:${pair.forward},${pair.backward}`,
+      external: true,
+      lastCallMs: () => lastMs,
+      ownsError: (err) => err instanceof UserImplError,
     };
   }
 

@@ -21,9 +21,26 @@ import { UsageError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { resolveTsxApi } from '../js-module/bridge.js';
 import {
-  FRAME_HEAD, PHASE_CALL, PHASE_IDLE, PHASE_OPENING, PYTHON_MEMORY_LIMIT_MB, REPLY_FD, REPLY_FIFO, REQUEST_FD, REQUEST_FIFO, STATE,
-  decodeFrame, encodeFrame, frameLength, nowMs,
-  type Hello, type PyReply, type PyRequest, type PythonWorkerData, type Transport, type WorkerEvent,
+  FRAME_HEAD,
+  PHASE_CALL,
+  PHASE_IDLE,
+  PHASE_OPENING,
+  PYTHON_MEMORY_LIMIT_MB,
+  REPLY_FD,
+  REPLY_FIFO,
+  REQUEST_FD,
+  REQUEST_FIFO,
+  STATE,
+  decodeFrame,
+  encodeFrame,
+  frameLength,
+  nowMs,
+  type Hello,
+  type PyReply,
+  type PyRequest,
+  type PythonWorkerData,
+  type Transport,
+  type WorkerEvent,
 } from './protocol.js';
 
 /** How long starting Python and importing numpy may take (a cold disk, a slow network home). */
@@ -48,10 +65,7 @@ export function resolvePython(named?: string, env: Record<string, string | undef
 export const DEFAULT_TRANSPORT: Transport = process.platform === 'win32' ? 'fds' : 'fifo';
 
 /** What became of a request. */
-export type Outcome =
-  | { kind: 'reply'; reply: PyReply; arrays: Map<string, Tensor> }
-  | { kind: 'timeout' }
-  | { kind: 'dead'; why: string };
+export type Outcome = { kind: 'reply'; reply: PyReply; arrays: Map<string, Tensor> } | { kind: 'timeout' } | { kind: 'dead'; why: string };
 
 export interface PythonProcessOptions {
   /** Address space the process may grow by, in MB (default PYTHON_MEMORY_LIMIT_MB). */
@@ -99,8 +113,13 @@ export class PythonProcess {
       channel = ['fds', String(REQUEST_FD), String(REPLY_FD)];
     }
     const data: PythonWorkerData = {
-      python, args: ['-u', BRIDGE_SCRIPT, '--bridge', ...channel, String(this.memoryMb)], transport: this.transport, fifoDir: this.fifoDir,
-      state: this.state, deadline: this.deadline, port: port2,
+      python,
+      args: ['-u', BRIDGE_SCRIPT, '--bridge', ...channel, String(this.memoryMb)],
+      transport: this.transport,
+      fifoDir: this.fifoDir,
+      state: this.state,
+      deadline: this.deadline,
+      port: port2,
     };
     const common = { workerData: data, transferList: [port2], stdout: false, stderr: false };
     if (import.meta.url.endsWith('.ts')) {
@@ -108,7 +127,10 @@ export class PythonProcess {
       const api = resolveTsxApi(import.meta.url);
       if (!api) throw new Error('running from TypeScript sources needs tsx to start the worker');
       const entry = new URL('./worker.ts', import.meta.url).href;
-      this.worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, { eval: true, ...common });
+      this.worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, {
+        eval: true,
+        ...common,
+      });
     } else {
       this.worker = new Worker(new URL('./worker.js', import.meta.url), common);
     }
@@ -125,7 +147,7 @@ export class PythonProcess {
     this.deadline[0] = nowMs() + PYTHON_START_TIMEOUT_MS;
     let outcome: Outcome;
     try {
-      outcome = this.transport === 'fifo' ? this.openFifos() ?? this.readFrame() : this.waitFrame();
+      outcome = this.transport === 'fifo' ? (this.openFifos() ?? this.readFrame()) : this.waitFrame();
     } finally {
       Atomics.store(this.state, STATE.PHASE, PHASE_IDLE);
     }
@@ -146,7 +168,9 @@ export class PythonProcess {
     const hello = outcome.reply as unknown as Hello;
     if (!hello.ok) {
       this.stop('no numpy');
-      throw new UsageError(`${this.python} (Python ${hello.python}) cannot import numpy (${hello.message}): install it (${this.python} -m pip install numpy), or ${fix}`);
+      throw new UsageError(
+        `${this.python} (Python ${hello.python}) cannot import numpy (${hello.message}): install it (${this.python} -m pip install numpy), or ${fix}`,
+      );
     }
     this.hello = hello;
     return hello;
@@ -372,7 +396,7 @@ const running = new Map<string, { proc: PythonProcess; users: number }>();
 export function acquirePython(python: string, opts: PythonProcessOptions = {}): PythonProcess {
   const key = `${python}\0${opts.memoryMb ?? PYTHON_MEMORY_LIMIT_MB}\0${opts.transport ?? DEFAULT_TRANSPORT}`;
   const have = running.get(key);
-  if (have && have.proc.alive) {
+  if (have?.proc.alive) {
     have.users++;
     return have.proc;
   }

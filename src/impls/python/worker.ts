@@ -16,8 +16,18 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import {
-  PHASE_CALL, PHASE_OPENING, REPLY_FD, REPLY_FIFO, REQUEST_FD, REQUEST_FIFO, STATE, WATCHDOG_TICK_MS, frameLength, nowMs,
-  type PythonWorkerData, type WorkerEvent,
+  PHASE_CALL,
+  PHASE_OPENING,
+  REPLY_FD,
+  REPLY_FIFO,
+  REQUEST_FD,
+  REQUEST_FIFO,
+  STATE,
+  WATCHDOG_TICK_MS,
+  frameLength,
+  nowMs,
+  type PythonWorkerData,
+  type WorkerEvent,
 } from './protocol.js';
 
 const { python, args, transport, fifoDir, state, deadline } = workerData as PythonWorkerData;
@@ -36,7 +46,10 @@ let alive = false;
 /** Open and close the far end of each named pipe, so a main thread blocked opening one returns. */
 function releaseOpens(): void {
   if (!fifoDir) return;
-  for (const [name, flags] of [[REQUEST_FIFO, constants.O_RDONLY], [REPLY_FIFO, constants.O_WRONLY]] as const) {
+  for (const [name, flags] of [
+    [REQUEST_FIFO, constants.O_RDONLY],
+    [REPLY_FIFO, constants.O_WRONLY],
+  ] as const) {
     try {
       closeSync(openSync(join(fifoDir, name), flags | constants.O_NONBLOCK));
     } catch {

@@ -174,7 +174,15 @@ export function runClaimedChunks(run: (start: number, end: number) => void, coun
  * claims the chunks of [0, split) the workers have not (as `task.run(args, ..., slot 0)`, on the
  * shared args), so a descheduled worker delays the pass by at most one chunk.
  */
-export function parallelSplit<A>(task: ParallelTask<A>, args: A, count: number, split: number, nThreads: number, local: (start: number, end: number) => void, grain?: number): void {
+export function parallelSplit<A>(
+  task: ParallelTask<A>,
+  args: A,
+  count: number,
+  split: number,
+  nThreads: number,
+  local: (start: number, end: number) => void,
+  grain?: number,
+): void {
   const n = Math.max(1, Math.min(nThreads, count));
   if (n === 1 || IN_POOL_WORKER || split <= 0) {
     if (count > 0) local(0, count);

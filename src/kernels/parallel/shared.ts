@@ -57,7 +57,10 @@ export function arenaMemory(): WebAssembly.Memory {
  * 10 us each on a VM that returns freed pages to its host), and a SharedArrayBuffer sent to a
  * worker stays alive until that worker's GC runs, so its pages are rarely recycled.
  */
-export function sharedArena<K extends readonly ArenaKind[]>(kinds: K, lengths: readonly number[]): { [I in keyof K]: K[I] extends 'int32' ? Int32Array : K[I] extends 'float32' ? Float32Array : Float64Array } {
+export function sharedArena<K extends readonly ArenaKind[]>(
+  kinds: K,
+  lengths: readonly number[],
+): { [I in keyof K]: K[I] extends 'int32' ? Int32Array : K[I] extends 'float32' ? Float32Array : Float64Array } {
   const offsets: number[] = [];
   let bytes = 0;
   kinds.forEach((kind, i) => {
@@ -73,7 +76,11 @@ export function sharedArena<K extends readonly ArenaKind[]>(kinds: K, lengths: r
   }
   const buf = mem.buffer as unknown as SharedArrayBuffer;
   const views: ArenaView[] = kinds.map((kind, i) =>
-    kind === 'float64' ? new Float64Array(buf, offsets[i], lengths[i]) : kind === 'float32' ? new Float32Array(buf, offsets[i], lengths[i]) : new Int32Array(buf, offsets[i], lengths[i]),
+    kind === 'float64'
+      ? new Float64Array(buf, offsets[i], lengths[i])
+      : kind === 'float32'
+        ? new Float32Array(buf, offsets[i], lengths[i])
+        : new Int32Array(buf, offsets[i], lengths[i]),
   );
   return views as never;
 }

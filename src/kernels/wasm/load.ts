@@ -28,9 +28,37 @@ export interface WasmGemmExports {
   kernel_f64(mc: number, nc: number, kc: number, pa: number, pb: number, c: number, ldc: number, acc: number): void;
   kernel_f32(mc: number, nc: number, kc: number, pa: number, pb: number, c: number, ldc: number, acc: number): void;
   /** im2col of the image at byte `x` into the block at byte `cols` of a matrix with `ld` columns; es = element bytes. */
-  im2col(x: number, C: number, H: number, W: number, HH: number, WW: number, stride: number, pad: number, Hout: number, Wout: number, cols: number, ld: number, es: number): void;
+  im2col(
+    x: number,
+    C: number,
+    H: number,
+    W: number,
+    HH: number,
+    WW: number,
+    stride: number,
+    pad: number,
+    Hout: number,
+    Wout: number,
+    cols: number,
+    ld: number,
+    es: number,
+  ): void;
   /** The adjoint: the image at byte `x` += the block folded back. */
-  col2im(x: number, C: number, H: number, W: number, HH: number, WW: number, stride: number, pad: number, Hout: number, Wout: number, cols: number, ld: number, es: number): void;
+  col2im(
+    x: number,
+    C: number,
+    H: number,
+    W: number,
+    HH: number,
+    WW: number,
+    stride: number,
+    pad: number,
+    Hout: number,
+    Wout: number,
+    cols: number,
+    ld: number,
+    es: number,
+  ): void;
   /** Winograd input transform of one image (src/kernels/wasm/winograd.wat documents the arguments). */
   wino_in_f64_m2: WinoIn;
   wino_in_f32_m2: WinoIn;
@@ -55,12 +83,60 @@ export interface WasmGemmExports {
 type DirectFwd = (xs: number, tap: number, K: number, wp: number, F: number, Hout: number, Wout: number, rowb: number, out: number, bias: number) => void;
 type DirectDw = (xs: number, tap: number, K: number, dp: number, F: number, Hout: number, Wout: number, rowb: number, dwt: number) => void;
 
-type WinoIn = (x: number, C: number, H: number, W: number, oh: number, ow: number, th: number, twp: number, P: number, tmp: number,
-  dst: number, sxi: number, pc: number, spc: number, sc: number, t0: number, pt: number, spt: number, st: number) => void;
-type WinoOut = (M: number, F: number, T: number, t0: number, th: number, tw: number, twp: number, out: number, Hout: number, Wout: number,
-  bias: number, tmp: number) => void;
-type WinoDy = (dy: number, F: number, Hout: number, Wout: number, th: number, twp: number, P: number, tmp: number,
-  dst: number, sxi: number, pc: number, spc: number, sc: number, t0: number, pt: number, spt: number, st: number) => void;
+type WinoIn = (
+  x: number,
+  C: number,
+  H: number,
+  W: number,
+  oh: number,
+  ow: number,
+  th: number,
+  twp: number,
+  P: number,
+  tmp: number,
+  dst: number,
+  sxi: number,
+  pc: number,
+  spc: number,
+  sc: number,
+  t0: number,
+  pt: number,
+  spt: number,
+  st: number,
+) => void;
+type WinoOut = (
+  M: number,
+  F: number,
+  T: number,
+  t0: number,
+  th: number,
+  tw: number,
+  twp: number,
+  out: number,
+  Hout: number,
+  Wout: number,
+  bias: number,
+  tmp: number,
+) => void;
+type WinoDy = (
+  dy: number,
+  F: number,
+  Hout: number,
+  Wout: number,
+  th: number,
+  twp: number,
+  P: number,
+  tmp: number,
+  dst: number,
+  sxi: number,
+  pc: number,
+  spc: number,
+  sc: number,
+  t0: number,
+  pt: number,
+  spt: number,
+  st: number,
+) => void;
 
 /** Bytes [0, WASM_TILE_SCRATCH) of the memory belong to the kernels (edge tiles). */
 export const WASM_TILE_SCRATCH = 256;
