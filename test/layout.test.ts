@@ -3,7 +3,7 @@
  * imports aside: they are erased), nothing outside cli/ imports from cli/, and the terminal
  * libraries are imported by the terminal renderer alone.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -69,5 +69,21 @@ describe('the source layout', () => {
 
   it('sees the imports it checks (the walker finds a known edge)', () => {
     expect(graph.get(join(src, 'cli/start.ts'))).toContain(join(src, 'cli/manifest.ts'));
+  });
+});
+
+describe("the README's layout section", () => {
+  it('shows a settings entry as the schema has it, and names files that exist', async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    const section = readme.slice(readme.indexOf('## Layout and where to add things'), readme.indexOf('## Documentation'));
+    const { SETTINGS } = await import('../src/settings/schema.js');
+    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const seed = SETTINGS.seed as unknown as Record<string, unknown>;
+    const domain = /domain: \{ kind: '(\w+)', min: (\d+)/.exec(snippet);
+    expect(seed.domain).toMatchObject({ kind: domain?.[1], min: Number(domain?.[2]) });
+    for (const [, key, value] of snippet.replace(/domain: \{[^}]*\}/, '').matchAll(/(\w+): '([^']*)'/g))
+      expect(seed[key], `README's seed entry, ${key}`).toBe(value);
+    expect(snippet).toContain(`suite: ${seed.suite}`);
+    for (const [, path] of section.matchAll(/`(src\/[\w/.-]+)`/g)) expect(existsSync(join(src, '..', path)), path).toBe(true);
   });
 });
