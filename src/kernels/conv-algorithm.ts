@@ -3,8 +3,8 @@
  * a shape always runs the same code and results are reproducible):
  *
  *  1. 'winograd' (src/kernels/conv-winograd.ts) for 3x3 filters at stride 1 when the WASM kernels
- *     are loaded and C and F are both at least WINOGRAD_MIN_CHANNELS: F(4x4, 3x3) in float64,
- *     F(2x2, 3x3) in float32, for forward and both backward passes.
+ *     are loaded and C and F are both at least WINOGRAD_MIN_CHANNELS: F(2x2, 3x3) in both dtypes
+ *     (WINOGRAD_TILE; why not F(4x4) in float64 is in BENCHMARKS.md), for forward and both backward passes.
  *  2. 'direct' (src/kernels/conv-direct.ts) when the WASM kernels are loaded, a window has at most
  *     DIRECT_MAX_K = C*HH*WW taps and the padding is less than the window: the GEMM micro-kernel
  *     reads the staged, padded input through a table of tap offsets instead of an im2col matrix.

@@ -18,7 +18,7 @@ import type { DType, FloatArray } from '../tensor/tensor.js';
 import { gemmScratch, wasmAddress } from './gemm.js';
 import { WASM_MR, WASM_NR, wasmGemm } from './wasm/load.js';
 import { parallelSplit, type ParallelTask } from './parallel/pool.js';
-import { sharedArena } from './parallel/shared.js';
+import { sharedArena, threadsWithinArena } from './parallel/shared.js';
 
 /** Convolution geometry in cs231n names (a ConvGeometry is one). */
 export interface DirectConvGeometry {
@@ -250,8 +250,18 @@ export function directArena(g: DirectConvGeometry, threads: number): { forward: 
   };
 }
 
+/** `threads`, or 1 when the staged images of either pass would not fit the shared arena. */
+function directThreads(g: DirectConvGeometry, threads: number, dtype: DType): number {
+  if (threads <= 1) return threads;
+  const { forward, backward } = directArena(g, threads);
+  const fits = (lengths: number[]) =>
+    threadsWithinArena(threads, lengths.length === 4 ? [dtype, dtype, dtype, dtype] : [dtype, dtype, dtype, dtype, dtype, 'float64'], lengths) > 1;
+  return (forward === null || fits(forward)) && fits(backward) ? threads : 1;
+}
+
 /** Forward into `out` (N, F, Hout, Wout); x, w, b in dtype. */
 export function directConvForward(out: FloatArray, x: FloatArray, w: FloatArray, b: FloatArray, g: DirectConvGeometry, dtype: DType, threads: number): void {
+  threads = directThreads(g, threads, dtype);
   const split = threads > 1 ? workerShare(g.N, threads) : 0;
   if (split === 0) {
     directForwardRange({ x, w, b, out, g, dtype }, 0, g.N);
@@ -288,6 +298,7 @@ export function directConvBackward(
 ): void {
   const { N, C, F, HH, WW } = g;
   const K = C * HH * WW;
+  threads = directThreads(g, threads, dtype);
   const split = threads > 1 ? workerShare(N, threads) : 0;
   const slots = split > 0 ? threads : 1;
   const inSize = g.C * g.H * g.W;

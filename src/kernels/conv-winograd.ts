@@ -31,7 +31,7 @@ import type { DType, FloatArray } from '../tensor/tensor.js';
 import { gemmScratch, wasmAddress } from './gemm.js';
 import { WASM_MR, WASM_NR, wasmGemm, type WasmGemmExports } from './wasm/load.js';
 import { parallelFor, type ParallelTask } from './parallel/pool.js';
-import { sharedArena } from './parallel/shared.js';
+import { sharedArena, threadsWithinArena } from './parallel/shared.js';
 
 /** The transform matrices of F(2x2, 3x3) and F(4x4, 3x3): B^T (alpha x alpha), G (alpha x 3), A^T (m x alpha). */
 export const WINOGRAD_MATRICES = {
@@ -454,6 +454,7 @@ export function winogradConvForward(
 ): void {
   const { N, C, H, W, F, pad, Hout, Wout } = g;
   const u = filterTransform(w, F, C, false, dtype);
+  threads = threadsWithinArena(threads, [dtype, dtype, dtype, dtype], [x.length, u.length, b.length, out.length]);
   const base = { Cin: C, Hin: H, Win: W, Cout: F, Hout, Wout, offset: -pad, dtype };
   if (threads > 1) {
     const [xs, us, bs, outs] = sharedArena([dtype, dtype, dtype, dtype] as const, [x.length, u.length, b.length, out.length]);
@@ -487,6 +488,7 @@ export function winogradConvBackward(
   const m = WINOGRAD_TILE[dtype];
   const a2 = (m + 2) * (m + 2);
   const u = filterTransform(w, F, C, true, dtype);
+  threads = threadsWithinArena(threads, [dtype, dtype, dtype, dtype, dtype], [x.length, dout.length, u.length, dx.length, threads * a2 * F * C]);
   const slots = Math.max(1, threads);
   const dataArgs = { Cin: F, Hin: Hout, Win: Wout, Cout: C, Hout: H, Wout: W, offset: pad - 2, dtype };
   const filterArgs = { C, H, W, F, Hout, Wout, pad, dtype };

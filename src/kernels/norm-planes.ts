@@ -18,7 +18,7 @@
  * JS kernels of norm.ts.
  */
 import type { DType, FloatArray } from '../tensor/tensor.js';
-import { arenaBytes, arenaMemory, sharedArena, SHARED_ARENA } from './parallel/shared.js';
+import { arenaBytes, arenaFits, arenaMemory, sharedArena, SHARED_ARENA } from './parallel/shared.js';
 import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from './parallel/pool.js';
 import { sharedKernels } from './wasm/load.js';
 
@@ -74,6 +74,15 @@ const PLANE_TASK: ParallelTask<PlaneArgs> = { url: import.meta.url, name: 'plane
 /** True when the shared-memory kernels load on this thread. */
 export function planeKernelsAvailable(): boolean {
   return sharedKernels(arenaMemory()) !== null;
+}
+
+/**
+ * True when the plane kernels run x of P planes of B values: they are loaded and the backward's
+ * staged x, dout and dx (the larger pass) fit the shared arena. Otherwise the layers use the JS
+ * kernels of norm.ts, which need no staging.
+ */
+export function planeKernelsRun(P: number, B: number, dtype: DType): boolean {
+  return planeKernelsAvailable() && arenaFits([dtype, dtype, dtype, 'float64', 'float64', 'float64', 'float64'], [P * B, P * B, P * B, P, P, P, P]);
 }
 
 function run(args: PlaneArgs, P: number, threads: number): void {

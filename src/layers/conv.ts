@@ -20,7 +20,7 @@ import { convGeometry, requireShape, type ConvGeometry, STRIDE_PAD_CAP } from '.
 import { gemm, gemmScratch, gemmScratchBytes, wasmAddress } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
 import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from '../kernels/parallel/pool.js';
-import { arenaBytes, sharedArena, SHARED_ARENA } from '../kernels/parallel/shared.js';
+import { arenaBytes, sharedArena, SHARED_ARENA, stagedArenaBytes, threadsWithinArena } from '../kernels/parallel/shared.js';
 import { bytesOf, largestWorkspace, totalOf } from '../memory/estimate.js';
 import { convAlgorithm, convAlgorithmName } from '../kernels/conv-algorithm.js';
 import {
@@ -223,7 +223,7 @@ export function convForwardFast(inputs: Inputs, params: ConvParams): ForwardResu
     directConvForward(out.data, x, w, b, g, dtype, planThreads(g.N, convFlops(g).forward));
     return { out, cache: { x: inputs.x, w: { data: w, shape: inputs.w.shape }, geom: g } };
   }
-  const threads = planThreads(g.N, convFlops(g).forward);
+  const threads = threadsWithinArena(planThreads(g.N, convFlops(g).forward), [dtype, dtype, dtype, dtype], [x.length, w.length, b.length, out.data.length]);
   if (threads > 1) {
     // Workers read and write a reused shared arena; the output is copied out once.
     const [xs, ws, bs, outs] = sharedArena([dtype, dtype, dtype, dtype] as const, [x.length, w.length, b.length, out.data.length]);
@@ -339,7 +339,12 @@ export function convBackwardFast(dout: Tensor, cache: ConvCache): Gradients {
     directConvBackward(dx.data, dw.data, db.data, x.data, w.data, d, g, dtype, planThreads(g.N, convFlops(g).backward));
     return { dx, dw, db };
   }
-  const threads = planThreads(g.N, convFlops(g).backward);
+  const planned = planThreads(g.N, convFlops(g).backward);
+  const threads = threadsWithinArena(
+    planned,
+    [dtype, dtype, dtype, dtype, dtype, dtype],
+    [x.data.length, w.data.length, d.length, x.data.length, planned * K * F, planned * F],
+  );
   let dwtParts: FloatArray;
   let dbParts: FloatArray;
   if (threads > 1) {
@@ -426,8 +431,8 @@ export function convMemory(g: ConvGeometry, ctx: MemoryContext): LayerMemory {
     backward['filter transform'] = bytesOf(dtype, a2 * pad(C) * F);
     backward['dw partials'] = backwardThreads > 1 ? 0 : bytesOf(dtype, a2 * F * C);
     arena = Math.max(
-      forwardThreads > 1 ? arenaBytes(d.slice(0, 4), [X, a2 * pad(F) * C, F, O]) : 0,
-      backwardThreads > 1 ? arenaBytes(d.slice(0, 5), [X, O, a2 * pad(C) * F, X, backwardThreads * a2 * F * C]) : 0,
+      stagedArenaBytes(forwardThreads, d.slice(0, 4), [X, a2 * pad(F) * C, F, O]),
+      stagedArenaBytes(backwardThreads, d.slice(0, 5), [X, O, a2 * pad(C) * F, X, backwardThreads * a2 * F * C]),
     );
   } else if (algorithm === 'direct') {
     const lens = directScratch(g, dtype);
@@ -443,8 +448,8 @@ export function convMemory(g: ConvGeometry, ctx: MemoryContext): LayerMemory {
     perThread = largestWorkspace(gemmScratchBytes(dtype, forwardScratch(g, nb)), gemmScratchBytes(dtype, backwardScratch(g, nb)));
     backward['dw partials'] = backwardThreads > 1 ? 0 : bytesOf(dtype, K * F + F);
     arena = Math.max(
-      forwardThreads > 1 ? arenaBytes(d.slice(0, 4), [X, Wn, F, O]) : 0,
-      backwardThreads > 1 ? arenaBytes(d, [X, Wn, O, X, backwardThreads * K * F, backwardThreads * F]) : 0,
+      stagedArenaBytes(forwardThreads, d.slice(0, 4), [X, Wn, F, O]),
+      stagedArenaBytes(backwardThreads, d, [X, Wn, O, X, backwardThreads * K * F, backwardThreads * F]),
     );
   }
   const workspace: MemoryParts = { ...perThread };

@@ -7,7 +7,7 @@ import { dtypeOf, zeros } from '../tensor/tensor.js';
 import { defineImpl, defineLayer, type ForwardResult, type Gradients, type Inputs, type LayerMemory, type MemoryContext, type MemoryParts } from './types.js';
 import { poolGeometry, type PoolGeometry, STRIDE_PAD_CAP } from './geometry.js';
 import { parallelFor, planThreads, planThreadsWith, poolWorkerBytes, POOL_WORKERS, type ParallelTask } from '../kernels/parallel/pool.js';
-import { arenaBytes, sharedArena, SHARED_ARENA } from '../kernels/parallel/shared.js';
+import { arenaBytes, arenaFits, sharedArena, SHARED_ARENA, threadsWithinArena } from '../kernels/parallel/shared.js';
 import { bytesOf, INT32_BYTES } from '../memory/estimate.js';
 import { maxpool2, maxpool2Available } from '../kernels/maxpool-wasm.js';
 import { freshArray, freshInt32, freshTensor } from '../kernels/fresh.js';
@@ -161,13 +161,13 @@ export function maxpoolForwardFast(inputs: Inputs, params: MaxpoolParams): Forwa
   const out = freshTensor([N, C, Hout, Wout], dtype);
   const n = out.data.length;
   const argmax = freshInt32(n);
-  if (tilesAsTwoByTwo(g) && maxpool2Available()) {
+  if (wasmTwoByTwo(g, dtype)) {
     noteKernel('maxpool forward: wasm 2x2');
     maxpool2(out.data, argmax, x.data, N * C, H, W, dtype);
     return { out, cache: { xShape: x.shape, argmax, dtype }, switches: argmax };
   }
   noteKernel('maxpool forward: js');
-  const threads = planThreads(N * C, n * pool_height * pool_width);
+  const threads = threadsWithinArena(planThreads(N * C, n * pool_height * pool_width), [dtype, dtype, 'int32'], [x.data.length, n, n]);
   if (threads > 1) {
     const [xs, outs, argmaxs] = sharedArena([dtype, dtype, 'int32'] as const, [x.data.length, n, n]);
     xs.set(x.data);
@@ -199,6 +199,13 @@ export function maxpoolBackwardFast(dout: Tensor, cache: MaxpoolCache): Gradient
 }
 
 /** 2x2 windows at stride 2 that tile the input: the shape the WASM kernel (kernels/maxpool-wasm.ts) takes. */
+/** Whether the 2x2 WASM kernel runs g: it applies, is loaded, and x, out and argmax fit the shared arena it works on. */
+function wasmTwoByTwo(g: PoolGeometry, dtype: DType): boolean {
+  const X = g.N * g.C * g.H * g.W;
+  const O = g.N * g.C * g.Hout * g.Wout;
+  return tilesAsTwoByTwo(g) && maxpool2Available() && arenaFits([dtype, dtype, 'int32'], [X, O, O]);
+}
+
 function tilesAsTwoByTwo(g: PoolGeometry): boolean {
   return g.pool_height === 2 && g.pool_width === 2 && g.stride === 2 && g.H % 2 === 0 && g.W % 2 === 0;
 }
@@ -210,7 +217,7 @@ export function maxpoolMemory(g: PoolGeometry, ctx: MemoryContext): LayerMemory 
   const O = g.N * g.C * g.Hout * g.Wout;
   const threads = planThreadsWith(ctx.threads, g.N * g.C, O * g.pool_height * g.pool_width);
   // The 2x2 WASM kernel works on the arena at any thread count; the JS scan stages through it when threaded.
-  const wasm2 = tilesAsTwoByTwo(g) && maxpool2Available();
+  const wasm2 = wasmTwoByTwo(g, dtype);
   const workspace: MemoryParts = {};
   if (wasm2 || threads > 1) workspace[SHARED_ARENA] = arenaBytes([dtype, dtype, 'int32'], [X, O, O]);
   if (threads > 1) workspace[POOL_WORKERS] = poolWorkerBytes(threads, 0);

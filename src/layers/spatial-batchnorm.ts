@@ -27,7 +27,7 @@ import {
 } from './batchnorm.js';
 import { bytesOf } from '../memory/estimate.js';
 import { asDType, dtypeOf, type DType, type FloatArray } from '../tensor/tensor.js';
-import { planeKernelsAvailable, planeNormBackward, planeNormForward, planeNormMemory } from '../kernels/norm-planes.js';
+import { planeKernelsRun, planeNormBackward, planeNormForward, planeNormMemory } from '../kernels/norm-planes.js';
 import { freshTensor } from '../kernels/fresh.js';
 import { noteKernel } from '../kernels/provenance.js';
 
@@ -110,7 +110,7 @@ export function spatialBatchnormForwardFast(inputs: Inputs, params: BatchnormPar
   const [N, C, H, W] = inputs.x.shape;
   const dtype = dtypeOf(inputs.x);
   const base = { mode: params.mode, x: inputs.x.data, xShape: [...inputs.x.shape], gammaShape: [...inputs.gamma.shape], dtype };
-  if (!planeKernelsAvailable()) {
+  if (!planeKernelsRun(N * C, H * W, dtype)) {
     noteKernel('spatial_batchnorm: js');
     const res = batchStatsForwardFast(inputs, params, { A: N, C, B: H * W });
     return { out: res.out, state: res.state, cache: { ...base, gamma: res.cache.gamma, mean: new Float64Array(0), invStd: res.cache.invStd, js: res.cache } };
@@ -265,7 +265,7 @@ export const spatialBatchnorm = defineLayer<BatchnormParams>({
     };
     return {
       out: X,
-      impls: { naive, fast: planeKernelsAvailable() ? planeFastMemory(X, C, N * C, H * W, dtype, threads) : batchStatsFastMemory(X, C, dtype) },
+      impls: { naive, fast: planeKernelsRun(N * C, H * W, dtype) ? planeFastMemory(X, C, N * C, H * W, dtype, threads) : batchStatsFastMemory(X, C, dtype) },
     };
   },
   impls: {

@@ -16,7 +16,7 @@ import { requireRank, requireShape } from './geometry.js';
 import { EPS_PARAM, blockNormBackwardFast, blockNormFastMemory, blockNormForwardFast, normNaiveMemory, type BlockNormCache } from './layernorm.js';
 import { requirePerChannel } from './spatial-batchnorm.js';
 import { asDType, dtypeOf, type DType, type FloatArray } from '../tensor/tensor.js';
-import { planeKernelsAvailable, planeNormBackward, planeNormForward } from '../kernels/norm-planes.js';
+import { planeKernelsRun, planeNormBackward, planeNormForward } from '../kernels/norm-planes.js';
 import { planeFastMemory } from './spatial-batchnorm.js';
 import { freshTensor } from '../kernels/fresh.js';
 import { noteKernel } from '../kernels/provenance.js';
@@ -162,7 +162,7 @@ export function spatialGroupnormForwardFast(inputs: Inputs, params: SpatialGroup
   const { G, eps } = params;
   const dtype = dtypeOf(inputs.x);
   const base = { x: inputs.x.data, xShape: [...inputs.x.shape], gammaShape: [...inputs.gamma.shape], dtype, G };
-  if (!planeKernelsAvailable()) {
+  if (!planeKernelsRun(N * C, H * W, dtype)) {
     noteKernel('spatial_groupnorm: js');
     const res = blockNormForwardFast(inputs, eps, { N, G, Cg: C / G, S: H * W });
     return { out: res.out, cache: { ...base, gamma: res.cache.gamma, mean: new Float64Array(0), invStd: res.cache.invStd, js: res.cache } };
@@ -279,7 +279,7 @@ export const spatialGroupnorm = defineLayer<SpatialGroupnormParams>({
       out: X,
       impls: {
         naive: normNaiveMemory(X, N * params.G, C),
-        fast: planeKernelsAvailable()
+        fast: planeKernelsRun(N * C, H * W, dtype)
           ? planeFastMemory(X, C, N * C, H * W, dtype, threads)
           : blockNormFastMemory(X, { N, G: params.G, Cg: C / params.G, S: H * W }, dtype),
       },

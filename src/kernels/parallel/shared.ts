@@ -36,6 +36,19 @@ export function arenaFits(kinds: readonly ArenaKind[], lengths: readonly number[
   return viewBytes(kinds, lengths) <= MAX_PAGES * PAGE;
 }
 
+/** arenaBytes for a pass on `threads` threads: 0 on one thread, or when the views would not fit (the pass then runs on one thread, unstaged). */
+export function stagedArenaBytes(threads: number, kinds: readonly ArenaKind[], lengths: readonly number[]): number {
+  return threads > 1 && arenaFits(kinds, lengths) ? arenaBytes(kinds, lengths) : 0;
+}
+
+/**
+ * `threads`, or 1 when the views a threaded pass would stage do not fit the arena's cap: the pass
+ * then runs in place on one thread (slower, never failing for want of staging room).
+ */
+export function threadsWithinArena(threads: number, kinds: readonly ArenaKind[], lengths: readonly number[]): number {
+  return threads > 1 && !arenaFits(kinds, lengths) ? 1 : threads;
+}
+
 /**
  * The arena: a shared WebAssembly.Memory, so the shared-memory kernels (src/kernels/wasm/shared/)
  * run on it in place from any thread, and its buffer is a SharedArrayBuffer that typed-array views
