@@ -55,7 +55,7 @@ export interface BenchResult {
   speedup?: number;
   /** Set when times were measured at this smaller batch and scaled to the full one. */
   estimatedFrom?: { batch: number };
-  /** What the fast passes ran ('conv forward: winograd F(4x4,3x3); ...'), when they say. */
+  /** What the fast passes ran ('conv forward: winograd F(2x2,3x3); ...'), when they say. */
   algorithm?: string;
 }
 

@@ -77,7 +77,7 @@ export function convAlgorithm(g: ConvShape, dtype: DType): ConvAlgorithm {
   return 'im2col';
 }
 
-/** A human name of the algorithm for reports: 'winograd F(4x4,3x3)', 'im2col+gemm', 'direct'. */
+/** A human name of the algorithm for reports: 'winograd F(2x2,3x3)', 'im2col+gemm', 'direct'. */
 export function convAlgorithmName(a: ConvAlgorithm, _dtype: DType): string {
   if (a === 'winograd') return 'winograd F(2x2,3x3)';
   return a === 'im2col' ? 'im2col+gemm' : 'direct';

@@ -1,6 +1,6 @@
 /**
  * What the fast passes ran, for benchmark reports: each fast pass notes a short description of its
- * algorithm and kernel ('forward: winograd F(4x4,3x3)'), and `cnn-check bench` reads the notes of a
+ * algorithm and kernel ('forward: winograd F(2x2,3x3)'), and `cnn-check bench` reads the notes of a
  * case after timing it. Per thread; workers' notes are not collected (they run what the calling
  * thread chose).
  */
