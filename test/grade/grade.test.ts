@@ -149,20 +149,6 @@ describe('what cannot be graded: exit 2, one line', () => {
   });
 });
 
-describe('a function that hangs', () => {
-  it('fails the case it hangs in, not shrunk; the Python process is started afresh for the next case and layer', async () => {
-    const r = await run(['grade', bug('hang_stride2'), '--quick', '--layers', 'conv,relu', '--timeout', '0.5', '--json']);
-    expect(r.code).toBe(1);
-    const [conv, relu] = JSON.parse(r.stdout).layers as Layer[];
-    expect(conv.cases.map((c) => `${c.name} ${c.status}`)).toEqual(['notebook-forward error', 'notebook pass', 'pad=0 pass']);
-    const hung = conv.cases[0] as Case & { info: string[]; shrunk?: unknown };
-    expect(hung.message).toBe('conv_backward_naive did not finish within the timeout of 0.5 s; the Python process was stopped');
-    expect(hung.shrunk).toBeUndefined();
-    expect(hung.info).toContain('not shrunk: every smaller try would wait for the timeout or restart the process');
-    expect(relu.pass).toBe(true);
-  });
-});
-
 describe('outputs of a failing grade', () => {
   it('exit 1; JUnit one testcase per function and case; HTML; annotations at the function that failed', async () => {
     const junit = join(dir, 'grade.xml');
@@ -323,5 +309,20 @@ except AssertionError as e:
     expect(r.stdout).toContain(
       '  smallest failing case: x (1, 1, 1, 1), w (1, 1, 1, 1), b (1,); stride=1 pad=0: dx has shape (1, 1, 0, 0), expected (1, 1, 1, 1)',
     );
+  });
+});
+
+// Last: the timeout stops the file's shared Python process, and every later run would start its own.
+describe('a function that hangs', () => {
+  it('fails the case it hangs in, not shrunk; the Python process is started afresh for the next case and layer', async () => {
+    const r = await run(['grade', bug('hang_stride2'), '--quick', '--layers', 'conv,relu', '--timeout', '0.5', '--json']);
+    expect(r.code).toBe(1);
+    const [conv, relu] = JSON.parse(r.stdout).layers as Layer[];
+    expect(conv.cases.map((c) => `${c.name} ${c.status}`)).toEqual(['notebook-forward error', 'notebook pass', 'pad=0 pass']);
+    const hung = conv.cases[0] as Case & { info: string[]; shrunk?: unknown };
+    expect(hung.message).toBe('conv_backward_naive did not finish within the timeout of 0.5 s; the Python process was stopped');
+    expect(hung.shrunk).toBeUndefined();
+    expect(hung.info).toContain('not shrunk: every smaller try would wait for the timeout or restart the process');
+    expect(relu.pass).toBe(true);
   });
 });
