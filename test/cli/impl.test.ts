@@ -2,7 +2,8 @@
  * `--impl PATH` and `--timeout SECONDS` on the layer commands: the example module passes; broken,
  * throwing, hanging and misshapen ones fail with their message (exit 1); a module that cannot be
  * used at all is a one-line input error (exit 2). In-process runs of main(), and a few of the
- * built bin (npm test builds dist/ first).
+ * built bin (npm test builds dist/ first): the tests of the bin and the in-process tests of the same
+ * command line assert on the one run of the bin (binRun).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,15 +40,47 @@ async function json(argv: string[]) {
 
 const WORKER_TEST_MS = 60_000;
 
+const bin = join(root, 'bin/cnn-check.js');
+
+interface BinRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+const binRuns = new Map<string, BinRun>();
+/**
+ * `cnn-check ...args` run by the built bin in the repository, once per command line: the tests of the
+ * bin (the process ends, tsx from dist/) and the in-process tests of the same command line (what it
+ * prints) inspect the same run. COLUMNS 200, as run() sets it, so tables keep every column.
+ */
+function binRun(args: string[]): BinRun {
+  const key = args.join('\0');
+  let r = binRuns.get(key);
+  if (!r) {
+    const p = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 60_000, env: { ...process.env, COLUMNS: '200' } });
+    r = { status: p.status, signal: p.signal, stdout: p.stdout, stderr: p.stderr };
+    binRuns.set(key, r);
+  }
+  return r;
+}
+/** The example, passing, with a timing row (--repeat 1: one timing run shows the row as well as two). */
+const binExample = () => binRun(['conv', '--impl', 'examples/conv-impl.mjs', '--repeat', '1']);
+/** The TypeScript example, through tsx. */
+const binTsExample = () => binRun(['conv', '--impl', 'examples/conv-impl.ts', '--repeat', '0', '--json']);
+/** A module whose forward never returns: --timeout 0.1 stops it as surely as any longer limit, and its busy loop burns less. */
+const HANG_TIMEOUT = '0.1';
+const binHang = () => binRun(['conv', '--impl', 'test/impls/fixtures/conv-hangs.mjs', '--timeout', HANG_TIMEOUT, '--json']);
+
 describe('--impl: the example module', () => {
   it(
     'passes: gradient rows, the comparison with the reference and a timing row for user',
-    async () => {
-      const r = await run(['conv', '--impl', example, '--repeat', '2']);
-      expect(r.code).toBe(0);
+    () => {
+      const r = binExample();
+      expect(r.status).toBe(0);
       expect(r.stderr).toBe('');
       for (const g of ['dx', 'dw', 'db']) expect(r.stdout).toMatch(new RegExp(`│ user +│ ${g} .*│ pass`));
-      expect(r.stdout).toContain(`user (${example}) against the reference (naive, float64), same inputs and dout:`);
+      expect(r.stdout).toContain('user (examples/conv-impl.mjs) against the reference (naive, float64), same inputs and dout:');
       for (const a of ['out', 'dx', 'dw', 'db']) expect(r.stdout).toMatch(new RegExp(`│ ${a} +│ float64 │ 0 +│ 0 +│ .*│ 1\\.00e-6 +│ pass`));
       expect(r.stdout).toMatch(/│ user +│ +[\d.]+ +│ +[\d.]+ +│/);
       expect(r.stdout).toMatch(/PASS: 9 gradient checks within threshold, 4 arrays match the reference/);
@@ -85,10 +118,10 @@ describe('--impl: the example module', () => {
 
   it(
     'the TypeScript example passes too',
-    async () => {
-      const { code, doc } = await json(['conv', '--impl', rel('examples/conv-impl.ts'), '--repeat', '0']);
-      expect(code).toBe(0);
-      expect(doc.comparisons[0].pass).toBe(true);
+    () => {
+      const r = binTsExample();
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout).comparisons[0].pass).toBe(true);
     },
     WORKER_TEST_MS,
   );
@@ -214,14 +247,15 @@ describe('--impl: broken modules fail with their message (exit 1)', () => {
 
   it(
     'a hanging forward is stopped after --timeout',
-    async () => {
-      const { code, doc } = await json(['conv', '--impl', fixture('conv-hangs.mjs'), '--timeout', '1']);
-      expect(code).toBe(1);
-      expect(doc.problems).toEqual(['user: forward did not finish within the timeout of 1 s; its worker was stopped']);
+    () => {
+      const r = binHang();
+      const doc = JSON.parse(r.stdout);
+      expect(r.status).toBe(1);
+      expect(doc.problems).toEqual([`user: forward did not finish within the timeout of ${HANG_TIMEOUT} s; its worker was stopped`]);
       expect(doc.comparisons[0].arrays[0]).toMatchObject({
         name: 'out',
         pass: false,
-        message: 'forward did not finish within the timeout of 1 s; its worker was stopped',
+        message: `forward did not finish within the timeout of ${HANG_TIMEOUT} s; its worker was stopped`,
       });
     },
     WORKER_TEST_MS,
@@ -313,24 +347,21 @@ describe('--impl and --timeout: input errors are one line on stderr, exit 2', ()
   }
 });
 
-const bin = join(root, 'bin/cnn-check.js');
-
 describe('--impl through the built bin', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 60_000 });
-
   it('the example passes and a hanging module fails, and the process ends', () => {
-    const ok = cli(['conv', '--impl', 'examples/conv-impl.mjs', '--repeat', '1']);
+    const ok = binExample();
+    expect(ok.signal).toBeNull();
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/│ user +│ dw .*│ pass/);
     expect(ok.stdout).toMatch(/4 arrays match the reference/);
-    const hang = cli(['conv', '--impl', 'test/impls/fixtures/conv-hangs.mjs', '--timeout', '1', '--json']);
+    const hang = binHang();
     expect(hang.signal).toBeNull();
     expect(hang.status).toBe(1);
-    expect(JSON.parse(hang.stdout).problems).toEqual(['user: forward did not finish within the timeout of 1 s; its worker was stopped']);
+    expect(JSON.parse(hang.stdout).problems).toEqual([`user: forward did not finish within the timeout of ${HANG_TIMEOUT} s; its worker was stopped`]);
   });
 
   it('a TypeScript module loads through tsx from the built bin', () => {
-    const r = cli(['conv', '--impl', 'examples/conv-impl.ts', '--repeat', '0', '--json']);
+    const r = binTsExample();
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).comparisons[0].pass).toBe(true);
   });
