@@ -14,6 +14,7 @@ import { XoshiroRng } from '../../src/tensor/rng.js';
 import { FileError, FormatError, UsageError } from '../../src/errors.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { loadUserImpl, UserImplError, type UserImpl } from '../../src/impls/js-module/load.js';
+import { rethrow, thrown } from '../helpers/speedA-thrown.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const example = here('../../examples/conv-impl.mjs');
@@ -37,19 +38,6 @@ afterAll(() => {
 /** The example, loaded once: the tests of what it computes and of the caches it keeps share its worker. */
 let exampleImpl: UserImpl | undefined;
 const loadExample = () => (exampleImpl ??= load(example));
-
-/** What `f` throws (undefined when it returns): one load of a module that cannot be used, then each matcher on its error. */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
-const rethrow = (err: unknown) => () => {
-  throw err;
-};
 
 function expectSame(a: Tensor, b: Tensor): void {
   expect(a.shape).toEqual(b.shape);
