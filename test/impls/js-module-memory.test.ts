@@ -18,6 +18,7 @@ import { FormatError } from '../../src/errors.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { loadUserImpl, UserImplError, type UserImpl } from '../../src/impls/js-module/load.js';
 import { MODULE_MEMORY_LIMIT_MB } from '../../src/impls/js-module/protocol.js';
+import { rethrow, thrown } from '../helpers/speedA-thrown.js';
 
 const example = fileURLToPath(new URL('../../examples/conv-impl.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'cnn-check-module-memory-'));
@@ -120,10 +121,9 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
       path,
       'const keep = []; for (let i = 0; ; i++) keep.push({ i, s: String(i) });\nexport function forward() {}\nexport function backward() {}\n',
     );
-    expect(() => load(path)).toThrow(FormatError);
-    expect(() => load(path)).toThrow(
-      /cannot load the module: importing it exceeded the memory limit of 96 MB \((its JS heap reached it|it held \d+ MB, .*)\)$/,
-    );
+    const err = thrown(() => load(path));
+    expect(rethrow(err)).toThrow(FormatError);
+    expect(rethrow(err)).toThrow(/cannot load the module: importing it exceeded the memory limit of 96 MB \((its JS heap reached it|it held \d+ MB, .*)\)$/);
   });
 
   it("checked by checkLayer, the failure is the module's row and problem, and the layer's own rows still pass", () => {
