@@ -53,6 +53,26 @@ function load(path: string, memoryMb = LIMIT_MB): UserImpl {
   return u;
 }
 
+/**
+ * A module within the limit: the example's conv, its forward printing its worker's resourceLimits first.
+ * Loaded once: the test of the limits its worker runs with and the test that it computes undisturbed share it.
+ */
+let withinLimit: { u: UserImpl; lines: string[] } | undefined;
+function loadWithinLimit(): { u: UserImpl; lines: string[] } {
+  if (!withinLimit) {
+    const lines: string[] = [];
+    const path = join(dir, 'limits.mjs');
+    writeFileSync(
+      path,
+      `import { resourceLimits } from 'node:worker_threads';\nimport * as good from ${JSON.stringify(example)};\nexport function forward(i, p) { console.log(JSON.stringify(resourceLimits)); return good.forward(i, p); }\nexport const backward = good.backward;\n`,
+    );
+    const u = loadUserImpl(path, { memoryMb: LIMIT_MB, log: (line) => lines.push(line) });
+    opened.push(u);
+    withinLimit = { u, lines };
+  }
+  return withinLimit;
+}
+
 /** The process's resident MB. */
 const rssMb = () => process.memoryUsage.rss() / 2 ** 20;
 
@@ -92,14 +112,7 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
   });
 
   it("the module's worker runs with the limit as its heap's resourceLimits", () => {
-    const lines: string[] = [];
-    const path = join(dir, 'limits.mjs');
-    writeFileSync(
-      path,
-      `import { resourceLimits } from 'node:worker_threads';\nimport * as good from ${JSON.stringify(example)};\nexport function forward(i, p) { console.log(JSON.stringify(resourceLimits)); return good.forward(i, p); }\nexport const backward = good.backward;\n`,
-    );
-    const u = loadUserImpl(path, { memoryMb: LIMIT_MB, log: (line) => lines.push(line) });
-    opened.push(u);
+    const { u, lines } = loadWithinLimit();
     u.impl.forward(inputs, params);
     expect(JSON.parse(lines[0]).maxOldGenerationSizeMb).toBe(LIMIT_MB);
   });
@@ -145,7 +158,7 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
   });
 
   it('a module within the limit is not disturbed, and the default limit is that of numpy modules', () => {
-    const u = load(example);
+    const { u } = loadWithinLimit();
     const a = u.impl.forward(inputs, params);
     const b = conv.impls.naive.forward(inputs, params);
     expect(Array.from(a.out.data)).toEqual(Array.from(b.out.data));
