@@ -146,15 +146,55 @@ describe('--impl: a module that computes in float32 whatever it is given', () =>
   const dir = mkdtempSync(join(tmpdir(), 'cnn-check-impl-f32-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const f of ['conv-float32.mjs', 'conv-float32-as-float64.mjs']) {
-    for (const dtype of ['float32', 'float64']) {
+  const broken = join(dir, 'conv-float32-db-doubled.mjs');
+  const DTYPES = ['float32', 'float64'];
+  const modules: [string, string][] = [
+    ['conv-float32.mjs', join(root, 'test/impls/fixtures/conv-float32.mjs')],
+    ['conv-float32-as-float64.mjs', join(root, 'test/impls/fixtures/conv-float32-as-float64.mjs')],
+    ['db doubled', broken],
+  ];
+  /**
+   * Every module here in both dtypes, as the entries of one suite: an entry is a layer command as data
+   * (the check request of `conv --impl <module> --dtype <dtype> --repeat 0`), and a suite starts each
+   * module's worker once for both of its dtypes. The report of each check is asserted on as the layer
+   * command's would be (exit 0 is a passing report, exit 1 a failing one).
+   */
+  let suiteRun: Promise<Map<string, { pass: boolean; gradients: Row[]; comparisons: { arrays: ArrayRow[] }[]; notes: string[] }>> | undefined;
+  function reportOf(module: string, dtype: string) {
+    suiteRun ??= (async () => {
+      writeFileSync(
+        broken,
+        [
+          `import { forward, backward as correct } from ${JSON.stringify(join(root, 'test/impls/fixtures/conv-float32.mjs'))};`,
+          'export { forward };',
+          'export function backward(dout, cache) {',
+          '  const g = correct(dout, cache);',
+          '  return { ...g, db: { data: g.db.data.map((v) => 2 * v), shape: g.db.shape } };',
+          '}',
+        ].join('\n'),
+      );
+      const file = join(dir, 'float32.json');
+      writeFileSync(
+        file,
+        JSON.stringify(modules.flatMap(([name, impl]) => DTYPES.map((dtype) => ({ name: `${name} ${dtype}`, layer: 'conv', impl, dtype, repeat: 0 })))),
+      );
+      const r = await run(['suite', file, '--json']);
+      expect(r.code, r.stderr).toBe(1); // db doubled fails
+      const doc = JSON.parse(r.stdout);
+      return new Map(doc.checks.map((c: { name: string; report: unknown }) => [c.name, c.report]));
+    })();
+    return suiteRun.then((reports) => reports.get(`${module} ${dtype}`)!);
+  }
+
+  for (const [f] of modules.slice(0, 2)) {
+    for (const dtype of DTYPES) {
       it(
         `${f}, --dtype ${dtype}: passes, judged as a float32 layer and differentiated in float64`,
         async () => {
-          const { code, doc } = await json(['conv', '--impl', fixture(f), '--dtype', dtype, '--repeat', '0']);
-          expect(code).toBe(0);
+          const doc = await reportOf(f, dtype);
+          expect(doc.pass).toBe(true);
           const user = doc.gradients.filter((g: Row) => g.impl === 'user');
-          expect(user.map((g: Row & { dtype: string }) => [g.name, g.dtype, g.pass])).toEqual([
+          expect(user.map((g: Row & { dtype?: string }) => [g.name, g.dtype, g.pass])).toEqual([
             ['dx', 'float32', true],
             ['dw', 'float32', true],
             ['db', 'float32', true],
@@ -173,21 +213,9 @@ describe('--impl: a module that computes in float32 whatever it is given', () =>
   it(
     'the same module with db doubled fails in db only, in both dtypes',
     async () => {
-      const broken = join(dir, 'conv-float32-db-doubled.mjs');
-      writeFileSync(
-        broken,
-        [
-          `import { forward, backward as correct } from ${JSON.stringify(join(root, 'test/impls/fixtures/conv-float32.mjs'))};`,
-          'export { forward };',
-          'export function backward(dout, cache) {',
-          '  const g = correct(dout, cache);',
-          '  return { ...g, db: { data: g.db.data.map((v) => 2 * v), shape: g.db.shape } };',
-          '}',
-        ].join('\n'),
-      );
-      for (const dtype of ['float32', 'float64']) {
-        const { code, doc } = await json(['conv', '--impl', broken, '--dtype', dtype, '--repeat', '0']);
-        expect(code).toBe(1);
+      for (const dtype of DTYPES) {
+        const doc = await reportOf('db doubled', dtype);
+        expect(doc.pass).toBe(false);
         expect(doc.gradients.filter((g: Row) => !g.pass).map((g: Row) => `${g.impl} ${g.name}`)).toEqual(['user db']);
       }
     },
