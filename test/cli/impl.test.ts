@@ -2,7 +2,8 @@
  * `--impl PATH` and `--timeout SECONDS` on the layer commands: the example module passes; broken,
  * throwing, hanging and misshapen ones fail with their message (exit 1); a module that cannot be
  * used at all is a one-line input error (exit 2). In-process runs of main(), and a few of the
- * built bin (npm test builds dist/ first).
+ * built bin (npm test builds dist/ first): the tests of the bin and the in-process tests of the same
+ * command line assert on the one run of the bin (binRun).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,15 +40,47 @@ async function json(argv: string[]) {
 
 const WORKER_TEST_MS = 60_000;
 
+const bin = join(root, 'bin/cnn-check.js');
+
+interface BinRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+const binRuns = new Map<string, BinRun>();
+/**
+ * `cnn-check ...args` run by the built bin in the repository, once per command line: the tests of the
+ * bin (the process ends, tsx from dist/) and the in-process tests of the same command line (what it
+ * prints) inspect the same run. COLUMNS 200, as run() sets it, so tables keep every column.
+ */
+function binRun(args: string[]): BinRun {
+  const key = args.join('\0');
+  let r = binRuns.get(key);
+  if (!r) {
+    const p = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 60_000, env: { ...process.env, COLUMNS: '200' } });
+    r = { status: p.status, signal: p.signal, stdout: p.stdout, stderr: p.stderr };
+    binRuns.set(key, r);
+  }
+  return r;
+}
+/** The example, passing, with a timing row (--repeat 1: one timing run shows the row as well as two). */
+const binExample = () => binRun(['conv', '--impl', 'examples/conv-impl.mjs', '--repeat', '1']);
+/** The TypeScript example, through tsx. */
+const binTsExample = () => binRun(['conv', '--impl', 'examples/conv-impl.ts', '--repeat', '0', '--json']);
+/** A module whose forward never returns: --timeout 0.1 stops it as surely as any longer limit, and its busy loop burns less. */
+const HANG_TIMEOUT = '0.1';
+const binHang = () => binRun(['conv', '--impl', 'test/impls/fixtures/conv-hangs.mjs', '--timeout', HANG_TIMEOUT, '--json']);
+
 describe('--impl: the example module', () => {
   it(
     'passes: gradient rows, the comparison with the reference and a timing row for user',
-    async () => {
-      const r = await run(['conv', '--impl', example, '--repeat', '2']);
-      expect(r.code).toBe(0);
+    () => {
+      const r = binExample();
+      expect(r.status).toBe(0);
       expect(r.stderr).toBe('');
       for (const g of ['dx', 'dw', 'db']) expect(r.stdout).toMatch(new RegExp(`│ user +│ ${g} .*│ pass`));
-      expect(r.stdout).toContain(`user (${example}) against the reference (naive, float64), same inputs and dout:`);
+      expect(r.stdout).toContain('user (examples/conv-impl.mjs) against the reference (naive, float64), same inputs and dout:');
       for (const a of ['out', 'dx', 'dw', 'db']) expect(r.stdout).toMatch(new RegExp(`│ ${a} +│ float64 │ 0 +│ 0 +│ .*│ 1\\.00e-6 +│ pass`));
       expect(r.stdout).toMatch(/│ user +│ +[\d.]+ +│ +[\d.]+ +│/);
       expect(r.stdout).toMatch(/PASS: 9 gradient checks within threshold, 4 arrays match the reference/);
@@ -85,10 +118,10 @@ describe('--impl: the example module', () => {
 
   it(
     'the TypeScript example passes too',
-    async () => {
-      const { code, doc } = await json(['conv', '--impl', rel('examples/conv-impl.ts'), '--repeat', '0']);
-      expect(code).toBe(0);
-      expect(doc.comparisons[0].pass).toBe(true);
+    () => {
+      const r = binTsExample();
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout).comparisons[0].pass).toBe(true);
     },
     WORKER_TEST_MS,
   );
@@ -113,15 +146,55 @@ describe('--impl: a module that computes in float32 whatever it is given', () =>
   const dir = mkdtempSync(join(tmpdir(), 'cnn-check-impl-f32-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const f of ['conv-float32.mjs', 'conv-float32-as-float64.mjs']) {
-    for (const dtype of ['float32', 'float64']) {
+  const broken = join(dir, 'conv-float32-db-doubled.mjs');
+  const DTYPES = ['float32', 'float64'];
+  const modules: [string, string][] = [
+    ['conv-float32.mjs', join(root, 'test/impls/fixtures/conv-float32.mjs')],
+    ['conv-float32-as-float64.mjs', join(root, 'test/impls/fixtures/conv-float32-as-float64.mjs')],
+    ['db doubled', broken],
+  ];
+  /**
+   * Every module here in both dtypes, as the entries of one suite: an entry is a layer command as data
+   * (the check request of `conv --impl <module> --dtype <dtype> --repeat 0`), and a suite starts each
+   * module's worker once for both of its dtypes. The report of each check is asserted on as the layer
+   * command's would be (exit 0 is a passing report, exit 1 a failing one).
+   */
+  let suiteRun: Promise<Map<string, { pass: boolean; gradients: Row[]; comparisons: { arrays: ArrayRow[] }[]; notes: string[] }>> | undefined;
+  function reportOf(module: string, dtype: string) {
+    suiteRun ??= (async () => {
+      writeFileSync(
+        broken,
+        [
+          `import { forward, backward as correct } from ${JSON.stringify(join(root, 'test/impls/fixtures/conv-float32.mjs'))};`,
+          'export { forward };',
+          'export function backward(dout, cache) {',
+          '  const g = correct(dout, cache);',
+          '  return { ...g, db: { data: g.db.data.map((v) => 2 * v), shape: g.db.shape } };',
+          '}',
+        ].join('\n'),
+      );
+      const file = join(dir, 'float32.json');
+      writeFileSync(
+        file,
+        JSON.stringify(modules.flatMap(([name, impl]) => DTYPES.map((dtype) => ({ name: `${name} ${dtype}`, layer: 'conv', impl, dtype, repeat: 0 })))),
+      );
+      const r = await run(['suite', file, '--json']);
+      expect(r.code, r.stderr).toBe(1); // db doubled fails
+      const doc = JSON.parse(r.stdout);
+      return new Map(doc.checks.map((c: { name: string; report: unknown }) => [c.name, c.report]));
+    })();
+    return suiteRun.then((reports) => reports.get(`${module} ${dtype}`)!);
+  }
+
+  for (const [f] of modules.slice(0, 2)) {
+    for (const dtype of DTYPES) {
       it(
         `${f}, --dtype ${dtype}: passes, judged as a float32 layer and differentiated in float64`,
         async () => {
-          const { code, doc } = await json(['conv', '--impl', fixture(f), '--dtype', dtype, '--repeat', '0']);
-          expect(code).toBe(0);
+          const doc = await reportOf(f, dtype);
+          expect(doc.pass).toBe(true);
           const user = doc.gradients.filter((g: Row) => g.impl === 'user');
-          expect(user.map((g: Row & { dtype: string }) => [g.name, g.dtype, g.pass])).toEqual([
+          expect(user.map((g: Row & { dtype?: string }) => [g.name, g.dtype, g.pass])).toEqual([
             ['dx', 'float32', true],
             ['dw', 'float32', true],
             ['db', 'float32', true],
@@ -140,21 +213,9 @@ describe('--impl: a module that computes in float32 whatever it is given', () =>
   it(
     'the same module with db doubled fails in db only, in both dtypes',
     async () => {
-      const broken = join(dir, 'conv-float32-db-doubled.mjs');
-      writeFileSync(
-        broken,
-        [
-          `import { forward, backward as correct } from ${JSON.stringify(join(root, 'test/impls/fixtures/conv-float32.mjs'))};`,
-          'export { forward };',
-          'export function backward(dout, cache) {',
-          '  const g = correct(dout, cache);',
-          '  return { ...g, db: { data: g.db.data.map((v) => 2 * v), shape: g.db.shape } };',
-          '}',
-        ].join('\n'),
-      );
-      for (const dtype of ['float32', 'float64']) {
-        const { code, doc } = await json(['conv', '--impl', broken, '--dtype', dtype, '--repeat', '0']);
-        expect(code).toBe(1);
+      for (const dtype of DTYPES) {
+        const doc = await reportOf('db doubled', dtype);
+        expect(doc.pass).toBe(false);
         expect(doc.gradients.filter((g: Row) => !g.pass).map((g: Row) => `${g.impl} ${g.name}`)).toEqual(['user db']);
       }
     },
@@ -214,14 +275,15 @@ describe('--impl: broken modules fail with their message (exit 1)', () => {
 
   it(
     'a hanging forward is stopped after --timeout',
-    async () => {
-      const { code, doc } = await json(['conv', '--impl', fixture('conv-hangs.mjs'), '--timeout', '1']);
-      expect(code).toBe(1);
-      expect(doc.problems).toEqual(['user: forward did not finish within the timeout of 1 s; its worker was stopped']);
+    () => {
+      const r = binHang();
+      const doc = JSON.parse(r.stdout);
+      expect(r.status).toBe(1);
+      expect(doc.problems).toEqual([`user: forward did not finish within the timeout of ${HANG_TIMEOUT} s; its worker was stopped`]);
       expect(doc.comparisons[0].arrays[0]).toMatchObject({
         name: 'out',
         pass: false,
-        message: 'forward did not finish within the timeout of 1 s; its worker was stopped',
+        message: `forward did not finish within the timeout of ${HANG_TIMEOUT} s; its worker was stopped`,
       });
     },
     WORKER_TEST_MS,
@@ -313,24 +375,21 @@ describe('--impl and --timeout: input errors are one line on stderr, exit 2', ()
   }
 });
 
-const bin = join(root, 'bin/cnn-check.js');
-
 describe('--impl through the built bin', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 60_000 });
-
   it('the example passes and a hanging module fails, and the process ends', () => {
-    const ok = cli(['conv', '--impl', 'examples/conv-impl.mjs', '--repeat', '1']);
+    const ok = binExample();
+    expect(ok.signal).toBeNull();
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/│ user +│ dw .*│ pass/);
     expect(ok.stdout).toMatch(/4 arrays match the reference/);
-    const hang = cli(['conv', '--impl', 'test/impls/fixtures/conv-hangs.mjs', '--timeout', '1', '--json']);
+    const hang = binHang();
     expect(hang.signal).toBeNull();
     expect(hang.status).toBe(1);
-    expect(JSON.parse(hang.stdout).problems).toEqual(['user: forward did not finish within the timeout of 1 s; its worker was stopped']);
+    expect(JSON.parse(hang.stdout).problems).toEqual([`user: forward did not finish within the timeout of ${HANG_TIMEOUT} s; its worker was stopped`]);
   });
 
   it('a TypeScript module loads through tsx from the built bin', () => {
-    const r = cli(['conv', '--impl', 'examples/conv-impl.ts', '--repeat', '0', '--json']);
+    const r = binTsExample();
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).comparisons[0].pass).toBe(true);
   });

@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { LayerCheckReport } from '../../src/gradcheck/check-layer.js';
+import type { GradeReport } from '../../src/grade/grade.js';
 import { LAYERS, kebabName } from '../../src/layers/registry.js';
-import { run } from '../helpers/io.js';
+import { renderGradeReport, renderLayerReport } from '../../src/report/terminal.js';
+import { run, type RunResult } from '../helpers/io.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'cnn-check-voice-'));
@@ -29,29 +32,60 @@ writeFileSync(
   ]),
 );
 
-/** Commands whose output is checked for width: a pass, failures with localization and hints, every table kind. */
-const COMMANDS: string[][] = [
-  ...LAYERS.map((l) => [kebabName(l.name), '--repeat', '2']),
-  ['conv', '--impl', join(root, 'examples', 'conv-impl.mjs'), '--repeat', '1'],
-  ['batchnorm', '--h', '0.5', '--repeat', '0'],
-  ['conv', '--h-sweep', '--repeat', '0'],
-  ['list'],
-  ['suite', suite],
-  ['compare', join(root, 'fixtures', 'good', 'conv_s1_p1.npz'), join(root, 'fixtures', 'good', 'batchnorm_train.npz')],
-  ['inspect', join(root, 'fixtures', 'good', 'batchnorm_train.npz')],
-  ['bench', 'conv', '--x-shape', '2,3,6,6', '--repeat', '1', '--warmup', '0', '--threads', '1'],
+/** A command's --json document rendered as its text output is (the function the command prints with), `width` columns, no colour. */
+type Render = (doc: never, width: number) => string;
+const layerText: Render = (doc: LayerCheckReport, width) => renderLayerReport(doc, false, width);
+const gradeText: Render = (doc: GradeReport, width) => renderGradeReport(doc, false, width);
+
+/**
+ * Commands whose output is checked for width: a pass, failures with localization and hints, every table kind.
+ * The layer commands and grade print their report through one renderer: what is checked is rendering,
+ * so each of them runs once (--json) and its report is rendered at every width. The others, and
+ * batchnorm --h 0.5 (a failing layer command), run at every width, so the way from COLUMNS to the
+ * renderer is checked too.
+ */
+const COMMANDS: [string[], Render?][] = [
+  ...LAYERS.map((l): [string[], Render] => [[kebabName(l.name), '--repeat', '2'], layerText]),
+  [['conv', '--impl', join(root, 'examples', 'conv-impl.mjs'), '--repeat', '1'], layerText],
+  [['batchnorm', '--h', '0.5', '--repeat', '0']],
+  [['conv', '--h-sweep', '--repeat', '0'], layerText],
+  [['list']],
+  [['suite', suite]],
+  [['compare', join(root, 'fixtures', 'good', 'conv_s1_p1.npz'), join(root, 'fixtures', 'good', 'batchnorm_train.npz')]],
+  [['inspect', join(root, 'fixtures', 'good', 'batchnorm_train.npz')]],
+  [['bench', 'conv', '--x-shape', '2,3,6,6', '--repeat', '1', '--warmup', '0', '--threads', '1']],
   // grade: the report card, a failure with its hint and its smallest case in full, a tie warning, the timing table.
-  ['grade', join(root, 'test', 'grade', 'python', 'bug_dx_crop.py'), '--quick', '--layers', 'conv,affine'],
-  ['grade', join(root, 'test', 'grade', 'python', 'pool_mask.py'), '--layers', 'maxpool'],
+  [['grade', join(root, 'test', 'grade', 'python', 'bug_dx_crop.py'), '--quick', '--layers', 'conv,affine'], gradeText],
+  [['grade', join(root, 'test', 'grade', 'python', 'pool_mask.py'), '--layers', 'maxpool'], gradeText],
 ];
+
+/** The --json run of a command with a renderer, once for every width. */
+const jsonRuns = new Map<string, Promise<RunResult>>();
+function jsonRun(argv: string[]): Promise<RunResult> {
+  const key = argv.join('\0');
+  let r = jsonRuns.get(key);
+  if (!r) {
+    r = run([...argv, '--json']);
+    jsonRuns.set(key, r);
+  }
+  return r;
+}
 
 describe('every output fits the terminal', () => {
   for (const columns of [80, 60]) {
-    it.each(COMMANDS.map((c) => [c.join(' ').replace(root, ''), c]))(`${columns} columns: %s`, async (_name, argv) => {
-      const r = await run(argv as string[], { env: { COLUMNS: String(columns) } });
-      expect(r.code, r.stderr).toBeLessThanOrEqual(1);
-      expect(r.stdout.length).toBeGreaterThan(0);
-      const over = r.stdout.split('\n').filter((l) => visible(l) > columns);
+    it.each(COMMANDS.map(([c, render]) => [c.join(' ').replace(root, ''), c, render]))(`${columns} columns: %s`, async (_name, argv, render) => {
+      let stdout: string;
+      if (render) {
+        const r = await jsonRun(argv as string[]);
+        expect(r.code, r.stderr).toBeLessThanOrEqual(1);
+        stdout = (render as Render)(JSON.parse(r.stdout) as never, columns);
+      } else {
+        const r = await run(argv as string[], { env: { COLUMNS: String(columns) } });
+        expect(r.code, r.stderr).toBeLessThanOrEqual(1);
+        stdout = r.stdout;
+      }
+      expect(stdout.length).toBeGreaterThan(0);
+      const over = stdout.split('\n').filter((l) => visible(l) > columns);
       expect(over, over.join('\n')).toEqual([]);
     });
   }

@@ -18,6 +18,7 @@ import { FormatError } from '../../src/errors.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { loadUserImpl, UserImplError, type UserImpl } from '../../src/impls/js-module/load.js';
 import { MODULE_MEMORY_LIMIT_MB } from '../../src/impls/js-module/protocol.js';
+import { rethrow, thrown } from '../helpers/speedA-thrown.js';
 
 const example = fileURLToPath(new URL('../../examples/conv-impl.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'cnn-check-module-memory-'));
@@ -50,6 +51,26 @@ function load(path: string, memoryMb = LIMIT_MB): UserImpl {
   const u = loadUserImpl(path, { memoryMb, timeout: 60 });
   opened.push(u);
   return u;
+}
+
+/**
+ * A module within the limit: the example's conv, its forward printing its worker's resourceLimits first.
+ * Loaded once: the test of the limits its worker runs with and the test that it computes undisturbed share it.
+ */
+let withinLimit: { u: UserImpl; lines: string[] } | undefined;
+function loadWithinLimit(): { u: UserImpl; lines: string[] } {
+  if (!withinLimit) {
+    const lines: string[] = [];
+    const path = join(dir, 'limits.mjs');
+    writeFileSync(
+      path,
+      `import { resourceLimits } from 'node:worker_threads';\nimport * as good from ${JSON.stringify(example)};\nexport function forward(i, p) { console.log(JSON.stringify(resourceLimits)); return good.forward(i, p); }\nexport const backward = good.backward;\n`,
+    );
+    const u = loadUserImpl(path, { memoryMb: LIMIT_MB, log: (line) => lines.push(line) });
+    opened.push(u);
+    withinLimit = { u, lines };
+  }
+  return withinLimit;
 }
 
 /** The process's resident MB. */
@@ -91,14 +112,7 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
   });
 
   it("the module's worker runs with the limit as its heap's resourceLimits", () => {
-    const lines: string[] = [];
-    const path = join(dir, 'limits.mjs');
-    writeFileSync(
-      path,
-      `import { resourceLimits } from 'node:worker_threads';\nimport * as good from ${JSON.stringify(example)};\nexport function forward(i, p) { console.log(JSON.stringify(resourceLimits)); return good.forward(i, p); }\nexport const backward = good.backward;\n`,
-    );
-    const u = loadUserImpl(path, { memoryMb: LIMIT_MB, log: (line) => lines.push(line) });
-    opened.push(u);
+    const { u, lines } = loadWithinLimit();
     u.impl.forward(inputs, params);
     expect(JSON.parse(lines[0]).maxOldGenerationSizeMb).toBe(LIMIT_MB);
   });
@@ -120,10 +134,9 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
       path,
       'const keep = []; for (let i = 0; ; i++) keep.push({ i, s: String(i) });\nexport function forward() {}\nexport function backward() {}\n',
     );
-    expect(() => load(path)).toThrow(FormatError);
-    expect(() => load(path)).toThrow(
-      /cannot load the module: importing it exceeded the memory limit of 96 MB \((its JS heap reached it|it held \d+ MB, .*)\)$/,
-    );
+    const err = thrown(() => load(path));
+    expect(rethrow(err)).toThrow(FormatError);
+    expect(rethrow(err)).toThrow(/cannot load the module: importing it exceeded the memory limit of 96 MB \((its JS heap reached it|it held \d+ MB, .*)\)$/);
   });
 
   it("checked by checkLayer, the failure is the module's row and problem, and the layer's own rows still pass", () => {
@@ -145,7 +158,7 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
   });
 
   it('a module within the limit is not disturbed, and the default limit is that of numpy modules', () => {
-    const u = load(example);
+    const { u } = loadWithinLimit();
     const a = u.impl.forward(inputs, params);
     const b = conv.impls.naive.forward(inputs, params);
     expect(Array.from(a.out.data)).toEqual(Array.from(b.out.data));

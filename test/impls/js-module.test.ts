@@ -14,6 +14,7 @@ import { XoshiroRng } from '../../src/tensor/rng.js';
 import { FileError, FormatError, UsageError } from '../../src/errors.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { loadUserImpl, UserImplError, type UserImpl } from '../../src/impls/js-module/load.js';
+import { rethrow, thrown } from '../helpers/speedA-thrown.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const example = here('../../examples/conv-impl.mjs');
@@ -34,6 +35,10 @@ afterAll(() => {
   for (const u of opened) u.close();
 });
 
+/** The example, loaded once: the tests of what it computes and of the caches it keeps share its worker. */
+let exampleImpl: UserImpl | undefined;
+const loadExample = () => (exampleImpl ??= load(example));
+
 function expectSame(a: Tensor, b: Tensor): void {
   expect(a.shape).toEqual(b.shape);
   expect(Array.from(a.data)).toEqual(Array.from(b.data));
@@ -41,7 +46,7 @@ function expectSame(a: Tensor, b: Tensor): void {
 
 describe('loadUserImpl: the example module', () => {
   it('computes what the reference computes, forward and backward', () => {
-    const u = load(example);
+    const u = loadExample();
     expect(u.name).toBe('conv-impl');
     expect(u.path).toBe(example);
     const fwd = u.impl.forward(inputs, params);
@@ -54,7 +59,7 @@ describe('loadUserImpl: the example module', () => {
   });
 
   it('keeps the caches of the last forward passes for backward, and says so for an older one', () => {
-    const u = load(example);
+    const u = loadExample();
     const first = u.impl.forward(inputs, params);
     for (let k = 0; k < 8; k++) u.impl.forward(inputs, params);
     expect(() => u.impl.backward(reference.out, first.cache)).toThrow(/cache of an old forward pass \(only the last 8 are kept\)/);
@@ -90,8 +95,9 @@ describe('loadUserImpl: a module that cannot be used is a user error', () => {
   });
 
   it('a module without backward names what it exports', () => {
-    expect(() => load(fixture('conv-no-backward.mjs'), { label: 'm' })).toThrow(FormatError);
-    expect(() => load(fixture('conv-no-backward.mjs'), { label: 'm' })).toThrow(
+    const err = thrown(() => load(fixture('conv-no-backward.mjs'), { label: 'm' }));
+    expect(rethrow(err)).toThrow(FormatError);
+    expect(rethrow(err)).toThrow(
       'm: expected functions forward and backward (named exports or properties of the default export), no backward; got exports forward, helper',
     );
     const notFn = join(dir, 'not-fn.mjs');
@@ -103,8 +109,9 @@ describe('loadUserImpl: a module that cannot be used is a user error', () => {
     expect(() => load(fixture('conv-syntax-error.mjs'), { label: 'm' })).toThrow(
       "m: cannot load the module: SyntaxError: Unexpected token ';' (conv-syntax-error.mjs:2)",
     );
-    expect(() => load(fixture('top-level-hang.mjs'), { label: 'm', loadTimeout: 0.5 })).toThrow(
-      'm: cannot load the module: importing it did not finish within 0.5 s',
+    // 0.1 s: an import that never finishes is stopped at any limit; the module's busy loop burns less.
+    expect(() => load(fixture('top-level-hang.mjs'), { label: 'm', loadTimeout: 0.1 })).toThrow(
+      'm: cannot load the module: importing it did not finish within 0.1 s',
     );
   });
 
@@ -137,10 +144,11 @@ describe('loadUserImpl: a failing call is a UserImplError with its message', () 
   });
 
   it('a hanging forward is stopped after the timeout, and later calls fail at once', () => {
-    const u = load(fixture('conv-hangs.mjs'), { timeout: 0.5 });
-    expect(() => u.impl.forward(inputs, params)).toThrow('forward did not finish within the timeout of 0.5 s; its worker was stopped');
+    // 0.1 s: a forward that never returns is stopped at any limit; its busy loop burns less.
+    const u = load(fixture('conv-hangs.mjs'), { timeout: 0.1 });
+    expect(() => u.impl.forward(inputs, params)).toThrow('forward did not finish within the timeout of 0.1 s; its worker was stopped');
     expect(() => u.impl.forward(inputs, params)).toThrow(
-      "forward not run: the module's worker was stopped after an earlier failure (forward did not finish within the timeout of 0.5 s)",
+      "forward not run: the module's worker was stopped after an earlier failure (forward did not finish within the timeout of 0.1 s)",
     );
   });
 

@@ -31,6 +31,10 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** layers.mjs, opened once: listing it, calling it and asking it for a layer it lacks leave it as it was, so those tests share its worker. */
+let layers: ImplModule | undefined;
+const openLayers = () => (layers ??= open(layersJs));
+
 function write(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);
@@ -39,7 +43,7 @@ function write(name: string, text: string): string {
 
 describe('a JS module of cs231n-named functions', () => {
   it('lists its pairs by layer, as a numpy module does, named js:...', () => {
-    const m = open(layersJs);
+    const m = openLayers();
     expect(m.listFunctions!().map((f) => `${f.layer} ${f.name}`)).toEqual([
       'conv js:naive',
       'maxpool js:naive',
@@ -52,7 +56,7 @@ describe('a JS module of cs231n-named functions', () => {
   });
 
   it('computes what the reference computes: [out, cache] and [dx, dw, db] as arrays, a loss as [loss, dx]', () => {
-    const m = open(layersJs);
+    const m = openLayers();
     for (const [layer, params] of [
       ['conv', { stride: 2, pad: 1 }],
       ['maxpool', {}],
@@ -83,7 +87,7 @@ describe('a JS module of cs231n-named functions', () => {
   });
 
   it('a layer it lacks: the message lists the cs231n functions it defines', () => {
-    const m = open(layersJs);
+    const m = openLayers();
     expect(() => m.implementationsFor(getLayer('batchnorm'))).toThrow(FormatError);
     expect(() => m.implementationsFor(getLayer('batchnorm'))).toThrow(
       /expected functions batchnorm_forward and batchnorm_backward for batchnorm .*; the module defines affine_backward, affine_forward, conv_backward_naive/,
