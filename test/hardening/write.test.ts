@@ -5,13 +5,13 @@
  * computation, and `--junit` into a read-only directory failed after the suite printed PASS.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileError } from '../../src/errors.js';
 import { checkOutputPath, writeFileAtomic } from '../../src/fs/write.js';
 import { readNpz } from '../../src/npy/npz.js';
-import { canMkfifo, corpusDir, fifo } from './corpus.js';
+import { canMkfifo, corpusDir, fifo, npyPreamble } from './corpus.js';
 import { bin, built, refusedLine } from './run.js';
 import { cliServer } from '../helpers/speedB-cli-server.js';
 
@@ -146,6 +146,23 @@ describe.skipIf(!built)('concurrent exports to one name (item 11)', () => {
 });
 
 describe.skipIf(!built || process.platform === 'win32')('an interrupted export (item 12)', () => {
+  // Its x and dout: one .npy of 4M float64 (a ramp through 0), made once for both signals. What is
+  // written does not matter here, only how much; drawing 8M random numbers cost each export ~0.4 s.
+  let input: string | undefined;
+  function inputFile(): string {
+    if (input) return input;
+    const path = at('interrupt-input.npy');
+    const fd = openSync(path, 'w');
+    try {
+      writeSync(fd, npyPreamble('(400, 1000, 10)'));
+      writeSync(fd, new Uint8Array(new Float64Array(4_000_000).map((_, i) => i / 4_000_000 - 0.5).buffer));
+    } finally {
+      closeSync(fd);
+    }
+    input = path;
+    return path;
+  }
+
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
@@ -155,8 +172,7 @@ describe.skipIf(!built || process.platform === 'win32')('an interrupted export (
       mkdirSync(d);
       const out = join(d, 'big.npz');
       // 4 arrays of 4M float64: 128 MB to write and flush, long enough to be caught in the act.
-      // linspace inputs: what is written does not matter here, only how much (randn cost ~0.3 s more).
-      const run = start(['export', 'relu', '--x-shape', '400,1000,10', '--init', 'linspace', '--out', out]);
+      const run = start(['export', 'relu', '--input', `x=${inputFile()}`, '--input', `dout=${inputFile()}`, '--out', out]);
       let sent = false;
       const watcher = watch(d, (_event, name) => {
         if (!sent && name?.toString().endsWith('.tmp')) {
