@@ -3,10 +3,10 @@
 // bin/cnn-check.js calls) with the process's environment and its own captured stdout and stderr,
 // and is answered over IPC with its exit code, its output and the peak resident memory of the
 // process during it. What a spawned `node bin/cnn-check.js` would show is kept:
-// - the peak: the high-water mark is reset (clear_refs 5, Linux) after a full GC, just before the
-//   run, and read after it: memory already resident (node, the loaded modules, anything earlier
-//   runs left) counts in it, so it is never below what a fresh process would have peaked at;
-//   without clear_refs the process's whole peak so far (larger still);
+// - the peak: the high-water mark is reset (clear_refs 5, Linux) just before the run and read
+//   after it: memory already resident (node, the loaded modules, anything earlier runs left,
+//   garbage not yet collected) counts in it, so it is never below what a fresh process would have
+//   peaked at; without clear_refs the process's whole peak so far (larger still);
 // - exit: a run is answered only once the event loop holds nothing the run left behind (an open
 //   handle, a pending file-system request such as an open() blocked on a FIFO, a ref'd timer or
 //   worker): a fresh process would not have exited before then, so it runs into the caller's
@@ -14,7 +14,7 @@
 // - a throw out of start() or an uncaught error is exit 1 with the error on stderr, as node's own
 //   handling of the bin's top-level await would give; this process then ends, so no later run
 //   sees what that one left.
-// Started with the same heap limit as run.ts's spawned CLI (--max-old-space-size) and --expose-gc.
+// Started with the same heap limit as run.ts's spawned CLI (--max-old-space-size).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 
@@ -79,7 +79,6 @@ process.on('message', async ({ id, args, env, cwd }) => {
     stderr: { write: (s) => (stderr += s) },
     env: process.env,
   };
-  globalThis.gc();
   resetPeak();
   let status;
   try {

@@ -60,7 +60,7 @@ export function cliServer(): CliServer {
   let queue: Promise<unknown> = Promise.resolve();
 
   function launch(): Live {
-    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--expose-gc', script], {
+    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, script], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: '' },
     });
