@@ -7,7 +7,9 @@
  * loading of the CLI's modules, which cost more than a refusal itself, are paid once per test
  * file instead of once per command line; what each run proves is unchanged:
  * - peak RSS: the high-water mark is reset before each run and read after it, with what the
- *   process already holds counted in it (at least what a fresh process would have peaked at);
+ *   process already holds counted in it (at least what a fresh process would have peaked at).
+ *   NOTE: so a run that leaves much resident (a large check that passed: its kernels' workspace
+ *   stays) raises the peak of every run after it; bounded refusals go before such runs;
  * - no hang: a run is answered when the event loop holds nothing it left behind (when the spawned
  *   bin would have exited); a run that is not answered within the timeout gets its process
  *   killed and is reported as the timed-out spawn is (status null, the signal), and the next run
