@@ -11,10 +11,15 @@ import { escapeData, escapeProperty, workflowCommand } from '../../src/report/gi
 import { clip, escapeText, excerpt, excerptBytes, MAX_ECHO_CHARS, MAX_EXCERPT_CHARS } from '../../src/text/escape.js';
 import { SUITE_FIELDS } from '../../src/suite/schema.js';
 import { corpusDir, escapeDescrNpy, escapeNamesNpz } from './corpus.js';
-import { built, cli, refusedLine } from './run.js';
+import { built, refusedLine } from './run.js';
+import { cliServer } from '../helpers/speedB-cli-server.js';
 
 const dir = corpusDir('escape');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Every command line of this file in one process with run.ts's heap limit, timeout and peak RSS per run (speedB-cli-server.ts).
+const server = cliServer();
+afterAll(() => server.close());
+const cli = server.cli;
 const at = (name: string) => join(dir, name);
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -56,38 +61,38 @@ describe('escapeText, clip, excerpt', () => {
 });
 
 describe.skipIf(!built)('untrusted strings reach the terminal escaped', () => {
-  it("an npy descr with '\\x1b[2J' (inspect, --input): the message shows it escaped", () => {
+  it("an npy descr with '\\x1b[2J' (inspect, --input): the message shows it escaped", async () => {
     const npy = escapeDescrNpy(at('descr.npy'));
     const expected = `cnn-check: ${npy}: unsupported descr: expected one of <f8 >f8 <f4 >f4 |b1, [<>|]i1/u1, [<>]i2/i4/i8/u2/u4/u8 or a 0-d <U/>U string, got '\\x1b[2J<f8'`;
-    expect(refusedLine(cli(['inspect', npy]))).toBe(expected);
-    expect(refusedLine(cli(['conv', '--input', `x=${npy}`]))).toBe(expected);
+    expect(refusedLine(await cli(['inspect', npy]))).toBe(expected);
+    expect(refusedLine(await cli(['conv', '--input', `x=${npy}`]))).toBe(expected);
   });
 
-  it('npz member names and a meta string with ESC and a newline: inspect prints them escaped, --json keeps them', () => {
+  it('npz member names and a meta string with ESC and a newline: inspect prints them escaped, --json keeps them', async () => {
     const npz = escapeNamesNpz(at('names.npz'));
-    const text = cli(['inspect', npz]);
+    const text = await cli(['inspect', npz]);
     expect(text.status).toBe(0);
     expect(text.stdout).not.toMatch(RAW_CONTROL);
     expect(text.stdout).toContain('meta (str, 29 chars): conv\\x1b[31m\\n::warning::injected');
     expect(text.stdout).toMatch(/│ a\\x1b\[2Jb │ float64 /);
     expect(text.stdout.split('\n').some((l) => l.startsWith('::'))).toBe(false);
-    const json = cli(['inspect', npz, '--json']);
+    const json = await cli(['inspect', npz, '--json']);
     const doc = JSON.parse(json.stdout);
     expect(doc.members.map((m: { name: string }) => m.name)).toEqual(['a\u001b[2Jb', 'meta']);
     expect(doc.members[1].value).toBe('conv\u001b[31m\n::warning::injected');
   });
 
-  it('compare of that npz: one escaped line, no excerpt longer than allowed', () => {
+  it('compare of that npz: one escaped line, no excerpt longer than allowed', async () => {
     const npz = escapeNamesNpz(at('names2.npz'));
-    const line = refusedLine(cli(['compare', npz]));
+    const line = refusedLine(await cli(['compare', npz]));
     expect(line).toBe(`cnn-check: ${npz}: member 'meta': expected a JSON string {"layer": "<name>", "params": {...}}, got invalid JSON (Unexpected token 'c')`);
   });
 
-  it('a suite path with a newline cannot inject a workflow command into a GitHub Actions log', () => {
+  it('a suite path with a newline cannot inject a workflow command into a GitHub Actions log', async () => {
     mkdirSync(at('s'));
     const suite = at('s/a\n::warning::pwned.json');
     writeFileSync(suite, JSON.stringify([{ name: 'batchnorm, h too large', layer: 'batchnorm', h: 0.5, impls: ['fast'] }]));
-    const r = cli(['suite', suite], { env: { GITHUB_ACTIONS: 'true', COLUMNS: '400' } });
+    const r = await cli(['suite', suite], { env: { GITHUB_ACTIONS: 'true', COLUMNS: '400' } });
     expect(r.status).toBe(1);
     const lines = (r.stdout + r.stderr).split('\n');
     expect(lines.filter((l) => l.startsWith('::warning'))).toEqual([]);
@@ -98,10 +103,10 @@ describe.skipIf(!built)('untrusted strings reach the terminal escaped', () => {
     expect(r.stdout + r.stderr).not.toMatch(RAW_CONTROL);
   });
 
-  it('an invalid suite at such a path: the error line is one line', () => {
+  it('an invalid suite at such a path: the error line is one line', async () => {
     const suite = at('s/b\n::warning::bad.json');
     writeFileSync(suite, '[{"layer": "conv", "bogus": 1}]');
-    expect(refusedLine(cli(['suite', suite], { env: { GITHUB_ACTIONS: 'true' } }))).toBe(
+    expect(refusedLine(await cli(['suite', suite], { env: { GITHUB_ACTIONS: 'true' } }))).toBe(
       `cnn-check: ${dir}/s/b\\n::warning::bad.json[0]: unknown field 'bogus': expected ${SUITE_FIELDS.join(', ')}`,
     );
   });

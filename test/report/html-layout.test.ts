@@ -4,9 +4,9 @@
  * report kind is rendered by the CLI; the boxes come from the browser itself (a script in a copy
  * of each page measures every text node and SVG text, and --dump-dom returns its findings). The
  * layout is checked, not pixels. A page with overlapping text is checked first, so the
- * measurement is known to see an overlap when there is one.
+ * measurement is known to see an overlap when there is one. One browser serves the file, a tab
+ * per page (speedB-chromium.ts), with the window a one-shot `chromium --dump-dom` had.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { barChart } from '../../src/report/html.js';
 import { run } from '../helpers/io.js';
+import { type Browser, launchChromium } from '../helpers/speedB-chromium.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -70,33 +71,23 @@ addEventListener('load', () => {
 });
 </script>`;
 
-function layout(html: string, name: string): Layout {
+let browser: Browser | undefined;
+afterAll(() => browser?.close());
+
+async function layout(html: string, name: string): Promise<Layout> {
   const page = join(dir, `${name}.html`);
   // The report forbids scripts (its Content-Security-Policy); the measured copy lifts that.
   writeFileSync(page, html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '').replace('</body>', `${MEASURE}</body>`));
-  const r = spawnSync(
-    chrome!,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--hide-scrollbars',
-      `--window-size=${WIDTH},1000`,
-      '--virtual-time-budget=5000',
-      '--dump-dom',
-      `file://${page}`,
-    ],
-    { encoding: 'utf8', timeout: 60_000 },
+  browser ??= launchChromium(chrome!, ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--window-size=${WIDTH},1000`]);
+  // MEASURE runs on the page's load event and leaves its findings in <pre id="layout">.
+  const found = await browser.withPage(`file://${page}`, (tab) =>
+    tab.evaluate<string | null>(`new Promise((resolve) => {
+      const poll = (left) => { const e = document.getElementById('layout'); if (e || left === 0) resolve(e && e.textContent); else setTimeout(() => poll(left - 1), 10); };
+      poll(500);
+    })`),
   );
-  const m = /<pre id="layout">([\s\S]*?)<\/pre>/.exec(r.stdout);
-  if (!m) throw new Error(`no layout from ${chrome}: ${r.stderr.slice(-400)}`);
-  return JSON.parse(
-    m[1]
-      .replace(/&quot;/g, '"')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&amp;/g, '&'),
-  );
+  if (found === null) throw new Error(`no layout from ${chrome} for ${page}`);
+  return JSON.parse(found);
 }
 
 /** Pairs of boxes whose intersection is more than SLACK on both axes. */
@@ -122,23 +113,26 @@ async function report(name: string, argv: string[]): Promise<string> {
 }
 
 describe.skipIf(!chrome)('the HTML report at 1200 px in headless Chromium', () => {
-  it('sees overlapping text when there is some (the measurement itself)', () => {
+  it('sees overlapping text when there is some (the measurement itself)', async () => {
     const html =
       '<!doctype html><html><body><p style="position:relative">first line<span style="position:absolute;left:10px;top:0">over it</span></p>' +
       '<svg width="300" height="40"><text x="10" y="20">1e-12</text><text x="20" y="20">1e-11</text></svg></body></html>';
-    const found = overlaps(layout(html, 'control').boxes);
+    const found = overlaps((await layout(html, 'control')).boxes);
     expect(found.some((f) => f.includes("'first line' and 'over it'"))).toBe(true);
     expect(found.some((f) => f.includes("'1e-12' and '1e-11'"))).toBe(true);
   });
 
-  it('a log axis over 16 decades: labels on every other decade or fewer, none overlapping', () => {
+  it('a log axis over 16 decades: labels on every other decade or fewer, none overlapping', async () => {
     const bars = [1e-16, 3e-9, 1e-3, 1].map((v, i) => ({ label: `gradient ${i}`, value: v, marker: 1e-7 }));
     const svg = barChart({ title: 'relative error', unit: 'relative error', bars });
     const labels = [...svg.matchAll(/>(1e-?\d+)<\/text>/g)].map((m) => m[1]);
     expect(labels[0]).toBe('1e-16');
     expect(labels).toContain('1e0');
     expect(labels.length).toBeLessThan(17);
-    const l = layout(`<!doctype html><html><head><style>svg text { font: 11px system-ui, sans-serif; }</style></head><body>${svg}</body></html>`, 'decades');
+    const l = await layout(
+      `<!doctype html><html><head><style>svg text { font: 11px system-ui, sans-serif; }</style></head><body>${svg}</body></html>`,
+      'decades',
+    );
     expect(overlaps(l.boxes)).toEqual([]);
   });
 
@@ -153,7 +147,7 @@ describe.skipIf(!chrome)('the HTML report at 1200 px in headless Chromium', () =
   ];
   for (const [what, argv] of reports) {
     it(`${what}: no text over text, nothing wider than the page`, async () => {
-      const l = layout(await report(what.replace(/\W+/g, '-'), argv), what.replace(/\W+/g, '-'));
+      const l = await layout(await report(what.replace(/\W+/g, '-'), argv), what.replace(/\W+/g, '-'));
       expect(l.boxes.length).toBeGreaterThan(10);
       expect(overlaps(l.boxes)).toEqual([]);
       expect(l.scrollWidth).toBeLessThanOrEqual(WIDTH);
@@ -171,7 +165,7 @@ describe.skipIf(!chrome)('the HTML report at 1200 px in headless Chromium', () =
         { fixture: join(root, 'fixtures', 'good', 'relu.npz') },
       ]),
     );
-    const l = layout(await report('suite', ['suite', suite]), 'suite');
+    const l = await layout(await report('suite', ['suite', suite]), 'suite');
     expect(overlaps(l.boxes)).toEqual([]);
     expect(l.scrollWidth).toBeLessThanOrEqual(WIDTH);
   });

@@ -6,7 +6,7 @@
  * browser exists.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -25,6 +25,7 @@ import { runBench } from '../../src/bench/run.js';
 import { HEATMAP_MAX_CELLS, barChart, esc, heatColor, heatmapSvg, renderHtmlReport } from '../../src/report/html.js';
 import type { RunReport } from '../../src/report/model.js';
 import { runOf } from '../helpers/report.js';
+import { type Browser, launchChromium } from '../helpers/speedB-chromium.js';
 
 interface ConvCache {
   x: Tensor;
@@ -259,28 +260,25 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
   const dir = mkdtempSync(join(tmpdir(), 'cnn-check-html-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function chromium(args: string[]) {
-    const profile = mkdtempSync(join(dir, 'profile-'));
-    const r = spawnSync(
-      browser.path!,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--hide-scrollbars',
-        `--user-data-dir=${profile}`,
-        ...args,
-      ],
-      { encoding: 'buffer', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-    );
-    if (r.error) throw r.error;
-    expect(r.status, r.stderr.toString()).toBe(0);
-    return r.stdout.toString('utf8');
+  // One browser for both tests, a tab each (speedB-chromium.ts): the DOM it builds is
+  // what --dump-dom printed, and the screenshot at a 1280 x 6000 viewport is the one
+  // --screenshot --window-size=1280,6000 wrote, pixel for pixel.
+  let chromium: Browser | undefined;
+  afterAll(() => chromium?.close());
+  function open(): Browser {
+    chromium ??= launchChromium(browser.path!, [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--hide-scrollbars',
+      `--user-data-dir=${mkdtempSync(join(dir, 'profile-'))}`,
+    ]);
+    return chromium;
   }
 
   // A suite with a failing check, a compare of the committed good fixtures and a small benchmark: every section.
@@ -324,8 +322,11 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
     expect(loc.heatmap?.aligned).toBeDefined();
   });
 
-  it('renders the tables, charts and heatmap cells into the DOM', () => {
-    const dom = chromium(['--dump-dom', `file://${file}`]);
+  it('renders the tables, charts and heatmap cells into the DOM', async () => {
+    // As --dump-dom serializes it: the doctype, then the document element.
+    const dom = await open().withPage(`file://${file}`, (tab) =>
+      tab.evaluate<string>("(document.doctype ? new XMLSerializer().serializeToString(document.doctype) + '\\n' : '') + document.documentElement.outerHTML"),
+    );
     const tableRows = (cls: string) => {
       const start = dom.indexOf(`<table class="${cls}">`);
       expect(start, `table.${cls}`).toBeGreaterThanOrEqual(0);
@@ -352,10 +353,12 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
     expect(dom).not.toContain('<script');
   });
 
-  it("paints them: the screenshot has the bars, the failing bars and the heatmap's hottest cell", () => {
-    const png = join(dir, 'report.png');
-    chromium([`--screenshot=${png}`, '--window-size=1280,6000', `file://${file}`]);
-    const img = decodePng(readFileSync(png));
+  it("paints them: the screenshot has the bars, the failing bars and the heatmap's hottest cell", async () => {
+    const png = await open().withPage(`file://${file}`, async (tab) => {
+      await tab.send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 6000, deviceScaleFactor: 1, mobile: false });
+      return Buffer.from((await tab.send('Page.captureScreenshot', { format: 'png' })).data as string, 'base64');
+    });
+    const img = decodePng(png);
     expect([img.width, img.height]).toEqual([1280, 6000]);
     expect(pixelsOf(img, '#0969da')).toBeGreaterThan(500); // bars
     expect(pixelsOf(img, '#cf222e')).toBeGreaterThan(500); // failing bars, FAIL badges
