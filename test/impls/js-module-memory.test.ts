@@ -80,7 +80,6 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
   it('typed arrays allocated in a loop (outside the JS heap, which resourceLimits do not bound)', () => {
     const u = load(module('arrays.mjs', 'const keep = []; for (;;) { const a = new Float64Array(1 << 20); a.fill(1); keep.push(a); }'));
     const before = rssMb();
-    const t0 = performance.now();
     let err: unknown;
     try {
       u.impl.forward(inputs, params);
@@ -94,7 +93,6 @@ describe('a module over its memory limit fails its call, not cnn-check', () => {
     const held = Number(/held (\d+) MB/.exec((err as Error).message)![1]);
     expect(held).toBeGreaterThan(LIMIT_MB);
     expect(held).toBeLessThan(LIMIT_MB + OVERSHOOT_MB);
-    expect(performance.now() - t0).toBeLessThan(20_000);
     expect(rssMb() - before).toBeLessThan(LIMIT_MB + OVERSHOOT_MB);
     // Later calls fail at once, with the reason.
     expect(() => u.impl.forward(inputs, params)).toThrow(
