@@ -155,12 +155,12 @@ export class WorkerBridge {
     return this.wait(seq, timeoutMs);
   }
 
-  /** Why the supervisor ended the worker for its memory, after a wait ended in 'memory': `exceeded the memory limit of N MB (...)`. */
+  /** Why the supervisor ended the worker for its memory, after a wait ended in 'memory': `exceeded the memory limit of N MB (...)`; what it held is rounded up, so it reads as more than N. */
   memoryFailure(): string {
     const how =
       Atomics.load(this.signal, SIGNAL_MEMORY) === MEMORY_HEAP
         ? 'its JS heap reached it'
-        : `it held ${Math.round(this.callMemory[CALL.SEEN] / 2 ** 20)} MB, its typed arrays and Buffers counted`;
+        : `it held ${Math.ceil(this.callMemory[CALL.SEEN] / 2 ** 20)} MB, its typed arrays and Buffers counted`;
     return `exceeded the memory limit of ${this.memoryMb} MB (${how})`;
   }
 
