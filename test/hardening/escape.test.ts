@@ -12,11 +12,11 @@ import { clip, escapeText, excerpt, excerptBytes, MAX_ECHO_CHARS, MAX_EXCERPT_CH
 import { SUITE_FIELDS } from '../../src/suite/schema.js';
 import { corpusDir, escapeDescrNpy, escapeNamesNpz } from './corpus.js';
 import { built, refusedLine } from './run.js';
-import { cliServer } from '../helpers/speedB-cli-server.js';
+import { cliServer } from '../helpers/cli-server.js';
 
 const dir = corpusDir('escape');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-// Every command line of this file in one process with run.ts's heap limit, timeout and peak RSS per run (speedB-cli-server.ts).
+// Every command line of this file in one process with run.ts's heap limit, timeout and peak RSS per run (cli-server.ts).
 const server = cliServer();
 afterAll(() => server.close());
 const cli = server.cli;

@@ -11,11 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeNpy, writeNpyString } from '../../src/npy/index.js';
 import { canMkfifo, corpusDir, fifo, fixtureDir, link, sparseNpy, sparseNpz, sparseZeros } from './corpus.js';
 import { built, refusedLine } from './run.js';
-import { cliServer } from '../helpers/speedB-cli-server.js';
+import { cliServer } from '../helpers/cli-server.js';
 
 const dir = corpusDir('files');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-// Every command line of this file in one process with run.ts's heap limit, timeout and peak RSS per run (speedB-cli-server.ts).
+// Every command line of this file in one process with run.ts's heap limit, timeout and peak RSS per run (cli-server.ts).
 const server = cliServer();
 afterAll(() => server.close());
 const cli = server.cli;

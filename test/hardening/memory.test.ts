@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convMembers, corpusDir, fixtureNpz } from './corpus.js';
 import { built, refusedLine } from './run.js';
-import { cliServer } from '../helpers/speedB-cli-server.js';
+import { cliServer } from '../helpers/cli-server.js';
 import { parseSuite, type LayerSuiteCheck } from '../../src/suite/schema.js';
 import { estimateCheckMemory } from '../../src/memory/work.js';
 
 const dir = corpusDir('memory');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-// Every command line of this file in one process with run.ts's heap limit, timeout and peak RSS per run (speedB-cli-server.ts).
+// Every command line of this file in one process with run.ts's heap limit, timeout and peak RSS per run (cli-server.ts).
 const server = cliServer();
 afterAll(() => server.close());
 const cli = server.cli;

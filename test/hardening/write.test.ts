@@ -13,11 +13,11 @@ import { checkOutputPath, writeFileAtomic } from '../../src/fs/write.js';
 import { readNpz } from '../../src/npy/npz.js';
 import { canMkfifo, corpusDir, fifo, npyPreamble } from './corpus.js';
 import { bin, built, refusedLine } from './run.js';
-import { cliServer } from '../helpers/speedB-cli-server.js';
+import { cliServer } from '../helpers/cli-server.js';
 
 const dir = corpusDir('write');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-// The refusals of item 13 in one process with run.ts's heap limit, timeout and peak RSS per run (speedB-cli-server.ts);
+// The refusals of item 13 in one process with run.ts's heap limit, timeout and peak RSS per run (cli-server.ts);
 // the races and interruptions below are about processes, and spawn the bin.
 const server = cliServer();
 afterAll(() => server.close());

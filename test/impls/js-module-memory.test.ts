@@ -18,7 +18,7 @@ import { FormatError } from '../../src/errors.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { loadUserImpl, UserImplError, type UserImpl } from '../../src/impls/js-module/load.js';
 import { MODULE_MEMORY_LIMIT_MB } from '../../src/impls/js-module/protocol.js';
-import { rethrow, thrown } from '../helpers/speedA-thrown.js';
+import { rethrow, thrown } from '../helpers/thrown.js';
 
 const example = fileURLToPath(new URL('../../examples/conv-impl.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'cnn-check-module-memory-'));

@@ -14,7 +14,7 @@ import { XoshiroRng } from '../../src/tensor/rng.js';
 import { FileError, FormatError, UsageError } from '../../src/errors.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { loadUserImpl, UserImplError, type UserImpl } from '../../src/impls/js-module/load.js';
-import { rethrow, thrown } from '../helpers/speedA-thrown.js';
+import { rethrow, thrown } from '../helpers/thrown.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const example = here('../../examples/conv-impl.mjs');

@@ -5,7 +5,7 @@
  * of each page measures every text node and SVG text, and --dump-dom returns its findings). The
  * layout is checked, not pixels. A page with overlapping text is checked first, so the
  * measurement is known to see an overlap when there is one. One browser serves the file, a tab
- * per page (speedB-chromium.ts), with the window a one-shot `chromium --dump-dom` had.
+ * per page (chromium.ts), with the window a one-shot `chromium --dump-dom` had.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { barChart } from '../../src/report/html.js';
 import { run } from '../helpers/io.js';
-import { type Browser, launchChromium } from '../helpers/speedB-chromium.js';
+import { type Browser, launchChromium } from '../helpers/chromium.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

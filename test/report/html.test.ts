@@ -25,7 +25,7 @@ import { runBench } from '../../src/bench/run.js';
 import { HEATMAP_MAX_CELLS, barChart, esc, heatColor, heatmapSvg, renderHtmlReport } from '../../src/report/html.js';
 import type { RunReport } from '../../src/report/model.js';
 import { runOf } from '../helpers/report.js';
-import { type Browser, launchChromium } from '../helpers/speedB-chromium.js';
+import { type Browser, launchChromium } from '../helpers/chromium.js';
 
 interface ConvCache {
   x: Tensor;
@@ -260,7 +260,7 @@ describe.skipIf(!browser.path)(`the report in headless Chromium (${browser.reaso
   const dir = mkdtempSync(join(tmpdir(), 'cnn-check-html-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  // One browser for both tests, a tab each (speedB-chromium.ts): the DOM it builds is
+  // One browser for both tests, a tab each (chromium.ts): the DOM it builds is
   // what --dump-dom printed, and the screenshot at a 1280 x 6000 viewport is the one
   // --screenshot --window-size=1280,6000 wrote, pixel for pixel.
   let chromium: Browser | undefined;

@@ -2,7 +2,7 @@
  * The hardening tests' spawned CLI (test/hardening/run.ts `cli`), many runs to one process:
  * `cliServer().cli(args)` answers what `cli(args)` does (exit status or the signal that ended it,
  * stdout, stderr, peak RSS in MiB) for the same command line, with the same heap limit, the same
- * environment and the same timeout, from one long-lived Node process (speedB-cli-child.mjs) that
+ * environment and the same timeout, from one long-lived Node process (cli-child.mjs) that
  * runs each command line through the bin's entry, one after another. A node start and the
  * loading of the CLI's modules, which cost more than a refusal itself, are paid once per test
  * file instead of once per command line; what each run proves is unchanged:
@@ -22,7 +22,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type CliRun, HEAP_MB } from '../hardening/run.js';
 
-const script = fileURLToPath(new URL('./speedB-cli-child.mjs', import.meta.url));
+const script = fileURLToPath(new URL('./cli-child.mjs', import.meta.url));
 
 export interface CliOptions {
   cwd?: string;
@@ -75,7 +75,7 @@ export function cliServer(): CliServer {
       child.on('exit', (code, signal) => {
         l.exited = true;
         if (live === l) live = undefined;
-        reject(new Error(`speedB-cli-child.mjs ended before it was ready (${code ?? signal}): ${l.stderr}`));
+        reject(new Error(`cli-child.mjs ended before it was ready (${code ?? signal}): ${l.stderr}`));
         l.onExit?.(code, signal);
       });
     });

@@ -1,5 +1,5 @@
 // One Node process that runs many command lines of the built CLI, one after another, for
-// speedB-cli-server.ts: each run goes through the bin's entry (dist/cli/start.js, what
+// cli-server.ts: each run goes through the bin's entry (dist/cli/start.js, what
 // bin/cnn-check.js calls) with the process's environment and its own captured stdout and stderr,
 // and is answered over IPC with its exit code, its output and the peak resident memory of the
 // process during it. What a spawned `node bin/cnn-check.js` would show is kept:
