@@ -18,7 +18,7 @@ import type { DType, FloatArray } from '../tensor/tensor.js';
 import { gemmScratch, wasmAddress } from './gemm.js';
 import { WASM_MR, WASM_NR, wasmGemm } from './wasm/load.js';
 import { parallelSplit, type ParallelTask } from './parallel/pool.js';
-import { sharedArena, threadsWithinArena } from './parallel/shared.js';
+import { arenaFits, sharedArena } from './parallel/shared.js';
 
 /** Convolution geometry in cs231n names (a ConvGeometry is one). */
 export interface DirectConvGeometry {
@@ -254,9 +254,8 @@ export function directArena(g: DirectConvGeometry, threads: number): { forward: 
 function directThreads(g: DirectConvGeometry, threads: number, dtype: DType): number {
   if (threads <= 1) return threads;
   const { forward, backward } = directArena(g, threads);
-  const fits = (lengths: number[]) =>
-    threadsWithinArena(threads, lengths.length === 4 ? [dtype, dtype, dtype, dtype] : [dtype, dtype, dtype, dtype, dtype, 'float64'], lengths) > 1;
-  return (forward === null || fits(forward)) && fits(backward) ? threads : 1;
+  const forwardFits = forward === null || arenaFits([dtype, dtype, dtype, dtype], forward);
+  return forwardFits && arenaFits([dtype, dtype, dtype, dtype, dtype, 'float64'], backward) ? threads : 1;
 }
 
 /** Forward into `out` (N, F, Hout, Wout); x, w, b in dtype. */

@@ -198,7 +198,6 @@ export function maxpoolBackwardFast(dout: Tensor, cache: MaxpoolCache): Gradient
   return { dx };
 }
 
-/** 2x2 windows at stride 2 that tile the input: the shape the WASM kernel (kernels/maxpool-wasm.ts) takes. */
 /** Whether the 2x2 WASM kernel runs g: it applies, is loaded, and x, out and argmax fit the shared arena it works on. */
 function wasmTwoByTwo(g: PoolGeometry, dtype: DType): boolean {
   const X = g.N * g.C * g.H * g.W;
@@ -206,6 +205,7 @@ function wasmTwoByTwo(g: PoolGeometry, dtype: DType): boolean {
   return tilesAsTwoByTwo(g) && maxpool2Available() && arenaFits([dtype, dtype, 'int32'], [X, O, O]);
 }
 
+/** 2x2 windows at stride 2 that tile the input: the shape the WASM kernel (kernels/maxpool-wasm.ts) takes. */
 function tilesAsTwoByTwo(g: PoolGeometry): boolean {
   return g.pool_height === 2 && g.pool_width === 2 && g.stride === 2 && g.H % 2 === 0 && g.W % 2 === 0;
 }
