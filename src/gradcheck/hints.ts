@@ -205,6 +205,20 @@ function permuteVector(v: Tensor, perm: number[], inverse = false): Tensor {
 
 const BN_LAYERS = new Set(['batchnorm', 'spatial_batchnorm']);
 
+/** The reference's arrays `names` (those it has) times `factor`: what an implementation off by that factor returns. */
+function scaledReference(ctx: ComparisonContext, names: string[], factor: number): Map<string, ArrayLike<number>> {
+  const out = new Map<string, ArrayLike<number>>();
+  for (const k of names) {
+    const r = ctx.reference.get(k);
+    if (r)
+      out.set(
+        k,
+        Float64Array.from(r.data, (v) => v * factor),
+      );
+  }
+  return out;
+}
+
 /** The hypotheses that apply to this layer and these params (see the module comment). */
 function hypotheses(ctx: ComparisonContext): Hypothesis[] {
   const { spec, params, inputs, dout } = ctx;
@@ -457,18 +471,7 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
     const p = Number(params.p);
     hs.push({
       kind: 'dropout-unscaled',
-      arrays: lazy(() => {
-        const out = new Map<string, ArrayLike<number>>();
-        for (const k of ['out', 'dx']) {
-          const r = ctx.reference.get(k);
-          if (r)
-            out.set(
-              k,
-              Float64Array.from(r.data, (v) => v * p),
-            );
-        }
-        return out;
-      }),
+      arrays: lazy(() => scaledReference(ctx, ['out', 'dx'], p)),
       message: (names) =>
         `${ctx.terms.actual} ${listText(names)} equal${names.length === 1 ? 's' : ''} the reference's times p = ${p}: the mask is not divided by p. Inverted dropout keeps ` +
         'the expected value in train mode, so that test mode is the identity: mask = (np.random.rand(*x.shape) < p) / p',
@@ -478,18 +481,7 @@ function hypotheses(ctx: ComparisonContext): Hypothesis[] {
   if ((spec.name === 'svm_loss' || spec.name === 'softmax_loss') && N > 1) {
     hs.push({
       kind: 'loss-not-averaged',
-      arrays: lazy(() => {
-        const out = new Map<string, ArrayLike<number>>();
-        for (const k of ['out', 'dx']) {
-          const r = ctx.reference.get(k);
-          if (r)
-            out.set(
-              k,
-              Float64Array.from(r.data, (v) => v * N),
-            );
-        }
-        return out;
-      }),
+      arrays: lazy(() => scaledReference(ctx, ['out', 'dx'], N)),
       message: (names) =>
         `${ctx.terms.actual} ${listText(names.map((n) => (n === 'out' ? 'loss' : n)))} ${names.length === 1 ? 'is' : 'are'} N = ${N} times the reference's: summed over the batch, not averaged; divide the loss and dx by N`,
     });

@@ -18,21 +18,13 @@ import type { DType, FloatArray } from '../tensor/tensor.js';
 import { gemmScratch, wasmAddress } from './gemm.js';
 import { WASM_MR, WASM_NR, wasmGemm } from './wasm/load.js';
 import { parallelSplit, type ParallelTask } from './parallel/pool.js';
+import type { WindowGeometry } from './im2col.js';
 import { arenaFits, sharedArena } from './parallel/shared.js';
 
-/** Convolution geometry in cs231n names (a ConvGeometry is one). */
-export interface DirectConvGeometry {
+/** Convolution geometry in cs231n names (a ConvGeometry is one): the window's, and the batch and filter counts. */
+export interface DirectConvGeometry extends WindowGeometry {
   N: number;
-  C: number;
-  H: number;
-  W: number;
   F: number;
-  HH: number;
-  WW: number;
-  stride: number;
-  pad: number;
-  Hout: number;
-  Wout: number;
 }
 
 /** Images per claimed chunk when threaded: about four chunks per thread. */

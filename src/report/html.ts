@@ -94,6 +94,26 @@ function table(cls: string, head: string[], rows: { cells: (Cell | string)[]; cl
   return `<table class="${cls}"><thead><tr>${th}</tr></thead><tbody>\n${body.join('\n')}\n</tbody></table>`;
 }
 
+/** Compared arrays, a row each: `whose` names the judged side in the worst element's column. */
+function arraysTable(cls: string, whose: string, arrays: ArrayReport[]): string {
+  return table(
+    cls,
+    ['array', 'dtype', 'rel error', 'max abs error', `worst element (${whose} / reference)`, 'threshold', 'status'],
+    arrays.map((a) => ({
+      cls: a.pass ? undefined : 'fail',
+      cells: [
+        a.name,
+        a.dtype,
+        { text: fmtErr(a.relError), num: true },
+        { text: fmtErr(a.maxAbsError), num: true },
+        arrayWorstText(a),
+        { text: fmtErr(a.threshold), num: true },
+        statusCell(a.pass),
+      ],
+    })),
+  );
+}
+
 function statusCell(pass: boolean, extra = ''): Cell {
   return { html: status(pass) + (extra ? ` ${esc(extra)}` : ''), cls: pass ? 'status-pass' : 'status-fail' };
 }
@@ -405,24 +425,7 @@ function checkHtml(c: ReportedCheck, idx: number): string {
     out.push(
       `<h4>${esc(`${cmp.impl}${cmp.source ? ` (${cmp.source})` : ''} against the reference (${cmp.reference}), same inputs and dout`)} ${status(cmp.pass)}</h4>`,
     );
-    out.push(
-      table(
-        'comparison',
-        ['array', 'dtype', 'rel error', 'max abs error', `worst element (${cmp.impl} / reference)`, 'threshold', 'status'],
-        cmp.arrays.map((a) => ({
-          cls: a.pass ? undefined : 'fail',
-          cells: [
-            a.name,
-            a.dtype,
-            { text: fmtErr(a.relError), num: true },
-            { text: fmtErr(a.maxAbsError), num: true },
-            arrayWorstText(a),
-            { text: fmtErr(a.threshold), num: true },
-            statusCell(a.pass),
-          ],
-        })),
-      ),
-    );
+    out.push(arraysTable('comparison', cmp.impl, cmp.arrays));
     out.push(arrayLocalizationsHtml(cmp.arrays, cmp.impl, `cmp-${idx}-${ci}`));
   });
   for (const n of r.notes) out.push(`<p class="note">note: ${esc(n)}</p>`);
@@ -521,24 +524,7 @@ function compareSection(s: NonNullable<RunReport['fixtures']>): string {
   s.items.forEach((f, fi) => {
     out.push(`<h3>${esc(f.path)} ${status(f.pass)}</h3>`);
     out.push(`<p class="meta">${esc(`${f.layer}  ${paramsText(f.params)}`)}</p>`);
-    out.push(
-      table(
-        'arrays',
-        ['array', 'dtype', 'rel error', 'max abs error', 'worst element (fixture / reference)', 'threshold', 'status'],
-        f.arrays.map((a) => ({
-          cls: a.pass ? undefined : 'fail',
-          cells: [
-            a.name,
-            a.dtype,
-            { text: fmtErr(a.relError), num: true },
-            { text: fmtErr(a.maxAbsError), num: true },
-            arrayWorstText(a),
-            { text: fmtErr(a.threshold), num: true },
-            statusCell(a.pass),
-          ],
-        })),
-      ),
-    );
+    out.push(arraysTable('arrays', 'fixture', f.arrays));
     if (f.arrays.length) {
       out.push(
         barChart({

@@ -16,7 +16,7 @@
 import { UsageError } from '../../errors.js';
 import type { ForwardResult, Gradients, Inputs, LayerImpl, LayerSpec, Params } from '../../layers/types.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { CS231N, definedPairs, selectPairs, type Cs231nConvention, type FunctionPair } from '../python/cs231n.js';
+import { CS231N, completeLayers, definedPairs, selectPairs, type Cs231nConvention, type FunctionPair } from '../python/cs231n.js';
 import type { DefinedFunctions, FunctionSelection, ImplModule, Implementation } from '../types.js';
 import type { Outcome } from './bridge.js';
 import { asTensor, fmtSeconds, startModule, UserImplError, type StartedModule, type UserImplOptions } from './load.js';
@@ -49,13 +49,7 @@ export class NamedJsModule implements ImplModule {
   }
 
   layers(): string[] {
-    return [
-      ...new Set(
-        this.listFunctions()
-          .filter((f) => f.forward && f.backward)
-          .map((f) => f.layer),
-      ),
-    ];
+    return completeLayers(this.listFunctions());
   }
 
   implementationsFor(spec: LayerSpec, select?: FunctionSelection): Implementation[] {

@@ -155,6 +155,11 @@ export function knownAmong(functions: readonly string[]): string[] {
   return functions.filter((f) => known.has(f));
 }
 
+/** The layers with a complete pair (or a loss's function) among `defined`. */
+export function completeLayers(defined: readonly DefinedFunctions[]): string[] {
+  return [...new Set(defined.filter((f) => f.forward && f.backward).map((f) => f.layer))];
+}
+
 /**
  * The conventional pairs a module with these `functions` defines, by layer, complete or not (a
  * forward without its backward is listed with `backward: null`). Python and JS/TS modules with

@@ -19,7 +19,7 @@ import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { MIN_LOAD_TIMEOUT_SECONDS, UserImplError } from '../js-module/load.js';
 import type { DefinedFunctions, FunctionSelection, ImplKind, ImplModule, Implementation, OpenOptions } from '../types.js';
-import { CS231N, definedPairs, pristineInputs, selectPairs, type Cs231nConvention, type FunctionPair } from './cs231n.js';
+import { CS231N, completeLayers, definedPairs, pristineInputs, selectPairs, type Cs231nConvention, type FunctionPair } from './cs231n.js';
 import { acquirePython, releasePython, resolvePython, type Outcome, type PythonProcess } from './process.js';
 import type { Transport } from './protocol.js';
 
@@ -119,13 +119,7 @@ export class PythonModule implements ImplModule {
 
   /** The layers with a complete pair (or a loss's function) under cs231n's names. */
   layers(): string[] {
-    return [
-      ...new Set(
-        this.listFunctions()
-          .filter((f) => f.forward && f.backward)
-          .map((f) => f.layer),
-      ),
-    ];
+    return completeLayers(this.listFunctions());
   }
 
   implementationsFor(spec: LayerSpec, select?: FunctionSelection): Implementation[] {

@@ -19,6 +19,23 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
 /** The exports of the kernels module; addresses are byte offsets into `memory`, strides are in elements. */
+/** An image (C, H, W) at byte `x` and the block of its im2col matrix at byte `cols` (`ld` columns, `es` bytes an element). */
+type ImageBlockFn = (
+  x: number,
+  C: number,
+  H: number,
+  W: number,
+  HH: number,
+  WW: number,
+  stride: number,
+  pad: number,
+  Hout: number,
+  Wout: number,
+  cols: number,
+  ld: number,
+  es: number,
+) => void;
+
 export interface WasmGemmExports {
   memory: WebAssembly.Memory;
   pack_a_64(src: number, rs: number, cs: number, mc: number, kc: number, dst: number): void;
@@ -28,37 +45,9 @@ export interface WasmGemmExports {
   kernel_f64(mc: number, nc: number, kc: number, pa: number, pb: number, c: number, ldc: number, acc: number): void;
   kernel_f32(mc: number, nc: number, kc: number, pa: number, pb: number, c: number, ldc: number, acc: number): void;
   /** im2col of the image at byte `x` into the block at byte `cols` of a matrix with `ld` columns; es = element bytes. */
-  im2col(
-    x: number,
-    C: number,
-    H: number,
-    W: number,
-    HH: number,
-    WW: number,
-    stride: number,
-    pad: number,
-    Hout: number,
-    Wout: number,
-    cols: number,
-    ld: number,
-    es: number,
-  ): void;
+  im2col: ImageBlockFn;
   /** The adjoint: the image at byte `x` += the block folded back. */
-  col2im(
-    x: number,
-    C: number,
-    H: number,
-    W: number,
-    HH: number,
-    WW: number,
-    stride: number,
-    pad: number,
-    Hout: number,
-    Wout: number,
-    cols: number,
-    ld: number,
-    es: number,
-  ): void;
+  col2im: ImageBlockFn;
   /** Winograd input transform of one image (src/kernels/wasm/winograd.wat documents the arguments). */
   wino_in_f64_m2: WinoIn;
   wino_in_f32_m2: WinoIn;
