@@ -13,8 +13,6 @@
  *
  * The supervisor is unref'ed, so it never keeps the process (or a test runner) alive.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
   MODULE_MEMORY_LIMIT_MB,
@@ -27,6 +25,7 @@ import {
   type Request,
   type UserWorkerData,
 } from './protocol.js';
+import { workerEntry } from '../../workers.js';
 import { CALL, MEMORY_HEAP, MEMORY_OK, MEMORY_TICK_MS, SUPERVISOR_SOURCE, type SupervisorData } from './supervisor.js';
 
 /** How long a worker may take to start, before the module is imported (registering tsx included). */
@@ -45,15 +44,6 @@ export interface BridgeOptions {
   log: (line: string) => void;
   /** The memory limit in MB (default MODULE_MEMORY_LIMIT_MB). */
   memoryMb?: number;
-}
-
-/** The resolved file: URL of `tsx/esm/api` as seen from `from` (a file: URL or path), or undefined. */
-export function resolveTsxApi(from: string): string | undefined {
-  try {
-    return pathToFileURL(createRequire(from).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-  } catch {
-    return undefined;
-  }
 }
 
 export class WorkerBridge {
@@ -78,19 +68,7 @@ export class WorkerBridge {
     this.port = port1;
     const tsxApi = opts.tsxApi;
     const data: UserWorkerData = { moduleUrl, signal: this.signal, port: port2, tsxApi };
-    let entry: string;
-    let evaluated = false;
-    if (import.meta.url.endsWith('.ts')) {
-      // NOTE: running from the TypeScript sources (vitest, tsx): the worker registers tsx itself
-      // first, so it can load worker.ts.
-      const api = resolveTsxApi(import.meta.url);
-      if (!api) throw new Error('running from TypeScript sources needs tsx to start the worker');
-      const url = new URL('./worker.ts', import.meta.url).href;
-      entry = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
-      evaluated = true;
-    } else {
-      entry = new URL('./worker.js', import.meta.url).href;
-    }
+    const { entry, eval: evaluated } = workerEntry(import.meta.url, './worker.js');
     const supervised: SupervisorData = {
       entry,
       eval: evaluated,

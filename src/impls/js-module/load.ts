@@ -25,7 +25,8 @@ import { showJson } from '../../text/escape.js';
 import { DEFAULT_IMPL_TIMEOUT_SECONDS } from '../../settings/schema.js';
 import type { ForwardResult, Gradients, LayerImpl } from '../../layers/types.js';
 import { formatShape, size, type Tensor } from '../../tensor/tensor.js';
-import { WorkerBridge, WORKER_START_TIMEOUT_MS, resolveTsxApi, type Outcome } from './bridge.js';
+import { WorkerBridge, WORKER_START_TIMEOUT_MS, type Outcome } from './bridge.js';
+import { resolveTsxApi } from '../../workers.js';
 import { SEQ_LOADED, SEQ_STARTED, type ForwardReply, type LoadedModule } from './protocol.js';
 
 /** The name a user's implementation has in rows and the timing table. */

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { UsageError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { resolveTsxApi } from '../js-module/bridge.js';
+import { workerEntry } from '../../workers.js';
 import {
   FRAME_HEAD,
   PHASE_CALL,
@@ -122,18 +122,8 @@ export class PythonProcess {
       port: port2,
     };
     const common = { workerData: data, transferList: [port2], stdout: false, stderr: false };
-    if (import.meta.url.endsWith('.ts')) {
-      // NOTE: running from the TypeScript sources (vitest, tsx): the worker registers tsx first, as js-module/bridge.ts does.
-      const api = resolveTsxApi(import.meta.url);
-      if (!api) throw new Error('running from TypeScript sources needs tsx to start the worker');
-      const entry = new URL('./worker.ts', import.meta.url).href;
-      this.worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, {
-        eval: true,
-        ...common,
-      });
-    } else {
-      this.worker = new Worker(new URL('./worker.js', import.meta.url), common);
-    }
+    const { entry, eval: evaluated } = workerEntry(import.meta.url, './worker.js');
+    this.worker = new Worker(evaluated ? entry : new URL(entry), { eval: evaluated, ...common });
     this.worker.on('error', () => {});
     this.worker.unref();
     this.port.unref();
