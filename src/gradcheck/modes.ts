@@ -1,7 +1,8 @@
 /**
  * Check modes: how much of a gradient the numeric side evaluates.
  *
- * - `full`: every element, two forward passes each (the cs231n check; quadratic in the layer).
+ * - `full`: every element, two forward passes each (the cs231n check; quadratic in the layer), on
+ *   one sample of a per-sample layer only where that gives the whole batch's numbers bit for bit.
  * - `sampled`: K elements per input in stratified order (every channel, border and interior;
  *   see strata.ts), two forward passes each, on one sample of a per-sample layer (numeric.ts).
  * - `directional`: K random unit directions u per input. Along u the step is s = h * sqrt(D)
@@ -191,11 +192,6 @@ export interface InputCheck {
   analytic: ArrayLike<number>;
   numeric: NumericSide;
   plan: RowMode;
-  /**
-   * The whole layer is checked in full with its own forward, every element on the whole batch
-   * (no per-sample slicing).
-   */
-  classic: boolean;
   h: number;
   threshold: number;
   /** Denominator floor of element-wise relative errors (precision.ts). */
@@ -610,7 +606,7 @@ export function checkInput(c: InputCheck): InputResult {
   const evaluated: number[] = [];
   const rs: Resampling = { confirmed: false };
   const evaluate = (flat: number, h = c.h) => {
-    const r = c.numeric.element(c.input, flat, h, !c.classic);
+    const r = c.numeric.element(c.input, flat, h);
     numeric[flat] = r.value;
     kinks[flat] = r.kink ? 1 : 0;
     noise[flat] = r.noise;
@@ -621,8 +617,8 @@ export function checkInput(c: InputCheck): InputResult {
       const m = resample(
         c.numeric,
         { analytic: a, value: r.value, noise: r.noise },
-        (f) => ({ ...c.numeric.element(c.input, flat, h * f, !c.classic, true), analytic: a }),
-        () => c.numeric.element(c.input, flat, Math.max(h * DEPENDENCY_STEP, x * DEPENDENCY_RELATIVE), !c.classic, true),
+        (f) => ({ ...c.numeric.element(c.input, flat, h * f, true, true), analytic: a }),
+        () => c.numeric.element(c.input, flat, Math.max(h * DEPENDENCY_STEP, x * DEPENDENCY_RELATIVE), true, true),
       );
       if (m.unresolved) {
         numeric[flat] = NaN;
@@ -738,7 +734,7 @@ function sweepCurve(c: InputCheck, flats: number[], directions: Float64Array[], 
       // only steps float64 cannot take at all are left out.
       const ev: Evaluated = { numeric: new Float64Array(D).fill(NaN), kinks: new Uint8Array(D), noise: new Float64Array(D), vanished: new Uint8Array(D) };
       for (const i of flats) {
-        const r = c.numeric.element(c.input, i, h, !c.classic);
+        const r = c.numeric.element(c.input, i, h);
         ev.numeric[i] = r.value;
         ev.kinks[i] = r.kink ? 1 : 0;
         ev.vanished[i] = r.unresolved ? 1 : 0;

@@ -7,9 +7,12 @@
  * Per-sample layers are evaluated on one sample: perturbing x[n, ...] of a layer whose output
  * for sample n depends on sample n only changes nothing else, so the centred difference of
  * sample n's slice (x[n:n+1], dout[n:n+1]) is the same number at 1/N of the cost. Whether a
- * layer is per-sample is not declared anywhere, so it is tested at the base point: the slice's
- * output must equal rows n of the full output (batchnorm in train mode fails this and is
- * always evaluated on the whole batch).
+ * layer is per-sample is not declared anywhere, so it is tested at the base point for each
+ * sample: the slice's output must equal rows n of the full output (batchnorm in train mode fails
+ * this and is always evaluated on the whole batch; dropout passes it for sample 0 only). A full
+ * check asks for the same bits (`sliceAgreement` 0), which makes every centred difference the
+ * whole batch's to the last bit (outputs the step does not move are skipped in the sum either
+ * way), and asks the reference first (`perSampleLayer`).
  *
  * The step actually taken is (x + h) - (x - h) as float64 rounds it, not 2h: at |x| = 1e6 the two
  * differ by up to 6e-6 relative, which alone failed a correct batchnorm. Where x + h == x (|x|
@@ -113,18 +116,78 @@ export function sameSwitches(a: Int32Array | undefined, b: Int32Array | undefine
   return true;
 }
 
-/** Largest relative difference between a one-sample output and rows n of the full one still taken as equal. */
+/**
+ * Largest relative difference between a one-sample output and rows n of the full one still taken
+ * as equal, outside a full check (a full check asks for the same bits: `sliceAgreement` 0).
+ */
 export const SLICE_AGREEMENT = 1e-9;
 
 export interface NumericSideOptions {
   /** Evaluate elements of `x` on one sample when the layer is per-sample (tested at the base point). */
   sliceBatch?: boolean;
+  /** The per-sample test's agreement (default SLICE_AGREEMENT); 0: the one-sample output must be rows n bit for bit. */
+  sliceAgreement?: number;
   /** `impl`'s output at the base point, needed for the per-sample test (computed when absent). */
   baseOut?: Tensor;
   /** sqrt(terms per output) of the forward pass, for `roundingNoise` (default 1). */
   noiseGrowth?: number;
   /** Unit roundoff of `impl`'s arithmetic: float64's unless it computes in float32 whatever it is given. */
   unitRoundoff?: number;
+}
+
+/** True when x has a batch axis of 2 or more samples that `out` keeps as its first axis. */
+function hasBatch(inputs: Record<string, Tensor>, out: Tensor): boolean {
+  const x = inputs.x;
+  return !!x && x.shape.length >= 2 && x.shape[0] >= 2 && out.shape[0] === x.shape[0];
+}
+
+/** The inputs with x cut to sample n (x[n:n+1]); the others as they are. */
+function oneSample(inputs: Record<string, Tensor>, n: number): Record<string, Tensor> {
+  const x = inputs.x;
+  const per = size(x.shape) / x.shape[0];
+  return { ...inputs, x: { data: Float64Array.from(x.data.subarray(n * per, (n + 1) * per)), shape: [1, ...x.shape.slice(1)] } };
+}
+
+/**
+ * Whether `impl` on sample n alone (`one`, from oneSample) gives rows n of `full`, its output on
+ * the whole batch, to `agreement` of their magnitude (0: bit for bit); false when it throws (a
+ * layer that refuses a batch of one is evaluated on the whole batch).
+ */
+function sampleAgrees(impl: LayerImpl, one: Record<string, Tensor>, params: Params, full: Tensor, n: number, agreement: number): boolean {
+  let out: ArrayLike<number>;
+  try {
+    out = impl.forward(one, params).out.data;
+  } catch {
+    return false;
+  }
+  const outPer = size(full.shape) / full.shape[0];
+  if (out.length !== outPer) return false;
+  let scale = 0;
+  let diff = 0;
+  for (let k = 0; k < outPer; k++) {
+    const ref = full.data[n * outPer + k];
+    scale = Math.max(scale, Math.abs(ref));
+    diff = Math.max(diff, Math.abs(out[k] - ref));
+  }
+  return diff <= agreement * Math.max(scale, 1e-300);
+}
+
+/**
+ * Whether every sample of x is independent under `impl` at these inputs: its output on each
+ * sample alone is that sample's rows of its output on the batch, bit for bit. A full check asks
+ * this of the reference before it evaluates anyone's forward on one sample, so a layer that couples
+ * its samples (batchnorm in train mode, dropout's mask) never runs a user's code on a batch of one.
+ */
+export function perSampleLayer(impl: LayerImpl, inputs: Record<string, Tensor>, params: Params): boolean {
+  let full: Tensor;
+  try {
+    full = impl.forward(inputs, params).out;
+  } catch {
+    return false;
+  }
+  if (!hasBatch(inputs, full)) return false;
+  for (let n = 0; n < inputs.x.shape[0]; n++) if (!sampleAgrees(impl, oneSample(inputs, n), params, full, n, 0)) return false;
+  return true;
 }
 
 interface SliceState {
@@ -138,10 +201,12 @@ interface SliceState {
 export class NumericSide {
   /** Forward passes run so far. */
   forwards = 0;
-  /** True once the layer was found per-sample (elements of x evaluated on one sample), false when not. */
+  /** True once a sample was found per-sample (its elements of x evaluated on it alone), false once one was not. */
   perSample: boolean | undefined;
   private readonly work = new Map<string, Tensor>();
   private slice: SliceState | undefined;
+  /** Samples whose one-sample output was found equal to their rows of the full output. */
+  private readonly verified = new Set<number>();
   private readonly costs = new Map<string, { ms: number; count: number }>();
 
   constructor(
@@ -193,37 +258,23 @@ export class NumericSide {
   private sliceFor(n: number): SliceState | undefined {
     if (!this.opts.sliceBatch || this.perSample === false) return undefined;
     if (this.slice && this.slice.n === n) return this.slice;
-    const x = this.inputs.x;
-    const N = x.shape[0];
     this.opts.baseOut ??= this.forward(this.inputs).out;
     const baseOut = this.opts.baseOut;
-    if (x.shape.length < 2 || N < 2 || baseOut.shape[0] !== N) {
+    if (!hasBatch(this.inputs, baseOut)) {
       this.perSample = false;
       return undefined;
     }
-    const perSample = size(x.shape) / N;
+    const N = this.inputs.x.shape[0];
     const outPer = size(baseOut.shape) / N;
-    const xs: Tensor = { data: Float64Array.from(x.data.subarray(n * perSample, (n + 1) * perSample)), shape: [1, ...x.shape.slice(1)] };
     const dout: Tensor = { data: Float64Array.from(this.dout.data.subarray(n * outPer, (n + 1) * outPer)), shape: [1, ...this.dout.shape.slice(1)] };
-    const state: SliceState = { n, perSample, inputs: { ...this.inputs, x: xs }, dout };
-    if (this.perSample === undefined) {
-      let out: ArrayLike<number>;
-      try {
-        out = this.forward(state.inputs).out.data;
-      } catch {
-        // A layer that refuses a batch of one is evaluated on the whole batch.
-        this.perSample = false;
-        return undefined;
-      }
-      let scale = 0;
-      let diff = 0;
-      for (let k = 0; k < outPer; k++) {
-        const ref = baseOut.data[n * outPer + k];
-        scale = Math.max(scale, Math.abs(ref));
-        diff = Math.max(diff, Math.abs(out[k] - ref));
-      }
-      this.perSample = out.length === outPer && diff <= SLICE_AGREEMENT * Math.max(scale, 1e-300);
+    const state: SliceState = { n, perSample: size(this.inputs.x.shape) / N, inputs: oneSample(this.inputs, n), dout };
+    // Tested for every sample, not once: a layer may match rows 0 alone (dropout draws its mask for
+    // the batch's shape, so a one-sample batch gets the first sample's mask whichever sample it is).
+    if (!this.verified.has(n)) {
+      this.forwards++;
+      this.perSample = sampleAgrees(this.impl, state.inputs, this.params, baseOut, n, this.opts.sliceAgreement ?? SLICE_AGREEMENT);
       if (!this.perSample) return undefined;
+      this.verified.add(n);
     }
     this.slice = state;
     return state;

@@ -79,9 +79,11 @@ describe('correct float32 layers pass', () => {
 
   it('the layer sees float32 values, the numeric side the same values in float64', () => {
     const seen: string[] = [];
+    const batches: number[] = [];
     const spy: LayerImpl = {
       forward: (inputs, params): ForwardResult => {
         seen.push(inputs.x.data.constructor.name);
+        batches.push(inputs.x.shape[0]);
         return convForwardFast(inputs, params as ConvParams);
       },
       backward: convBackwardFast,
@@ -93,8 +95,10 @@ describe('correct float32 layers pass', () => {
     expect(r.dout!.data).toBeInstanceOf(Float32Array);
     expect(seen[0]).toBe('Float32Array');
     // The checked forward, its output on the float64 copies (does it compute in float32 even
-    // there? precision.ts computedDType), then two forward passes per element.
-    expect(seen.length).toBe(1 + 1 + 2 * (300 + 54 + 2));
+    // there? precision.ts computedDType), then two forward passes per element: those of x on
+    // their own sample (x 4,3,5,5), after one pass per sample finds it gives its rows of the batch.
+    expect(seen.length).toBe(1 + 1 + 2 * (54 + 2) + 4 + 2 * 300);
+    expect(batches.filter((n) => n === 1)).toHaveLength(4 + 2 * 300);
     expect(new Set(seen.slice(1))).toEqual(new Set(['Float64Array']));
     // The caller's float64 inputs are left alone.
     expect(inputs.x.data).toBeInstanceOf(Float64Array);

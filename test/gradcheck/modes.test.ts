@@ -8,6 +8,7 @@ import { conv, convBackwardNaive, convForwardNaive, type ConvCache, type ConvPar
 import { maxpool, maxpoolForwardNaive } from '../../src/layers/maxpool.js';
 import { batchnorm } from '../../src/layers/batchnorm.js';
 import { relu } from '../../src/layers/relu.js';
+import { dropout } from '../../src/layers/dropout.js';
 import { LAYERS } from '../../src/layers/registry.js';
 import type { LayerImpl, LayerSpec, Params, Shapes } from '../../src/layers/types.js';
 import { gradCheck, type GradCheckOptions, type GradCheckResult } from '../../src/gradcheck/gradcheck.js';
@@ -15,10 +16,10 @@ import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { autoIsFull, planInput } from '../../src/gradcheck/modes.js';
 import type { CheckMode } from '../../src/settings/schema.js';
 import { axisLayout, onBorder, stratifiedSample } from '../../src/gradcheck/strata.js';
-import { NumericSide } from '../../src/gradcheck/numeric.js';
+import { NumericSide, perSampleLayer } from '../../src/gradcheck/numeric.js';
 import { generateInputs, resolveShapes } from '../../src/layers/params.js';
 import { XoshiroRng, randn } from '../../src/tensor/rng.js';
-import { size, unravel } from '../../src/tensor/tensor.js';
+import { size, unravel, type Tensor } from '../../src/tensor/tensor.js';
 
 import { brokenConv, poolBroken } from '../helpers/broken.js';
 
@@ -266,6 +267,74 @@ describe('the numeric side', () => {
     const side = new NumericSide(batchnorm.impls.naive, inputs, params, randn(rng, [16, 5]), { sliceBatch: true });
     side.element('x', 7, 1e-5);
     expect(side.perSample).toBe(false);
+  });
+
+  it('a full check evaluates x on one sample only where that gives the whole batch\'s numbers bit for bit', () => {
+    // conv (naive and fast), relu, max-pool: per-sample, and the one-sample centred differences are
+    // the whole batch's to the last bit, as are the rows of every gradient check.
+    for (const [spec, shapes] of [
+      [conv, { x: [3, 2, 6, 5], w: [3, 2, 3, 3] }],
+      [relu, { x: [4, 3, 5] }],
+      [maxpool, { x: [2, 3, 6, 6] }],
+    ] as [LayerSpec, Shapes][]) {
+      const params = Object.fromEntries(spec.params.map((p) => [p.name, p.default]));
+      const rng = new XoshiroRng(5);
+      const inputs = generateInputs(spec, resolveShapes(spec, shapes, params), rng);
+      expect(perSampleLayer(spec.impls.naive, inputs, params), spec.name).toBe(true);
+      for (const impl of [spec.impls.naive, spec.impls.fast!]) {
+        const out = impl.forward(inputs, params).out;
+        const dout = randn(new XoshiroRng(6), out.shape);
+        const sliced = new NumericSide(impl, inputs, params, dout, { sliceBatch: true, sliceAgreement: 0 });
+        const whole = new NumericSide(impl, inputs, params, dout);
+        for (let i = 0; i < inputs.x.data.length; i++) {
+          const a = sliced.element('x', i, 1e-5);
+          const b = whole.element('x', i, 1e-5);
+          expect([a.value, a.kink], `${spec.name} x[${i}]`).toEqual([b.value, b.kink]);
+        }
+        expect(sliced.perSample, spec.name).toBe(true);
+      }
+    }
+  });
+
+  it('a full check never runs a forward on one sample of a layer whose samples are coupled', () => {
+    // Batchnorm in train mode normalizes over the batch; dropout draws its mask for the batch's
+    // shape, so sample 0 alone gets its own mask and sample 1 alone gets sample 0's.
+    const bn = Object.fromEntries(batchnorm.params.map((p) => [p.name, p.default]));
+    const bnInputs = generateInputs(batchnorm, resolveShapes(batchnorm, {}, bn), new XoshiroRng(1));
+    expect(perSampleLayer(batchnorm.impls.naive, bnInputs, bn)).toBe(false);
+    const dp = Object.fromEntries(dropout.params.map((p) => [p.name, p.default]));
+    const dpInputs = generateInputs(dropout, resolveShapes(dropout, {}, dp), new XoshiroRng(1));
+    expect(perSampleLayer(dropout.impls.naive, dpInputs, dp)).toBe(false);
+    let one = 0;
+    const counted = (impl: LayerImpl): LayerImpl => ({
+      forward: (i, p) => {
+        if (i.x.shape[0] === 1) one++;
+        return impl.forward(i, p);
+      },
+      backward: impl.backward,
+    });
+    for (const [spec, inputs, params] of [
+      [batchnorm, bnInputs, bn],
+      [dropout, dpInputs, dp],
+    ] as [LayerSpec, Record<string, Tensor>, Params][]) {
+      const r = gradCheck(spec, counted(spec.impls.naive), inputs, params, { rng: new XoshiroRng(2), mode: 'full' });
+      expect(r.pass, spec.name).toBe(true);
+    }
+    expect(one).toBe(0);
+  });
+
+  it('outside a full check, a layer that gives sample 0 its rows but not sample 1 is evaluated on the whole batch from then on', () => {
+    const params = Object.fromEntries(dropout.params.map((p) => [p.name, p.default]));
+    const inputs = generateInputs(dropout, resolveShapes(dropout, {}, params), new XoshiroRng(1));
+    const out = dropout.impls.naive.forward(inputs, params).out;
+    const dout = randn(new XoshiroRng(3), out.shape);
+    const sliced = new NumericSide(dropout.impls.naive, inputs, params, dout, { sliceBatch: true });
+    const whole = new NumericSide(dropout.impls.naive, inputs, params, dout);
+    const per = inputs.x.data.length / inputs.x.shape[0];
+    expect(sliced.element('x', 1, 1e-5).value).toBe(whole.element('x', 1, 1e-5).value);
+    expect(sliced.perSample).toBe(true); // sample 0 alone draws sample 0's mask
+    expect(sliced.element('x', per + 1, 1e-5).value).toBe(whole.element('x', per + 1, 1e-5).value);
+    expect(sliced.perSample).toBe(false);
   });
 
   it('uses the checked forward when the fast one disagrees, and says so', () => {
