@@ -269,7 +269,7 @@ describe('the numeric side', () => {
     expect(side.perSample).toBe(false);
   });
 
-  it('a full check evaluates x on one sample only where that gives the whole batch\'s numbers bit for bit', () => {
+  it("a full check evaluates x on one sample only where that gives the whole batch's numbers bit for bit", () => {
     // conv (naive and fast), relu, max-pool: per-sample, and the one-sample centred differences are
     // the whole batch's to the last bit, as are the rows of every gradient check.
     for (const [spec, shapes] of [
