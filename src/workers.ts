@@ -45,17 +45,24 @@ function newest(dir: string, keep: (name: string) => boolean): { ms: number; fil
 }
 
 /**
- * Why dist/ under `root` does not hold the code of src/: missing, or older than a source file
- * (named, relative to `root`); undefined when it is current.
+ * Why dist/ under `root` does not hold what it is built from: missing, or older than a file of
+ * `sources` (directories or files relative to `root`; by default src/), named relative to `root`;
+ * undefined when it is current.
  */
-export function staleDist(root: string = ROOT): string | undefined {
+export function staleDist(root: string = ROOT, sources: readonly string[] = ['src']): string | undefined {
   let built: number;
   try {
     built = statSync(join(root, BUILD_STAMP)).mtimeMs;
   } catch {
     return 'dist/ is missing';
   }
-  const src = newest(join(root, 'src'), (n) => n.endsWith('.ts') || n.endsWith('.wat'));
+  const keep = (n: string) => /\.(ts|wat|mjs|json)$/.test(n);
+  let src = { ms: 0, file: '' };
+  for (const s of sources) {
+    const path = join(root, s);
+    const found = statSync(path).isDirectory() ? newest(path, keep) : { ms: statSync(path).mtimeMs, file: path };
+    if (found.ms > src.ms) src = found;
+  }
   return src.ms > built ? `dist/ is older than ${relative(root, src.file)}` : undefined;
 }
 
