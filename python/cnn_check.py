@@ -314,7 +314,8 @@ def grade(path, layers=None, quick=False, cli=None, timeout=600):
 # complete .npy file (np.save / np.load; cnn-check's own reader and writer on its side). The
 # first frame is the bridge's hello; then each request gets exactly one reply, in order.
 # Requests: `load` (import a module, list its functions), `forward` (call a forward function
-# with cs231n arguments built from the header's `args`, keep the cache), `backward` (call a
+# with cs231n arguments built from the header's `args`, keep the cache; with `runs: k`, k calls
+# whose arrays and results are named `name#i`, for numeric gradients), `backward` (call a
 # backward function with dout and a kept cache). The layer conventions (which arguments, which
 # results) live in cnn-check (src/impls/python/cs231n.ts); this side only executes them.
 
@@ -613,6 +614,19 @@ class _Bridge:
                 results.append((f"state.{key}", self._array(holder[key], f"{state['name']}['{key}'] after {name}")))
         return {"ok": True, "cache": self._keep(result[1]), "ms": ms}, results
 
+    def forward_runs(self, req, arrays, runs):
+        """Several calls of one forward function in one request (cnn-check's numeric gradients):
+        the arrays of call i are named `name#i`, and so are its results."""
+        caches, ms, results = [], 0.0, []
+        for i in range(runs):
+            suffix = f"#{i}"
+            mine = {name[: -len(suffix)]: a for name, a in arrays.items() if name.endswith(suffix)}
+            reply, res = self.forward(req, mine)
+            caches.append(reply["cache"])
+            ms += reply["ms"]
+            results.extend((name + suffix, a) for name, a in res)
+        return {"ok": True, "caches": caches, "ms": ms}, results
+
     def _keep(self, cache):
         """Hold a forward's cache for its backward; the id the backward names it by."""
         cache_id = self.next_cache
@@ -659,6 +673,8 @@ class _Bridge:
             try:
                 if op == "load":
                     reply, results = self.load(header)
+                elif op == "forward" and "runs" in header:
+                    reply, results = self.forward_runs(header, arrays, int(header["runs"]))
                 elif op == "forward":
                     reply, results = self.forward(header, arrays)
                 elif op == "backward":

@@ -155,7 +155,7 @@ interface LastCalls {
 function guarded(im: Implementation): { impl: LayerImpl; last: LastCalls } {
   const last: LastCalls = { forwardMs: NaN, backwardMs: NaN };
   const owns = im.ownsError ?? (() => true);
-  const call = <T>(f: () => T, which: keyof LastCalls): T => {
+  const call = <T>(f: () => T, which?: keyof LastCalls): T => {
     const t0 = performance.now();
     let value: T;
     try {
@@ -163,13 +163,16 @@ function guarded(im: Implementation): { impl: LayerImpl; last: LastCalls } {
     } catch (err) {
       throw err instanceof ImplCallError || !owns(err) ? err : new ImplCallError(err);
     }
-    last[which] = im.lastCallMs?.() ?? performance.now() - t0;
+    if (which) last[which] = im.lastCallMs?.() ?? performance.now() - t0;
     return value;
   };
+  const many = im.impl.forwardMany?.bind(im.impl);
   return {
     impl: {
       forward: (inputs, params) => call(() => im.impl.forward(inputs, params), 'forwardMs'),
       backward: (dout, cache) => call(() => im.impl.backward(dout, cache), 'backwardMs'),
+      // Several passes at once are not a call's time.
+      ...(many ? { forwardMany: (list: Inputs[], params: Params) => call(() => many(list, params)) } : {}),
     },
     last,
   };

@@ -595,6 +595,23 @@ function lineSpread(x: number[], d: number[]): { mean: number; sd: number } {
   return { mean, sd: Math.sqrt(ss / (n - 2)) };
 }
 
+/** Elements whose forward passes an implementation with forwardMany runs in one call (numeric.ts `prefetch`). */
+export const PREFETCH_ELEMENTS = 32;
+/** ... unless their inputs would take more than this many bytes (two copies of the inputs per element). */
+export const PREFETCH_BYTES = 32 * 2 ** 20;
+
+/** How many elements of `c` to evaluate ahead at once. */
+function prefetchCount(c: InputCheck): number {
+  let bytes = 0;
+  for (const t of Object.values(c.numeric.inputs)) bytes += 8 * t.data.length;
+  return Math.max(1, Math.min(PREFETCH_ELEMENTS, Math.floor(PREFETCH_BYTES / Math.max(1, 2 * bytes))));
+}
+
+/** [from, to) as an array. */
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
+}
+
 /** Check one input as its plan says; localize a failure. */
 export function checkInput(c: InputCheck): InputResult {
   const total = c.analytic.length;
@@ -637,8 +654,11 @@ export function checkInput(c: InputCheck): InputResult {
 
   /** Evaluate elements in `order` from the start: all of `min`, then more until the deadline. */
   const sample = (order: number[], min: number, phase: GradientProgress['phase']) => {
+    const ahead = prefetchCount(c);
     for (let k = 0; k < order.length; k++) {
       if (k >= min && performance.now() >= c.deadline) break;
+      // Only elements that will be evaluated whatever the clock says are evaluated ahead.
+      if (k % ahead === 0 && k < min) c.numeric.prefetch(c.input, order.slice(k, Math.min(order.length, min, k + ahead)), c.h);
       evaluate(order[k]);
       evaluated.push(order[k]);
       c.onProgress?.({ gradient: c.name, phase, done: k + 1, total: order.length });
@@ -646,7 +666,9 @@ export function checkInput(c: InputCheck): InputResult {
   };
 
   if (c.plan === 'full') {
+    const ahead = prefetchCount(c);
     for (let i = 0; i < total; i++) {
+      if (i % ahead === 0) c.numeric.prefetch(c.input, range(i, Math.min(total, i + ahead)), c.h);
       evaluate(i);
       evaluated.push(i);
       c.onProgress?.({ gradient: c.name, phase: 'full', done: i + 1, total });

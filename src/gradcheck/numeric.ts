@@ -20,7 +20,7 @@
  * of the check at that magnitude, never a failure of the layer. Directions return the step taken
  * per element (`along`), and the analytic side is taken along it.
  */
-import type { LayerImpl, Params } from '../layers/types.js';
+import type { ForwardResult, LayerImpl, Params } from '../layers/types.js';
 import { size, type Tensor } from '../tensor/tensor.js';
 
 /** One numeric derivative and whether its centred difference straddles a kink. */
@@ -208,6 +208,8 @@ export class NumericSide {
   /** Samples whose one-sample output was found equal to their rows of the full output. */
   private readonly verified = new Set<number>();
   private readonly costs = new Map<string, { ms: number; count: number }>();
+  /** Forward passes evaluated ahead by `prefetch`, by element and step, each taken once by `element`. */
+  private readonly ahead = new Map<string, { plus: ForwardResult; minus: ForwardResult }>();
 
   constructor(
     readonly impl: LayerImpl,
@@ -280,6 +282,55 @@ export class NumericSide {
     return state;
   }
 
+  /** Where element `flat` of input `name` is perturbed: the inputs to evaluate, its index there, and their dout. */
+  private place(name: string, flat: number, slice: boolean): { inputs: Record<string, Tensor>; at: number; dout: ArrayLike<number> } {
+    const s = slice && name === 'x' ? this.sliceFor(Math.floor(flat / (size(this.inputs.x.shape) / this.inputs.x.shape[0]))) : undefined;
+    if (s) return { inputs: s.inputs, at: flat - s.n * s.perSample, dout: s.dout.data };
+    return { inputs: { ...this.inputs, [name]: this.workCopy(name) }, at: flat, dout: this.dout.data };
+  }
+
+  /**
+   * Run the forward passes of elements `flats` of input `name` at step h (as `element` would, with
+   * `slice`) in one call of the implementation's forwardMany, where it has one: a module in a
+   * Python process then answers one request instead of two per element. `element` takes the
+   * results from here; without forwardMany, or when the call fails (each element then runs, and
+   * fails, on its own), nothing is evaluated ahead.
+   */
+  prefetch(name: string, flats: readonly number[], h: number, slice = true): void {
+    const many = this.impl.forwardMany;
+    if (!many || flats.length < 2) return;
+    const t0 = performance.now();
+    const runs: Record<string, Tensor>[] = [];
+    const keys: string[] = [];
+    for (const flat of flats) {
+      const key = `${name}:${flat}:${h}:${slice}`;
+      if (this.ahead.has(key)) continue;
+      const { inputs, at } = this.place(name, flat, slice);
+      const t = inputs[name];
+      const v = t.data[at];
+      if (!(v + h - (v - h) > 0) || !Number.isFinite(v + h - (v - h))) continue;
+      for (const value of [v + h, v - h]) {
+        const data = Float64Array.from(t.data);
+        data[at] = value;
+        runs.push({ ...inputs, [name]: { data, shape: t.shape } });
+      }
+      keys.push(key);
+    }
+    if (keys.length < 2) return;
+    let results: ForwardResult[];
+    try {
+      results = many.call(this.impl, runs, this.params);
+    } catch {
+      return;
+    }
+    this.forwards += runs.length;
+    for (const [k, key] of keys.entries()) this.ahead.set(key, { plus: results[2 * k], minus: results[2 * k + 1] });
+    // Each element's share of the call, as its cost (auto mode's budget and localization read it).
+    const c = this.costs.get(`element:${name}`) ?? { ms: 0, count: 0 };
+    c.ms += performance.now() - t0;
+    this.costs.set(`element:${name}`, c);
+  }
+
   /**
    * d L / d input[flat] by centred differences with step h; `slice` allows evaluating an
    * element of x on its sample alone (when the side was created with `sliceBatch`); `keep`
@@ -287,22 +338,27 @@ export class NumericSide {
    */
   element(name: string, flat: number, h: number, slice = true, keep = false): NumericValue {
     const t0 = performance.now();
-    const s = slice && name === 'x' ? this.sliceFor(Math.floor(flat / (size(this.inputs.x.shape) / this.inputs.x.shape[0]))) : undefined;
-    const evalInputs = s ? s.inputs : { ...this.inputs, [name]: this.workCopy(name) };
+    const { inputs: evalInputs, at, dout } = this.place(name, flat, slice);
     const t = evalInputs[name];
-    const at = s ? flat - s.n * s.perSample : flat;
-    const dout = s ? s.dout.data : this.dout.data;
     const v = t.data[at];
     const xp = v + h;
     const xm = v - h;
     const step = xp - xm;
     // NOTE: a step float64 cannot represent is no evidence about the layer: no forward runs.
     if (!(step > 0) || !Number.isFinite(step)) return { value: NaN, kink: false, noise: 0, unresolved: true };
-    t.data[at] = xp;
-    const plus = this.forward(evalInputs);
-    t.data[at] = xm;
-    const minus = this.forward(evalInputs);
-    t.data[at] = v;
+    const key = `${name}:${flat}:${h}:${slice}`;
+    let passes = this.ahead.get(key);
+    if (passes) {
+      this.ahead.delete(key);
+    } else {
+      t.data[at] = xp;
+      const plus = this.forward(evalInputs);
+      t.data[at] = xm;
+      const minus = this.forward(evalInputs);
+      t.data[at] = v;
+      passes = { plus, minus };
+    }
+    const { plus, minus } = passes;
     const value = centredDifference(plus.out.data, minus.out.data, dout, h, step);
     const noise = this.noise(plus.out.data, minus.out.data, dout, step);
     this.record(`element:${name}`, t0);

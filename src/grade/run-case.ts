@@ -86,6 +86,7 @@ function recording(impl: LayerImpl): { impl: LayerImpl; first: { fwd?: ForwardRe
         first.grads ??= g;
         return g;
       },
+      ...(impl.forwardMany ? { forwardMany: impl.forwardMany.bind(impl) } : {}),
     },
   };
 }

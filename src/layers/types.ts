@@ -78,6 +78,12 @@ export type Gradients = Record<string, Tensor>;
 export interface LayerImpl<P = Params, C = unknown> {
   forward(inputs: Inputs, params: P): ForwardResult<C>;
   backward(dout: Tensor, cache: C): Gradients;
+  /**
+   * Several forward passes in one call, with the results of calling forward on each in turn: for
+   * implementations whose every call costs a round trip (a module in a Python process), so the
+   * numeric side can evaluate a run of elements at once (numeric.ts `prefetch`).
+   */
+  forwardMany?(inputs: Inputs[], params: P): ForwardResult<C>[];
 }
 
 /** Name of the reference implementation every layer has: the readable loops. */

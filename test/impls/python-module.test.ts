@@ -15,6 +15,11 @@ import { loadPythonModule, type PythonModule } from '../../src/impls/python/load
 import { CS231N } from '../../src/impls/python/cs231n.js';
 import { IMPL_KINDS, parseImplRef } from '../../src/impls/registry.js';
 import { run } from '../helpers/io.js';
+import { gradCheck } from '../../src/gradcheck/gradcheck.js';
+import { PREFETCH_ELEMENTS } from '../../src/gradcheck/modes.js';
+import { generateInputs, resolveShapes } from '../../src/layers/params.js';
+import type { Inputs, LayerImpl, Params, Shapes } from '../../src/layers/types.js';
+import { XoshiroRng } from '../../src/tensor/rng.js';
 
 // Each test starts or reuses a Python process: a loaded machine takes seconds for what takes a fraction.
 vi.setConfig({ testTimeout: 60_000 });
@@ -242,5 +247,67 @@ describe('cnn-check <layer> --impl layers.py', () => {
     const bad = await run(['relu', '--python', 'python3']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('cnn-check: --python: applies to --impl only; add --impl <path>\n');
+  });
+});
+
+describe('numeric gradients of a module, evaluated ahead', () => {
+  it('one request runs many forward passes (forwardMany), with the numbers of one request per pass', () => {
+    for (const [layer, shapes] of [
+      ['conv', { x: [2, 3, 5, 5], w: [2, 3, 3, 3] }],
+      ['batchnorm', { x: [4, 5] }],
+      ['maxpool', { x: [2, 2, 4, 4] }],
+    ] as [string, Shapes][]) {
+      const spec = getLayer(layer);
+      const [im] = layers.implementationsFor(spec);
+      const params = Object.fromEntries(spec.params.map((p) => [p.name, p.default]));
+      const inputs = generateInputs(spec, resolveShapes(spec, shapes, params), new XoshiroRng(3));
+      let singles = 0;
+      let batches = 0;
+      const counted = (many: boolean): LayerImpl => ({
+        forward: (i, p) => {
+          singles++;
+          return im.impl.forward(i, p);
+        },
+        backward: (d, c) => im.impl.backward(d, c),
+        ...(many
+          ? {
+              forwardMany: (list: Inputs[], p: Params) => {
+                batches++;
+                return im.impl.forwardMany!(list, p);
+              },
+            }
+          : {}),
+      });
+      const one = gradCheck(spec, counted(false), inputs, params, { rng: new XoshiroRng(4), mode: 'full' });
+      const callsOne = singles;
+      singles = 0;
+      const ahead = gradCheck(spec, counted(true), inputs, params, { rng: new XoshiroRng(4), mode: 'full' });
+      expect(ahead.gradients, layer).toEqual(one.gradients);
+      expect(ahead.pass, layer).toBe(true);
+      // Every element's two passes in requests of PREFETCH_ELEMENTS elements: what is left are the
+      // checked forward and the per-sample tests.
+      const elements = Object.values(ahead.gradients).reduce((n, g) => n + g.total, 0);
+      expect(batches, layer).toBeGreaterThanOrEqual(Math.ceil(elements / PREFETCH_ELEMENTS));
+      expect(singles, layer).toBeLessThan(callsOne - 2 * elements + 8);
+    }
+  });
+
+  it('a call that fails is made again element by element, and fails the same way', () => {
+    const spec = getLayer('relu');
+    const [im] = layers.implementationsFor(spec);
+    const inputs = generateInputs(spec, resolveShapes(spec, { x: [3, 4] }, {}), new XoshiroRng(5));
+    let refused = 0;
+    const flaky: LayerImpl = {
+      forward: (i, p) => im.impl.forward(i, p),
+      backward: (d, c) => im.impl.backward(d, c),
+      forwardMany: () => {
+        refused++;
+        throw new Error('no batches today');
+      },
+    };
+    const r = gradCheck(spec, flaky, inputs, {}, { rng: new XoshiroRng(6), mode: 'full' });
+    const plain = gradCheck(spec, { forward: flaky.forward, backward: flaky.backward }, inputs, {}, { rng: new XoshiroRng(6), mode: 'full' });
+    expect(refused).toBeGreaterThan(0);
+    expect(r.gradients).toEqual(plain.gradients);
   });
 });

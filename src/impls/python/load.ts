@@ -26,6 +26,9 @@ import type { Transport } from './protocol.js';
 /** Extensions of Python modules. */
 export const PYTHON_EXTENSIONS = ['.py'] as const;
 
+/** A request of several forward calls is sized to take at most 1/BATCH_MARGIN of --timeout at the last call's pace. */
+export const BATCH_MARGIN = 8;
+
 export interface PythonModuleOptions {
   /** The interpreter (default: $CNN_CHECK_PYTHON, else python3). */
   python?: string;
@@ -159,44 +162,78 @@ export class PythonModule implements ImplModule {
         throw new UserImplError(why);
       }
       if (!r.reply.ok) throw new UserImplError(r.reply.error ?? `${fn} failed`);
-      lastMs = r.reply.ms ?? NaN;
+      lastMs = (r.reply.ms ?? NaN) / (r.reply.caches?.length || 1);
       return { reply: r.reply, arrays: r.arrays };
+    };
+    /** The forward request for these params; `runs` for several calls in one. */
+    const request = (params: Params, arrays: [string, Tensor][], runs?: number) => {
+      const args = conv.args(params);
+      return call(pair.forward, () =>
+        this.proc.request(
+          {
+            op: 'forward',
+            module: this.id,
+            fn: pair.forward,
+            args,
+            pristine: pristineInputs(conv, args),
+            ...(conv.state ? { state: conv.state } : {}),
+            ...(conv.loss ? { loss: true } : {}),
+            ...(runs === undefined ? {} : { runs }),
+          },
+          arrays,
+          this.timeout * 1000,
+          this.log,
+        ),
+      );
+    };
+    const names = (inputs: Inputs) => spec.inputs.map((i) => i.name).filter((n) => inputs[n]);
+    /** One call's result from the arrays it returned (`get`) and its cache's id. */
+    const result = (inputs: Inputs, params: Params, cache: number | undefined, get: (name: string) => Tensor | undefined): ForwardResult => {
+      // With float32 inputs numpy computes in float32 wherever they enter, whatever dtype the output was
+      // allocated in (np.zeros is float64): such an out is a float32 layer's, judged with the float32 tolerance.
+      let out = get('out')!;
+      if (out.data instanceof Float64Array && names(inputs).some((n) => inputs[n].data instanceof Float32Array))
+        out = { data: Float32Array.from(out.data), shape: out.shape };
+      const res: ForwardResult = { out, cache: { pyCache: cache } };
+      if (conv.state) {
+        res.state = {};
+        for (const k of conv.state.keys) {
+          const t = get(`state.${k}`);
+          if (t) res.state[k] = t;
+        }
+      }
+      if (hasSwitches) res.switches = kinkSource.forward(inputs, params).switches;
+      return res;
     };
     const impl: LayerImpl = {
       forward: (inputs: Inputs, params: Params): ForwardResult => {
-        const args = conv.args(params);
-        const names = spec.inputs.map((i) => i.name).filter((n) => inputs[n]);
-        const { reply, arrays } = call(pair.forward, () =>
-          this.proc.request(
-            {
-              op: 'forward',
-              module: this.id,
-              fn: pair.forward,
-              args,
-              pristine: pristineInputs(conv, args),
-              ...(conv.state ? { state: conv.state } : {}),
-              ...(conv.loss ? { loss: true } : {}),
-            },
-            names.map((n) => [n, inputs[n]]),
-            this.timeout * 1000,
-            this.log,
-          ),
+        const { reply, arrays } = request(
+          params,
+          names(inputs).map((n) => [n, inputs[n]]),
         );
-        // With float32 inputs numpy computes in float32 wherever they enter, whatever dtype the output was
-        // allocated in (np.zeros is float64): such an out is a float32 layer's, judged with the float32 tolerance.
-        let out = arrays.get('out')!;
-        if (out.data instanceof Float64Array && names.some((n) => inputs[n].data instanceof Float32Array))
-          out = { data: Float32Array.from(out.data), shape: out.shape };
-        const res: ForwardResult = { out, cache: { pyCache: reply.cache } };
-        if (conv.state) {
-          res.state = {};
-          for (const k of conv.state.keys) {
-            const t = arrays.get(`state.${k}`);
-            if (t) res.state[k] = t;
+        return result(inputs, params, reply.cache, (n) => arrays.get(n));
+      },
+      // The numeric side's elements in few round trips (a round trip costs more than a small
+      // layer's forward pass; BENCHMARKS.md). --timeout bounds each request as it bounds one call,
+      // so a request holds only as many calls as take an eighth of it at the last call's pace
+      // (none before a call was timed): a function that hangs is stopped as soon as before.
+      forwardMany: (list: Inputs[], params: Params): ForwardResult[] => {
+        const results: ForwardResult[] = [];
+        while (results.length < list.length) {
+          const fit = Math.floor((this.timeout * 1000) / (BATCH_MARGIN * lastMs));
+          const part = list.slice(results.length, results.length + (fit >= 2 ? fit : 1));
+          if (part.length === 1) {
+            results.push(impl.forward(part[0], params));
+            continue;
           }
+          const { reply, arrays } = request(
+            params,
+            part.flatMap((inputs, i) => names(inputs).map((n): [string, Tensor] => [`${n}#${i}`, inputs[n]])),
+            part.length,
+          );
+          results.push(...part.map((inputs, i) => result(inputs, params, reply.caches?.[i], (n) => arrays.get(`${n}#${i}`))));
         }
-        if (hasSwitches) res.switches = kinkSource.forward(inputs, params).switches;
-        return res;
+        return results;
       },
       backward: (dout: Tensor, cache: unknown): Gradients => {
         const id = (cache as { pyCache?: number } | undefined)?.pyCache;

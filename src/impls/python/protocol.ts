@@ -101,7 +101,16 @@ export interface Hello {
 
 export type PyRequest =
   | { op: 'load'; id: number; path: string }
-  | { op: 'forward'; module: number; fn: string; args: PyArg[]; pristine: string[]; state?: { arg: number; name: string; keys: string[] } }
+  | {
+      op: 'forward';
+      module: number;
+      fn: string;
+      args: PyArg[];
+      pristine: string[];
+      state?: { arg: number; name: string; keys: string[] };
+      /** Several calls in one request: the arrays of call i, and its results, are named `name#i`. */
+      runs?: number;
+    }
   | { op: 'backward'; module: number; fn: string; cache: number; grads: string[] };
 
 /** A reply's header. */
@@ -113,6 +122,8 @@ export interface PyReply {
   /** Milliseconds of the user's function itself, measured in Python. */
   ms?: number;
   cache?: number;
+  /** `forward` with `runs`: each call's cache. */
+  caches?: number[];
   /** `load`: the module's name and its public callables. */
   module?: string;
   functions?: string[];
