@@ -293,8 +293,8 @@ export class NumericSide {
    * Run the forward passes of elements `flats` of input `name` at step h (as `element` would, with
    * `slice`) in one call of the implementation's forwardMany, where it has one: a module in a
    * Python process then answers one request instead of two per element. `element` takes the
-   * results from here; without forwardMany, or when the call fails (each element then runs, and
-   * fails, on its own), nothing is evaluated ahead.
+   * results from here; without forwardMany nothing is evaluated ahead. A call that fails throws
+   * here what the element's own forward pass would have thrown (the same function, the same inputs).
    */
   prefetch(name: string, flats: readonly number[], h: number, slice = true): void {
     const many = this.impl.forwardMany;
@@ -317,12 +317,7 @@ export class NumericSide {
       keys.push(key);
     }
     if (keys.length < 2) return;
-    let results: ForwardResult[];
-    try {
-      results = many.call(this.impl, runs, this.params);
-    } catch {
-      return;
-    }
+    const results = many.call(this.impl, runs, this.params);
     this.forwards += runs.length;
     for (const [k, key] of keys.entries()) this.ahead.set(key, { plus: results[2 * k], minus: results[2 * k + 1] });
     // Each element's share of the call, as its cost (auto mode's budget and localization read it).
