@@ -209,7 +209,7 @@ export class NumericSide {
   private readonly verified = new Set<number>();
   private readonly costs = new Map<string, { ms: number; count: number }>();
   /** Forward passes evaluated ahead by `prefetch`, by element and step, each taken once by `element`. */
-  private readonly ahead = new Map<string, { plus: ForwardResult; minus: ForwardResult }>();
+  private readonly ahead = new Map<string, { plus: ForwardResult; minus: ForwardResult; sliced: boolean }>();
 
   constructor(
     readonly impl: LayerImpl,
@@ -282,11 +282,11 @@ export class NumericSide {
     return state;
   }
 
-  /** Where element `flat` of input `name` is perturbed: the inputs to evaluate, its index there, and their dout. */
-  private place(name: string, flat: number, slice: boolean): { inputs: Record<string, Tensor>; at: number; dout: ArrayLike<number> } {
+  /** Where element `flat` of input `name` is perturbed: the inputs to evaluate (one sample's or all), its index there, and their dout. */
+  private place(name: string, flat: number, slice: boolean): { inputs: Record<string, Tensor>; at: number; dout: ArrayLike<number>; sliced: boolean } {
     const s = slice && name === 'x' ? this.sliceFor(Math.floor(flat / (size(this.inputs.x.shape) / this.inputs.x.shape[0]))) : undefined;
-    if (s) return { inputs: s.inputs, at: flat - s.n * s.perSample, dout: s.dout.data };
-    return { inputs: { ...this.inputs, [name]: this.workCopy(name) }, at: flat, dout: this.dout.data };
+    if (s) return { inputs: s.inputs, at: flat - s.n * s.perSample, dout: s.dout.data, sliced: true };
+    return { inputs: { ...this.inputs, [name]: this.workCopy(name) }, at: flat, dout: this.dout.data, sliced: false };
   }
 
   /**
@@ -302,10 +302,11 @@ export class NumericSide {
     const t0 = performance.now();
     const runs: Record<string, Tensor>[] = [];
     const keys: string[] = [];
+    const placed: boolean[] = [];
     for (const flat of flats) {
       const key = `${name}:${flat}:${h}:${slice}`;
       if (this.ahead.has(key)) continue;
-      const { inputs, at } = this.place(name, flat, slice);
+      const { inputs, at, sliced } = this.place(name, flat, slice);
       const t = inputs[name];
       const v = t.data[at];
       if (!(v + h - (v - h) > 0) || !Number.isFinite(v + h - (v - h))) continue;
@@ -315,11 +316,12 @@ export class NumericSide {
         runs.push({ ...inputs, [name]: { data, shape: t.shape } });
       }
       keys.push(key);
+      placed.push(sliced);
     }
     if (keys.length < 2) return;
     const results = many.call(this.impl, runs, this.params);
     this.forwards += runs.length;
-    for (const [k, key] of keys.entries()) this.ahead.set(key, { plus: results[2 * k], minus: results[2 * k + 1] });
+    for (const [k, key] of keys.entries()) this.ahead.set(key, { plus: results[2 * k], minus: results[2 * k + 1], sliced: placed[k] });
     // Each element's share of the call, as its cost (auto mode's budget and localization read it).
     const c = this.costs.get(`element:${name}`) ?? { ms: 0, count: 0 };
     c.ms += performance.now() - t0;
@@ -333,7 +335,7 @@ export class NumericSide {
    */
   element(name: string, flat: number, h: number, slice = true, keep = false): NumericValue {
     const t0 = performance.now();
-    const { inputs: evalInputs, at, dout } = this.place(name, flat, slice);
+    const { inputs: evalInputs, at, dout, sliced } = this.place(name, flat, slice);
     const t = evalInputs[name];
     const v = t.data[at];
     const xp = v + h;
@@ -343,15 +345,16 @@ export class NumericSide {
     if (!(step > 0) || !Number.isFinite(step)) return { value: NaN, kink: false, noise: 0, unresolved: true };
     const key = `${name}:${flat}:${h}:${slice}`;
     let passes = this.ahead.get(key);
-    if (passes) {
-      this.ahead.delete(key);
-    } else {
+    this.ahead.delete(key);
+    // NOTE: evaluated ahead on one sample, but a later sample was found not per-sample: again, on the batch.
+    if (passes?.sliced !== sliced) passes = undefined;
+    if (!passes) {
       t.data[at] = xp;
       const plus = this.forward(evalInputs);
       t.data[at] = xm;
       const minus = this.forward(evalInputs);
       t.data[at] = v;
-      passes = { plus, minus };
+      passes = { plus, minus, sliced };
     }
     const { plus, minus } = passes;
     const value = centredDifference(plus.out.data, minus.out.data, dout, h, step);

@@ -10,7 +10,7 @@ import { batchnorm } from '../../src/layers/batchnorm.js';
 import { relu } from '../../src/layers/relu.js';
 import { dropout } from '../../src/layers/dropout.js';
 import { LAYERS } from '../../src/layers/registry.js';
-import type { LayerImpl, LayerSpec, Params, Shapes } from '../../src/layers/types.js';
+import type { ForwardResult, Inputs, LayerImpl, LayerSpec, Params, Shapes } from '../../src/layers/types.js';
 import { gradCheck, type GradCheckOptions, type GradCheckResult } from '../../src/gradcheck/gradcheck.js';
 import { checkLayer } from '../../src/gradcheck/check-layer.js';
 import { autoIsFull, planInput } from '../../src/gradcheck/modes.js';
@@ -335,6 +335,36 @@ describe('the numeric side', () => {
     expect(sliced.perSample).toBe(true); // sample 0 alone draws sample 0's mask
     expect(sliced.element('x', per + 1, 1e-5).value).toBe(whole.element('x', per + 1, 1e-5).value);
     expect(sliced.perSample).toBe(false);
+  });
+
+  it('elements evaluated ahead on one sample are evaluated again on the batch once a later sample turns out coupled', () => {
+    // Samples 0 and 1 are independent; sample 2's output depends on x[0, 0] too.
+    const coupled = (i: Inputs): ForwardResult => {
+      const x = i.x;
+      const per = x.data.length / x.shape[0];
+      const data = Float64Array.from(x.data, (v, k) => (k >= 2 * per ? v * (1 + x.data[0]) : v));
+      return { out: { data, shape: x.shape }, cache: null };
+    };
+    let batches = 0;
+    const many: LayerImpl = {
+      forward: coupled,
+      backward: () => ({}),
+      forwardMany: (list) => {
+        batches++;
+        return list.map(coupled);
+      },
+    };
+    const plain: LayerImpl = { forward: coupled, backward: () => ({}) };
+    const inputs = { x: randn(new XoshiroRng(1), [3, 4]) };
+    const dout = randn(new XoshiroRng(3), [3, 4]);
+    const ahead = new NumericSide(many, inputs, {}, dout, { sliceBatch: true });
+    const whole = new NumericSide(plain, inputs, {}, dout);
+    // Element 5 is placed on sample 1 alone (which matches its rows), element 9 on the batch
+    // (sample 2 alone does not): element 5 must not take its one-sample passes after that.
+    ahead.prefetch('x', [5, 9], 1e-5);
+    expect(batches).toBe(1);
+    expect(ahead.perSample).toBe(false);
+    for (const flat of [5, 9]) expect(ahead.element('x', flat, 1e-5).value, `x[${flat}]`).toBe(whole.element('x', flat, 1e-5).value);
   });
 
   it('uses the checked forward when the fast one disagrees, and says so', () => {
