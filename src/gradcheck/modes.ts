@@ -600,11 +600,16 @@ export const PREFETCH_ELEMENTS = 32;
 /** ... unless their inputs would take more than this many bytes (two copies of the inputs per element). */
 export const PREFETCH_BYTES = 32 * 2 ** 20;
 
+/** How many elements to evaluate ahead at once when the layer's inputs take `inputBytes` (in float64). */
+export function prefetchElements(inputBytes: number): number {
+  return Math.max(1, Math.min(PREFETCH_ELEMENTS, Math.floor(PREFETCH_BYTES / Math.max(1, 2 * inputBytes))));
+}
+
 /** How many elements of `c` to evaluate ahead at once. */
 function prefetchCount(c: InputCheck): number {
   let bytes = 0;
   for (const t of Object.values(c.numeric.inputs)) bytes += 8 * t.data.length;
-  return Math.max(1, Math.min(PREFETCH_ELEMENTS, Math.floor(PREFETCH_BYTES / Math.max(1, 2 * bytes))));
+  return prefetchElements(bytes);
 }
 
 /** [from, to) as an array. */

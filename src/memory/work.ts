@@ -5,7 +5,7 @@
  * (gradcheck/check-layer.ts, gradcheck.ts, modes.ts, numeric.ts and hints.ts; fixtures/export.ts
  * and compare.ts; bench/run.ts), and the constants that size them are exported from there.
  */
-import { autoIsFull, DIRECTION_COPIES, ELEMENT_STATE_BYTES, planInput, REMEASURED_OUTPUTS } from '../gradcheck/modes.js';
+import { autoIsFull, DIRECTION_COPIES, ELEMENT_STATE_BYTES, planInput, prefetchElements, REMEASURED_OUTPUTS } from '../gradcheck/modes.js';
 import { diagnosisMemory } from '../gradcheck/hints.js';
 import { getThreads } from '../kernels/parallel/pool.js';
 import { implNames, REFERENCE_IMPL, type LayerMemory, type LayerSpec, type MemoryParts, type Params, type PassMemory, type Shapes } from '../layers/types.js';
@@ -143,6 +143,11 @@ export function estimateCheckMemory(req: CheckMemoryRequest, opts: CheckMemoryOp
     if (ref) t.add('reference pass', totalOf(passParts(ref)));
     t.add('diagnosis', diagnosisMemory(spec, shapes, params, { dtype: 'float64', threads }));
     if (f32) t.add('inputs', bytesOf('float64', n.all));
+    // A Python module's elements go several to a request (numeric.ts prefetch; counted for any module): per element two
+    // perturbed copies, every input of both calls in the request, and both outputs twice (the
+    // reply's bytes, then the arrays).
+    const k = prefetchElements(bytesOf('float64', n.all));
+    t.add('elements evaluated ahead', 2 * k * (bytesOf('float64', largestGradOf(n)) + bytesOf('float64', n.all) + 2 * bytesOf('float64', O)));
   }
   return t.estimate();
 }
