@@ -309,7 +309,9 @@ export class NumericSide {
       const { inputs, at, sliced } = this.place(name, flat, slice);
       const t = inputs[name];
       const v = t.data[at];
-      if (!(v + h - (v - h) > 0) || !Number.isFinite(v + h - (v - h))) continue;
+      const step = v + h - (v - h);
+      // As in `element`: no forward pass for a step float64 cannot represent.
+      if (!(step > 0) || !Number.isFinite(step)) continue;
       for (const value of [v + h, v - h]) {
         const data = Float64Array.from(t.data);
         data[at] = value;
